@@ -1,0 +1,45 @@
+# Every target installs what it needs into .venv first, so a fresh clone needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: sandbox test lint typecheck check bench serve worker migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+sandbox: $(STAMP)  ## the whole product against local simulators, on SQLite
+	$(BIN)/meetbot sandbox
+
+test: $(STAMP)  ## the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: $(STAMP)  ## ingest and pipeline figures; not part of the test suite
+	$(BIN)/python -m bench.run
+
+serve: $(STAMP)
+	$(BIN)/meetbot serve
+
+worker: $(STAMP)
+	$(BIN)/meetbot worker
+
+migrate: $(STAMP)
+	$(BIN)/meetbot migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

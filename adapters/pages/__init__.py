@@ -1,0 +1,1 @@
+"""The small web pages behind clients' and providers' links."""

@@ -1,0 +1,1 @@
+"""SimplyBook.me: JSON-RPC API client, booking parsing, and the callback (webhook) endpoint."""

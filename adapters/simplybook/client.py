@@ -1,0 +1,135 @@
+"""SimplyBook.me JSON-RPC client: token login, booking details with the md5 sign, cached lists.
+
+Shared servers allow about 5,000 requests a day and 2 in parallel, so calls are throttled per
+client, tokens are reused for their hour, and service/provider lists are cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import time
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from adapters.simplybook.parsing import UnreadableBooking, booking_details, catalog
+from bot.domain import BookingDetails, CatalogEntry, SimplyBookCredentials
+from bot.errors import BookingSystemError, BookingSystemRejected
+
+TOKEN_LIFETIME_SECONDS = 50 * 60  # tokens last about an hour; renew early
+CATALOG_TTL_SECONDS = 10 * 60
+
+
+class RpcError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{message} (code {code})")
+        self.code, self.message = code, message
+
+    @property
+    def about_token(self) -> bool:
+        words = self.message.lower()
+        return any(word in words for word in ("token", "access denied", "not authorized", "login"))
+
+
+def booking_sign(booking_id: str, booking_hash: str, api_secret: str) -> str:
+    """SimplyBook's proof that we know the booking: md5(id + hash + API secret), hex."""
+    return hashlib.md5(f"{booking_id}{booking_hash}{api_secret}".encode(), usedforsecurity=False).hexdigest()
+
+
+class SimplyBookClient:
+    def __init__(self, http: httpx.AsyncClient, *, api_url: str, parallel: int = 2) -> None:
+        self._http = http
+        self._api_url = api_url.rstrip("/")
+        self._gate = asyncio.Semaphore(parallel)
+        self._ids = itertools.count(1)
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._catalogs: dict[tuple[str, str], tuple[list[CatalogEntry], float]] = {}
+
+    async def _rpc(self, path: str, method: str, params: list[Any], headers: dict[str, str]) -> Any:
+        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": next(self._ids)}
+        retrying = AsyncRetrying(  # reads are safe to repeat after a dropped connection
+            retry=retry_if_exception_type(httpx.TransportError),
+            stop=stop_after_attempt(3),
+            wait=wait_exponential(multiplier=0.2, max=2),
+            reraise=True,
+        )
+        try:
+            async with self._gate:
+                async for attempt in retrying:
+                    with attempt:
+                        response = await self._http.post(f"{self._api_url}{path}", json=body, headers=headers)
+        except httpx.TransportError as error:
+            raise BookingSystemError(f"SimplyBook.me could not be reached ({type(error).__name__})") from error
+        if response.status_code == 429 or response.status_code >= 500:
+            raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError as error:
+            raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code} without JSON") from error
+        if isinstance(answer, dict) and answer.get("error"):
+            error_body = answer["error"] if isinstance(answer["error"], dict) else {}
+            raise RpcError(int(error_body.get("code", 0) or 0), str(error_body.get("message", answer["error"])))
+        if response.status_code >= 400 or not isinstance(answer, dict):
+            raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code}")
+        return answer.get("result")
+
+    async def _token(self, credentials: SimplyBookCredentials, *, fresh: bool = False) -> str:
+        cached = self._tokens.get(credentials.company_login)
+        if cached and not fresh and cached[1] > time.monotonic():
+            return cached[0]
+        try:
+            token = await self._rpc("/login", "getToken", [credentials.company_login, credentials.api_key], {})
+        except RpcError as error:
+            raise BookingSystemRejected(
+                "SimplyBook.me refused the company login or API key; check them in the connection settings"
+            ) from error
+        if not isinstance(token, str) or not token:
+            raise BookingSystemError("SimplyBook.me gave no API token")
+        self._tokens[credentials.company_login] = (token, time.monotonic() + TOKEN_LIFETIME_SECONDS)
+        return token
+
+    async def call(self, credentials: SimplyBookCredentials, method: str, *params: Any) -> Any:
+        """A public-API call; an expired token is renewed once."""
+        for fresh in (False, True):
+            token = await self._token(credentials, fresh=fresh)
+            headers = {"X-Company-Login": credentials.company_login, "X-Token": token}
+            try:
+                return await self._rpc("", method, list(params), headers)
+            except RpcError as error:
+                if fresh or not error.about_token:
+                    raise BookingSystemRejected(f"SimplyBook.me refused {method}: {error.message}") from error
+        raise AssertionError("unreachable")
+
+    async def booking_details(
+        self, *, credentials: SimplyBookCredentials, booking_id: str, booking_hash: str, timezone: str
+    ) -> BookingDetails:
+        sign = booking_sign(booking_id, booking_hash, credentials.api_secret)
+        raw = await self.call(credentials, "getBookingDetails", booking_id, sign)
+        try:
+            return booking_details(raw, timezone=timezone)
+        except UnreadableBooking as error:
+            raise BookingSystemRejected(f"SimplyBook.me sent booking details meetbot cannot read: {error}") from error
+
+    async def _catalog(self, credentials: SimplyBookCredentials, method: str) -> list[CatalogEntry]:
+        key = (credentials.company_login, method)
+        cached = self._catalogs.get(key)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        entries = catalog(await self.call(credentials, method))
+        self._catalogs[key] = (entries, time.monotonic() + CATALOG_TTL_SECONDS)
+        return entries
+
+    async def services(self, *, credentials: SimplyBookCredentials) -> list[CatalogEntry]:
+        return await self._catalog(credentials, "getEventList")
+
+    async def providers(self, *, credentials: SimplyBookCredentials) -> list[CatalogEntry]:
+        return await self._catalog(credentials, "getUnitList")
+
+    def forget(self, company_login: str) -> None:
+        """Drop cached token and lists, e.g. after the admin changed the credentials."""
+        self._tokens.pop(company_login, None)
+        for key in [key for key in self._catalogs if key[0] == company_login]:
+            del self._catalogs[key]

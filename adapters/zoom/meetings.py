@@ -1,0 +1,83 @@
+"""Zoom as the core's meeting platform."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from adapters.zoom.api import ZoomApi
+from bot.domain import MeetingHostRef, MeetingRequest, PlatformMeeting
+from bot.errors import MeetingPlatformRejected
+
+SCHEDULED = 2
+PAGE_SIZE = 300
+AGENDA_LIMIT = 2000
+
+
+def _zoom_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _platform_meeting(body: dict[str, Any]) -> PlatformMeeting:
+    try:
+        return PlatformMeeting(external_id=str(body["id"]), join_url=str(body["join_url"]))
+    except KeyError as error:
+        raise MeetingPlatformRejected("Zoom's meeting answer had no id or join URL") from error
+
+
+class ZoomMeetings:
+    def __init__(self, api: ZoomApi) -> None:
+        self._api = api
+
+    async def create_meeting(self, *, host: MeetingHostRef, request: MeetingRequest) -> PlatformMeeting:
+        body = {
+            "topic": request.topic,
+            "type": SCHEDULED,
+            "start_time": _zoom_time(request.start),
+            "duration": request.duration_minutes,
+            "timezone": request.timezone,
+            "agenda": request.agenda[:AGENDA_LIMIT],
+            "settings": {"join_before_host": False, "waiting_room": True},
+        }
+        created = await self._api.request(
+            host.account_id, "POST", f"/users/{quote(host.host_user, safe='@')}/meetings", json=body
+        )
+        return _platform_meeting(created)
+
+    async def find_meeting(self, *, host: MeetingHostRef, marker: str, start: datetime) -> PlatformMeeting | None:
+        """Looks through the host's scheduled meetings for one whose agenda carries `marker`."""
+        page_token = ""
+        while True:
+            params: dict[str, Any] = {"type": "scheduled", "page_size": PAGE_SIZE}
+            if page_token:
+                params["next_page_token"] = page_token
+            page = await self._api.request(
+                host.account_id, "GET", f"/users/{quote(host.host_user, safe='@')}/meetings", params=params
+            )
+            for meeting in page.get("meetings") or []:
+                if marker in str(meeting.get("agenda") or ""):
+                    return _platform_meeting(meeting)
+            page_token = str(page.get("next_page_token") or "")
+            if not page_token:
+                return None
+
+    async def fresh_host_url(self, *, host: MeetingHostRef, external_id: str) -> str:
+        meeting = await self._api.request(host.account_id, "GET", f"/meetings/{quote(external_id)}")
+        url = meeting.get("start_url")
+        if not url:
+            raise MeetingPlatformRejected("Zoom gave no host link for this meeting")
+        return str(url)
+
+    async def users(self, *, account_id: str) -> list[dict[str, Any]]:
+        users: list[dict[str, Any]] = []
+        page_token = ""
+        while True:
+            params: dict[str, Any] = {"page_size": PAGE_SIZE}
+            if page_token:
+                params["next_page_token"] = page_token
+            page = await self._api.request(account_id, "GET", "/users", params=params)
+            users.extend(page.get("users") or [])
+            page_token = str(page.get("next_page_token") or "")
+            if not page_token:
+                return users

@@ -1,0 +1,117 @@
+"""`meetbot` (also `python -m bot`): serve, worker, migrate, sandbox, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import typer
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+app = typer.Typer(help="meetbot: online video meetings for booking businesses.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"MEETBOT_{'_'.join(str(part) for part in issue['loc']).upper()} {issue['msg']}"
+            for issue in error.errors()
+        )
+        typer.echo(f"meetbot: configuration problem: {problems}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _core(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.logs import configure_logging
+    from bot.main import ConfigurationError, build_core
+
+    configure_logging(settings.log_level, settings.secret_values())
+    try:
+        return build_core(settings)
+    except ConfigurationError as error:
+        typer.echo(f"meetbot: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(host: str = typer.Option(None, help="Address to listen on (MEETBOT_HOST)."),
+          port: int = typer.Option(None, help="Port to listen on (MEETBOT_PORT).")) -> None:
+    """The web app (webhooks, chat events, OAuth callbacks, link pages) and its in-process worker."""
+    import uvicorn
+
+    from bot.main import WorkerThread, build_web_app
+
+    settings = _settings()
+    core = _core(settings)
+    core.migrate()
+    web = build_web_app(core, worker=WorkerThread(core))
+    # No access log: request paths carry secret webhook and link tokens.
+    uvicorn.run(web, host=host or settings.host, port=port or settings.port, access_log=False,
+                log_config=None)
+
+
+@app.command()
+def worker() -> None:
+    """A worker alone (run several, on one or more machines, against PostgreSQL)."""
+    from bot.main import run_worker
+
+    core = _core(_settings())
+    core.migrate()
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(core, stop)
+
+    asyncio.run(_run())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest version."""
+    core = _core(_settings())
+    core.migrate()
+    typer.echo("database schema is up to date")
+
+
+@app.command()
+def sandbox(
+    port: int = typer.Option(8000, help="Port for meetbot's web app (0 picks a free one)."),
+    once: bool = typer.Option(False, "--once", help="Run the demo flow, print it, and exit."),
+) -> None:
+    """The whole product on one machine against simulated SimplyBook.me, Zoom and Slack."""
+    from bot.sandbox import run_sandbox
+
+    sys.exit(run_sandbox(port=port, keep_serving=not once))
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a new random key for MEETBOT_SECRET_KEYS."""
+    from storage.crypto import generate_key
+
+    typer.echo(generate_key())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of MEETBOT_SECRET_KEYS."""
+    from storage.rotation import rotate_secrets
+
+    core = _core(_settings())
+    count = rotate_secrets(core.engine, core.box)  # type: ignore[arg-type]
+    typer.echo(f"re-encrypted {count} secret value(s) with key {core.box.primary_key_id}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,231 @@
+"""The core's entities. Times are aware UTC; conversion to a reader's zone happens only when rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class NotificationType(StrEnum):
+    """What the booking system says happened; only a hint, the sync job reads the truth."""
+
+    CREATE = "create"
+    CHANGE = "change"
+    CANCEL = "cancel"
+    NOTIFY = "notify"
+
+
+class MeetingPlatform(StrEnum):
+    ZOOM = "zoom"
+    TEAMS = "teams"
+
+
+class ChatPlatform(StrEnum):
+    SLACK = "slack"
+    TEAMS = "teams"
+
+
+class BookingStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    PENDING = "pending"
+    CANCELLED = "cancelled"
+
+
+class PaymentState(StrEnum):
+    NOT_REQUIRED = "not_required"
+    PENDING = "pending"
+    PAID = "paid"
+
+
+class MeetingState(StrEnum):
+    CREATING = "creating"  # intent recorded; the platform may or may not have the meeting yet
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    GONE = "gone"
+
+
+class NotificationState(StrEnum):
+    POSTING = "posting"  # intent recorded; the post may or may not have happened
+    POSTED = "posted"
+
+
+class AccountState(StrEnum):
+    ACTIVE = "active"
+    NEEDS_RECONNECT = "needs_reconnect"
+
+
+@dataclass(frozen=True, slots=True)
+class SimplyBookCredentials:
+    company_login: str
+    api_key: str
+    api_secret: str
+
+    def __repr__(self) -> str:  # keeps secrets out of tracebacks and logs
+        return f"SimplyBookCredentials(company_login={self.company_login!r}, ...)"
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    id: str
+    simplybook_login: str
+    name: str
+    timezone: str
+    online_meetings_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTarget:
+    """Where a message goes: a channel of one chat workspace."""
+
+    platform: ChatPlatform
+    workspace_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    company_id: str
+    external_id: str
+    name: str
+    online_meetings: bool
+    is_class: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    company_id: str
+    external_id: str
+    name: str
+    email: str
+    platform: MeetingPlatform | None
+    zoom_user: str | None
+    channel: ChatTarget | None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """A service or provider as the booking system lists it."""
+
+    external_id: str
+    name: str
+    email: str = ""
+    is_class: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BookingDetails:
+    """A booking as the booking system reports it now."""
+
+    external_id: str
+    code: str
+    service_id: str
+    service_name: str
+    provider_id: str
+    provider_name: str
+    client_name: str
+    client_email: str
+    client_phone: str
+    start: datetime
+    end: datetime
+    status: BookingStatus
+    payment: PaymentState
+
+    @property
+    def duration_minutes(self) -> int:
+        return max(1, round((self.end - self.start).total_seconds() / 60))
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    id: str
+    company_id: str
+    details: BookingDetails
+
+
+@dataclass(frozen=True, slots=True)
+class ZoomAccount:
+    id: str
+    company_id: str
+    zoom_account_id: str
+    state: AccountState
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingHostRef:
+    """Which connected account hosts a meeting, and as which platform user."""
+
+    platform: MeetingPlatform
+    account_id: str
+    host_user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    id: str
+    company_id: str
+    booking_id: str
+    host: MeetingHostRef
+    marker: str
+    state: MeetingState
+    start: datetime
+    end: datetime
+    external_id: str | None
+    join_url: str | None
+    client_token: str
+    host_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRequest:
+    """What the platform is asked to create. `marker` lets a retry find a meeting that was made."""
+
+    topic: str
+    start: datetime
+    duration_minutes: int
+    timezone: str
+    agenda: str
+    marker: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformMeeting:
+    external_id: str
+    join_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    id: str
+    meeting_id: str
+    target: ChatTarget
+    marker: str
+    state: NotificationState
+    message_id: str | None
+    digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    channel_id: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookingCallback:
+    """A booking system's webhook, validated: 'booking X of company C may have changed'."""
+
+    company_login: str
+    booking_id: str
+    booking_hash: str
+    notification_type: NotificationType
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    company_id: str | None
+    payload: dict[str, str]
+    attempts: int
+    worker_id: str

@@ -1,0 +1,59 @@
+"""Failures the core understands. Adapters translate platform errors into these, in plain words."""
+
+from __future__ import annotations
+
+
+class MeetbotError(Exception):
+    """Base of the product's own errors; `str()` is safe to show to a person."""
+
+
+class RetryLater(MeetbotError):
+    """A passing condition (outage, rate limit, outcome unknown): the job runs again later."""
+
+    def __init__(self, reason: str, *, after_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.after_seconds = after_seconds
+
+
+class PermanentFailure(MeetbotError):
+    """Retrying cannot help until a person changes something."""
+
+
+class OutcomeUnknown(RetryLater):
+    """A request may or may not have had its effect (network error on a POST)."""
+
+
+class NotFound(MeetbotError):
+    pass
+
+
+class BookingSystemError(RetryLater):
+    pass
+
+
+class BookingSystemRejected(PermanentFailure):
+    """The booking system refused our credentials or the booking's signature."""
+
+
+class MeetingGone(MeetbotError):
+    """The platform no longer has this meeting."""
+
+
+class MeetingAccountRevoked(PermanentFailure):
+    """The connected meeting account no longer works: an admin must reconnect it."""
+
+
+class MeetingPlatformRejected(PermanentFailure):
+    pass
+
+
+class ChatChannelUnavailable(PermanentFailure):
+    """The channel is gone, archived, or the bot is not in it."""
+
+    def __init__(self, reason: str, *, code: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+class ChatAuthRevoked(PermanentFailure):
+    pass

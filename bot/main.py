@@ -1,0 +1,278 @@
+"""The composition root: builds everything from settings. Nothing is built at import time.
+
+`Core` holds what is thread-safe and shared (database, encryption, repositories, job queue);
+`Integrations` holds the HTTP clients, which belong to one event loop. The web app and each worker
+build their own `Integrations` on their own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from adapters.pages.routes import link_routes
+from adapters.simplybook.client import SimplyBookClient
+from adapters.simplybook.routes import simplybook_routes
+from adapters.slack.sender import SlackSender
+from adapters.zoom.api import ZoomApi
+from adapters.zoom.meetings import ZoomMeetings
+from adapters.zoom.oauth import ZoomOAuth
+from adapters.zoom.tokens import ZoomAccessTokens
+from bot.clock import Clock, SystemClock
+from bot.domain import BookingCallback, ChatPlatform, Job, MeetingPlatform
+from bot.settings import Settings
+from bot.usecases import links
+from bot.usecases.ingest import IngestResult, accept_booking_callback
+from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, sync_booking
+from bot.worker import JobHandler, Worker, WorkerPolicy
+from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
+from storage.crypto import SecretBox, SecretKeyError
+from storage.db import database_state, make_engine, migrate
+from storage.jobs import SqlJobQueue
+from storage.repository import SqlStore
+from storage.setup import SqlSetup
+
+log = logging.getLogger("meetbot")
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass
+class Core:
+    settings: Settings
+    clock: Clock
+    box: SecretBox
+    store: SqlStore
+    setup: SqlSetup
+    zoom_accounts: SqlZoomAccounts
+    workspaces: SqlChatWorkspaces
+    queue: SqlJobQueue
+    engine: object = field(repr=False)
+
+    def migrate(self) -> None:
+        migrate(self.engine)  # type: ignore[arg-type]
+
+    def slack_token(self, workspace_id: str) -> str | None:
+        stored = self.workspaces.bot_token(platform=ChatPlatform.SLACK.value, external_id=workspace_id)
+        if stored:
+            return stored
+        configured = self.settings.slack_bot_token
+        return configured.get_secret_value() if configured else None
+
+
+def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
+    keys = settings.secret_key_list()
+    if not keys:
+        raise ConfigurationError(
+            "MEETBOT_SECRET_KEYS is not set: tokens are encrypted at rest. "
+            "Create a key with `meetbot keys new` and set MEETBOT_SECRET_KEYS to it."
+        )
+    try:
+        box = SecretBox(keys)
+    except SecretKeyError as error:
+        raise ConfigurationError(f"MEETBOT_SECRET_KEYS: {error}") from error
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    return Core(
+        settings=settings,
+        clock=clock,
+        box=box,
+        store=SqlStore(engine, box, clock),
+        setup=SqlSetup(engine, box),
+        zoom_accounts=SqlZoomAccounts(engine, box, clock),
+        workspaces=SqlChatWorkspaces(engine, box),
+        queue=SqlJobQueue(engine, clock),
+        engine=engine,
+    )
+
+
+def _http_client(settings: Settings) -> httpx.AsyncClient:
+    # Past ~32 connections httpx's throughput collapses; explicit timeouts on every call.
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(max_connections=settings.http_max_connections,
+                            max_keepalive_connections=settings.http_max_connections),
+        trust_env=False,
+    )
+
+
+@dataclass
+class Integrations:
+    simplybook: SimplyBookClient
+    zoom_oauth: ZoomOAuth
+    zoom: ZoomMeetings
+    slack: SlackSender
+    _clients: list[httpx.AsyncClient]
+
+    async def aclose(self) -> None:
+        await self.slack.aclose()
+        for client in self._clients:
+            await client.aclose()
+
+
+def build_integrations(core: Core) -> Integrations:
+    settings = core.settings
+    simplybook_http, zoom_http = _http_client(settings), _http_client(settings)
+    secret = settings.zoom_client_secret
+    zoom_oauth = ZoomOAuth(zoom_http, oauth_url=settings.zoom_oauth_url,
+                           client_id=settings.zoom_client_id or "",
+                           client_secret=secret.get_secret_value() if secret else "")
+    tokens = ZoomAccessTokens(core.zoom_accounts, zoom_oauth, core.clock)
+    return Integrations(
+        simplybook=SimplyBookClient(simplybook_http, api_url=settings.simplybook_api_url),
+        zoom_oauth=zoom_oauth,
+        zoom=ZoomMeetings(ZoomApi(zoom_http, api_url=settings.zoom_api_url, tokens=tokens, clock=core.clock)),
+        slack=SlackSender(api_url=settings.slack_api_url, token_for=core.slack_token,
+                          timeout=int(settings.http_timeout_seconds)),
+        _clients=[simplybook_http, zoom_http],
+    )
+
+
+def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
+    return SyncDeps(
+        store=core.store,
+        bookings=integrations.simplybook,
+        platforms={MeetingPlatform.ZOOM: integrations.zoom},
+        chats={ChatPlatform.SLACK: integrations.slack},
+        links=LinkBuilder(core.settings.public_url),
+    )
+
+
+def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler]:
+    deps = sync_deps(core, integrations)
+
+    async def run_sync(job: Job) -> str:
+        assert job.company_id is not None
+        return await sync_booking(deps, company_id=job.company_id,
+                                  booking_id=job.payload["booking_id"],
+                                  booking_hash=job.payload["booking_hash"])
+
+    return {SYNC_BOOKING: run_sync}
+
+
+def worker_policy(settings: Settings) -> WorkerPolicy:
+    return WorkerPolicy(
+        lease_seconds=settings.job_lease_seconds,
+        max_attempts=settings.job_max_attempts,
+        backoff_base_seconds=settings.job_backoff_base_seconds,
+        backoff_cap_seconds=settings.job_backoff_cap_seconds,
+        idle_poll_seconds=settings.worker_idle_poll_seconds,
+        concurrency=settings.worker_concurrency,
+    )
+
+
+def worker_id(role: str) -> str:
+    return f"{role}@{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+async def run_worker(core: Core, stop: asyncio.Event, *, role: str = "worker",
+                     ready: threading.Event | None = None, on_worker: list[Worker] | None = None) -> None:
+    integrations = build_integrations(core)
+    worker = Worker(queue=core.queue, handlers=job_handlers(core, integrations), clock=core.clock,
+                    worker_id=worker_id(role), policy=worker_policy(core.settings))
+    if on_worker is not None:
+        on_worker.append(worker)
+    try:
+        if ready is not None:
+            ready.set()
+        log.info("worker %s started", worker.worker_id)
+        await worker.run(stop)
+    finally:
+        await integrations.aclose()
+
+
+class WorkerThread:
+    """The in-process worker of `meetbot serve`: its own thread, loop and HTTP clients."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._workers: list[Worker] = []
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="meetbot-worker", daemon=True)
+
+    def _main(self) -> None:
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        await run_worker(self._core, self._stop, role="serve", ready=self._ready, on_worker=self._workers)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(10)
+
+    def wake(self) -> None:
+        for worker in self._workers:
+            worker.wake()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)
+
+
+def health(core: Core) -> dict[str, object]:
+    settings = core.settings
+    database = database_state(core.engine)  # type: ignore[arg-type]
+    slack_mode = ("multi-workspace" if settings.slack_client_id and settings.slack_client_secret
+                  else "single-workspace" if settings.slack_bot_token else None)
+    integrations = {
+        "simplybook": {"configured": True},
+        "slack": {"configured": slack_mode is not None, "mode": slack_mode,
+                  "signing_secret": settings.slack_signing_secret is not None},
+        "zoom": {"configured": bool(settings.zoom_client_id and settings.zoom_client_secret)},
+        "microsoft": {"configured": bool(settings.ms_client_id and settings.ms_client_secret)},
+    }
+    jobs = core.queue.counts() if database["ok"] else {}
+    status = "ok" if database["ok"] else "unavailable"
+    return {"status": status, "database": database, "integrations": integrations, "jobs": jobs}
+
+
+def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlette:
+    state: dict[str, Integrations] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        state["integrations"] = build_integrations(core)
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
+            await state["integrations"].aclose()
+
+    def ingest(token: str, callback: BookingCallback, raw: str) -> IngestResult:
+        return accept_booking_callback(core.store, token=token, callback=callback, raw_body=raw)
+
+    async def host_link(token: str) -> links.LinkDecision:
+        platforms = {MeetingPlatform.ZOOM: state["integrations"].zoom}
+        return await links.host_link(core.store, platforms, token=token)
+
+    async def healthz(_request: Request) -> JSONResponse:
+        report = await asyncio.to_thread(health, core)
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+    routes = [
+        *simplybook_routes(ingest, on_accepted=worker.wake if worker else lambda: None),
+        *link_routes(client=lambda token: links.client_link(core.store, token=token), host=host_link),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,78 @@
+"""Platform-neutral chat messages and the pure functions that build them.
+
+Renderers in the chat adapters turn a `ChatMessage` into Block Kit or an Adaptive Card; all text
+here is plain (never markup), and the adapters escape it for their platform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain import BookingDetails
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkButton:
+    label: str
+    url: str
+    primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    title: str
+    facts: tuple[Fact, ...] = ()
+    buttons: tuple[LinkButton, ...] = ()
+    note: str = ""
+    summary: str = field(default="")  # one-line plain text for notifications and screen readers
+
+    def digest(self) -> str:
+        """Identifies what the message says, so a later sync edits it only when it changed."""
+        encoded = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+
+def format_time_range(start: datetime, end: datetime, timezone: str) -> str:
+    zone = ZoneInfo(timezone)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    day = local_start.strftime("%a %d %b %Y")
+    return f"{day}, {local_start:%H:%M}–{local_end:%H:%M} ({timezone})"
+
+
+def booking_message(
+    *,
+    details: BookingDetails,
+    service_name: str,
+    provider_name: str,
+    timezone: str,
+    client_link: str,
+    host_link: str,
+) -> ChatMessage:
+    when = format_time_range(details.start, details.end, timezone)
+    client = details.client_name or "A client"
+    return ChatMessage(
+        title=f"New online meeting: {service_name}",
+        summary=f"{client} booked {service_name} with {provider_name}, {when}",
+        facts=(
+            Fact("When", when),
+            Fact("Client", client),
+            Fact("Provider", provider_name),
+            Fact("Booking", details.code or details.external_id),
+            Fact("Client's link", client_link),
+        ),
+        buttons=(
+            LinkButton("Start meeting (host link)", host_link, primary=True),
+            LinkButton("Client's join link", client_link),
+        ),
+        note="The host link always opens a fresh host session; share only the client's link.",
+    )

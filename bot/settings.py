@@ -1,0 +1,88 @@
+"""Typed settings from `MEETBOT_*` environment variables (and an optional `.env` file).
+
+Placeholder secrets are refused at start-up, so a copied `.env.example` cannot run in production
+with its sample values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "placeholder", "xxx", "todo", "example"}
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return lowered in PLACEHOLDERS or lowered.startswith(("your-", "your_", "<"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEETBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///meetbot.db"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_keys: SecretStr | None = None
+    log_level: str = "INFO"
+
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api"
+
+    zoom_client_id: str | None = None
+    zoom_client_secret: SecretStr | None = None
+    zoom_api_url: str = "https://api.zoom.us/v2"
+    zoom_oauth_url: str = "https://zoom.us"
+
+    ms_client_id: str | None = None
+    ms_client_secret: SecretStr | None = None
+    graph_api_url: str = "https://graph.microsoft.com/v1.0"
+    ms_authority: str = "https://login.microsoftonline.com/organizations"
+
+    simplybook_api_url: str = "https://user-api.simplybook.me"
+
+    http_timeout_seconds: float = 15.0
+    http_max_connections: int = 32
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    job_lease_seconds: float = 120.0
+    job_max_attempts: int = 8
+    job_backoff_base_seconds: float = 2.0
+    job_backoff_cap_seconds: float = 900.0
+    worker_idle_poll_seconds: float = 0.5
+
+    @field_validator(
+        "secret_keys", "slack_signing_secret", "slack_bot_token", "slack_client_secret",
+        "zoom_client_secret", "ms_client_secret",
+    )
+    @classmethod
+    def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and _is_placeholder(value.get_secret_value()):
+            raise ValueError("is a placeholder; set a real value or leave it unset")
+        return value
+
+    @field_validator("public_url", "slack_api_url", "zoom_api_url", "zoom_oauth_url", "graph_api_url",
+                     "ms_authority", "simplybook_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    def secret_key_list(self) -> list[str]:
+        if self.secret_keys is None:
+            return []
+        return [key.strip() for key in self.secret_keys.get_secret_value().split(",") if key.strip()]
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log redactor."""
+        fields = (self.secret_keys, self.slack_signing_secret, self.slack_bot_token,
+                  self.slack_client_secret, self.zoom_client_secret, self.ms_client_secret)
+        values = [field.get_secret_value() for field in fields if field is not None]
+        return [*values, *self.secret_key_list()]

@@ -1,0 +1,195 @@
+"""Reconcile one booking: make what should exist exist, exactly once.
+
+A callback only says "booking X may have changed". This job reads the booking's current state and
+applies the difference with what meetbot already did. Every outside effect that the platform cannot
+de-duplicate (Zoom create, Slack post) is recorded as intended before it is attempted, and a retry
+after an ambiguous failure looks for the effect (by its marker) before repeating it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.domain import (
+    Booking,
+    BookingStatus,
+    ChatPlatform,
+    Company,
+    Meeting,
+    MeetingHostRef,
+    MeetingPlatform,
+    MeetingRequest,
+    MeetingState,
+    NotificationState,
+    Provider,
+    Service,
+)
+from bot.messages import booking_message
+from bot.ports import BookingSource, BookingStore, ChatSender, MeetingPlatformPort
+
+SYNC_BOOKING = "sync_booking"
+MARKER_PREFIX = "meetbot-ref"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkBuilder:
+    public_url: str
+
+    def client_link(self, token: str) -> str:
+        return f"{self.public_url.rstrip('/')}/m/{token}"
+
+    def host_link(self, token: str) -> str:
+        return f"{self.public_url.rstrip('/')}/h/{token}"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncDeps:
+    store: BookingStore
+    bookings: BookingSource
+    platforms: Mapping[MeetingPlatform, MeetingPlatformPort]
+    chats: Mapping[ChatPlatform, ChatSender]
+    links: LinkBuilder
+
+
+class NeedsAttention(Exception):
+    """Set-up is incomplete for this booking; recorded on the booking, not retried."""
+
+
+async def sync_booking(deps: SyncDeps, *, company_id: str, booking_id: str, booking_hash: str) -> str:
+    """Returns a short, plain description of what was done (kept on the finished job)."""
+    store = deps.store
+    company = store.company(company_id=company_id)
+    details = await deps.bookings.booking_details(
+        credentials=store.simplybook_credentials(company_id=company_id),
+        booking_id=booking_id,
+        booking_hash=booking_hash,
+        timezone=company.timezone,
+    )
+    booking = store.save_booking(company_id=company_id, details=details)
+    if not company.online_meetings_enabled:
+        return "online meetings are off for this company"
+    try:
+        service, provider = await _catalog_entries(deps, company, booking)
+        if not service.online_meetings:
+            return f"service {service.name!r} does not have online meetings enabled"
+        if details.status is BookingStatus.CANCELLED:
+            return "booking is cancelled; no meeting needed"
+        host = _meeting_host(store, company, provider)
+    except NeedsAttention as problem:
+        store.note_booking_problem(booking_id=booking.id, problem=str(problem))
+        return str(problem)
+    meeting = await _ensure_platform_meeting(deps, booking, service, provider, host)
+    outcome = await _ensure_provider_message(deps, company, booking, service, provider, meeting)
+    store.note_booking_problem(booking_id=booking.id, problem=None)
+    return outcome
+
+
+async def _catalog_entries(deps: SyncDeps, company: Company, booking: Booking) -> tuple[Service, Provider]:
+    store, details = deps.store, booking.details
+    service = store.service(company_id=company.id, external_id=details.service_id)
+    provider = store.provider(company_id=company.id, external_id=details.provider_id)
+    if service is None or provider is None:
+        # Lists are fetched only when something new appears: the booking system's daily quota is small.
+        credentials = store.simplybook_credentials(company_id=company.id)
+        store.merge_catalog(
+            company_id=company.id,
+            services=await deps.bookings.services(credentials=credentials),
+            providers=await deps.bookings.providers(credentials=credentials),
+        )
+        service = store.service(company_id=company.id, external_id=details.service_id)
+        provider = store.provider(company_id=company.id, external_id=details.provider_id)
+    if service is None or provider is None:
+        missing = "service" if service is None else "provider"
+        raise NeedsAttention(f"the booking system does not list the booking's {missing}")
+    return service, provider
+
+
+def _meeting_host(store: BookingStore, company: Company, provider: Provider) -> MeetingHostRef:
+    if provider.platform is None:
+        raise NeedsAttention(f"provider {provider.name!r} has no meeting platform chosen")
+    if provider.platform is MeetingPlatform.TEAMS:
+        raise NeedsAttention(
+            f"provider {provider.name!r} is set to Microsoft Teams, which this server cannot host yet"
+        )
+    account_id = store.zoom_account_id(company_id=company.id)
+    if account_id is None:
+        raise NeedsAttention("no Zoom account is connected for this company")
+    if not provider.zoom_user:
+        raise NeedsAttention(f"provider {provider.name!r} has no Zoom host user chosen")
+    return MeetingHostRef(MeetingPlatform.ZOOM, account_id, provider.zoom_user)
+
+
+async def _ensure_platform_meeting(
+    deps: SyncDeps, booking: Booking, service: Service, provider: Provider, host: MeetingHostRef
+) -> Meeting:
+    meeting, intent_is_new = deps.store.ensure_meeting(
+        booking=booking, host=host, marker_prefix=MARKER_PREFIX
+    )
+    if meeting.state is not MeetingState.CREATING:
+        return meeting
+    platform = deps.platforms[meeting.host.platform]
+    found = None
+    if not intent_is_new:
+        found = await platform.find_meeting(
+            host=meeting.host, marker=meeting.marker, start=meeting.start
+        )
+    created = found or await platform.create_meeting(
+        host=meeting.host, request=_meeting_request(booking, service, provider, meeting)
+    )
+    return deps.store.record_meeting_created(meeting_id=meeting.id, created=created)
+
+
+def _meeting_request(
+    booking: Booking, service: Service, provider: Provider, meeting: Meeting
+) -> MeetingRequest:
+    details = booking.details
+    client = details.client_name or "client"
+    return MeetingRequest(
+        topic=f"{service.name} – {client}"[:200],
+        start=meeting.start,
+        duration_minutes=details.duration_minutes,
+        timezone="UTC",
+        agenda=f"Booking {details.code or details.external_id} with {provider.name}.\n{meeting.marker}",
+        marker=meeting.marker,
+    )
+
+
+async def _ensure_provider_message(
+    deps: SyncDeps,
+    company: Company,
+    booking: Booking,
+    service: Service,
+    provider: Provider,
+    meeting: Meeting,
+) -> str:
+    if provider.channel is None:
+        deps.store.note_booking_problem(
+            booking_id=booking.id, problem=f"provider {provider.name!r} has no chat channel chosen"
+        )
+        return "meeting ready; provider has no chat channel, nothing posted"
+    message = booking_message(
+        details=booking.details,
+        service_name=service.name,
+        provider_name=provider.name,
+        timezone=company.timezone,
+        client_link=deps.links.client_link(meeting.client_token),
+        host_link=deps.links.host_link(meeting.host_token),
+    )
+    store, target = deps.store, provider.channel
+    notification, intent_is_new = store.ensure_notification(meeting=meeting, target=target)
+    if notification.state is NotificationState.POSTED:
+        return "meeting and message already in place"
+    chat = deps.chats[target.platform]
+    posted = None
+    if not intent_is_new:
+        posted = await chat.find_posted(
+            target=target,
+            marker=notification.marker,
+            since=store.notification_started_at(notification_id=notification.id),
+        )
+    posted = posted or await chat.post(target=target, message=message, marker=notification.marker)
+    store.record_notification_posted(
+        notification_id=notification.id, posted=posted, digest=message.digest()
+    )
+    return "meeting created and provider notified"

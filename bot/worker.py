@@ -1,0 +1,129 @@
+"""The job runner: claims durable jobs, runs their handlers, retries with backoff, buries the dead.
+
+At-least-once: a job is claimed with a lease; a worker that dies leaves the lease to run out and
+another worker picks the job up. Handlers are therefore idempotent (see usecases/sync_booking.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.domain import Job
+from bot.errors import PermanentFailure, RetryLater
+from bot.ports import JobQueue
+
+log = logging.getLogger("meetbot.worker")
+
+JobHandler = Callable[[Job], Awaitable[str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerPolicy:
+    lease_seconds: float = 120.0
+    max_attempts: int = 8
+    backoff_base_seconds: float = 2.0
+    backoff_cap_seconds: float = 900.0
+    idle_poll_seconds: float = 0.5
+    concurrency: int = 4
+
+
+def backoff_delay(attempt: int, policy: WorkerPolicy, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, so retries spread out."""
+    ceiling = min(policy.backoff_cap_seconds, policy.backoff_base_seconds * 2 ** max(0, attempt - 1))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        queue: JobQueue,
+        handlers: Mapping[str, JobHandler],
+        clock: Clock,
+        worker_id: str,
+        policy: WorkerPolicy = WorkerPolicy(),
+    ) -> None:
+        self._queue = queue
+        self._handlers = handlers
+        self._clock = clock
+        self._policy = policy
+        self.worker_id = worker_id
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def run_once(self) -> bool:
+        """Runs one due job if there is one; returns whether it did."""
+        job = self._queue.claim(worker_id=self.worker_id, lease_seconds=self._policy.lease_seconds)
+        if job is None:
+            return False
+        handler = self._handlers.get(job.kind)
+        if handler is None:
+            self._queue.bury(job=job, error=f"no handler for job kind {job.kind!r}")
+            return True
+        try:
+            note = await handler(job)
+        except PermanentFailure as failure:
+            log.warning("job %s (%s) failed for good: %s", job.id, job.kind, failure)
+            self._queue.bury(job=job, error=str(failure))
+        except RetryLater as passing:
+            self._retry(job, str(passing), passing.after_seconds)
+        except Exception as error:  # a bug or an unmapped failure: retried, then buried, never lost
+            log.exception("job %s (%s) raised", job.id, job.kind)
+            self._retry(job, f"{type(error).__name__}: {error}", None)
+        else:
+            self._queue.complete(job=job, note=note)
+        return True
+
+    def _retry(self, job: Job, error: str, after_seconds: float | None) -> None:
+        if job.attempts >= self._policy.max_attempts:
+            self._queue.bury(job=job, error=f"gave up after {job.attempts} attempts: {error}")
+            return
+        delay = backoff_delay(job.attempts, self._policy)
+        if after_seconds is not None:  # the platform said when; a little jitter avoids a stampede
+            delay = after_seconds + random.random() * min(1.0, after_seconds / 10)
+        log.info("job %s (%s) retries in %.1fs: %s", job.id, job.kind, delay, error)
+        self._queue.retry(job=job, run_at=self._clock.now() + timedelta(seconds=delay), error=error)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        lanes = [self._lane(stop) for _ in range(max(1, self._policy.concurrency))]
+        await asyncio.gather(*lanes)
+
+    async def drain(self) -> int:
+        """Runs due jobs until none is left; for tests and one-shot use."""
+        done = 0
+        while await self.run_once():
+            done += 1
+        return done
+
+    def wake(self) -> None:
+        """Thread-safe nudge: new work was queued, poll now instead of after the idle pause."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _lane(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                worked = await self.run_once()
+            except Exception:  # the database hiccuped; keep the worker alive
+                log.exception("worker %s could not claim a job", self.worker_id)
+                worked = False
+            if not worked:
+                await self._idle(stop)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        assert self._wake is not None
+        self._wake.clear()
+        waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+        _, pending = await asyncio.wait(
+            waiters, timeout=self._policy.idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in pending:
+            waiter.cancel()

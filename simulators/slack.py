@@ -1,0 +1,812 @@
+"""A Slack Web API simulator, good enough for slack_sdk's WebClient and AsyncWebClient.
+
+Wire facts (docs.slack.dev method reference, slack_sdk sources):
+- Every method answers HTTP 200 with {"ok": true, ...} or {"ok": false, "error": ...};
+  only rate limiting is HTTP 429 with Retry-After (seconds) and error "ratelimited".
+- Arguments come as JSON (slack_sdk posts chat.postMessage as JSON), as a urlencoded
+  form, or in the query string (slack_sdk sends conversations.history and users.info
+  as GET). In forms, structured arguments (blocks, metadata, view) are JSON strings.
+- The token is a Bearer header or a `token` argument; none is not_authed, a bad or
+  revoked one invalid_auth. oauth.v2.access takes the app's client id and secret as
+  HTTP Basic (what slack_sdk does) or as arguments.
+- chat.postMessage allows about one message a second per channel.
+- conversations.history lists top-level messages newest first and carries message
+  metadata only when include_all_metadata is true.
+- response_url takes up to 5 posts within 30 minutes (what happens past that is not
+  documented: this simulator answers 404 "used_url" / "expired_url").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from simulators.base import Simulator, add_query, json_response
+
+RESPONSE_URL_POSTS = 5
+RESPONSE_URL_SECONDS = 30 * 60
+BOT_SCOPES = "commands,chat:write,im:write,users:read,channels:read"
+# Well-known fake credentials, so tests and the sandbox need no configuration.
+DEFAULT_CLIENT_SECRET = "slack-client-secret"
+DEFAULT_BOT_TOKEN = "xoxb-sim-T0001"
+
+
+class SlackError(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class RateLimited(Exception):
+    pass
+
+
+@dataclass
+class _Workspace:
+    team_id: str
+    name: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    app_id: str
+
+
+@dataclass
+class _Channel:
+    id: str
+    team_id: str
+    name: str
+    bot_member: bool = True
+    archived: bool = False
+    im_user: str | None = None
+    created: int = field(default_factory=lambda: int(time.time()))
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _ResponseUrl:
+    id: str
+    created: float
+    channel_id: str | None
+    posts: int = 0
+
+
+def _random_id(prefix: str, length: int = 10) -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true")
+
+
+class SlackSimulator(Simulator):
+    def __init__(
+        self, *, client_id: str = "slack-client-id", client_secret: str = DEFAULT_CLIENT_SECRET
+    ) -> None:
+        super().__init__()
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.rate_limit_per_channel = False
+        # Team and user that the simulated OAuth consent screen approves as.
+        self.authorizing_team: str | None = None
+        self.authorizing_user: str | None = None
+        self.clock: Callable[[], float] = time.monotonic
+        self._workspaces: dict[str, _Workspace] = {}
+        self._tokens: dict[str, str] = {}  # token -> team id
+        self._channels: dict[str, _Channel] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._views: dict[str, dict[str, Any]] = {}
+        self._expired_triggers: set[str] = set()
+        self._codes: dict[str, tuple[str, str | None, str | None]] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._response_posts: list[dict[str, Any]] = []
+        self._ephemeral: list[dict[str, Any]] = []
+        self._last_post: dict[str, float] = {}
+        self._last_ts_us = 0
+        self.app = self._wrap(self._build_app())
+
+    # State API.
+
+    def add_workspace(
+        self,
+        team_id: str = "T0001",
+        *,
+        name: str = "Demo Shop",
+        bot_token: str = DEFAULT_BOT_TOKEN,
+        bot_user_id: str = "UBOT0001",
+    ) -> None:
+        workspace = _Workspace(
+            team_id, name, bot_token, bot_user_id, _random_id("B"), _random_id("A")
+        )
+        with self._lock:
+            self._workspaces[team_id] = workspace
+            self._tokens[bot_token] = team_id
+            self._users[bot_user_id] = _user_record(
+                team_id, bot_user_id, "meetbot", tz="UTC", is_bot=True
+            )
+            if self.authorizing_team is None:
+                self.authorizing_team = team_id
+
+    def add_channel(
+        self,
+        team_id: str,
+        *,
+        name: str,
+        id: str | None = None,
+        bot_member: bool = True,
+        archived: bool = False,
+    ) -> str:
+        channel = _Channel(id or _random_id("C"), team_id, name, bot_member, archived)
+        with self._lock:
+            self._workspace(team_id)
+            self._channels[channel.id] = channel
+        return channel.id
+
+    def add_user(
+        self,
+        team_id: str,
+        *,
+        id: str,
+        name: str,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        tz: str = "Europe/Kyiv",
+        email: str | None = None,
+    ) -> None:
+        user = _user_record(team_id, id, name, tz=tz, is_admin=is_admin, is_owner=is_owner)
+        user["profile"]["email"] = email or f"{name.lower().replace(' ', '.')}@example.com"
+        with self._lock:
+            self._workspace(team_id)
+            self._users[id] = user
+            if self.authorizing_user is None:
+                self.authorizing_user = id
+
+    def archive_channel(self, channel_id: str) -> None:
+        with self._lock:
+            self._channels[channel_id].archived = True
+
+    def remove_bot(self, channel_id: str) -> None:
+        with self._lock:
+            self._channels[channel_id].bot_member = False
+
+    def revoke_token(self, token: str) -> None:
+        with self._lock:
+            self._tokens.pop(token, None)
+
+    def messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """Top-level and thread messages in the order they were posted."""
+        with self._lock:
+            channel = self._channels.get(channel_id)
+            return [_stored_copy(m) for m in channel.messages] if channel else []
+
+    def dm_messages(self, user_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            for channel in self._channels.values():
+                if channel.im_user == user_id:
+                    return [_stored_copy(m) for m in channel.messages]
+            return []
+
+    def ephemeral_messages(self, channel_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(m) for m in self._ephemeral if channel_id in (None, m["channel"])]
+
+    def response_posts(self) -> list[dict[str, Any]]:
+        """Every post to a response_url: {"id", "payload"}, in order."""
+        with self._lock:
+            return [dict(p) for p in self._response_posts]
+
+    def new_response_url(self, base: str, *, channel_id: str | None = None) -> str:
+        """A response_url on this simulator; in_channel answers land in channel_id."""
+        rid = secrets.token_urlsafe(18)
+        with self._lock:
+            self._response_urls[rid] = _ResponseUrl(rid, self.clock(), channel_id)
+        return f"{base.rstrip('/')}/response/{rid}"
+
+    def new_oauth_code(
+        self, team_id: str, *, user_id: str | None = None, redirect_uri: str | None = None
+    ) -> str:
+        code = secrets.token_hex(16)
+        with self._lock:
+            self._workspace(team_id)
+            self._codes[code] = (team_id, user_id, redirect_uri)
+        return code
+
+    def expire_trigger(self, trigger_id: str) -> None:
+        with self._lock:
+            self._expired_triggers.add(trigger_id)
+
+    def views(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(json.dumps(v)) for v in self._views.values()]
+
+    # Internals.
+
+    def _workspace(self, team_id: str) -> _Workspace:
+        try:
+            return self._workspaces[team_id]
+        except KeyError:
+            raise KeyError(f"unknown Slack workspace {team_id!r}") from None
+
+    def _next_ts(self) -> str:
+        now_us = int(time.time() * 1_000_000)
+        self._last_ts_us = max(now_us, self._last_ts_us + 1)
+        return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
+
+    def _authenticate(self, request: Request, args: dict[str, Any]) -> _Workspace:
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        token = bearer.strip() if scheme.lower() == "bearer" else str(args.get("token", ""))
+        if not token:
+            raise SlackError("not_authed")
+        team_id = self._tokens.get(token)
+        if team_id is None:
+            raise SlackError("invalid_auth")
+        return self._workspaces[team_id]
+
+    def _channel(self, ws: _Workspace, ref: Any) -> _Channel:
+        ref = str(ref or "")
+        channel = self._channels.get(ref)
+        user = self._users.get(ref)
+        if channel is None and user is not None and user["team_id"] == ws.team_id:
+            channel = self._open_im(ws, ref)  # posting to a user id lands in the app's DM
+        if channel is None:
+            name = ref.removeprefix("#")
+            channel = next(
+                (c for c in self._channels.values() if c.team_id == ws.team_id and c.name == name),
+                None,
+            )
+        if channel is None or channel.team_id != ws.team_id:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _open_im(self, ws: _Workspace, user_id: str) -> _Channel:
+        for channel in self._channels.values():
+            if channel.im_user == user_id and channel.team_id == ws.team_id:
+                return channel
+        channel = _Channel(_random_id("D"), ws.team_id, "", im_user=user_id)
+        self._channels[channel.id] = channel
+        return channel
+
+    def _writable(self, ws: _Workspace, ref: Any) -> _Channel:
+        channel = self._channel(ws, ref)
+        if channel.archived:
+            raise SlackError("is_archived")
+        if not channel.bot_member:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _readable(self, ws: _Workspace, ref: Any) -> _Channel:
+        channel = self._channel(ws, ref)
+        if not channel.bot_member:
+            raise SlackError("not_in_channel")
+        return channel
+
+    # App.
+
+    def _build_app(self) -> Starlette:
+        methods = ["GET", "POST"]
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=methods),
+                Route("/response/{rid}", self._response_url, methods=["POST"]),
+                Route("/oauth/v2/authorize", self._authorize, methods=["GET"]),
+            ]
+        )
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        args = await _read_args(request)
+        handler = self._handlers().get(method)
+        if handler is None:
+            return json_response({"ok": False, "error": "unknown_method", "req_method": method})
+        with self._lock:
+            try:
+                result = handler(request, args)
+            except SlackError as exc:
+                return json_response({"ok": False, "error": exc.error})
+            except RateLimited:
+                body = {"ok": False, "error": "ratelimited"}
+                return json_response(body, 429, {"Retry-After": "1"})
+        return json_response({"ok": True, **result})
+
+    def _handlers(self) -> dict[str, Callable[[Request, dict[str, Any]], dict[str, Any]]]:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update_message,
+            "chat.delete": self._delete_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
+            "conversations.open": self._conversations_open,
+            "conversations.info": self._conversations_info,
+            "conversations.join": self._conversations_join,
+            "conversations.list": self._conversations_list,
+            "users.info": self._users_info,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "oauth.v2.access": self._oauth_access,
+        }
+
+    def _auth_test(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        host = ws.name.lower().replace(" ", "")
+        return {
+            "url": f"https://{host}.slack.com/",
+            "team": ws.name,
+            "user": "meetbot",
+            "team_id": ws.team_id,
+            "user_id": ws.bot_user_id,
+            "bot_id": ws.bot_id,
+            "app_id": ws.app_id,
+            "is_enterprise_install": False,
+        }
+
+    # Messages.
+
+    def _post_message(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        channel = self._writable(ws, args.get("channel"))
+        content = _content(args)
+        if not (content["text"] or content["blocks"] or args.get("attachments")):
+            raise SlackError("no_text")
+        self._check_rate(channel.id)
+        message = self._store(ws, channel, content, args.get("thread_ts"))
+        return {"channel": channel.id, "ts": message["ts"], "message": _view(message, True)}
+
+    def _check_rate(self, channel_id: str) -> None:
+        if not self.rate_limit_per_channel:
+            return
+        now = self.clock()
+        last = self._last_post.get(channel_id)
+        if last is not None and now - last < 1.0:
+            raise RateLimited
+        self._last_post[channel_id] = now
+
+    def _store(
+        self, ws: _Workspace, channel: _Channel, content: dict[str, Any], thread_ts: Any
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "ts": self._next_ts(),
+            "user": ws.bot_user_id,
+            "bot_id": ws.bot_id,
+            "app_id": ws.app_id,
+            "team": ws.team_id,
+            "channel": channel.id,
+            "thread_ts": str(thread_ts) if thread_ts else None,
+            "edits": [],
+            **content,
+        }
+        channel.messages.append(message)
+        return message
+
+    def _find(self, channel: _Channel, ts: Any) -> dict[str, Any]:
+        for message in channel.messages:
+            if message["ts"] == str(ts or ""):
+                return message
+        raise SlackError("message_not_found")
+
+    def _update_message(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        channel = self._writable(ws, args.get("channel"))
+        message = self._find(channel, args.get("ts"))
+        if message["user"] != ws.bot_user_id:
+            raise SlackError("cant_update_message")
+        previous = {k: message[k] for k in ("text", "blocks", "metadata")}
+        message["edits"].append({**previous, "edited_ts": self._next_ts()})
+        content = _content(args)
+        for key in ("text", "blocks", "metadata"):
+            if key in args:
+                message[key] = content[key]
+        return {
+            "channel": channel.id,
+            "ts": message["ts"],
+            "text": message["text"],
+            "message": _view(message, True),
+        }
+
+    def _delete_message(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        channel = self._writable(ws, args.get("channel"))
+        message = self._find(channel, args.get("ts"))
+        if message["user"] != ws.bot_user_id:
+            raise SlackError("cant_delete_message")
+        channel.messages.remove(message)
+        return {"channel": channel.id, "ts": message["ts"]}
+
+    def _post_ephemeral(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        channel = self._writable(ws, args.get("channel"))
+        user = str(args.get("user", ""))
+        if user not in self._users:
+            raise SlackError("user_not_found")
+        ts = self._next_ts()
+        self._ephemeral.append({"channel": channel.id, "user": user, "ts": ts, **_content(args)})
+        return {"message_ts": ts}
+
+    def _history(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        channel = self._readable(ws, args.get("channel"))
+        metadata = _flag(args.get("include_all_metadata"))
+        top = [m for m in channel.messages if m["thread_ts"] in (None, m["ts"])]
+        chosen = [m for m in reversed(top) if _in_window(m["ts"], args)]
+        views = [self._with_replies(channel, _view(m, metadata)) for m in chosen]
+        return _paginate(views, args, "messages")
+
+    def _with_replies(self, channel: _Channel, view: dict[str, Any]) -> dict[str, Any]:
+        replies = [
+            m for m in channel.messages if m["thread_ts"] == view["ts"] and m["ts"] != view["ts"]
+        ]
+        if replies:
+            view["thread_ts"] = view["ts"]
+            view["reply_count"] = len(replies)
+            view["latest_reply"] = replies[-1]["ts"]
+        return view
+
+    def _replies(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        channel = self._readable(ws, args.get("channel"))
+        parent = self._find(channel, args.get("ts"))
+        root = parent["thread_ts"] or parent["ts"]
+        metadata = _flag(args.get("include_all_metadata"))
+        thread = [_view(m, metadata) for m in channel.messages if root in (m["ts"], m["thread_ts"])]
+        return _paginate(thread, args, "messages")
+
+    # Conversations and users.
+
+    def _conversations_open(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        users = [u for u in str(args.get("users", "")).split(",") if u]
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        user = self._users.get(users[0])
+        if user is None or user["team_id"] != ws.team_id:
+            raise SlackError("user_not_found")
+        existed = any(c.im_user == users[0] for c in self._channels.values())
+        channel = self._open_im(ws, users[0])
+        info = _channel_info(channel) if _flag(args.get("return_im")) else {"id": channel.id}
+        extra = {"no_op": True, "already_open": True} if existed else {}
+        return {"channel": info, **extra}
+
+    def _conversations_info(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        return {"channel": _channel_info(self._channel(ws, args.get("channel")))}
+
+    def _conversations_join(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        channel = self._channel(ws, args.get("channel"))
+        if channel.archived:
+            raise SlackError("is_archived")
+        channel.bot_member = True
+        return {"channel": _channel_info(channel)}
+
+    def _conversations_list(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        skip_archived = _flag(args.get("exclude_archived"))
+        channels = [
+            _channel_info(c)
+            for c in self._channels.values()
+            if c.team_id == ws.team_id and c.im_user is None and not (skip_archived and c.archived)
+        ]
+        return _paginate(channels, args, "channels")
+
+    def _users_info(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        user = self._users.get(str(args.get("user", "")))
+        if user is None or user["team_id"] != ws.team_id:
+            raise SlackError("user_not_found")
+        return {"user": json.loads(json.dumps(user))}
+
+    # Views.
+
+    def _views_open(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        trigger = str(args.get("trigger_id", ""))
+        view = _json_arg(args.get("view"))
+        if not trigger or not isinstance(view, dict):
+            raise SlackError("invalid_arguments")
+        if trigger in self._expired_triggers:
+            raise SlackError("expired_trigger_id")
+        stored = _view_record(ws, _random_id("V"), view)
+        self._views[stored["id"]] = stored
+        return {"view": stored}
+
+    def _views_update(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        view = _json_arg(args.get("view"))
+        view_id = str(args.get("view_id", ""))
+        if not isinstance(view, dict):
+            raise SlackError("invalid_arguments")
+        if view_id not in self._views:
+            raise SlackError("not_found")
+        stored = _view_record(ws, view_id, view)
+        self._views[view_id] = stored
+        return {"view": stored}
+
+    # OAuth.
+
+    def _oauth_access(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        client_id, secret = _client_credentials(request, args)
+        if client_id != self.client_id:
+            raise SlackError("invalid_client_id")
+        if not secrets.compare_digest(secret, self.client_secret):
+            raise SlackError("bad_client_secret")
+        found = self._codes.pop(str(args.get("code", "")), None)
+        if found is None:
+            raise SlackError("invalid_code")
+        team_id, user_id, redirect_uri = found
+        if redirect_uri is not None and args.get("redirect_uri") != redirect_uri:
+            raise SlackError("bad_redirect_uri")
+        ws = self._workspaces[team_id]
+        if ws.bot_token not in self._tokens:
+            ws.bot_token = f"xoxb-sim-{team_id}-{secrets.token_hex(8)}"
+            self._tokens[ws.bot_token] = team_id
+        return {
+            "access_token": ws.bot_token,
+            "token_type": "bot",
+            "scope": BOT_SCOPES,
+            "bot_user_id": ws.bot_user_id,
+            "app_id": ws.app_id,
+            "team": {"id": ws.team_id, "name": ws.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": user_id or ""},
+        }
+
+    async def _authorize(self, request: Request) -> Response:
+        q = request.query_params
+        if q.get("client_id") != self.client_id or not q.get("redirect_uri"):
+            return PlainTextResponse("invalid_client_id or missing redirect_uri", 400)
+        with self._lock:
+            team = self.authorizing_team
+            if team is None:
+                return PlainTextResponse("no workspace to install into", 400)
+            code = secrets.token_hex(16)
+            self._codes[code] = (team, self.authorizing_user, q["redirect_uri"])
+        params = {"code": code, **({"state": q["state"]} if "state" in q else {})}
+        return RedirectResponse(add_query(q["redirect_uri"], params), status_code=302)
+
+    # response_url.
+
+    async def _response_url(self, request: Request) -> Response:
+        raw = await request.body()
+        try:
+            payload = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return PlainTextResponse("invalid_payload", 400)
+        with self._lock:
+            target = self._response_urls.get(request.path_params["rid"])
+            if target is None:
+                return PlainTextResponse("no_service", 404)
+            if self.clock() - target.created > RESPONSE_URL_SECONDS:
+                return PlainTextResponse("expired_url", 404)
+            if target.posts >= RESPONSE_URL_POSTS:
+                return PlainTextResponse("used_url", 404)
+            target.posts += 1
+            self._response_posts.append({"id": target.id, "payload": payload})
+            self._post_in_channel(target, payload)
+        return PlainTextResponse("ok")
+
+    def _post_in_channel(self, target: _ResponseUrl, payload: Any) -> None:
+        channel = self._channels.get(target.channel_id or "")
+        if channel is None or not isinstance(payload, dict):
+            return
+        if payload.get("response_type") != "in_channel":
+            return
+        self._store(self._workspaces[channel.team_id], channel, _content(payload), None)
+
+
+async def _read_args(request: Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query_params)
+    raw = await request.body()
+    if not raw.strip():
+        return args
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return args
+        if isinstance(body, dict):
+            args.update(body)
+        return args
+    args.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    return args
+
+
+def _json_arg(value: Any) -> Any:
+    """Forms carry structured arguments as JSON strings; JSON bodies carry them as is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _content(args: dict[str, Any]) -> dict[str, Any]:
+    blocks = _json_arg(args.get("blocks"))
+    if blocks is not None and not isinstance(blocks, list):
+        raise SlackError("invalid_blocks")
+    metadata = _json_arg(args.get("metadata"))
+    if metadata is not None and not _valid_metadata(metadata):
+        raise SlackError("invalid_metadata_format")
+    return {"text": str(args.get("text") or ""), "blocks": blocks, "metadata": metadata}
+
+
+def _valid_metadata(metadata: Any) -> bool:
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and isinstance(metadata.get("event_payload", {}), dict)
+    )
+
+
+def _view(message: dict[str, Any], with_metadata: bool) -> dict[str, Any]:
+    """A stored message as the Web API shows it."""
+    keys = ("type", "user", "bot_id", "app_id", "team", "text", "ts")
+    view: dict[str, Any] = {k: message[k] for k in keys}
+    if message["blocks"] is not None:
+        view["blocks"] = message["blocks"]
+    if message["thread_ts"]:
+        view["thread_ts"] = message["thread_ts"]
+    if message["edits"]:
+        view["edited"] = {"user": message["user"], "ts": message["edits"][-1]["edited_ts"]}
+    if with_metadata and message["metadata"] is not None:
+        view["metadata"] = message["metadata"]
+    return json.loads(json.dumps(view))
+
+
+def _stored_copy(message: dict[str, Any]) -> dict[str, Any]:
+    keys = ("ts", "text", "blocks", "metadata", "thread_ts", "user", "edits", "channel")
+    result: dict[str, Any] = json.loads(json.dumps({k: message[k] for k in keys}))
+    return result
+
+
+def _in_window(ts: str, args: dict[str, Any]) -> bool:
+    inclusive = _flag(args.get("inclusive"))
+    value = float(ts)
+    if args.get("oldest"):
+        oldest = float(args["oldest"])
+        if value < oldest or (value == oldest and not inclusive):
+            return False
+    if args.get("latest"):
+        latest = float(args["latest"])
+        if value > latest or (value == latest and not inclusive):
+            return False
+    return True
+
+
+def _paginate(items: list[Any], args: dict[str, Any], key: str) -> dict[str, Any]:
+    try:
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+    except ValueError:
+        limit = 100
+    start = _decode_cursor(str(args.get("cursor") or ""))
+    page = items[start : start + limit]
+    more = start + limit < len(items)
+    cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+    result: dict[str, Any] = {key: page, "response_metadata": {"next_cursor": cursor}}
+    if key == "messages":
+        result["has_more"] = more
+    return result
+
+
+def _decode_cursor(cursor: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.b64decode(cursor).decode().removeprefix("offset:"))
+    except (binascii.Error, ValueError):
+        raise SlackError("invalid_cursor") from None
+
+
+def _channel_info(channel: _Channel) -> dict[str, Any]:
+    if channel.im_user is not None:
+        return {
+            "id": channel.id,
+            "created": channel.created,
+            "is_im": True,
+            "is_org_shared": False,
+            "user": channel.im_user,
+            "is_user_deleted": False,
+            "priority": 0,
+        }
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "name_normalized": channel.name,
+        "is_channel": True,
+        "is_group": False,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": False,
+        "is_archived": channel.archived,
+        "is_general": False,
+        "is_member": channel.bot_member,
+        "created": channel.created,
+        "context_team_id": channel.team_id,
+    }
+
+
+def _user_record(
+    team_id: str,
+    user_id: str,
+    name: str,
+    *,
+    tz: str,
+    is_admin: bool = False,
+    is_owner: bool = False,
+    is_bot: bool = False,
+) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "team_id": team_id,
+        "name": name.lower().replace(" ", "."),
+        "real_name": name,
+        "deleted": False,
+        "tz": tz,
+        "tz_label": tz,
+        "tz_offset": _tz_offset(tz),
+        "is_admin": is_admin,
+        "is_owner": is_owner,
+        "is_primary_owner": False,
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+        "is_bot": is_bot,
+        "is_app_user": False,
+        "profile": {"real_name": name, "display_name": name},
+    }
+
+
+def _tz_offset(tz: str) -> int:
+    try:
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        offset = datetime.now(UTC).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _view_record(ws: _Workspace, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
+    record = {
+        "id": view_id,
+        "team_id": ws.team_id,
+        "app_id": ws.app_id,
+        "bot_id": ws.bot_id,
+        "type": view.get("type", "modal"),
+        "title": view.get("title"),
+        "blocks": view.get("blocks", []),
+        "private_metadata": view.get("private_metadata", ""),
+        "callback_id": view.get("callback_id", ""),
+        "external_id": view.get("external_id", ""),
+        "state": {"values": {}},
+        "hash": secrets.token_hex(8),
+    }
+    copied: dict[str, Any] = json.loads(json.dumps(record))
+    return copied
+
+
+def _client_credentials(request: Request, args: dict[str, Any]) -> tuple[str, str]:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, ValueError):
+            return "", ""
+        return client_id, secret
+    return str(args.get("client_id", "")), str(args.get("client_secret", ""))

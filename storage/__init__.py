@@ -1,0 +1,1 @@
+"""Persistence: sqlmodel tables, repositories that return domain types, migrations, the job table."""

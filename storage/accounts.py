@@ -1,0 +1,154 @@
+"""Connected meeting accounts and chat workspaces: their tokens, encrypted, and safe rotation.
+
+Zoom rotates the refresh token on every refresh and the old one dies at once, so only one process
+may refresh a credential at a time: a compare-and-swap on `token_version` plus a short refresh lease.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.domain import AccountState
+from bot.errors import MeetingAccountRevoked, NotFound
+from storage.crypto import SecretBox
+from storage.tables import ChatWorkspaceRow, ZoomAccountRow
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    version: int
+
+    def __repr__(self) -> str:
+        return f"TokenSet(version={self.version}, expires_at={self.expires_at.isoformat()})"
+
+
+class SqlZoomAccounts:
+    def __init__(self, engine: Engine, box: SecretBox, clock: Clock) -> None:
+        self._engine, self._box, self._clock = engine, box, clock
+
+    def _seal(self, row_id: str, column: str, value: str) -> str:
+        return self._box.encrypt(value, context=f"zoom_account.{column}:{row_id}")
+
+    def _open(self, row_id: str, column: str, value: str) -> str:
+        return self._box.decrypt(value, context=f"zoom_account.{column}:{row_id}")
+
+    def connect(
+        self, *, company_id: str, zoom_account_id: str, access_token: str, refresh_token: str,
+        expires_at: datetime, connected_by: str = "",
+    ) -> str:
+        """Stores (or replaces) the company's one Zoom account; returns its id."""
+        with Session(self._engine) as session, session.begin():
+            row = session.scalars(
+                select(ZoomAccountRow).where(ZoomAccountRow.company_id == company_id)
+            ).first()
+            if row is None:
+                row = ZoomAccountRow(company_id=company_id, zoom_account_id=zoom_account_id,
+                                     access_token_enc="", refresh_token_enc="",
+                                     access_expires_at=expires_at)
+                session.add(row)
+            row.zoom_account_id, row.connected_by = zoom_account_id, connected_by
+            row.access_token_enc = self._seal(row.id, "access_token", access_token)
+            row.refresh_token_enc = self._seal(row.id, "refresh_token", refresh_token)
+            row.access_expires_at, row.token_version = expires_at, (row.token_version or 0) + 1
+            row.state, row.state_reason, row.refresh_lease_until = AccountState.ACTIVE.value, "", None
+            return row.id
+
+    def tokens(self, *, account_id: str) -> TokenSet:
+        with Session(self._engine) as session:
+            row = session.get(ZoomAccountRow, account_id)
+        if row is None:
+            raise MeetingAccountRevoked("the Zoom account was disconnected")
+        if row.state != AccountState.ACTIVE.value:
+            raise MeetingAccountRevoked(f"the Zoom connection needs to be renewed: {row.state_reason}")
+        return TokenSet(
+            access_token=self._open(row.id, "access_token", row.access_token_enc),
+            refresh_token=self._open(row.id, "refresh_token", row.refresh_token_enc),
+            expires_at=row.access_expires_at,
+            version=row.token_version,
+        )
+
+    def try_lease_refresh(self, *, account_id: str, version: int, seconds: float) -> bool:
+        now = self._clock.now()
+        with Session(self._engine) as session, session.begin():
+            result = session.execute(
+                update(ZoomAccountRow)
+                .where(
+                    ZoomAccountRow.id == account_id,  # type: ignore[arg-type]
+                    ZoomAccountRow.token_version == version,  # type: ignore[arg-type]
+                    or_(ZoomAccountRow.refresh_lease_until.is_(None),  # type: ignore[union-attr]
+                        ZoomAccountRow.refresh_lease_until < now),  # type: ignore[operator]
+                )
+                .values(refresh_lease_until=now + timedelta(seconds=seconds))
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def store_refreshed(
+        self, *, account_id: str, version: int, access_token: str, refresh_token: str,
+        expires_at: datetime,
+    ) -> TokenSet:
+        with Session(self._engine) as session, session.begin():
+            row = session.get(ZoomAccountRow, account_id)
+            if row is None or row.token_version != version:
+                raise NotFound("the Zoom account changed while its token was being refreshed")
+            row.access_token_enc = self._seal(row.id, "access_token", access_token)
+            row.refresh_token_enc = self._seal(row.id, "refresh_token", refresh_token)
+            row.access_expires_at, row.token_version = expires_at, version + 1
+            row.refresh_lease_until = None
+            return TokenSet(access_token, refresh_token, expires_at, version + 1)
+
+    def release_refresh(self, *, account_id: str) -> None:
+        with Session(self._engine) as session, session.begin():
+            row = session.get(ZoomAccountRow, account_id)
+            if row is not None:
+                row.refresh_lease_until = None
+
+    def mark_needs_reconnect(self, *, account_id: str, reason: str) -> None:
+        with Session(self._engine) as session, session.begin():
+            row = session.get(ZoomAccountRow, account_id)
+            if row is not None:
+                row.state, row.state_reason = AccountState.NEEDS_RECONNECT.value, reason
+                row.refresh_lease_until = None
+
+
+class SqlChatWorkspaces:
+    def __init__(self, engine: Engine, box: SecretBox) -> None:
+        self._engine, self._box = engine, box
+
+    def bind(
+        self, *, company_id: str, platform: str, external_id: str, name: str = "",
+        bot_token: str | None = None,
+    ) -> str:
+        with Session(self._engine) as session, session.begin():
+            row = session.scalars(
+                select(ChatWorkspaceRow).where(
+                    ChatWorkspaceRow.platform == platform, ChatWorkspaceRow.external_id == external_id
+                )
+            ).first()
+            if row is None:
+                row = ChatWorkspaceRow(company_id=company_id, platform=platform, external_id=external_id)
+                session.add(row)
+            row.company_id, row.name = company_id, name
+            row.bot_token_enc = (
+                self._box.encrypt(bot_token, context=f"chat_workspace.bot_token:{row.id}")
+                if bot_token else None
+            )
+            return row.id
+
+    def bot_token(self, *, platform: str, external_id: str) -> str | None:
+        with Session(self._engine) as session:
+            row = session.scalars(
+                select(ChatWorkspaceRow).where(
+                    ChatWorkspaceRow.platform == platform, ChatWorkspaceRow.external_id == external_id
+                )
+            ).first()
+        if row is None or row.bot_token_enc is None:
+            return None
+        return self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")

@@ -1,0 +1,76 @@
+"""Engines for SQLite (default, zero set-up) and PostgreSQL (several processes sharing the work)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect, text
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Autocommit at the driver level so that we, not pysqlite, decide how transactions begin.
+        dbapi_connection.isolation_level = None
+        for pragma in (
+            "journal_mode=WAL",
+            "busy_timeout=30000",
+            f"synchronous={sqlite_synchronous}",  # FULL: an acknowledged webhook survives power loss
+            "foreign_keys=ON",
+        ):
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        # Writers take the lock up front; a deferred transaction that upgrades later can fail
+        # with SQLITE_BUSY without waiting for busy_timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Brings the schema to the newest revision; safe to run on every start."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # several processes may start at once
+            connection.execute(text("SELECT pg_advisory_xact_lock(7270301)"))
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def database_state(engine: Engine) -> dict[str, object]:
+    """For health checks: reachable, which backend, schema revision. Never the URL (it may hold a password)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            has_version = inspect(connection).has_table("alembic_version")
+            revision = (
+                connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                if has_version
+                else None
+            )
+    except Exception as error:
+        return {"ok": False, "backend": engine.dialect.name, "error": type(error).__name__}
+    return {"ok": revision is not None, "backend": engine.dialect.name, "schema_revision": revision}

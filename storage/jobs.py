@@ -1,0 +1,181 @@
+"""The durable job table: at-least-once on SQLite and PostgreSQL alike.
+
+Claiming takes a lease (`lease_until`); a job whose worker died is claimable again once its lease
+ran out. Jobs sharing a `dedupe_key` never run at the same time, and at most one of them is pending.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from bot.clock import Clock
+from bot.domain import Job
+from storage.tables import JobRow
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+
+
+def enqueue_unique(
+    session: Session,
+    *,
+    kind: str,
+    dedupe_key: str,
+    payload: Mapping[str, str],
+    company_id: str | None,
+    run_at: datetime,
+) -> None:
+    """Insert a pending job, or refresh the payload of the one already pending for this key."""
+    dialect_insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = {
+        "kind": kind,
+        "company_id": company_id,
+        "dedupe_key": dedupe_key,
+        "payload": json.dumps(dict(payload), sort_keys=True),
+        "state": PENDING,
+        "run_at": run_at,
+        "attempts": 0,
+        "created_at": run_at,
+    }
+    statement = dialect_insert(JobRow).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[JobRow.dedupe_key],
+        index_where=JobRow.state == PENDING,  # type: ignore[arg-type]
+        set_={"payload": statement.excluded.payload},
+    )
+    session.execute(statement)
+
+
+def _to_job(row: JobRow) -> Job:
+    assert row.id is not None and row.locked_by is not None
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        company_id=row.company_id,
+        payload=json.loads(row.payload),
+        attempts=row.attempts,
+        worker_id=row.locked_by,
+    )
+
+
+class SqlJobQueue:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def enqueue(
+        self, *, kind: str, dedupe_key: str, payload: Mapping[str, str], company_id: str | None = None,
+        run_at: datetime | None = None,
+    ) -> None:
+        with Session(self._engine) as session, session.begin():
+            enqueue_unique(
+                session, kind=kind, dedupe_key=dedupe_key, payload=payload, company_id=company_id,
+                run_at=run_at or self._clock.now(),
+            )
+
+    def claim(self, *, worker_id: str, lease_seconds: float) -> Job | None:
+        now = self._clock.now()
+        twin = aliased(JobRow)
+        twin_running = (
+            select(twin.id)
+            .where(
+                twin.dedupe_key == JobRow.dedupe_key,
+                twin.id != JobRow.id,
+                twin.state == RUNNING,
+                twin.lease_until > now,  # type: ignore[operator]
+            )
+            .exists()
+        )
+        due = or_(
+            and_(JobRow.state == PENDING, JobRow.run_at <= now),
+            and_(JobRow.state == RUNNING, JobRow.lease_until <= now),  # type: ignore[operator]
+        )
+        query = (
+            select(JobRow)
+            .where(due, ~twin_running)
+            .order_by(JobRow.run_at)  # type: ignore[arg-type]
+            .limit(1)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
+        )
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            row = session.scalars(query).first()
+            if row is None:
+                return None
+            row.state, row.locked_by = RUNNING, worker_id
+            row.lease_until = now + timedelta(seconds=lease_seconds)
+            row.attempts += 1
+            session.flush()
+            return _to_job(row)
+
+    def _owned(self, session: Session, job: Job) -> JobRow | None:
+        return session.scalars(
+            select(JobRow).where(
+                JobRow.id == job.id, JobRow.locked_by == job.worker_id, JobRow.state == RUNNING
+            )
+        ).first()
+
+    def complete(self, *, job: Job, note: str | None = None) -> None:
+        self._finish(job, DONE, note=note, error=None)
+
+    def bury(self, *, job: Job, error: str) -> None:
+        self._finish(job, DEAD, note=None, error=error)
+
+    def _finish(self, job: Job, state: str, *, note: str | None, error: str | None) -> None:
+        with Session(self._engine) as session, session.begin():
+            row = self._owned(session, job)
+            if row is None:  # the lease ran out and another worker owns the job now
+                return
+            row.state, row.note, row.finished_at = state, note, self._clock.now()
+            row.lease_until = None
+            if error is not None:
+                row.last_error = error[:2000]
+
+    def retry(self, *, job: Job, run_at: datetime, error: str) -> None:
+        try:
+            self._reschedule(job, run_at, error)
+        except IntegrityError:  # a newer callback queued a twin meanwhile; it will do the work
+            self._finish(job, DONE, note="superseded by a newer pending job", error=error)
+
+    def _reschedule(self, job: Job, run_at: datetime, error: str) -> None:
+        with Session(self._engine) as session, session.begin():
+            row = self._owned(session, job)
+            if row is None:
+                return
+            twin_pending = session.scalars(
+                select(JobRow.id).where(JobRow.dedupe_key == row.dedupe_key, JobRow.state == PENDING)
+            ).first()
+            row.last_error = error[:2000]
+            row.lease_until, row.locked_by = None, None
+            if twin_pending is not None and row.dedupe_key is not None:
+                row.state, row.note, row.finished_at = DONE, "superseded by a newer pending job", self._clock.now()
+                return
+            row.state, row.run_at = PENDING, run_at
+
+    def requeue(self, *, job_id: int) -> bool:
+        """A person asked to try a dead job again."""
+        with Session(self._engine) as session, session.begin():
+            result = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.state == DEAD)  # type: ignore[arg-type]
+                .values(state=PENDING, attempts=0, run_at=self._clock.now(), finished_at=None)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def counts(self) -> dict[str, int]:
+        with Session(self._engine) as session:
+            rows = session.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).all()
+        return {state: count for state, count in rows}
+
+    def jobs(self, *, state: str | None = None) -> list[JobRow]:
+        with Session(self._engine, expire_on_commit=False) as session:
+            query = select(JobRow).order_by(JobRow.id)  # type: ignore[arg-type]
+            if state is not None:
+                query = query.where(JobRow.state == state)
+            return list(session.scalars(query))

@@ -1,0 +1,424 @@
+"""Repositories that return domain types. Every query is scoped by company."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.domain import (
+    Booking,
+    BookingCallback,
+    BookingDetails,
+    BookingStatus,
+    CatalogEntry,
+    ChatPlatform,
+    ChatTarget,
+    Company,
+    Meeting,
+    MeetingHostRef,
+    MeetingPlatform,
+    MeetingState,
+    Notification,
+    NotificationState,
+    PaymentState,
+    PlatformMeeting,
+    PostedMessage,
+    Provider,
+    Service,
+    SimplyBookCredentials,
+)
+from bot.errors import NotFound
+from storage.crypto import SecretBox
+from storage.jobs import enqueue_unique
+from storage.tables import (
+    BookingRow,
+    CompanyRow,
+    MeetingRow,
+    NotificationRow,
+    ProviderRow,
+    ReceivedEventRow,
+    SeatRow,
+    ServiceRow,
+    ZoomAccountRow,
+    new_id,
+)
+
+SYNC_BOOKING_JOB = "sync_booking"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_link_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits: unguessable, and says nothing about the meeting
+
+
+def company_from_row(row: CompanyRow) -> Company:
+    return Company(
+        id=row.id,
+        simplybook_login=row.simplybook_login,
+        name=row.name,
+        timezone=row.timezone,
+        online_meetings_enabled=row.online_meetings_enabled,
+    )
+
+
+def _service(row: ServiceRow) -> Service:
+    return Service(row.company_id, row.external_id, row.name, row.online_meetings, row.is_class)
+
+
+def _provider(row: ProviderRow) -> Provider:
+    channel = None
+    if row.chat_platform and row.chat_workspace_id and row.chat_channel_id:
+        channel = ChatTarget(ChatPlatform(row.chat_platform), row.chat_workspace_id, row.chat_channel_id)
+    return Provider(
+        company_id=row.company_id,
+        external_id=row.external_id,
+        name=row.name,
+        email=row.email,
+        platform=MeetingPlatform(row.platform) if row.platform else None,
+        zoom_user=row.zoom_user,
+        channel=channel,
+    )
+
+
+def _details(row: BookingRow) -> BookingDetails:
+    return BookingDetails(
+        external_id=row.external_id,
+        code=row.code,
+        service_id=row.service_external_id,
+        service_name=row.service_name,
+        provider_id=row.provider_external_id,
+        provider_name=row.provider_name,
+        client_name=row.client_name,
+        client_email=row.client_email,
+        client_phone=row.client_phone,
+        start=row.start_at,
+        end=row.end_at,
+        status=BookingStatus(row.status),
+        payment=PaymentState(row.payment),
+    )
+
+
+def _meeting(row: MeetingRow, client_token: str) -> Meeting:
+    return Meeting(
+        id=row.id,
+        company_id=row.company_id,
+        booking_id=row.booking_id,
+        host=MeetingHostRef(MeetingPlatform(row.platform), row.account_id, row.host_user),
+        marker=row.marker,
+        state=MeetingState(row.state),
+        start=row.start_at,
+        end=row.end_at,
+        external_id=row.external_id,
+        join_url=row.join_url,
+        client_token=client_token,
+        host_token=row.host_token,
+    )
+
+
+def _notification(row: NotificationRow) -> Notification:
+    return Notification(
+        id=row.id,
+        meeting_id=row.meeting_id,
+        target=ChatTarget(ChatPlatform(row.chat_platform), row.workspace_id, row.channel_id),
+        marker=row.marker,
+        state=NotificationState(row.state),
+        message_id=row.message_id,
+        digest=row.digest,
+    )
+
+
+class SqlStore:
+    """Implements the core's CallbackInbox, BookingStore and LinkStore ports."""
+
+    def __init__(self, engine: Engine, box: SecretBox, clock: Clock) -> None:
+        self._engine = engine
+        self._box = box
+        self._clock = clock
+
+    def _session(self) -> Session:
+        return Session(self._engine, expire_on_commit=False)
+
+    # -- callbacks ----------------------------------------------------------------------------
+
+    def company_for_webhook_token(self, *, token: str) -> Company | None:
+        digest = token_digest(token)
+        with self._session() as session:
+            row = session.scalars(
+                select(CompanyRow).where(CompanyRow.webhook_token_hash == digest)
+            ).first()
+        # The lookup is by digest, so timing reveals nothing about the token; compare anyway.
+        if row is None or not hmac.compare_digest(row.webhook_token_hash, digest):
+            return None
+        return company_from_row(row)
+
+    def record_callback(self, *, company_id: str, callback: BookingCallback, raw_body: str) -> None:
+        now = self._clock.now()
+        with self._session() as session, session.begin():
+            session.add(
+                ReceivedEventRow(
+                    company_id=company_id,
+                    source="simplybook",
+                    booking_external_id=callback.booking_id,
+                    notification_type=callback.notification_type.value,
+                    body=raw_body,
+                    received_at=now,
+                )
+            )
+            enqueue_unique(
+                session,
+                kind=SYNC_BOOKING_JOB,
+                dedupe_key=f"{SYNC_BOOKING_JOB}:{company_id}:{callback.booking_id}",
+                payload={"booking_id": callback.booking_id, "booking_hash": callback.booking_hash},
+                company_id=company_id,
+                run_at=now,
+            )
+
+    # -- company and catalog ------------------------------------------------------------------
+
+    def company(self, *, company_id: str) -> Company:
+        with self._session() as session:
+            row = session.get(CompanyRow, company_id)
+        if row is None:
+            raise NotFound("company not found")
+        return company_from_row(row)
+
+    def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials:
+        with self._session() as session:
+            row = session.get(CompanyRow, company_id)
+        if row is None:
+            raise NotFound("company not found")
+        return SimplyBookCredentials(
+            company_login=row.simplybook_login,
+            api_key=self._box.decrypt(row.api_key_enc, context=f"company.api_key:{row.id}"),
+            api_secret=self._box.decrypt(row.api_secret_enc, context=f"company.api_secret:{row.id}"),
+        )
+
+    def service(self, *, company_id: str, external_id: str) -> Service | None:
+        with self._session() as session:
+            row = session.scalars(
+                select(ServiceRow).where(
+                    ServiceRow.company_id == company_id, ServiceRow.external_id == external_id
+                )
+            ).first()
+        return _service(row) if row else None
+
+    def provider(self, *, company_id: str, external_id: str) -> Provider | None:
+        with self._session() as session:
+            row = session.scalars(
+                select(ProviderRow).where(
+                    ProviderRow.company_id == company_id, ProviderRow.external_id == external_id
+                )
+            ).first()
+        return _provider(row) if row else None
+
+    def merge_catalog(
+        self, *, company_id: str, services: list[CatalogEntry], providers: list[CatalogEntry]
+    ) -> None:
+        with self._session() as session, session.begin():
+            known_services = {
+                row.external_id: row
+                for row in session.scalars(select(ServiceRow).where(ServiceRow.company_id == company_id))
+            }
+            for entry in services:
+                row = known_services.get(entry.external_id)
+                if row is None:
+                    session.add(ServiceRow(company_id=company_id, external_id=entry.external_id,
+                                           name=entry.name, is_class=entry.is_class))
+                else:
+                    row.name, row.is_class = entry.name, entry.is_class
+            known_providers = {
+                row.external_id: row
+                for row in session.scalars(select(ProviderRow).where(ProviderRow.company_id == company_id))
+            }
+            for entry in providers:
+                prow = known_providers.get(entry.external_id)
+                if prow is None:
+                    session.add(ProviderRow(company_id=company_id, external_id=entry.external_id,
+                                            name=entry.name, email=entry.email))
+                else:
+                    prow.name, prow.email = entry.name, entry.email or prow.email
+
+    def zoom_account_id(self, *, company_id: str) -> str | None:
+        with self._session() as session:
+            return session.scalars(
+                select(ZoomAccountRow.id).where(ZoomAccountRow.company_id == company_id)
+            ).first()
+
+    # -- bookings and meetings ----------------------------------------------------------------
+
+    def save_booking(self, *, company_id: str, details: BookingDetails) -> Booking:
+        with self._session() as session, session.begin():
+            row = session.scalars(
+                select(BookingRow).where(
+                    BookingRow.company_id == company_id, BookingRow.external_id == details.external_id
+                )
+            ).first()
+            if row is None:
+                row = BookingRow(company_id=company_id, external_id=details.external_id,
+                                 service_external_id=details.service_id,
+                                 provider_external_id=details.provider_id,
+                                 status=details.status.value, payment=details.payment.value)
+                session.add(row)
+            row.code, row.service_external_id = details.code, details.service_id
+            row.service_name, row.provider_external_id = details.service_name, details.provider_id
+            row.provider_name, row.client_name = details.provider_name, details.client_name
+            row.client_email, row.client_phone = details.client_email, details.client_phone
+            row.start_at, row.end_at = details.start, details.end
+            row.status, row.payment = details.status.value, details.payment.value
+            row.updated_at = self._clock.now()
+            session.flush()
+            return Booking(row.id, company_id, _details(row))
+
+    def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
+        with self._session() as session, session.begin():
+            row = session.get(BookingRow, booking_id)
+            if row is not None and row.problem != problem:
+                row.problem = problem
+
+    def booking(self, *, company_id: str, external_id: str) -> tuple[Booking, str | None] | None:
+        with self._session() as session:
+            row = session.scalars(
+                select(BookingRow).where(
+                    BookingRow.company_id == company_id, BookingRow.external_id == external_id
+                )
+            ).first()
+        return (Booking(row.id, company_id, _details(row)), row.problem) if row else None
+
+    def ensure_meeting(
+        self, *, booking: Booking, host: MeetingHostRef, marker_prefix: str
+    ) -> tuple[Meeting, bool]:
+        existing = self._meeting_for_booking(booking)
+        if existing is not None:
+            return existing, False
+        meeting_id = new_id()
+        try:
+            with self._session() as session, session.begin():
+                session.add(MeetingRow(
+                    id=meeting_id, company_id=booking.company_id, booking_id=booking.id,
+                    platform=host.platform.value, account_id=host.account_id,
+                    host_user=host.host_user, marker=f"{marker_prefix}:{meeting_id}",
+                    state=MeetingState.CREATING.value, start_at=booking.details.start,
+                    end_at=booking.details.end, host_token=new_link_token(),
+                    created_at=self._clock.now(),
+                ))
+                session.flush()
+                session.add(SeatRow(company_id=booking.company_id, meeting_id=meeting_id,
+                                    booking_id=booking.id, client_token=new_link_token()))
+        except IntegrityError:  # another process recorded the intent first: use theirs
+            existing = self._meeting_for_booking(booking)
+            if existing is None:
+                raise
+            return existing, False
+        created = self._meeting_for_booking(booking)
+        assert created is not None
+        return created, True
+
+    def _meeting_for_booking(self, booking: Booking) -> Meeting | None:
+        with self._session() as session:
+            found = session.execute(
+                select(MeetingRow, SeatRow.client_token)
+                .join(SeatRow, SeatRow.booking_id == MeetingRow.booking_id)
+                .where(MeetingRow.company_id == booking.company_id,
+                       MeetingRow.booking_id == booking.id)
+            ).first()
+        return _meeting(found[0], found[1]) if found else None
+
+    def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting:
+        with self._session() as session, session.begin():
+            row = session.get(MeetingRow, meeting_id)
+            if row is None:
+                raise NotFound("meeting not found")
+            row.external_id, row.join_url = created.external_id, created.join_url
+            row.state = MeetingState.SCHEDULED.value
+            token = session.scalars(select(SeatRow.client_token).where(SeatRow.booking_id == row.booking_id)).one()
+            return _meeting(row, token)
+
+    def ensure_notification(self, *, meeting: Meeting, target: ChatTarget) -> tuple[Notification, bool]:
+        existing = self._notification(meeting, target)
+        if existing is not None:
+            return existing, False
+        notification_id = new_id()
+        try:
+            with self._session() as session, session.begin():
+                session.add(NotificationRow(
+                    id=notification_id, company_id=meeting.company_id, meeting_id=meeting.id,
+                    chat_platform=target.platform.value, workspace_id=target.workspace_id,
+                    channel_id=target.channel_id, marker=f"meetbot-msg:{notification_id}",
+                    state=NotificationState.POSTING.value, created_at=self._clock.now(),
+                ))
+        except IntegrityError:
+            existing = self._notification(meeting, target)
+            if existing is None:
+                raise
+            return existing, False
+        created = self._notification(meeting, target)
+        assert created is not None
+        return created, True
+
+    def _notification(self, meeting: Meeting, target: ChatTarget) -> Notification | None:
+        with self._session() as session:
+            row = session.scalars(
+                select(NotificationRow).where(
+                    NotificationRow.company_id == meeting.company_id,
+                    NotificationRow.meeting_id == meeting.id,
+                    NotificationRow.chat_platform == target.platform.value,
+                    NotificationRow.channel_id == target.channel_id,
+                )
+            ).first()
+        return _notification(row) if row else None
+
+    def record_notification_posted(
+        self, *, notification_id: str, posted: PostedMessage, digest: str
+    ) -> Notification:
+        with self._session() as session, session.begin():
+            row = session.get(NotificationRow, notification_id)
+            if row is None:
+                raise NotFound("notification not found")
+            row.state, row.message_id, row.digest = NotificationState.POSTED.value, posted.message_id, digest
+            return _notification(row)
+
+    def notification_started_at(self, *, notification_id: str) -> datetime:
+        with self._session() as session:
+            row = session.get(NotificationRow, notification_id)
+        if row is None:
+            raise NotFound("notification not found")
+        return row.created_at
+
+    # -- links --------------------------------------------------------------------------------
+
+    def meeting_for_client_token(self, *, token: str) -> Meeting | None:
+        with self._session() as session:
+            found = session.execute(
+                select(MeetingRow, SeatRow.client_token)
+                .join(SeatRow, SeatRow.meeting_id == MeetingRow.id)
+                .where(SeatRow.client_token == token)
+            ).first()
+        return _meeting(found[0], found[1]) if found else None
+
+    def meeting_for_host_token(self, *, token: str) -> Meeting | None:
+        with self._session() as session:
+            found = session.execute(
+                select(MeetingRow, SeatRow.client_token)
+                .join(SeatRow, SeatRow.booking_id == MeetingRow.booking_id)
+                .where(MeetingRow.host_token == token)
+            ).first()
+        return _meeting(found[0], found[1]) if found else None
+
+    def received_events(self, *, company_id: str) -> list[dict[str, object]]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(ReceivedEventRow).where(ReceivedEventRow.company_id == company_id)
+                .order_by(ReceivedEventRow.id)  # type: ignore[arg-type]
+            ).all()
+        return [json.loads(row.body) for row in rows]

@@ -1,0 +1,205 @@
+"""The schema. Secret columns end in `_enc` and hold `storage.crypto` ciphertexts.
+
+Every table but `job` carries `company_id`: repositories scope every query by it (tenants are walls).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(*, nullable: bool = False, now: bool = False) -> datetime:
+    """An aware-UTC column; `now` fills it with the current time when the row is made."""
+    column = Column(UTCDateTime(), nullable=nullable)
+    if now:
+        return Field(default_factory=utcnow, sa_column=column)  # type: ignore[no-any-return]
+    return Field(default=None, sa_column=column)  # type: ignore[no-any-return]
+
+
+class CompanyRow(SQLModel, table=True):
+    __tablename__ = "company"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    simplybook_login: str = Field(unique=True, index=True)
+    name: str = ""
+    timezone: str = "UTC"
+    online_meetings_enabled: bool = False
+    api_key_enc: str
+    api_secret_enc: str
+    webhook_token_hash: str = Field(unique=True, index=True)
+    webhook_token_enc: str
+    created_at: datetime = _when(now=True)
+
+
+class ChatWorkspaceRow(SQLModel, table=True):
+    __tablename__ = "chat_workspace"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    platform: str
+    external_id: str
+    name: str = ""
+    bot_token_enc: str | None = None
+    created_at: datetime = _when(now=True)
+
+
+class ZoomAccountRow(SQLModel, table=True):
+    __tablename__ = "zoom_account"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", unique=True)  # one Zoom account per company
+    zoom_account_id: str
+    connected_by: str = ""
+    access_token_enc: str
+    refresh_token_enc: str
+    access_expires_at: datetime = _when()
+    token_version: int = 1
+    refresh_lease_until: datetime | None = _when(nullable=True)
+    state: str = "active"
+    state_reason: str = ""
+    created_at: datetime = _when(now=True)
+
+
+class ServiceRow(SQLModel, table=True):
+    __tablename__ = "service"
+    __table_args__ = (UniqueConstraint("company_id", "external_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    external_id: str
+    name: str
+    online_meetings: bool = False  # new services start with online meetings off (S5)
+    is_class: bool = False
+
+
+class ProviderRow(SQLModel, table=True):
+    __tablename__ = "provider"
+    __table_args__ = (UniqueConstraint("company_id", "external_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    external_id: str
+    name: str
+    email: str = ""
+    platform: str | None = None
+    zoom_user: str | None = None
+    chat_platform: str | None = None
+    chat_workspace_id: str | None = None
+    chat_channel_id: str | None = None
+
+
+class BookingRow(SQLModel, table=True):
+    __tablename__ = "booking"
+    __table_args__ = (UniqueConstraint("company_id", "external_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    external_id: str
+    code: str = ""
+    service_external_id: str
+    service_name: str = ""
+    provider_external_id: str
+    provider_name: str = ""
+    client_name: str = ""
+    client_email: str = ""
+    client_phone: str = ""
+    start_at: datetime = _when()
+    end_at: datetime = _when()
+    status: str
+    payment: str
+    problem: str | None = None
+    updated_at: datetime = _when(now=True)
+
+
+class MeetingRow(SQLModel, table=True):
+    __tablename__ = "meeting"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    booking_id: str = Field(foreign_key="booking.id", unique=True)  # one meeting per booking
+    platform: str
+    account_id: str
+    host_user: str
+    marker: str = Field(unique=True)
+    state: str
+    start_at: datetime = _when()
+    end_at: datetime = _when()
+    external_id: str | None = None
+    join_url: str | None = None
+    host_token: str = Field(unique=True, index=True)
+    created_at: datetime = _when(now=True)
+
+
+class SeatRow(SQLModel, table=True):
+    """A client's place in a meeting, with the client's own link token."""
+
+    __tablename__ = "seat"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    meeting_id: str = Field(foreign_key="meeting.id", index=True)
+    booking_id: str = Field(foreign_key="booking.id", unique=True)
+    client_token: str = Field(unique=True, index=True)
+
+
+class NotificationRow(SQLModel, table=True):
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("meeting_id", "chat_platform", "channel_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    meeting_id: str = Field(foreign_key="meeting.id")
+    chat_platform: str
+    workspace_id: str
+    channel_id: str
+    marker: str = Field(unique=True)
+    state: str
+    message_id: str | None = None
+    digest: str | None = None
+    created_at: datetime = _when(now=True)
+
+
+class ReceivedEventRow(SQLModel, table=True):
+    __tablename__ = "received_event"
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    source: str
+    booking_external_id: str
+    notification_type: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = _when(now=True)
+
+
+class JobRow(SQLModel, table=True):
+    __tablename__ = "job"
+    __table_args__ = (
+        # At most one pending job per subject: a burst of callbacks coalesces into one sync.
+        Index(
+            "ux_job_pending_dedupe",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index("ix_job_due", "state", "run_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    company_id: str | None = Field(default=None, index=True)
+    dedupe_key: str | None = None
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = "pending"
+    run_at: datetime = _when()
+    attempts: int = 0
+    locked_by: str | None = None
+    lease_until: datetime | None = _when(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _when(now=True)
+    finished_at: datetime | None = _when(nullable=True)

@@ -64,7 +64,8 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> str:
         if self._thread is not None:
@@ -91,6 +92,10 @@ class BackgroundServer:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        # Responses held back by a hang fault would otherwise stall shutdown until cancelled.
+        faults = getattr(self._app, "faults", None)
+        if faults is not None and hasattr(faults, "release"):
+            faults.release()
         server.should_exit = True
         thread.join(_STOP_TIMEOUT)
         if thread.is_alive():
@@ -113,7 +118,10 @@ class BackgroundServer:
         self.stop()
 
     def _bind(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only then,
+        # and without it every response waits ~40 ms for a delayed ACK.
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             # A fixed port must be reusable right after a previous run left TIME_WAITs.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -408,9 +408,9 @@ class SlackSimulator(Simulator):
         message = self._find(channel, args.get("ts"))
         if message["user"] != ws.bot_user_id:
             raise SlackError("cant_update_message")
+        content = _content(args)  # validate before anything changes
         previous = {k: message[k] for k in ("text", "blocks", "metadata")}
         message["edits"].append({**previous, "edited_ts": self._next_ts()})
-        content = _content(args)
         for key in ("text", "blocks", "metadata"):
             if key in args:
                 message[key] = content[key]

@@ -52,12 +52,12 @@ class SqlZoomAccounts:
             if row is None:
                 row = ZoomAccountRow(company_id=company_id, zoom_account_id=zoom_account_id,
                                      access_token_enc="", refresh_token_enc="",
-                                     access_expires_at=expires_at)
+                                     access_expires_at=expires_at, token_version=0)
                 session.add(row)
             row.zoom_account_id, row.connected_by = zoom_account_id, connected_by
             row.access_token_enc = self._seal(row.id, "access_token", access_token)
             row.refresh_token_enc = self._seal(row.id, "refresh_token", refresh_token)
-            row.access_expires_at, row.token_version = expires_at, (row.token_version or 0) + 1
+            row.access_expires_at, row.token_version = expires_at, row.token_version + 1
             row.state, row.state_reason, row.refresh_lease_until = AccountState.ACTIVE.value, "", None
             return row.id
 

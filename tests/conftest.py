@@ -1,0 +1,166 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is the real server on 127.0.0.1:5432. Where it is missing, its tests skip with a reason;
+in CI (CI=true) a missing server fails the run instead, so a skip can never hide a failure there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from bot.main import Core, build_core, build_integrations, job_handlers, worker_policy
+from bot.sandbox import Demo, SandboxWorld, seed_demo, simulators_running
+from bot.worker import Worker
+from storage.db import make_engine, migrate
+
+PG_ADMIN_URL = os.environ.get("MEETBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+_names = itertools.count()
+
+
+def _pg_url(database: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{database}"
+
+
+def _pg_admin(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as connection:
+        connection.execute(sql)  # type: ignore[arg-type]
+
+
+def postgres_available() -> str | None:
+    """None when the server answers, else why not."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as error:
+        return f"no PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} ({str(error).strip().splitlines()[0]})"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    problem = postgres_available()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {problem}")
+        pytest.skip(problem)
+    name = f"meetbot_template_{os.getpid()}"
+    _pg_admin(f"DROP DATABASE IF EXISTS {name}")
+    _pg_admin(f"CREATE DATABASE {name}")
+    engine = make_engine(_pg_url(name))
+    migrate(engine)
+    engine.dispose()
+    yield name
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        target = tmp_path / "meetbot.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite:///{target}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"meetbot_test_{os.getpid()}_{next(_names)}"
+    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield _pg_url(name)
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def world() -> Iterator[SandboxWorld]:
+    with simulators_running() as running:
+        yield running
+
+
+FAST_JOBS: dict[str, Any] = {
+    "job_backoff_base_seconds": 0.02,
+    "job_backoff_cap_seconds": 0.2,
+    "job_max_attempts": 5,
+    "job_lease_seconds": 5.0,
+    "worker_idle_poll_seconds": 0.05,
+}
+
+
+@pytest.fixture
+def make_core(world: SandboxWorld, database_url: str) -> Iterator[Callable[..., Core]]:
+    made: list[Core] = []
+
+    def make(**overrides: Any) -> Core:
+        settings = world.settings(database_url=database_url, public_url="http://meetbot.test",
+                                  **{**FAST_JOBS, **overrides})
+        core = build_core(settings)
+        made.append(core)
+        return core
+
+    yield make
+    for core in made:
+        core.engine.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def core(make_core: Callable[..., Core]) -> Core:
+    return make_core()
+
+
+@pytest.fixture
+def demo(core: Core, world: SandboxWorld) -> Demo:
+    return seed_demo(core, world)
+
+
+def run_jobs(core: Core, *, timeout: float = 15.0) -> None:
+    """Runs the worker until no job is pending or running (retries included), like `meetbot worker`."""
+
+    async def main() -> None:
+        integrations = build_integrations(core)
+        worker = Worker(queue=core.queue, handlers=job_handlers(core, integrations), clock=core.clock,
+                        worker_id="test-worker", policy=worker_policy(core.settings))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while loop.time() < deadline:
+                await worker.drain()
+                counts = core.queue.counts()
+                if not counts.get("pending") and not counts.get("running"):
+                    return
+                await asyncio.sleep(0.01)
+        finally:
+            await integrations.aclose()
+
+    asyncio.run(main())
+
+
+def count_rows(core: Core, model: Any) -> int:
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    with Session(core.engine) as session:  # type: ignore[call-overload]
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.fixture
+def web(core: Core) -> Iterator[str]:
+    """meetbot's web app over real HTTP, without its in-process worker (tests run jobs themselves)."""
+    from bot.main import build_web_app
+    from simulators.server import BackgroundServer
+
+    with BackgroundServer(build_web_app(core), name="meetbot") as server:
+        yield server.url

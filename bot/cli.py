@@ -22,7 +22,8 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"MEETBOT_{'_'.join(str(part) for part in issue['loc']).upper()} {issue['msg']}"
+            f"MEETBOT_{'_'.join(str(part) for part in issue['loc']).upper()} "
+            f"{issue['msg'].removeprefix('Value error, ')}"
             for issue in error.errors()
         )
         typer.echo(f"meetbot: configuration problem: {problems}", err=True)

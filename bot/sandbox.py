@@ -42,6 +42,7 @@ class SandboxWorld:
     )
     slack: SlackSimulator = field(default_factory=SlackSimulator)
     servers: dict[str, BackgroundServer] = field(default_factory=dict)
+    secret_key: str = field(default_factory=generate_key)  # one key: every process shares the database
 
     def url(self, name: str) -> str:
         return self.servers[name].url
@@ -50,7 +51,7 @@ class SandboxWorld:
         values: dict[str, Any] = {
             "database_url": database_url,
             "public_url": public_url,
-            "secret_keys": generate_key(),
+            "secret_keys": self.secret_key,
             "simplybook_api_url": self.url("simplybook"),
             "zoom_api_url": f"{self.url('zoom')}/v2",
             "zoom_oauth_url": self.url("zoom"),

@@ -134,3 +134,31 @@ def test_service_without_online_meetings_creates_nothing(
     [job] = core.queue.jobs()
     assert job.note == "service 'Online yoga consultation' does not have online meetings enabled"
     assert world.zoom.created_count() == 0 and world.slack.messages(demo.channel_id) == []
+
+
+def test_simplybook_token_renewal_logs_in_once_more(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    _book_and_deliver(world, demo, web)
+    run_jobs(core)
+    logins = world.simplybook.calls("getToken")
+    world.simplybook.expire_tokens()
+    second = book(world, demo, client_name="Second Client")
+    httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}",
+               json=world.simplybook.callback(demo.login, second["id"]))
+    run_jobs(core)
+    assert world.simplybook.calls("getToken") == logins + 1
+    [_, job] = core.queue.jobs()
+    assert job.state == "done" and job.attempts == 1, "renewed inside the attempt, not by a retry"
+
+
+def test_wrong_booking_sign_is_a_clear_permanent_failure(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo)
+    body = {**world.simplybook.callback(demo.login, booking["id"]), "booking_hash": "0" * 32}
+    assert httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", json=body).status_code == 202
+    run_jobs(core)
+    [job] = core.queue.jobs()
+    assert job.state == "dead" and job.attempts == 1
+    assert (job.last_error or "").startswith("SimplyBook.me refused getBookingDetails: ")

@@ -23,6 +23,9 @@ TOKEN_LIFETIME_SECONDS = 50 * 60  # tokens last about an hour; renew early
 CATALOG_TTL_SECONDS = 10 * 60
 
 
+ACCESS_DENIED = -32600  # SimplyBook answers an expired or unknown token with this JSON-RPC code
+
+
 class RpcError(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"{message} (code {code})")
@@ -31,7 +34,14 @@ class RpcError(Exception):
     @property
     def about_token(self) -> bool:
         words = self.message.lower()
-        return any(word in words for word in ("token", "access denied", "not authorized", "login"))
+        return self.code == ACCESS_DENIED or any(word in words for word in ("token", "access denied"))
+
+
+def _error_code(value: object) -> int:
+    try:  # the API has been seen sending codes as strings
+        return int(str(value))
+    except ValueError:
+        return 0
 
 
 def booking_sign(booking_id: str, booking_hash: str, api_secret: str) -> str:
@@ -71,7 +81,7 @@ class SimplyBookClient:
             raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code} without JSON") from error
         if isinstance(answer, dict) and answer.get("error"):
             error_body = answer["error"] if isinstance(answer["error"], dict) else {}
-            raise RpcError(int(error_body.get("code", 0) or 0), str(error_body.get("message", answer["error"])))
+            raise RpcError(_error_code(error_body.get("code")), str(error_body.get("message", answer["error"])))
         if response.status_code >= 400 or not isinstance(answer, dict):
             raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code}")
         return answer.get("result")

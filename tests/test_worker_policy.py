@@ -1,0 +1,128 @@
+"""The worker's retry policy and its treatment of each kind of failure, against the real job table."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain import Job
+from bot.errors import PermanentFailure, RetryLater
+from bot.main import Core
+from bot.worker import Worker, WorkerPolicy, backoff_delay
+from storage.jobs import SqlJobQueue
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+def test_backoff_doubles_with_jitter_and_is_capped() -> None:
+    policy = WorkerPolicy(backoff_base_seconds=2, backoff_cap_seconds=60)
+    assert [backoff_delay(n, policy, rng=lambda: 1.0) for n in range(1, 7)] == [2, 4, 8, 16, 32, 60]
+    assert [backoff_delay(n, policy, rng=lambda: 0.0) for n in range(1, 4)] == [1, 2, 4]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def queue(core: Core, clock: FakeClock) -> SqlJobQueue:
+    return SqlJobQueue(core.engine, clock)  # type: ignore[arg-type]
+
+
+def _worker(queue: SqlJobQueue, clock: FakeClock, handler, **policy: float) -> Worker:  # type: ignore[no-untyped-def]
+    return Worker(queue=queue, handlers={"test": handler}, clock=clock, worker_id="w1",
+                  policy=WorkerPolicy(**policy))  # type: ignore[arg-type]
+
+
+def test_permanent_failure_is_buried_at_once(queue: SqlJobQueue, clock: FakeClock) -> None:
+    async def refuse(job: Job) -> str:
+        raise PermanentFailure("the channel is archived")
+
+    queue.enqueue(kind="test", dedupe_key="a", payload={})
+    assert asyncio.run(_worker(queue, clock, refuse).run_once())
+    [row] = queue.jobs()
+    assert (row.state, row.attempts, row.last_error) == ("dead", 1, "the channel is archived")
+
+
+def test_retry_later_honours_the_platforms_delay(queue: SqlJobQueue, clock: FakeClock) -> None:
+    async def limited(job: Job) -> str:
+        raise RetryLater("rate limited", after_seconds=30)
+
+    queue.enqueue(kind="test", dedupe_key="a", payload={})
+    asyncio.run(_worker(queue, clock, limited).run_once())
+    [row] = queue.jobs()
+    assert row.state == "pending"
+    assert timedelta(seconds=30) <= row.run_at - clock.now() <= timedelta(seconds=31)
+    assert queue.claim(worker_id="w2", lease_seconds=10) is None, "nothing runs before Retry-After"
+
+
+def test_a_bug_is_retried_then_buried(queue: SqlJobQueue, clock: FakeClock) -> None:
+    async def broken(job: Job) -> str:
+        raise KeyError("surprise")
+
+    queue.enqueue(kind="test", dedupe_key="a", payload={})
+    worker = _worker(queue, clock, broken, max_attempts=3, backoff_base_seconds=1)
+    for _ in range(3):
+        assert asyncio.run(worker.run_once())
+        clock.advance(10)
+    [row] = queue.jobs()
+    assert row.state == "dead" and row.attempts == 3
+    assert row.last_error == "gave up after 3 attempts: KeyError: 'surprise'"
+
+
+def test_unknown_job_kind_is_buried_loudly(queue: SqlJobQueue, clock: FakeClock) -> None:
+    queue.enqueue(kind="mystery", dedupe_key="m", payload={})
+    assert asyncio.run(_worker(queue, clock, None).run_once())
+    [row] = queue.jobs()
+    assert row.state == "dead" and row.last_error == "no handler for job kind 'mystery'"
+
+
+def test_lease_expiry_hands_the_job_to_another_worker(queue: SqlJobQueue, clock: FakeClock) -> None:
+    queue.enqueue(kind="test", dedupe_key="a", payload={"n": "1"})
+    first = queue.claim(worker_id="w1", lease_seconds=60)
+    assert first is not None
+    assert queue.claim(worker_id="w2", lease_seconds=60) is None
+    clock.advance(61)
+    second = queue.claim(worker_id="w2", lease_seconds=60)
+    assert second is not None and second.id == first.id and second.attempts == 2
+    queue.complete(job=first, note="late")  # the first worker lost its lease: its word no longer counts
+    assert queue.jobs()[0].state == "running"
+    queue.complete(job=second, note="done")
+    assert queue.jobs()[0].state == "done"
+
+
+def test_jobs_for_one_booking_never_run_at_once(queue: SqlJobQueue, clock: FakeClock) -> None:
+    queue.enqueue(kind="test", dedupe_key="booking-1", payload={})
+    running = queue.claim(worker_id="w1", lease_seconds=60)
+    queue.enqueue(kind="test", dedupe_key="booking-1", payload={})  # a callback while it runs
+    queue.enqueue(kind="test", dedupe_key="booking-2", payload={})
+    other = queue.claim(worker_id="w2", lease_seconds=60)
+    assert other is not None and other.id != (running.id if running else None)
+    assert queue.claim(worker_id="w3", lease_seconds=60) is None, "booking-1's twin waits"
+    assert running is not None
+    queue.complete(job=running)
+    twin = queue.claim(worker_id="w3", lease_seconds=60)
+    assert twin is not None
+
+
+def test_retry_with_a_pending_twin_is_superseded(queue: SqlJobQueue, clock: FakeClock) -> None:
+    queue.enqueue(kind="test", dedupe_key="booking-1", payload={})
+    running = queue.claim(worker_id="w1", lease_seconds=60)
+    assert running is not None
+    queue.enqueue(kind="test", dedupe_key="booking-1", payload={})
+    queue.retry(job=running, run_at=clock.now(), error="Zoom answered HTTP 500")
+    states = sorted(row.state for row in queue.jobs())
+    assert states == ["done", "pending"]
+    assert queue.jobs()[0].note == "superseded by a newer pending job"

@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
 
 from bot.settings import Settings
 
-app = typer.Typer(help="meetbot: online video meetings for booking businesses.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+if TYPE_CHECKING:
+    from bot.main import Core
+
+app = typer.Typer(
+    help="meetbot: online video meetings for booking businesses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
@@ -30,7 +38,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _core(settings: Settings):  # type: ignore[no-untyped-def]
+def _core(settings: Settings) -> Core:
     from bot.logs import configure_logging
     from bot.main import ConfigurationError, build_core
 
@@ -43,8 +51,10 @@ def _core(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def serve(host: str = typer.Option(None, help="Address to listen on (MEETBOT_HOST)."),
-          port: int = typer.Option(None, help="Port to listen on (MEETBOT_PORT).")) -> None:
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (MEETBOT_HOST)."),
+    port: int = typer.Option(None, help="Port to listen on (MEETBOT_PORT)."),
+) -> None:
     """The web app (webhooks, chat events, OAuth callbacks, link pages) and its in-process worker."""
     import uvicorn
 
@@ -55,8 +65,13 @@ def serve(host: str = typer.Option(None, help="Address to listen on (MEETBOT_HOS
     core.migrate()
     web = build_web_app(core, worker=WorkerThread(core))
     # No access log: request paths carry secret webhook and link tokens.
-    uvicorn.run(web, host=host or settings.host, port=port or settings.port, access_log=False,
-                log_config=None)
+    uvicorn.run(
+        web,
+        host=host or settings.host,
+        port=port or settings.port,
+        access_log=False,
+        log_config=None,
+    )
 
 
 @app.command()
@@ -110,7 +125,7 @@ def keys_rotate() -> None:
     from storage.rotation import rotate_secrets
 
     core = _core(_settings())
-    count = rotate_secrets(core.engine, core.box)  # type: ignore[arg-type]
+    count = rotate_secrets(core.engine, core.box)
     typer.echo(f"re-encrypted {count} secret value(s) with key {core.box.primary_key_id}")
 
 

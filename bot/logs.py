@@ -7,10 +7,16 @@ import re
 from collections.abc import Iterable
 
 _PATTERNS = [
-    (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer|basic)\s+[^\s\"',}]+"), r"\1\2 [redacted]"),
+    (
+        re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer|basic)\s+[^\s\"',}]+"),
+        r"\1\2 [redacted]",
+    ),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer [redacted]"),
     (re.compile(r"xox[abposr]-[A-Za-z0-9-]+"), "xox?-[redacted]"),
-    (re.compile(r"(?i)((?:access|refresh|id)_token[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"), r"\1[redacted]"),
+    (
+        re.compile(r"(?i)((?:access|refresh|id)_token[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
+        r"\1[redacted]",
+    ),
     (re.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"), r"\1[redacted]"),
 ]
 

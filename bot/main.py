@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -61,13 +62,15 @@ class Core:
     zoom_accounts: SqlZoomAccounts
     workspaces: SqlChatWorkspaces
     queue: SqlJobQueue
-    engine: object = field(repr=False)
+    engine: Engine = field(repr=False)
 
     def migrate(self) -> None:
-        migrate(self.engine)  # type: ignore[arg-type]
+        migrate(self.engine)
 
     def slack_token(self, workspace_id: str) -> str | None:
-        stored = self.workspaces.bot_token(platform=ChatPlatform.SLACK.value, external_id=workspace_id)
+        stored = self.workspaces.bot_token(
+            platform=ChatPlatform.SLACK.value, external_id=workspace_id
+        )
         if stored:
             return stored
         configured = self.settings.slack_bot_token
@@ -104,8 +107,10 @@ def _http_client(settings: Settings) -> httpx.AsyncClient:
     # Past ~32 connections httpx's throughput collapses; explicit timeouts on every call.
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
-        limits=httpx.Limits(max_connections=settings.http_max_connections,
-                            max_keepalive_connections=settings.http_max_connections),
+        limits=httpx.Limits(
+            max_connections=settings.http_max_connections,
+            max_keepalive_connections=settings.http_max_connections,
+        ),
         trust_env=False,
     )
 
@@ -128,16 +133,24 @@ def build_integrations(core: Core) -> Integrations:
     settings = core.settings
     simplybook_http, zoom_http = _http_client(settings), _http_client(settings)
     secret = settings.zoom_client_secret
-    zoom_oauth = ZoomOAuth(zoom_http, oauth_url=settings.zoom_oauth_url,
-                           client_id=settings.zoom_client_id or "",
-                           client_secret=secret.get_secret_value() if secret else "")
+    zoom_oauth = ZoomOAuth(
+        zoom_http,
+        oauth_url=settings.zoom_oauth_url,
+        client_id=settings.zoom_client_id or "",
+        client_secret=secret.get_secret_value() if secret else "",
+    )
     tokens = ZoomAccessTokens(core.zoom_accounts, zoom_oauth, core.clock)
     return Integrations(
         simplybook=SimplyBookClient(simplybook_http, api_url=settings.simplybook_api_url),
         zoom_oauth=zoom_oauth,
-        zoom=ZoomMeetings(ZoomApi(zoom_http, api_url=settings.zoom_api_url, tokens=tokens, clock=core.clock)),
-        slack=SlackSender(api_url=settings.slack_api_url, token_for=core.slack_token,
-                          timeout=int(settings.http_timeout_seconds)),
+        zoom=ZoomMeetings(
+            ZoomApi(zoom_http, api_url=settings.zoom_api_url, tokens=tokens, clock=core.clock)
+        ),
+        slack=SlackSender(
+            api_url=settings.slack_api_url,
+            token_for=core.slack_token,
+            timeout=int(settings.http_timeout_seconds),
+        ),
         _clients=[simplybook_http, zoom_http],
     )
 
@@ -157,9 +170,12 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
 
     async def run_sync(job: Job) -> str:
         assert job.company_id is not None
-        return await sync_booking(deps, company_id=job.company_id,
-                                  booking_id=job.payload["booking_id"],
-                                  booking_hash=job.payload["booking_hash"])
+        return await sync_booking(
+            deps,
+            company_id=job.company_id,
+            booking_id=job.payload["booking_id"],
+            booking_hash=job.payload["booking_hash"],
+        )
 
     return {SYNC_BOOKING: run_sync}
 
@@ -179,11 +195,22 @@ def worker_id(role: str) -> str:
     return f"{role}@{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
-async def run_worker(core: Core, stop: asyncio.Event, *, role: str = "worker",
-                     ready: threading.Event | None = None, on_worker: list[Worker] | None = None) -> None:
+async def run_worker(
+    core: Core,
+    stop: asyncio.Event,
+    *,
+    role: str = "worker",
+    ready: threading.Event | None = None,
+    on_worker: list[Worker] | None = None,
+) -> None:
     integrations = build_integrations(core)
-    worker = Worker(queue=core.queue, handlers=job_handlers(core, integrations), clock=core.clock,
-                    worker_id=worker_id(role), policy=worker_policy(core.settings))
+    worker = Worker(
+        queue=core.queue,
+        handlers=job_handlers(core, integrations),
+        clock=core.clock,
+        worker_id=worker_id(role),
+        policy=worker_policy(core.settings),
+    )
     if on_worker is not None:
         on_worker.append(worker)
     try:
@@ -211,7 +238,9 @@ class WorkerThread:
 
     async def _run(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        await run_worker(self._core, self._stop, role="serve", ready=self._ready, on_worker=self._workers)
+        await run_worker(
+            self._core, self._stop, role="serve", ready=self._ready, on_worker=self._workers
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -229,13 +258,21 @@ class WorkerThread:
 
 def health(core: Core) -> dict[str, object]:
     settings = core.settings
-    database = database_state(core.engine)  # type: ignore[arg-type]
-    slack_mode = ("multi-workspace" if settings.slack_client_id and settings.slack_client_secret
-                  else "single-workspace" if settings.slack_bot_token else None)
+    database = database_state(core.engine)
+    slack_mode = (
+        "multi-workspace"
+        if settings.slack_client_id and settings.slack_client_secret
+        else "single-workspace"
+        if settings.slack_bot_token
+        else None
+    )
     integrations = {
         "simplybook": {"configured": True},
-        "slack": {"configured": slack_mode is not None, "mode": slack_mode,
-                  "signing_secret": settings.slack_signing_secret is not None},
+        "slack": {
+            "configured": slack_mode is not None,
+            "mode": slack_mode,
+            "signing_secret": settings.slack_signing_secret is not None,
+        },
         "zoom": {"configured": bool(settings.zoom_client_id and settings.zoom_client_secret)},
         "microsoft": {"configured": bool(settings.ms_client_id and settings.ms_client_secret)},
     }
@@ -272,7 +309,9 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
 
     routes = [
         *simplybook_routes(ingest, on_accepted=worker.wake if worker else lambda: None),
-        *link_routes(client=lambda token: links.client_link(core.store, token=token), host=host_link),
+        *link_routes(
+            client=lambda token: links.client_link(core.store, token=token), host=host_link
+        ),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -82,9 +82,7 @@ class ChatSender(Protocol):
 class CallbackInbox(Protocol):
     def company_for_webhook_token(self, *, token: str) -> Company | None: ...
 
-    def record_callback(
-        self, *, company_id: str, callback: BookingCallback, raw_body: str
-    ) -> None:
+    def record_callback(self, *, company_id: str, callback: BookingCallback, raw_body: str) -> None:
         """Store the callback and make sure one sync job for its booking is pending, atomically."""
         ...
 
@@ -121,9 +119,7 @@ class BookingStore(Protocol):
         """
         ...
 
-    def record_meeting_created(
-        self, *, meeting_id: str, created: PlatformMeeting
-    ) -> Meeting: ...
+    def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting: ...
 
     def ensure_notification(
         self, *, meeting: Meeting, target: ChatTarget

@@ -38,11 +38,15 @@ ZOOM_CLIENT_SECRET = "sandbox-zoom-client-secret"  # noqa: S105  (a simulator's,
 class SandboxWorld:
     simplybook: SimplyBookSimulator = field(default_factory=SimplyBookSimulator)
     zoom: ZoomSimulator = field(
-        default_factory=lambda: ZoomSimulator(client_id=ZOOM_CLIENT_ID, client_secret=ZOOM_CLIENT_SECRET)
+        default_factory=lambda: ZoomSimulator(
+            client_id=ZOOM_CLIENT_ID, client_secret=ZOOM_CLIENT_SECRET
+        )
     )
     slack: SlackSimulator = field(default_factory=SlackSimulator)
     servers: dict[str, BackgroundServer] = field(default_factory=dict)
-    secret_key: str = field(default_factory=generate_key)  # one key: every process shares the database
+    secret_key: str = field(
+        default_factory=generate_key
+    )  # one key: every process shares the database
 
     def url(self, name: str) -> str:
         return self.servers[name].url
@@ -61,7 +65,7 @@ class SandboxWorld:
             "worker_idle_poll_seconds": 0.2,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
 
 @contextlib.contextmanager
@@ -90,23 +94,33 @@ class Demo:
     channel_id: str
 
 
-def seed_demo(core: Core, world: SandboxWorld, *, login: str = "demo-studio",
-              timezone: str = "Europe/Kyiv") -> Demo:
+def seed_demo(
+    core: Core, world: SandboxWorld, *, login: str = "demo-studio", timezone: str = "Europe/Kyiv"
+) -> Demo:
     """A company that is fully set up: service enabled, provider mapped to a Zoom user and a channel."""
     api_key, api_secret = f"{login}-api-key-0123456789", f"{login}-api-secret-0123456789"
-    world.simplybook.add_company(login, api_key=api_key, api_secret=api_secret,
-                                 name="Demo Yoga Studio", timezone=timezone)
+    world.simplybook.add_company(
+        login, api_key=api_key, api_secret=api_secret, name="Demo Yoga Studio", timezone=timezone
+    )
     world.simplybook.add_service(login, id=1, name="Online yoga consultation", duration=60)
     world.simplybook.add_provider(login, id=1, name="Olena Koval", email="olena@demo-studio.test")
-    zoom_user = world.zoom.add_user(account_id=f"acct-{login}", email="olena@demo-studio.test",
-                                    first_name="Olena", last_name="Koval")
+    zoom_user = world.zoom.add_user(
+        account_id=f"acct-{login}",
+        email="olena@demo-studio.test",
+        first_name="Olena",
+        last_name="Koval",
+    )
     team_id = f"T{abs(hash(login)) % 10**8:08d}"
     bot_token = f"xoxb-{team_id}-sandbox"
     world.slack.add_workspace(team_id, name="Demo Yoga Studio", bot_token=bot_token)
     channel_id = world.slack.add_channel(team_id, name="olena-bookings")
 
     company, webhook_token = core.setup.create_company(
-        login=login, api_key=api_key, api_secret=api_secret, name="Demo Yoga Studio", timezone=timezone
+        login=login,
+        api_key=api_key,
+        api_secret=api_secret,
+        name="Demo Yoga Studio",
+        timezone=timezone,
     )
     core.store.merge_catalog(
         company_id=company.id,
@@ -115,26 +129,50 @@ def seed_demo(core: Core, world: SandboxWorld, *, login: str = "demo-studio",
     )
     core.setup.set_online_meetings(company_id=company.id, enabled=True)
     core.setup.set_service_online(company_id=company.id, external_id="1", enabled=True)
-    core.setup.map_provider(company_id=company.id, external_id="1", platform=MeetingPlatform.ZOOM,
-                            zoom_user=zoom_user["id"],
-                            channel=ChatTarget(ChatPlatform.SLACK, team_id, channel_id))
+    core.setup.map_provider(
+        company_id=company.id,
+        external_id="1",
+        platform=MeetingPlatform.ZOOM,
+        zoom_user=zoom_user["id"],
+        channel=ChatTarget(ChatPlatform.SLACK, team_id, channel_id),
+    )
     tokens = world.zoom.issue_tokens(account_id=f"acct-{login}", user_id=zoom_user["id"])
-    core.zoom_accounts.connect(company_id=company.id, zoom_account_id=f"acct-{login}",
-                               access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-                               expires_at=core.clock.now() + timedelta(seconds=int(tokens["expires_in"])))
-    core.workspaces.bind(company_id=company.id, platform="slack", external_id=team_id,
-                         name="Demo Yoga Studio", bot_token=bot_token)
+    core.zoom_accounts.connect(
+        company_id=company.id,
+        zoom_account_id=f"acct-{login}",
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        expires_at=core.clock.now() + timedelta(seconds=int(tokens["expires_in"])),
+    )
+    core.workspaces.bind(
+        company_id=company.id,
+        platform="slack",
+        external_id=team_id,
+        name="Demo Yoga Studio",
+        bot_token=bot_token,
+    )
     return Demo(company.id, login, webhook_token, "1", "1", zoom_user["id"], team_id, channel_id)
 
 
-def book(world: SandboxWorld, demo: Demo, *, client_name: str = "Iryna Shevchenko",
-         starts_in: timedelta = timedelta(days=1), minutes: int = 60, timezone: str = "Europe/Kyiv",
-         **extra: Any) -> dict[str, Any]:
+def book(
+    world: SandboxWorld,
+    demo: Demo,
+    *,
+    client_name: str = "Iryna Shevchenko",
+    starts_in: timedelta = timedelta(days=1),
+    minutes: int = 60,
+    timezone: str = "Europe/Kyiv",
+    **extra: Any,
+) -> dict[str, Any]:
     start = (datetime.now(ZoneInfo(timezone)) + starts_in).replace(second=0, microsecond=0)
     return world.simplybook.add_booking(
-        demo.login, service_id=demo.service_id, provider_id=demo.provider_id,
-        client_name=client_name, client_email="client@example.test",
-        start=f"{start:%Y-%m-%d %H:%M:%S}", end=f"{start + timedelta(minutes=minutes):%Y-%m-%d %H:%M:%S}",
+        demo.login,
+        service_id=demo.service_id,
+        provider_id=demo.provider_id,
+        client_name=client_name,
+        client_email="client@example.test",
+        start=f"{start:%Y-%m-%d %H:%M:%S}",
+        end=f"{start + timedelta(minutes=minutes):%Y-%m-%d %H:%M:%S}",
         **extra,
     )
 
@@ -146,7 +184,9 @@ def message_as_text(message: dict[str, Any]) -> str:
         if block.get("type") == "header":
             lines.append(block["text"]["text"])
         elif block.get("type") == "section":
-            lines.extend(re.sub(r"\*(.+?)\*", r"\1", html.unescape(block["text"]["text"])).splitlines())
+            lines.extend(
+                re.sub(r"\*(.+?)\*", r"\1", html.unescape(block["text"]["text"])).splitlines()
+            )
         elif block.get("type") == "actions":
             lines.extend(f"[{e['text']['text']}] {e.get('url', '')}" for e in block["elements"])
         elif block.get("type") == "context":
@@ -174,14 +214,20 @@ def run_sandbox(*, port: int, keep_serving: bool) -> int:
     from bot.logs import configure_logging
 
     port = port or _free_port()
-    with tempfile.TemporaryDirectory(prefix="meetbot-sandbox-") as folder, simulators_running() as world:
-        settings = world.settings(database_url=f"sqlite:///{folder}/sandbox.db",
-                                  public_url=f"http://127.0.0.1:{port}")
+    with (
+        tempfile.TemporaryDirectory(prefix="meetbot-sandbox-") as folder,
+        simulators_running() as world,
+    ):
+        settings = world.settings(
+            database_url=f"sqlite:///{folder}/sandbox.db", public_url=f"http://127.0.0.1:{port}"
+        )
         configure_logging("WARNING", settings.secret_values())
         core = build_core(settings)
         core.migrate()
         demo = seed_demo(core, world)
-        server = BackgroundServer(build_web_app(core, worker=WorkerThread(core)), port=port, name="meetbot")
+        server = BackgroundServer(
+            build_web_app(core, worker=WorkerThread(core)), port=port, name="meetbot"
+        )
         try:
             server.start()
         except OSError:
@@ -195,13 +241,19 @@ def run_sandbox(*, port: int, keep_serving: bool) -> int:
 
 def _demo_flow(world: SandboxWorld, demo: Demo, url: str, keep_serving: bool) -> int:
     print(f"meetbot sandbox: web app on {url}")
-    print(f"simulated SimplyBook.me {world.url('simplybook')}, Zoom {world.url('zoom')}, "
-          f"Slack {world.url('slack')}")
+    print(
+        f"simulated SimplyBook.me {world.url('simplybook')}, Zoom {world.url('zoom')}, "
+        f"Slack {world.url('slack')}"
+    )
     booking = book(world, demo)
     callback = world.simplybook.callback(demo.login, booking["id"], "create")
-    answer = httpx.post(f"{url}/webhooks/simplybook/{demo.webhook_token}", json=callback, timeout=10)
-    print(f"\nA client booked 'Online yoga consultation' (booking {booking['id']}); "
-          f"the booking webhook answered HTTP {answer.status_code}.")
+    answer = httpx.post(
+        f"{url}/webhooks/simplybook/{demo.webhook_token}", json=callback, timeout=10
+    )
+    print(
+        f"\nA client booked 'Online yoga consultation' (booking {booking['id']}); "
+        f"the booking webhook answered HTTP {answer.status_code}."
+    )
     messages = wait_for(lambda: world.slack.messages(demo.channel_id))
     if not messages:
         print("No message reached the provider's channel within 20 s: see the log above.")
@@ -213,7 +265,9 @@ def _demo_flow(world: SandboxWorld, demo: Demo, url: str, keep_serving: bool) ->
     host_link = next((link for link in links if "/h/" in link), "")
     print(f"\nClient's link:   {client_link}\nProvider's link: {host_link}")
     if keep_serving:
-        print("\nOpen the links in a browser (they lead to the simulated Zoom). Press Ctrl+C to stop.")
+        print(
+            "\nOpen the links in a browser (they lead to the simulated Zoom). Press Ctrl+C to stop."
+        )
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

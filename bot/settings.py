@@ -11,7 +11,16 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "placeholder", "xxx", "todo", "example"}
+PLACEHOLDERS = {
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "placeholder",
+    "xxx",
+    "todo",
+    "example",
+}
 
 
 def _is_placeholder(value: str) -> bool:
@@ -58,8 +67,12 @@ class Settings(BaseSettings):
     worker_idle_poll_seconds: float = 0.5
 
     @field_validator(
-        "secret_keys", "slack_signing_secret", "slack_bot_token", "slack_client_secret",
-        "zoom_client_secret", "ms_client_secret",
+        "secret_keys",
+        "slack_signing_secret",
+        "slack_bot_token",
+        "slack_client_secret",
+        "zoom_client_secret",
+        "ms_client_secret",
     )
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
@@ -67,8 +80,15 @@ class Settings(BaseSettings):
             raise ValueError("is a placeholder; set a real value or leave it unset")
         return value
 
-    @field_validator("public_url", "slack_api_url", "zoom_api_url", "zoom_oauth_url", "graph_api_url",
-                     "ms_authority", "simplybook_api_url")
+    @field_validator(
+        "public_url",
+        "slack_api_url",
+        "zoom_api_url",
+        "zoom_oauth_url",
+        "graph_api_url",
+        "ms_authority",
+        "simplybook_api_url",
+    )
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -78,11 +98,19 @@ class Settings(BaseSettings):
     def secret_key_list(self) -> list[str]:
         if self.secret_keys is None:
             return []
-        return [key.strip() for key in self.secret_keys.get_secret_value().split(",") if key.strip()]
+        return [
+            key.strip() for key in self.secret_keys.get_secret_value().split(",") if key.strip()
+        ]
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redactor."""
-        fields = (self.secret_keys, self.slack_signing_secret, self.slack_bot_token,
-                  self.slack_client_secret, self.zoom_client_secret, self.ms_client_secret)
+        fields = (
+            self.secret_keys,
+            self.slack_signing_secret,
+            self.slack_bot_token,
+            self.slack_client_secret,
+            self.zoom_client_secret,
+            self.ms_client_secret,
+        )
         values = [field.get_secret_value() for field in fields if field is not None]
         return [*values, *self.secret_key_list()]

@@ -33,9 +33,13 @@ class WorkerPolicy:
     concurrency: int = 4
 
 
-def backoff_delay(attempt: int, policy: WorkerPolicy, rng: Callable[[], float] = random.random) -> float:
+def backoff_delay(
+    attempt: int, policy: WorkerPolicy, rng: Callable[[], float] = random.random
+) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, so retries spread out."""
-    ceiling = min(policy.backoff_cap_seconds, policy.backoff_base_seconds * 2 ** max(0, attempt - 1))
+    ceiling = min(
+        policy.backoff_cap_seconds, policy.backoff_base_seconds * 2 ** max(0, attempt - 1)
+    )
     return ceiling / 2 + rng() * ceiling / 2
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import AccountState
@@ -41,24 +42,39 @@ class SqlZoomAccounts:
         return self._box.decrypt(value, context=f"zoom_account.{column}:{row_id}")
 
     def connect(
-        self, *, company_id: str, zoom_account_id: str, access_token: str, refresh_token: str,
-        expires_at: datetime, connected_by: str = "",
+        self,
+        *,
+        company_id: str,
+        zoom_account_id: str,
+        access_token: str,
+        refresh_token: str,
+        expires_at: datetime,
+        connected_by: str = "",
     ) -> str:
         """Stores (or replaces) the company's one Zoom account; returns its id."""
         with Session(self._engine) as session, session.begin():
             row = session.scalars(
-                select(ZoomAccountRow).where(ZoomAccountRow.company_id == company_id)
+                select(ZoomAccountRow).where(col(ZoomAccountRow.company_id) == company_id)
             ).first()
             if row is None:
-                row = ZoomAccountRow(company_id=company_id, zoom_account_id=zoom_account_id,
-                                     access_token_enc="", refresh_token_enc="",
-                                     access_expires_at=expires_at, token_version=0)
+                row = ZoomAccountRow(
+                    company_id=company_id,
+                    zoom_account_id=zoom_account_id,
+                    access_token_enc="",
+                    refresh_token_enc="",
+                    access_expires_at=expires_at,
+                    token_version=0,
+                )
                 session.add(row)
             row.zoom_account_id, row.connected_by = zoom_account_id, connected_by
             row.access_token_enc = self._seal(row.id, "access_token", access_token)
             row.refresh_token_enc = self._seal(row.id, "refresh_token", refresh_token)
             row.access_expires_at, row.token_version = expires_at, row.token_version + 1
-            row.state, row.state_reason, row.refresh_lease_until = AccountState.ACTIVE.value, "", None
+            row.state, row.state_reason, row.refresh_lease_until = (
+                AccountState.ACTIVE.value,
+                "",
+                None,
+            )
             return row.id
 
     def tokens(self, *, account_id: str) -> TokenSet:
@@ -67,7 +83,9 @@ class SqlZoomAccounts:
         if row is None:
             raise MeetingAccountRevoked("the Zoom account was disconnected")
         if row.state != AccountState.ACTIVE.value:
-            raise MeetingAccountRevoked(f"the Zoom connection needs to be renewed: {row.state_reason}")
+            raise MeetingAccountRevoked(
+                f"the Zoom connection needs to be renewed: {row.state_reason}"
+            )
         return TokenSet(
             access_token=self._open(row.id, "access_token", row.access_token_enc),
             refresh_token=self._open(row.id, "refresh_token", row.refresh_token_enc),
@@ -81,17 +99,24 @@ class SqlZoomAccounts:
             result = session.execute(
                 update(ZoomAccountRow)
                 .where(
-                    ZoomAccountRow.id == account_id,  # type: ignore[arg-type]
-                    ZoomAccountRow.token_version == version,  # type: ignore[arg-type]
-                    or_(ZoomAccountRow.refresh_lease_until.is_(None),  # type: ignore[union-attr]
-                        ZoomAccountRow.refresh_lease_until < now),  # type: ignore[operator]
+                    col(ZoomAccountRow.id) == account_id,
+                    col(ZoomAccountRow.token_version) == version,
+                    or_(
+                        col(ZoomAccountRow.refresh_lease_until).is_(None),
+                        col(ZoomAccountRow.refresh_lease_until) < now,
+                    ),
                 )
                 .values(refresh_lease_until=now + timedelta(seconds=seconds))
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def store_refreshed(
-        self, *, account_id: str, version: int, access_token: str, refresh_token: str,
+        self,
+        *,
+        account_id: str,
+        version: int,
+        access_token: str,
+        refresh_token: str,
         expires_at: datetime,
     ) -> TokenSet:
         with Session(self._engine) as session, session.begin():
@@ -123,22 +148,31 @@ class SqlChatWorkspaces:
         self._engine, self._box = engine, box
 
     def bind(
-        self, *, company_id: str, platform: str, external_id: str, name: str = "",
+        self,
+        *,
+        company_id: str,
+        platform: str,
+        external_id: str,
+        name: str = "",
         bot_token: str | None = None,
     ) -> str:
         with Session(self._engine) as session, session.begin():
             row = session.scalars(
                 select(ChatWorkspaceRow).where(
-                    ChatWorkspaceRow.platform == platform, ChatWorkspaceRow.external_id == external_id
+                    col(ChatWorkspaceRow.platform) == platform,
+                    col(ChatWorkspaceRow.external_id) == external_id,
                 )
             ).first()
             if row is None:
-                row = ChatWorkspaceRow(company_id=company_id, platform=platform, external_id=external_id)
+                row = ChatWorkspaceRow(
+                    company_id=company_id, platform=platform, external_id=external_id
+                )
                 session.add(row)
             row.company_id, row.name = company_id, name
             row.bot_token_enc = (
                 self._box.encrypt(bot_token, context=f"chat_workspace.bot_token:{row.id}")
-                if bot_token else None
+                if bot_token
+                else None
             )
             return row.id
 
@@ -146,7 +180,8 @@ class SqlChatWorkspaces:
         with Session(self._engine) as session:
             row = session.scalars(
                 select(ChatWorkspaceRow).where(
-                    ChatWorkspaceRow.platform == platform, ChatWorkspaceRow.external_id == external_id
+                    col(ChatWorkspaceRow.platform) == platform,
+                    col(ChatWorkspaceRow.external_id) == external_id,
                 )
             ).first()
         if row is None or row.bot_token_enc is None:

@@ -61,7 +61,9 @@ class SecretBox:
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._ciphers[self._primary_id].encrypt(nonce, plaintext.encode(), context.encode())
+        sealed = self._ciphers[self._primary_id].encrypt(
+            nonce, plaintext.encode(), context.encode()
+        )
         body = base64.urlsafe_b64encode(nonce + sealed).decode()
         return f"{_VERSION}.{self._primary_id}.{body}"
 
@@ -77,7 +79,9 @@ class SecretBox:
         try:
             return cipher.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode()).decode()
         except InvalidTag as error:
-            raise DecryptionError("ciphertext does not belong to this row or was altered") from error
+            raise DecryptionError(
+                "ciphertext does not belong to this row or was altered"
+            ) from error
 
     def needs_rotation(self, ciphertext: str) -> bool:
         return not ciphertext.startswith(f"{_VERSION}.{self._primary_id}.")

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
+from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import Job
@@ -33,7 +34,9 @@ def enqueue_unique(
     run_at: datetime,
 ) -> None:
     """Insert a pending job, or refresh the payload of the one already pending for this key."""
-    dialect_insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    dialect_insert: Any = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
     values = {
         "kind": kind,
         "company_id": company_id,
@@ -47,7 +50,7 @@ def enqueue_unique(
     statement = dialect_insert(JobRow).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[JobRow.dedupe_key],
-        index_where=JobRow.state == PENDING,  # type: ignore[arg-type]
+        index_where=col(JobRow.state) == PENDING,
         set_={"payload": statement.excluded.payload},
     )
     session.execute(statement)
@@ -71,12 +74,21 @@ class SqlJobQueue:
         self._clock = clock
 
     def enqueue(
-        self, *, kind: str, dedupe_key: str, payload: Mapping[str, str], company_id: str | None = None,
+        self,
+        *,
+        kind: str,
+        dedupe_key: str,
+        payload: Mapping[str, str],
+        company_id: str | None = None,
         run_at: datetime | None = None,
     ) -> None:
         with Session(self._engine) as session, session.begin():
             enqueue_unique(
-                session, kind=kind, dedupe_key=dedupe_key, payload=payload, company_id=company_id,
+                session,
+                kind=kind,
+                dedupe_key=dedupe_key,
+                payload=payload,
+                company_id=company_id,
                 run_at=run_at or self._clock.now(),
             )
 
@@ -84,23 +96,23 @@ class SqlJobQueue:
         now = self._clock.now()
         twin = aliased(JobRow)
         twin_running = (
-            select(twin.id)
+            select(col(twin.id))
             .where(
-                twin.dedupe_key == JobRow.dedupe_key,
-                twin.id != JobRow.id,
-                twin.state == RUNNING,
-                twin.lease_until > now,  # type: ignore[operator]
+                col(twin.dedupe_key) == JobRow.dedupe_key,
+                col(twin.id) != JobRow.id,
+                col(twin.state) == RUNNING,
+                col(twin.lease_until) > now,
             )
             .exists()
         )
         due = or_(
-            and_(JobRow.state == PENDING, JobRow.run_at <= now),
-            and_(JobRow.state == RUNNING, JobRow.lease_until <= now),  # type: ignore[operator]
+            and_(col(JobRow.state) == PENDING, col(JobRow.run_at) <= now),
+            and_(col(JobRow.state) == RUNNING, col(JobRow.lease_until) <= now),
         )
         query = (
             select(JobRow)
             .where(due, ~twin_running)
-            .order_by(JobRow.run_at)  # type: ignore[arg-type]
+            .order_by(col(JobRow.run_at))
             .limit(1)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
         )
@@ -117,7 +129,9 @@ class SqlJobQueue:
     def _owned(self, session: Session, job: Job) -> JobRow | None:
         return session.scalars(
             select(JobRow).where(
-                JobRow.id == job.id, JobRow.locked_by == job.worker_id, JobRow.state == RUNNING
+                col(JobRow.id) == job.id,
+                col(JobRow.locked_by) == job.worker_id,
+                col(JobRow.state) == RUNNING,
             )
         ).first()
 
@@ -149,12 +163,18 @@ class SqlJobQueue:
             if row is None:
                 return
             twin_pending = session.scalars(
-                select(JobRow.id).where(JobRow.dedupe_key == row.dedupe_key, JobRow.state == PENDING)
+                select(col(JobRow.id)).where(
+                    col(JobRow.dedupe_key) == row.dedupe_key, col(JobRow.state) == PENDING
+                )
             ).first()
             row.last_error = error[:2000]
             row.lease_until, row.locked_by = None, None
             if twin_pending is not None and row.dedupe_key is not None:
-                row.state, row.note, row.finished_at = DONE, "superseded by a newer pending job", self._clock.now()
+                row.state, row.note, row.finished_at = (
+                    DONE,
+                    "superseded by a newer pending job",
+                    self._clock.now(),
+                )
                 return
             row.state, row.run_at = PENDING, run_at
 
@@ -163,19 +183,21 @@ class SqlJobQueue:
         with Session(self._engine) as session, session.begin():
             result = session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.state == DEAD)  # type: ignore[arg-type]
+                .where(col(JobRow.id) == job_id, col(JobRow.state) == DEAD)
                 .values(state=PENDING, attempts=0, run_at=self._clock.now(), finished_at=None)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def counts(self) -> dict[str, int]:
         with Session(self._engine) as session:
-            rows = session.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).all()
+            rows = session.execute(
+                select(col(JobRow.state), func.count()).group_by(JobRow.state)
+            ).all()
         return {state: count for state, count in rows}
 
     def jobs(self, *, state: str | None = None) -> list[JobRow]:
         with Session(self._engine, expire_on_commit=False) as session:
-            query = select(JobRow).order_by(JobRow.id)  # type: ignore[arg-type]
+            query = select(JobRow).order_by(col(JobRow.id))
             if state is not None:
-                query = query.where(JobRow.state == state)
+                query = query.where(col(JobRow.state) == state)
             return list(session.scalars(query))

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import (
@@ -79,7 +80,9 @@ def _service(row: ServiceRow) -> Service:
 def _provider(row: ProviderRow) -> Provider:
     channel = None
     if row.chat_platform and row.chat_workspace_id and row.chat_channel_id:
-        channel = ChatTarget(ChatPlatform(row.chat_platform), row.chat_workspace_id, row.chat_channel_id)
+        channel = ChatTarget(
+            ChatPlatform(row.chat_platform), row.chat_workspace_id, row.chat_channel_id
+        )
     return Provider(
         company_id=row.company_id,
         external_id=row.external_id,
@@ -155,7 +158,7 @@ class SqlStore:
         digest = token_digest(token)
         with self._session() as session:
             row = session.scalars(
-                select(CompanyRow).where(CompanyRow.webhook_token_hash == digest)
+                select(CompanyRow).where(col(CompanyRow.webhook_token_hash) == digest)
             ).first()
         # The lookup is by digest, so timing reveals nothing about the token; compare anyway.
         if row is None or not hmac.compare_digest(row.webhook_token_hash, digest):
@@ -201,14 +204,17 @@ class SqlStore:
         return SimplyBookCredentials(
             company_login=row.simplybook_login,
             api_key=self._box.decrypt(row.api_key_enc, context=f"company.api_key:{row.id}"),
-            api_secret=self._box.decrypt(row.api_secret_enc, context=f"company.api_secret:{row.id}"),
+            api_secret=self._box.decrypt(
+                row.api_secret_enc, context=f"company.api_secret:{row.id}"
+            ),
         )
 
     def service(self, *, company_id: str, external_id: str) -> Service | None:
         with self._session() as session:
             row = session.scalars(
                 select(ServiceRow).where(
-                    ServiceRow.company_id == company_id, ServiceRow.external_id == external_id
+                    col(ServiceRow.company_id) == company_id,
+                    col(ServiceRow.external_id) == external_id,
                 )
             ).first()
         return _service(row) if row else None
@@ -217,7 +223,8 @@ class SqlStore:
         with self._session() as session:
             row = session.scalars(
                 select(ProviderRow).where(
-                    ProviderRow.company_id == company_id, ProviderRow.external_id == external_id
+                    col(ProviderRow.company_id) == company_id,
+                    col(ProviderRow.external_id) == external_id,
                 )
             ).first()
         return _provider(row) if row else None
@@ -228,31 +235,47 @@ class SqlStore:
         with self._session() as session, session.begin():
             known_services = {
                 row.external_id: row
-                for row in session.scalars(select(ServiceRow).where(ServiceRow.company_id == company_id))
+                for row in session.scalars(
+                    select(ServiceRow).where(col(ServiceRow.company_id) == company_id)
+                )
             }
             for entry in services:
                 row = known_services.get(entry.external_id)
                 if row is None:
-                    session.add(ServiceRow(company_id=company_id, external_id=entry.external_id,
-                                           name=entry.name, is_class=entry.is_class))
+                    session.add(
+                        ServiceRow(
+                            company_id=company_id,
+                            external_id=entry.external_id,
+                            name=entry.name,
+                            is_class=entry.is_class,
+                        )
+                    )
                 else:
                     row.name, row.is_class = entry.name, entry.is_class
             known_providers = {
                 row.external_id: row
-                for row in session.scalars(select(ProviderRow).where(ProviderRow.company_id == company_id))
+                for row in session.scalars(
+                    select(ProviderRow).where(col(ProviderRow.company_id) == company_id)
+                )
             }
             for entry in providers:
                 prow = known_providers.get(entry.external_id)
                 if prow is None:
-                    session.add(ProviderRow(company_id=company_id, external_id=entry.external_id,
-                                            name=entry.name, email=entry.email))
+                    session.add(
+                        ProviderRow(
+                            company_id=company_id,
+                            external_id=entry.external_id,
+                            name=entry.name,
+                            email=entry.email,
+                        )
+                    )
                 else:
                     prow.name, prow.email = entry.name, entry.email or prow.email
 
     def zoom_account_id(self, *, company_id: str) -> str | None:
         with self._session() as session:
             return session.scalars(
-                select(ZoomAccountRow.id).where(ZoomAccountRow.company_id == company_id)
+                select(col(ZoomAccountRow.id)).where(col(ZoomAccountRow.company_id) == company_id)
             ).first()
 
     # -- bookings and meetings ----------------------------------------------------------------
@@ -261,14 +284,19 @@ class SqlStore:
         with self._session() as session, session.begin():
             row = session.scalars(
                 select(BookingRow).where(
-                    BookingRow.company_id == company_id, BookingRow.external_id == details.external_id
+                    col(BookingRow.company_id) == company_id,
+                    col(BookingRow.external_id) == details.external_id,
                 )
             ).first()
             if row is None:
-                row = BookingRow(company_id=company_id, external_id=details.external_id,
-                                 service_external_id=details.service_id,
-                                 provider_external_id=details.provider_id,
-                                 status=details.status.value, payment=details.payment.value)
+                row = BookingRow(
+                    company_id=company_id,
+                    external_id=details.external_id,
+                    service_external_id=details.service_id,
+                    provider_external_id=details.provider_id,
+                    status=details.status.value,
+                    payment=details.payment.value,
+                )
                 session.add(row)
             row.code, row.service_external_id = details.code, details.service_id
             row.service_name, row.provider_external_id = details.service_name, details.provider_id
@@ -290,7 +318,8 @@ class SqlStore:
         with self._session() as session:
             row = session.scalars(
                 select(BookingRow).where(
-                    BookingRow.company_id == company_id, BookingRow.external_id == external_id
+                    col(BookingRow.company_id) == company_id,
+                    col(BookingRow.external_id) == external_id,
                 )
             ).first()
         return (Booking(row.id, company_id, _details(row)), row.problem) if row else None
@@ -304,17 +333,31 @@ class SqlStore:
         meeting_id = new_id()
         try:
             with self._session() as session, session.begin():
-                session.add(MeetingRow(
-                    id=meeting_id, company_id=booking.company_id, booking_id=booking.id,
-                    platform=host.platform.value, account_id=host.account_id,
-                    host_user=host.host_user, marker=f"{marker_prefix}:{meeting_id}",
-                    state=MeetingState.CREATING.value, start_at=booking.details.start,
-                    end_at=booking.details.end, host_token=new_link_token(),
-                    created_at=self._clock.now(),
-                ))
+                session.add(
+                    MeetingRow(
+                        id=meeting_id,
+                        company_id=booking.company_id,
+                        booking_id=booking.id,
+                        platform=host.platform.value,
+                        account_id=host.account_id,
+                        host_user=host.host_user,
+                        marker=f"{marker_prefix}:{meeting_id}",
+                        state=MeetingState.CREATING.value,
+                        start_at=booking.details.start,
+                        end_at=booking.details.end,
+                        host_token=new_link_token(),
+                        created_at=self._clock.now(),
+                    )
+                )
                 session.flush()
-                session.add(SeatRow(company_id=booking.company_id, meeting_id=meeting_id,
-                                    booking_id=booking.id, client_token=new_link_token()))
+                session.add(
+                    SeatRow(
+                        company_id=booking.company_id,
+                        meeting_id=meeting_id,
+                        booking_id=booking.id,
+                        client_token=new_link_token(),
+                    )
+                )
         except IntegrityError:  # another process recorded the intent first: use theirs
             existing = self._meeting_for_booking(booking)
             if existing is None:
@@ -327,10 +370,12 @@ class SqlStore:
     def _meeting_for_booking(self, booking: Booking) -> Meeting | None:
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, SeatRow.client_token)
-                .join(SeatRow, SeatRow.booking_id == MeetingRow.booking_id)
-                .where(MeetingRow.company_id == booking.company_id,
-                       MeetingRow.booking_id == booking.id)
+                select(MeetingRow, col(SeatRow.client_token))
+                .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
+                .where(
+                    col(MeetingRow.company_id) == booking.company_id,
+                    col(MeetingRow.booking_id) == booking.id,
+                )
             ).first()
         return _meeting(found[0], found[1]) if found else None
 
@@ -341,22 +386,33 @@ class SqlStore:
                 raise NotFound("meeting not found")
             row.external_id, row.join_url = created.external_id, created.join_url
             row.state = MeetingState.SCHEDULED.value
-            token = session.scalars(select(SeatRow.client_token).where(SeatRow.booking_id == row.booking_id)).one()
+            token = session.scalars(
+                select(col(SeatRow.client_token)).where(col(SeatRow.booking_id) == row.booking_id)
+            ).one()
             return _meeting(row, token)
 
-    def ensure_notification(self, *, meeting: Meeting, target: ChatTarget) -> tuple[Notification, bool]:
+    def ensure_notification(
+        self, *, meeting: Meeting, target: ChatTarget
+    ) -> tuple[Notification, bool]:
         existing = self._notification(meeting, target)
         if existing is not None:
             return existing, False
         notification_id = new_id()
         try:
             with self._session() as session, session.begin():
-                session.add(NotificationRow(
-                    id=notification_id, company_id=meeting.company_id, meeting_id=meeting.id,
-                    chat_platform=target.platform.value, workspace_id=target.workspace_id,
-                    channel_id=target.channel_id, marker=f"meetbot-msg:{notification_id}",
-                    state=NotificationState.POSTING.value, created_at=self._clock.now(),
-                ))
+                session.add(
+                    NotificationRow(
+                        id=notification_id,
+                        company_id=meeting.company_id,
+                        meeting_id=meeting.id,
+                        chat_platform=target.platform.value,
+                        workspace_id=target.workspace_id,
+                        channel_id=target.channel_id,
+                        marker=f"meetbot-msg:{notification_id}",
+                        state=NotificationState.POSTING.value,
+                        created_at=self._clock.now(),
+                    )
+                )
         except IntegrityError:
             existing = self._notification(meeting, target)
             if existing is None:
@@ -370,10 +426,10 @@ class SqlStore:
         with self._session() as session:
             row = session.scalars(
                 select(NotificationRow).where(
-                    NotificationRow.company_id == meeting.company_id,
-                    NotificationRow.meeting_id == meeting.id,
-                    NotificationRow.chat_platform == target.platform.value,
-                    NotificationRow.channel_id == target.channel_id,
+                    col(NotificationRow.company_id) == meeting.company_id,
+                    col(NotificationRow.meeting_id) == meeting.id,
+                    col(NotificationRow.chat_platform) == target.platform.value,
+                    col(NotificationRow.channel_id) == target.channel_id,
                 )
             ).first()
         return _notification(row) if row else None
@@ -385,7 +441,11 @@ class SqlStore:
             row = session.get(NotificationRow, notification_id)
             if row is None:
                 raise NotFound("notification not found")
-            row.state, row.message_id, row.digest = NotificationState.POSTED.value, posted.message_id, digest
+            row.state, row.message_id, row.digest = (
+                NotificationState.POSTED.value,
+                posted.message_id,
+                digest,
+            )
             return _notification(row)
 
     def notification_started_at(self, *, notification_id: str) -> datetime:
@@ -400,25 +460,26 @@ class SqlStore:
     def meeting_for_client_token(self, *, token: str) -> Meeting | None:
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, SeatRow.client_token)
-                .join(SeatRow, SeatRow.meeting_id == MeetingRow.id)
-                .where(SeatRow.client_token == token)
+                select(MeetingRow, col(SeatRow.client_token))
+                .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
+                .where(col(SeatRow.client_token) == token)
             ).first()
         return _meeting(found[0], found[1]) if found else None
 
     def meeting_for_host_token(self, *, token: str) -> Meeting | None:
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, SeatRow.client_token)
-                .join(SeatRow, SeatRow.booking_id == MeetingRow.booking_id)
-                .where(MeetingRow.host_token == token)
+                select(MeetingRow, col(SeatRow.client_token))
+                .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
+                .where(col(MeetingRow.host_token) == token)
             ).first()
         return _meeting(found[0], found[1]) if found else None
 
     def received_events(self, *, company_id: str) -> list[dict[str, object]]:
         with self._session() as session:
             rows = session.scalars(
-                select(ReceivedEventRow).where(ReceivedEventRow.company_id == company_id)
-                .order_by(ReceivedEventRow.id)  # type: ignore[arg-type]
+                select(ReceivedEventRow)
+                .where(col(ReceivedEventRow.company_id) == company_id)
+                .order_by(col(ReceivedEventRow.id))
             ).all()
         return [json.loads(row.body) for row in rows]

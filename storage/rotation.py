@@ -34,6 +34,10 @@ def rotate_secrets(engine: Engine, box: SecretBox) -> int:
                     value = getattr(row, column)
                     if value and box.needs_rotation(value):
                         context = context_for(table, column, row.id)  # type: ignore[attr-defined]
-                        setattr(row, column, box.encrypt(box.decrypt(value, context=context), context=context))
+                        setattr(
+                            row,
+                            column,
+                            box.encrypt(box.decrypt(value, context=context), context=context),
+                        )
                         rotated += 1
     return rotated

@@ -24,10 +24,10 @@ def utcnow() -> datetime:
 
 def _when(*, nullable: bool = False, now: bool = False) -> datetime:
     """An aware-UTC column; `now` fills it with the current time when the row is made."""
-    column = Column(UTCDateTime(), nullable=nullable)
+    column: Column[datetime] = Column(UTCDateTime(), nullable=nullable)
     if now:
-        return Field(default_factory=utcnow, sa_column=column)  # type: ignore[no-any-return]
-    return Field(default=None, sa_column=column)  # type: ignore[no-any-return]
+        return Field(default_factory=utcnow, sa_column=column)
+    return Field(default=None, sa_column=column)
 
 
 class CompanyRow(SQLModel, table=True):

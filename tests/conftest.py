@@ -22,7 +22,9 @@ from bot.sandbox import Demo, SandboxWorld, seed_demo, simulators_running
 from bot.worker import Worker
 from storage.db import make_engine, migrate
 
-PG_ADMIN_URL = os.environ.get("MEETBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "MEETBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 _names = itertools.count()
 
 
@@ -42,7 +44,9 @@ def postgres_available() -> str | None:
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
             return None
     except psycopg.OperationalError as error:
-        return f"no PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} ({str(error).strip().splitlines()[0]})"
+        return (
+            f"no PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} ({str(error).strip().splitlines()[0]})"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -105,15 +109,18 @@ def make_core(world: SandboxWorld, database_url: str) -> Iterator[Callable[..., 
     made: list[Core] = []
 
     def make(**overrides: Any) -> Core:
-        settings = world.settings(database_url=database_url, public_url="http://meetbot.test",
-                                  **{**FAST_JOBS, **overrides})
+        settings = world.settings(
+            database_url=database_url,
+            public_url="http://meetbot.test",
+            **{**FAST_JOBS, **overrides},
+        )
         core = build_core(settings)
         made.append(core)
         return core
 
     yield make
     for core in made:
-        core.engine.dispose()  # type: ignore[attr-defined]
+        core.engine.dispose()
 
 
 @pytest.fixture
@@ -131,8 +138,13 @@ def run_jobs(core: Core, *, timeout: float = 15.0) -> None:
 
     async def main() -> None:
         integrations = build_integrations(core)
-        worker = Worker(queue=core.queue, handlers=job_handlers(core, integrations), clock=core.clock,
-                        worker_id="test-worker", policy=worker_policy(core.settings))
+        worker = Worker(
+            queue=core.queue,
+            handlers=job_handlers(core, integrations),
+            clock=core.clock,
+            worker_id="test-worker",
+            policy=worker_policy(core.settings),
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
@@ -152,7 +164,7 @@ def count_rows(core: Core, model: Any) -> int:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    with Session(core.engine) as session:  # type: ignore[call-overload]
+    with Session(core.engine) as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 

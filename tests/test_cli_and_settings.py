@@ -14,10 +14,18 @@ from bot.settings import Settings
 from storage.crypto import SecretBox, SecretKeyError, generate_key
 
 
-def _meetbot(*args: str, env: dict[str, str] | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def _meetbot(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("MEETBOT_")}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          env={**base, **(env or {})}, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_sandbox_prints_the_provider_message_with_both_links() -> None:
@@ -61,6 +69,8 @@ def test_keys_new_makes_a_usable_key() -> None:
 
 def test_migrate_creates_the_schema(tmp_path: object) -> None:
     database = f"sqlite:///{tmp_path}/fresh.db"
-    result = _meetbot("migrate", env={"MEETBOT_DATABASE_URL": database, "MEETBOT_SECRET_KEYS": generate_key()})
+    result = _meetbot(
+        "migrate", env={"MEETBOT_DATABASE_URL": database, "MEETBOT_SECRET_KEYS": generate_key()}
+    )
     assert result.returncode == 0, result.stderr
     assert "database schema is up to date" in result.stdout

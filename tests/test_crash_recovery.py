@@ -41,8 +41,10 @@ class WorkerProcess:
     def __init__(self, settings: Settings, log: Path) -> None:
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker"], env=settings_env(settings),
-            stdout=self._log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "bot", "worker"],
+            env=settings_env(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def kill(self) -> None:
@@ -68,14 +70,16 @@ def workers(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
 
 
 def _meeting(core: Core) -> MeetingRow | None:
-    with Session(core.engine) as session:  # type: ignore[call-overload]
+    with Session(core.engine) as session:
         return session.scalars(select(MeetingRow)).first()
 
 
 def _deliver(world: SandboxWorld, demo: Demo, web: str) -> None:
     booking = book(world, demo)
-    answer = httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}",
-                        json=world.simplybook.callback(demo.login, booking["id"]))
+    answer = httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking["id"]),
+    )
     assert answer.status_code == 202
 
 
@@ -92,7 +96,12 @@ def _log_tail(tmp_path: Path) -> str:
 
 
 def test_killed_after_zoom_created_the_meeting(
-    core: Core, demo: Demo, world: SandboxWorld, web: str, tmp_path: Path, workers: list[WorkerProcess]
+    core: Core,
+    demo: Demo,
+    world: SandboxWorld,
+    web: str,
+    tmp_path: Path,
+    workers: list[WorkerProcess],
 ) -> None:
     world.zoom.faults.hang_after_effect(method="POST", path=CREATE, seconds=60)
     _deliver(world, demo, web)
@@ -101,7 +110,9 @@ def test_killed_after_zoom_created_the_meeting(
     assert world.zoom.faults.wait_for_hang(timeout=30), _log_tail(tmp_path)
     assert world.zoom.created_count() == 1
     meeting = _meeting(core)
-    assert meeting is not None and meeting.state == "creating", "the intent is recorded before Zoom is called"
+    assert meeting is not None and meeting.state == "creating", (
+        "the intent is recorded before Zoom is called"
+    )
     first.kill()
 
     _start(core, tmp_path, workers)
@@ -117,7 +128,12 @@ def test_killed_after_zoom_created_the_meeting(
 
 
 def test_killed_after_slack_posted_the_message(
-    core: Core, demo: Demo, world: SandboxWorld, web: str, tmp_path: Path, workers: list[WorkerProcess]
+    core: Core,
+    demo: Demo,
+    world: SandboxWorld,
+    web: str,
+    tmp_path: Path,
+    workers: list[WorkerProcess],
 ) -> None:
     world.slack.faults.hang_after_effect(method="POST", path=r"chat\.postMessage$", seconds=60)
     _deliver(world, demo, web)
@@ -132,7 +148,10 @@ def test_killed_after_slack_posted_the_message(
 
     [message] = world.slack.messages(demo.channel_id)
     assert world.zoom.created_count() == 1
-    with Session(core.engine) as session:  # type: ignore[call-overload]
+    with Session(core.engine) as session:
         notification = session.scalars(select(NotificationRow)).one()
     assert notification.state == "posted" and notification.message_id == message["ts"]
-    assert json.loads(json.dumps(message["metadata"]))["event_payload"]["marker"] == notification.marker
+    assert (
+        json.loads(json.dumps(message["metadata"]))["event_payload"]["marker"]
+        == notification.marker
+    )

@@ -9,12 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-
-from bot.main import Core, WorkerThread, build_web_app
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, wait_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.main import Core, WorkerThread, build_web_app
+from bot.sandbox import Demo, SandboxWorld, book, message_as_text, wait_for
 from simulators.server import BackgroundServer
 from storage.tables import MeetingRow, SeatRow
 
@@ -35,7 +34,9 @@ def _links(message: dict[str, object]) -> tuple[str, str]:
     return client.group(1), host.group(1)
 
 
-def test_booking_becomes_meeting_and_message(core: Core, demo: Demo, world: SandboxWorld, served: str) -> None:
+def test_booking_becomes_meeting_and_message(
+    core: Core, demo: Demo, world: SandboxWorld, served: str
+) -> None:
     booking = book(world, demo, client_name="Iryna Shevchenko")
     callback = world.simplybook.callback(demo.login, booking["id"], "create")
 
@@ -84,11 +85,13 @@ def test_link_before_the_meeting_exists_says_it_is_being_prepared(
 ) -> None:
     world.zoom.faults.fail(method="POST", path=r"/meetings$", status=500, times=None)
     booking = book(world, demo)
-    httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}",
-               json=world.simplybook.callback(demo.login, booking["id"]))
+    httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking["id"]),
+    )
     run_jobs(core)
 
-    with Session(core.engine) as session:  # type: ignore[call-overload]
+    with Session(core.engine) as session:
         meeting = session.scalars(select(MeetingRow)).one()
         seat = session.scalars(select(SeatRow)).one()
     assert meeting.state == "creating"

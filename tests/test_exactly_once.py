@@ -25,7 +25,9 @@ def _assert_one_meeting_one_message(core: Core, world: SandboxWorld, demo: Demo)
     assert count_rows(core, NotificationRow) == 1
 
 
-def test_same_webhook_five_times_in_a_row(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
+def test_same_webhook_five_times_in_a_row(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
     booking = book(world, demo)
     body = world.simplybook.callback(demo.login, booking["id"], "create")
     url = f"{web}/webhooks/simplybook/{demo.webhook_token}"
@@ -54,7 +56,9 @@ def test_same_webhook_five_times_with_the_worker_running_between(
     _assert_one_meeting_one_message(core, world, demo)
 
 
-def test_same_webhook_twenty_times_concurrently(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
+def test_same_webhook_twenty_times_concurrently(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
     booking = book(world, demo)
     body = world.simplybook.callback(demo.login, booking["id"], "create")
     url = f"{web}/webhooks/simplybook/{demo.webhook_token}"
@@ -69,7 +73,9 @@ def test_same_webhook_twenty_times_concurrently(core: Core, demo: Demo, world: S
     _assert_one_meeting_one_message(core, world, demo)
 
 
-def test_two_bookings_get_two_meetings(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
+def test_two_bookings_get_two_meetings(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
     url = f"{web}/webhooks/simplybook/{demo.webhook_token}"
     for name in ("Client One", "Client Two"):
         booking = book(world, demo, client_name=name)

@@ -15,8 +15,11 @@ def test_health_reports_database_and_integrations(core: Core, web: str) -> None:
     assert answer.status_code == 200
     report = answer.json()
     assert report["status"] == "ok"
-    assert report["database"] == {"ok": True, "backend": core.engine.dialect.name,  # type: ignore[attr-defined]
-                                  "schema_revision": "0001"}
+    assert report["database"] == {
+        "ok": True,
+        "backend": core.engine.dialect.name,
+        "schema_revision": "0001",
+    }
     assert report["integrations"]["zoom"] == {"configured": True}
     assert report["integrations"]["microsoft"] == {"configured": False}
     assert report["integrations"]["slack"]["configured"] is False
@@ -26,20 +29,26 @@ def test_health_reports_database_and_integrations(core: Core, web: str) -> None:
 
 
 def test_health_with_single_workspace_slack(core: Core) -> None:
-    settings = core.settings.model_copy(update={"slack_bot_token": SecretStr("xoxb-health-check-token"),
-                                                "slack_signing_secret": SecretStr("signing-secret-42")})
+    settings = core.settings.model_copy(
+        update={
+            "slack_bot_token": SecretStr("xoxb-health-check-token"),
+            "slack_signing_secret": SecretStr("signing-secret-42"),
+        }
+    )
     configured = build_core(settings)
     with BackgroundServer(build_web_app(configured), name="meetbot") as server:
         answer = httpx.get(f"{server.url}/healthz")
-    configured.engine.dispose()  # type: ignore[attr-defined]
+    configured.engine.dispose()
     slack = answer.json()["integrations"]["slack"]
     assert slack == {"configured": True, "mode": "single-workspace", "signing_secret": True}
     assert "xoxb-health-check-token" not in answer.text and "signing-secret-42" not in answer.text
 
 
 def test_health_when_the_database_is_down(world: SandboxWorld) -> None:
-    settings = world.settings(database_url="postgresql+psycopg://meetbot:pw-not-shown@127.0.0.1:1/none",
-                              public_url="http://meetbot.test")
+    settings = world.settings(
+        database_url="postgresql+psycopg://meetbot:pw-not-shown@127.0.0.1:1/none",
+        public_url="http://meetbot.test",
+    )
     broken = build_core(settings)
     with BackgroundServer(build_web_app(broken), name="meetbot") as server:
         answer = httpx.get(f"{server.url}/healthz", timeout=30)

@@ -15,15 +15,24 @@ CREATE = r"^/v2/users/[^/]+/meetings$"
 
 def _book_and_deliver(world: SandboxWorld, demo: Demo, web: str) -> dict[str, str]:
     booking = book(world, demo)
-    answer = httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}",
-                        json=world.simplybook.callback(demo.login, booking["id"]))
+    answer = httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking["id"]),
+    )
     assert answer.status_code == 202
     return booking
 
 
-def test_zoom_500_three_times_then_success(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
-    world.zoom.faults.fail(method="POST", path=CREATE, status=500, times=3,
-                           body={"code": 500, "message": "Internal error"})
+def test_zoom_500_three_times_then_success(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    world.zoom.faults.fail(
+        method="POST",
+        path=CREATE,
+        status=500,
+        times=3,
+        body={"code": 500, "message": "Internal error"},
+    )
     _book_and_deliver(world, demo, web)
 
     run_jobs(core)
@@ -36,7 +45,9 @@ def test_zoom_500_three_times_then_success(core: Core, demo: Demo, world: Sandbo
     assert len(world.slack.messages(demo.channel_id)) == 1
 
 
-def test_zoom_500_forever_ends_dead_and_recorded(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
+def test_zoom_500_forever_ends_dead_and_recorded(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
     world.zoom.faults.fail(method="POST", path=CREATE, status=500, times=None)
     booking = _book_and_deliver(world, demo, web)
 
@@ -61,7 +72,9 @@ def test_zoom_500_forever_ends_dead_and_recorded(core: Core, demo: Demo, world: 
     assert len(world.slack.messages(demo.channel_id)) == 1
 
 
-def test_expired_access_token_is_refreshed_once(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
+def test_expired_access_token_is_refreshed_once(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
     world.zoom.expire_access_tokens()
     _book_and_deliver(world, demo, web)
 
@@ -72,8 +85,12 @@ def test_expired_access_token_is_refreshed_once(core: Core, demo: Demo, world: S
     assert job.state == "done" and job.attempts == 1
     assert world.zoom.created_count() == 1
     assert len(world.slack.messages(demo.channel_id)) == 1
-    assert core.zoom_accounts.tokens(account_id=core.store.zoom_account_id(company_id=demo.company_id)
-                                     or "").version == 2
+    assert (
+        core.zoom_accounts.tokens(
+            account_id=core.store.zoom_account_id(company_id=demo.company_id) or ""
+        ).version
+        == 2
+    )
 
 
 def test_revoked_zoom_account_is_dead_not_a_retry_loop(
@@ -90,7 +107,9 @@ def test_revoked_zoom_account_is_dead_not_a_retry_loop(
     assert world.zoom.refresh_count == 0  # the refresh was refused, not counted as a refresh
 
 
-def test_simplybook_outage_is_retried(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
+def test_simplybook_outage_is_retried(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
     world.simplybook.faults.fail(method="POST", path="^/$", status=502, times=2)
     _book_and_deliver(world, demo, web)
     run_jobs(core)
@@ -99,13 +118,17 @@ def test_simplybook_outage_is_retried(core: Core, demo: Demo, world: SandboxWorl
     assert len(world.slack.messages(demo.channel_id)) == 1
 
 
-def test_expired_simplybook_token_is_renewed(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
+def test_expired_simplybook_token_is_renewed(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
     _book_and_deliver(world, demo, web)
     run_jobs(core)
     world.simplybook.expire_tokens()
     second = book(world, demo, client_name="Second Client")
-    httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}",
-               json=world.simplybook.callback(demo.login, second["id"]))
+    httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, second["id"]),
+    )
     run_jobs(core)
     assert len(world.slack.messages(demo.channel_id)) == 2
 
@@ -128,7 +151,9 @@ def test_unmapped_provider_is_noted_on_the_booking(
 def test_service_without_online_meetings_creates_nothing(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
-    core.setup.set_service_online(company_id=demo.company_id, external_id=demo.service_id, enabled=False)
+    core.setup.set_service_online(
+        company_id=demo.company_id, external_id=demo.service_id, enabled=False
+    )
     _book_and_deliver(world, demo, web)
     run_jobs(core)
     [job] = core.queue.jobs()
@@ -144,8 +169,10 @@ def test_simplybook_token_renewal_logs_in_once_more(
     logins = world.simplybook.calls("getToken")
     world.simplybook.expire_tokens()
     second = book(world, demo, client_name="Second Client")
-    httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}",
-               json=world.simplybook.callback(demo.login, second["id"]))
+    httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, second["id"]),
+    )
     run_jobs(core)
     assert world.simplybook.calls("getToken") == logins + 1
     [_, job] = core.queue.jobs()
@@ -157,7 +184,9 @@ def test_wrong_booking_sign_is_a_clear_permanent_failure(
 ) -> None:
     booking = book(world, demo)
     body = {**world.simplybook.callback(demo.login, booking["id"]), "booking_hash": "0" * 32}
-    assert httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", json=body).status_code == 202
+    assert (
+        httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", json=body).status_code == 202
+    )
     run_jobs(core)
     [job] = core.queue.jobs()
     assert job.state == "dead" and job.attempts == 1

@@ -11,21 +11,38 @@ from bot.messages import booking_message
 
 def _details(client: str) -> BookingDetails:
     return BookingDetails(
-        external_id="7", code="abc", service_id="1", service_name="Yoga", provider_id="1",
-        provider_name="Olena", client_name=client, client_email="", client_phone="",
-        start=datetime(2026, 12, 1, 8, 0, tzinfo=UTC), end=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-        status=BookingStatus.CONFIRMED, payment=PaymentState.NOT_REQUIRED,
+        external_id="7",
+        code="abc",
+        service_id="1",
+        service_name="Yoga",
+        provider_id="1",
+        provider_name="Olena",
+        client_name=client,
+        client_email="",
+        client_phone="",
+        start=datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+        end=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+        status=BookingStatus.CONFIRMED,
+        payment=PaymentState.NOT_REQUIRED,
     )
 
 
 def _message(client: str = "Iryna", service: str = "Yoga"):  # type: ignore[no-untyped-def]
-    return booking_message(details=_details(client), service_name=service, provider_name="Olena",
-                           timezone="Europe/Kyiv", client_link="https://m.test/m/C", host_link="https://m.test/h/H")
+    return booking_message(
+        details=_details(client),
+        service_name=service,
+        provider_name="Olena",
+        timezone="Europe/Kyiv",
+        client_link="https://m.test/m/C",
+        host_link="https://m.test/h/H",
+    )
 
 
 def test_times_are_shown_in_the_company_zone() -> None:
     message = _message()
-    assert ("When", "Tue 01 Dec 2026, 10:00–11:00 (Europe/Kyiv)") in [(f.label, f.value) for f in message.facts]
+    assert ("When", "Tue 01 Dec 2026, 10:00–11:00 (Europe/Kyiv)") in [
+        (f.label, f.value) for f in message.facts
+    ]
 
 
 def test_mentions_and_disguised_links_in_names_render_literally() -> None:
@@ -40,7 +57,9 @@ def test_buttons_carry_the_links_and_the_host_button_is_primary() -> None:
     _, blocks = render(_message())
     buttons = blocks[2]["elements"]
     assert [(b["url"], b.get("style")) for b in buttons] == [
-        ("https://m.test/h/H", "primary"), ("https://m.test/m/C", None)]
+        ("https://m.test/h/H", "primary"),
+        ("https://m.test/m/C", None),
+    ]
 
 
 def test_digest_changes_only_when_the_content_does() -> None:

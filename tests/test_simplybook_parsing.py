@@ -11,10 +11,18 @@ from adapters.simplybook.parsing import UnreadableBooking, booking_details, cata
 from bot.domain import BookingStatus, PaymentState
 
 RAW = {
-    "id": 2262, "code": "x7k2", "event_id": 3, "event_name": "Consultation", "unit_id": "5",
-    "unit_name": "Olena", "client_name": "Iryna", "client_email": "i@example.test",
-    "start_date_time": "2026-03-29 10:00:00", "end_date_time": "2026-03-29 11:30:00",
-    "status": "confirmed", "is_confirmed": "1",
+    "id": 2262,
+    "code": "x7k2",
+    "event_id": 3,
+    "event_name": "Consultation",
+    "unit_id": "5",
+    "unit_name": "Olena",
+    "client_name": "Iryna",
+    "client_email": "i@example.test",
+    "start_date_time": "2026-03-29 10:00:00",
+    "end_date_time": "2026-03-29 11:30:00",
+    "status": "confirmed",
+    "is_confirmed": "1",
 }
 
 
@@ -25,24 +33,32 @@ def test_local_times_become_utc_across_a_dst_change() -> None:
     assert (details.external_id, details.service_id, details.provider_id) == ("2262", "3", "5")
 
 
-@pytest.mark.parametrize(("extra", "expected"), [
-    ({}, PaymentState.NOT_REQUIRED),
-    ({"payment_status": "paid"}, PaymentState.PAID),
-    ({"payment_status": "not_paid"}, PaymentState.PENDING),
-    ({"payment_received": "1"}, PaymentState.PAID),
-    ({"is_paid": 0}, PaymentState.PENDING),
-    ({"invoice_status": "approved"}, PaymentState.PAID),
-])
-def test_payment_is_read_from_several_spellings(extra: dict[str, object], expected: PaymentState) -> None:
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, PaymentState.NOT_REQUIRED),
+        ({"payment_status": "paid"}, PaymentState.PAID),
+        ({"payment_status": "not_paid"}, PaymentState.PENDING),
+        ({"payment_received": "1"}, PaymentState.PAID),
+        ({"is_paid": 0}, PaymentState.PENDING),
+        ({"invoice_status": "approved"}, PaymentState.PAID),
+    ],
+)
+def test_payment_is_read_from_several_spellings(
+    extra: dict[str, object], expected: PaymentState
+) -> None:
     assert booking_details({**RAW, **extra}, timezone="UTC").payment is expected
 
 
-@pytest.mark.parametrize(("extra", "expected"), [
-    ({"status": "cancelled"}, BookingStatus.CANCELLED),
-    ({"status": "canceled"}, BookingStatus.CANCELLED),
-    ({"is_confirmed": "0", "status": ""}, BookingStatus.PENDING),
-    ({}, BookingStatus.CONFIRMED),
-])
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"status": "cancelled"}, BookingStatus.CANCELLED),
+        ({"status": "canceled"}, BookingStatus.CANCELLED),
+        ({"is_confirmed": "0", "status": ""}, BookingStatus.PENDING),
+        ({}, BookingStatus.CONFIRMED),
+    ],
+)
 def test_status(extra: dict[str, object], expected: BookingStatus) -> None:
     assert booking_details({**RAW, **extra}, timezone="UTC").status is expected
 

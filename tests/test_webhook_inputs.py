@@ -17,8 +17,12 @@ GOOD_HASH = "0123456789abcdef0123456789abcdef"
 
 
 def _good(demo: Demo) -> dict[str, str]:
-    return {"booking_id": "1001", "booking_hash": GOOD_HASH, "company": demo.login,
-            "notification_type": "create"}
+    return {
+        "booking_id": "1001",
+        "booking_hash": GOOD_HASH,
+        "company": demo.login,
+        "notification_type": "create",
+    }
 
 
 BAD_BODIES = [
@@ -26,16 +30,64 @@ BAD_BODIES = [
     ("not an object", b'["create"]', 400, "JSON object"),
     ("empty", b"", 400, "not valid JSON"),
     ("not utf-8", b"\xff\xfe{}", 400, "not valid JSON"),
-    ("missing fields", b'{"booking_id": "1"}', 422, "missing field(s): booking_hash, company, notification_type"),
-    ("short hash", json.dumps({"booking_id": "1", "booking_hash": "abc", "company": "x",
-                               "notification_type": "create"}).encode(), 422, "booking_hash"),
-    ("unknown type", json.dumps({"booking_id": "1", "booking_hash": GOOD_HASH, "company": "x",
-                                 "notification_type": "explode"}).encode(), 422, "notification_type"),
-    ("booking id object", json.dumps({"booking_id": {"a": 1}, "booking_hash": GOOD_HASH, "company": "x",
-                                      "notification_type": "create"}).encode(), 422, "booking_id"),
-    ("booking id with slash", json.dumps({"booking_id": "1/../2", "booking_hash": GOOD_HASH,
-                                          "company": "x", "notification_type": "create"}).encode(),
-     422, "booking_id"),
+    (
+        "missing fields",
+        b'{"booking_id": "1"}',
+        422,
+        "missing field(s): booking_hash, company, notification_type",
+    ),
+    (
+        "short hash",
+        json.dumps(
+            {
+                "booking_id": "1",
+                "booking_hash": "abc",
+                "company": "x",
+                "notification_type": "create",
+            }
+        ).encode(),
+        422,
+        "booking_hash",
+    ),
+    (
+        "unknown type",
+        json.dumps(
+            {
+                "booking_id": "1",
+                "booking_hash": GOOD_HASH,
+                "company": "x",
+                "notification_type": "explode",
+            }
+        ).encode(),
+        422,
+        "notification_type",
+    ),
+    (
+        "booking id object",
+        json.dumps(
+            {
+                "booking_id": {"a": 1},
+                "booking_hash": GOOD_HASH,
+                "company": "x",
+                "notification_type": "create",
+            }
+        ).encode(),
+        422,
+        "booking_id",
+    ),
+    (
+        "booking id with slash",
+        json.dumps(
+            {
+                "booking_id": "1/../2",
+                "booking_hash": GOOD_HASH,
+                "company": "x",
+                "notification_type": "create",
+            }
+        ).encode(),
+        422,
+        "booking_id",
+    ),
 ]
 
 
@@ -44,11 +96,17 @@ def _assert_nothing_stored(core: Core) -> None:
     assert count_rows(core, JobRow) == 0
 
 
-@pytest.mark.parametrize(("case", "body", "status", "reason"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
-def test_malformed_bodies_are_refused(core: Core, demo: Demo, web: str, case: str, body: bytes,
-                                      status: int, reason: str) -> None:
-    answer = httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", content=body,
-                        headers={"Content-Type": "application/json"})
+@pytest.mark.parametrize(
+    ("case", "body", "status", "reason"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES]
+)
+def test_malformed_bodies_are_refused(
+    core: Core, demo: Demo, web: str, case: str, body: bytes, status: int, reason: str
+) -> None:
+    answer = httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
     assert answer.status_code == status, case
     assert reason in answer.json()["reason"]
     assert answer.json()["ok"] is False
@@ -110,9 +168,15 @@ def test_good_callback_is_stored_with_its_job_before_the_answer(
     assert json.loads(job.payload) == {"booking_id": booking["id"], "booking_hash": booking["hash"]}
 
 
-def test_numeric_booking_id_and_uppercase_hash_are_accepted(core: Core, demo: Demo, web: str) -> None:
-    body = {"booking_id": 1001, "booking_hash": GOOD_HASH.upper(), "company": demo.login.upper(),
-            "notification_type": "CHANGE"}
+def test_numeric_booking_id_and_uppercase_hash_are_accepted(
+    core: Core, demo: Demo, web: str
+) -> None:
+    body = {
+        "booking_id": 1001,
+        "booking_hash": GOOD_HASH.upper(),
+        "company": demo.login.upper(),
+        "notification_type": "CHANGE",
+    }
     answer = httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", json=body)
     assert answer.status_code == 202
     [job] = core.queue.jobs()

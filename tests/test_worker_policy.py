@@ -38,12 +38,17 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def queue(core: Core, clock: FakeClock) -> SqlJobQueue:
-    return SqlJobQueue(core.engine, clock)  # type: ignore[arg-type]
+    return SqlJobQueue(core.engine, clock)
 
 
 def _worker(queue: SqlJobQueue, clock: FakeClock, handler, **policy: float) -> Worker:  # type: ignore[no-untyped-def]
-    return Worker(queue=queue, handlers={"test": handler}, clock=clock, worker_id="w1",
-                  policy=WorkerPolicy(**policy))  # type: ignore[arg-type]
+    return Worker(
+        queue=queue,
+        handlers={"test": handler},
+        clock=clock,
+        worker_id="w1",
+        policy=WorkerPolicy(**policy),
+    )  # type: ignore[arg-type]
 
 
 def test_permanent_failure_is_buried_at_once(queue: SqlJobQueue, clock: FakeClock) -> None:
@@ -97,7 +102,9 @@ def test_lease_expiry_hands_the_job_to_another_worker(queue: SqlJobQueue, clock:
     clock.advance(61)
     second = queue.claim(worker_id="w2", lease_seconds=60)
     assert second is not None and second.id == first.id and second.attempts == 2
-    queue.complete(job=first, note="late")  # the first worker lost its lease: its word no longer counts
+    queue.complete(
+        job=first, note="late"
+    )  # the first worker lost its lease: its word no longer counts
     assert queue.jobs()[0].state == "running"
     queue.complete(job=second, note="done")
     assert queue.jobs()[0].state == "done"

@@ -15,11 +15,14 @@ from bot.main import Core
 from bot.sandbox import ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET, SandboxWorld, seed_demo
 
 
-def _refresh_in_own_loop(core: Core, zoom_url: str, account_id: str, results: list[str],
-                         start: threading.Barrier) -> None:
+def _refresh_in_own_loop(
+    core: Core, zoom_url: str, account_id: str, results: list[str], start: threading.Barrier
+) -> None:
     async def main() -> None:
         async with httpx.AsyncClient(timeout=10) as http:
-            oauth = ZoomOAuth(http, oauth_url=zoom_url, client_id=ZOOM_CLIENT_ID, client_secret=ZOOM_CLIENT_SECRET)
+            oauth = ZoomOAuth(
+                http, oauth_url=zoom_url, client_id=ZOOM_CLIENT_ID, client_secret=ZOOM_CLIENT_SECRET
+            )
             tokens = ZoomAccessTokens(core.zoom_accounts, oauth, core.clock)
             stale = core.zoom_accounts.tokens(account_id=account_id)
             start.wait()
@@ -37,9 +40,12 @@ def test_two_workers_refresh_at_once(make_core: Callable[..., Core], world: Sand
     world.zoom.faults.latency = 0.3  # a slow refresh widens the window in which both try
     results: list[str] = []
     start = threading.Barrier(2)
-    threads = [threading.Thread(target=_refresh_in_own_loop,
-                                args=(core, world.url("zoom"), account_id, results, start))
-               for core in (first, second)]
+    threads = [
+        threading.Thread(
+            target=_refresh_in_own_loop, args=(core, world.url("zoom"), account_id, results, start)
+        )
+        for core in (first, second)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -50,5 +56,7 @@ def test_two_workers_refresh_at_once(make_core: Callable[..., Core], world: Sand
     stored = first.zoom_accounts.tokens(account_id=account_id)
     assert stored.access_token == results[0] and stored.version == 2
     world.zoom.faults.latency = 0
-    answer = httpx.get(f"{world.url('zoom')}/v2/users/me", headers={"Authorization": f"Bearer {results[0]}"})
+    answer = httpx.get(
+        f"{world.url('zoom')}/v2/users/me", headers={"Authorization": f"Bearer {results[0]}"}
+    )
     assert answer.status_code == 200, "the surviving token works"

@@ -26,15 +26,31 @@ _templates = Environment(
 )
 
 _PAGES: dict[LinkOutcome, tuple[int, str, str, int]] = {
-    LinkOutcome.NOT_FOUND: (404, "Link not found",
-                            "This meeting link is not valid. Please check that you copied the whole link, "
-                            "or ask the business that sent it for a new one.", 0),
-    LinkOutcome.NOT_READY: (200, "Your meeting is being prepared",
-                            "The meeting is being set up right now. This page will refresh by itself.", 10),
-    LinkOutcome.CANCELLED: (410, "This meeting was cancelled",
-                            "The booking behind this link was cancelled, so the meeting is no longer available.", 0),
-    LinkOutcome.UNAVAILABLE: (503, "The meeting cannot be opened right now",
-                              "The video platform did not answer. Please try again in a minute.", 30),
+    LinkOutcome.NOT_FOUND: (
+        404,
+        "Link not found",
+        "This meeting link is not valid. Please check that you copied the whole link, "
+        "or ask the business that sent it for a new one.",
+        0,
+    ),
+    LinkOutcome.NOT_READY: (
+        200,
+        "Your meeting is being prepared",
+        "The meeting is being set up right now. This page will refresh by itself.",
+        10,
+    ),
+    LinkOutcome.CANCELLED: (
+        410,
+        "This meeting was cancelled",
+        "The booking behind this link was cancelled, so the meeting is no longer available.",
+        0,
+    ),
+    LinkOutcome.UNAVAILABLE: (
+        503,
+        "The meeting cannot be opened right now",
+        "The video platform did not answer. Please try again in a minute.",
+        30,
+    ),
 }
 
 
@@ -49,8 +65,11 @@ def _page(decision: LinkDecision) -> Response:
 
 def _answer(decision: LinkDecision) -> Response:
     if decision.outcome is LinkOutcome.REDIRECT and decision.url:
-        return RedirectResponse(decision.url, status_code=303,
-                                headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        return RedirectResponse(
+            decision.url,
+            status_code=303,
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
     return _page(decision)
 
 

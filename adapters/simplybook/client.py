@@ -34,7 +34,9 @@ class RpcError(Exception):
     @property
     def about_token(self) -> bool:
         words = self.message.lower()
-        return self.code == ACCESS_DENIED or any(word in words for word in ("token", "access denied"))
+        return self.code == ACCESS_DENIED or any(
+            word in words for word in ("token", "access denied")
+        )
 
 
 def _error_code(value: object) -> int:
@@ -46,7 +48,9 @@ def _error_code(value: object) -> int:
 
 def booking_sign(booking_id: str, booking_hash: str, api_secret: str) -> str:
     """SimplyBook's proof that we know the booking: md5(id + hash + API secret), hex."""
-    return hashlib.md5(f"{booking_id}{booking_hash}{api_secret}".encode(), usedforsecurity=False).hexdigest()
+    return hashlib.md5(
+        f"{booking_id}{booking_hash}{api_secret}".encode(), usedforsecurity=False
+    ).hexdigest()
 
 
 class SimplyBookClient:
@@ -70,18 +74,26 @@ class SimplyBookClient:
             async with self._gate:
                 async for attempt in retrying:
                     with attempt:
-                        response = await self._http.post(f"{self._api_url}{path}", json=body, headers=headers)
+                        response = await self._http.post(
+                            f"{self._api_url}{path}", json=body, headers=headers
+                        )
         except httpx.TransportError as error:
-            raise BookingSystemError(f"SimplyBook.me could not be reached ({type(error).__name__})") from error
+            raise BookingSystemError(
+                f"SimplyBook.me could not be reached ({type(error).__name__})"
+            ) from error
         if response.status_code == 429 or response.status_code >= 500:
             raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code}")
         try:
             answer = response.json()
         except ValueError as error:
-            raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code} without JSON") from error
+            raise BookingSystemError(
+                f"SimplyBook.me answered HTTP {response.status_code} without JSON"
+            ) from error
         if isinstance(answer, dict) and answer.get("error"):
             error_body = answer["error"] if isinstance(answer["error"], dict) else {}
-            raise RpcError(_error_code(error_body.get("code")), str(error_body.get("message", answer["error"])))
+            raise RpcError(
+                _error_code(error_body.get("code")), str(error_body.get("message", answer["error"]))
+            )
         if response.status_code >= 400 or not isinstance(answer, dict):
             raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code}")
         return answer.get("result")
@@ -91,7 +103,9 @@ class SimplyBookClient:
         if cached and not fresh and cached[1] > time.monotonic():
             return cached[0]
         try:
-            token = await self._rpc("/login", "getToken", [credentials.company_login, credentials.api_key], {})
+            token = await self._rpc(
+                "/login", "getToken", [credentials.company_login, credentials.api_key], {}
+            )
         except RpcError as error:
             raise BookingSystemRejected(
                 "SimplyBook.me refused the company login or API key; check them in the connection settings"
@@ -110,18 +124,27 @@ class SimplyBookClient:
                 return await self._rpc("", method, list(params), headers)
             except RpcError as error:
                 if fresh or not error.about_token:
-                    raise BookingSystemRejected(f"SimplyBook.me refused {method}: {error.message}") from error
+                    raise BookingSystemRejected(
+                        f"SimplyBook.me refused {method}: {error.message}"
+                    ) from error
         raise AssertionError("unreachable")
 
     async def booking_details(
-        self, *, credentials: SimplyBookCredentials, booking_id: str, booking_hash: str, timezone: str
+        self,
+        *,
+        credentials: SimplyBookCredentials,
+        booking_id: str,
+        booking_hash: str,
+        timezone: str,
     ) -> BookingDetails:
         sign = booking_sign(booking_id, booking_hash, credentials.api_secret)
         raw = await self.call(credentials, "getBookingDetails", booking_id, sign)
         try:
             return booking_details(raw, timezone=timezone)
         except UnreadableBooking as error:
-            raise BookingSystemRejected(f"SimplyBook.me sent booking details meetbot cannot read: {error}") from error
+            raise BookingSystemRejected(
+                f"SimplyBook.me sent booking details meetbot cannot read: {error}"
+            ) from error
 
     async def _catalog(self, credentials: SimplyBookCredentials, method: str) -> list[CatalogEntry]:
         key = (credentials.company_login, method)

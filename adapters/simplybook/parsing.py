@@ -43,7 +43,11 @@ def local_time(value: Any, timezone: str) -> datetime:
 
 def booking_status(raw: Mapping[str, Any]) -> BookingStatus:
     status = text(raw.get("status")).lower()
-    if status in CANCELLED_WORDS or truthy(raw.get("is_cancelled")) or truthy(raw.get("is_deleted")):
+    if (
+        status in CANCELLED_WORDS
+        or truthy(raw.get("is_cancelled"))
+        or truthy(raw.get("is_deleted"))
+    ):
         return BookingStatus.CANCELLED
     if "is_confirmed" in raw and not truthy(raw.get("is_confirmed")) and status != "confirmed":
         return BookingStatus.PENDING
@@ -91,10 +95,12 @@ def catalog(raw: Any) -> list[CatalogEntry]:
     result = []
     for entry in entries:
         if isinstance(entry, Mapping) and text(entry.get("id")):
-            result.append(CatalogEntry(
-                external_id=text(entry.get("id")),
-                name=text(entry.get("name")) or f"#{text(entry.get('id'))}",
-                email=text(entry.get("email")),
-                is_class=truthy(entry.get("is_class")),
-            ))
+            result.append(
+                CatalogEntry(
+                    external_id=text(entry.get("id")),
+                    name=text(entry.get("name")) or f"#{text(entry.get('id'))}",
+                    email=text(entry.get("email")),
+                    is_class=truthy(entry.get("is_class")),
+                )
+            )
     return result

@@ -39,7 +39,9 @@ def _answer(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"ok": status < 300, "reason": reason}, status_code=status)
 
 
-def simplybook_routes(ingest: Ingest, *, on_accepted: Callable[[], None] = lambda: None) -> list[Route]:
+def simplybook_routes(
+    ingest: Ingest, *, on_accepted: Callable[[], None] = lambda: None
+) -> list[Route]:
     async def callback(request: Request) -> JSONResponse:
         try:
             body = await read_limited(request, MAX_BODY_BYTES)

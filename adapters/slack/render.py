@@ -24,7 +24,9 @@ def render(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(message.title, 150)}]
     if message.facts:
         lines = [f"*{escape(fact.label)}:* {escape(fact.value)}" for fact in message.facts]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}}
+        )
     if message.buttons:
         elements = []
         for number, button in enumerate(message.buttons):
@@ -39,5 +41,7 @@ def render(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
             elements.append(element)
         blocks.append({"type": "actions", "elements": elements})
     if message.note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(message.note)}]})
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(message.note)}]}
+        )
     return escape(message.summary or message.title), blocks

@@ -12,7 +12,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import render
 from bot.domain import ChatTarget, PostedMessage
-from bot.errors import ChatAuthRevoked, ChatChannelUnavailable, MeetbotError, OutcomeUnknown, RetryLater
+from bot.errors import (
+    ChatAuthRevoked,
+    ChatChannelUnavailable,
+    MeetbotError,
+    OutcomeUnknown,
+    RetryLater,
+)
 from bot.messages import ChatMessage
 
 METADATA_EVENT = "meetbot_message"
@@ -21,7 +27,14 @@ CHANNEL_PROBLEMS = {
     "not_in_channel": "the bot is not a member of the channel",
     "is_archived": "the channel is archived",
 }
-AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission"}
+AUTH_PROBLEMS = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+}
 
 TokenFor = Callable[[str], str | None]
 
@@ -31,10 +44,16 @@ def _api_error(error: SlackApiError) -> MeetbotError:
     if code in CHANNEL_PROBLEMS:
         return ChatChannelUnavailable(f"Slack: {CHANNEL_PROBLEMS[code]}", code=code)
     if code in AUTH_PROBLEMS:
-        return ChatAuthRevoked(f"Slack no longer accepts meetbot's token ({code}); reinstall the app")
+        return ChatAuthRevoked(
+            f"Slack no longer accepts meetbot's token ({code}); reinstall the app"
+        )
     if error.response.status_code == 429 or code == "ratelimited":
-        retry_after = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
-        return RetryLater("Slack rate limit", after_seconds=float(retry_after) if retry_after else 1.0)
+        retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
+            "retry-after"
+        )
+        return RetryLater(
+            "Slack rate limit", after_seconds=float(retry_after) if retry_after else 1.0
+        )
     return RetryLater(f"Slack answered {code}")
 
 
@@ -59,12 +78,15 @@ class SlackSender:
             )
         client = self._clients.get(workspace_id)
         if client is None or client.token != token:
-            client = AsyncWebClient(token=token, base_url=self._base_url, timeout=self._timeout,
-                                    session=self._session)
+            client = AsyncWebClient(
+                token=token, base_url=self._base_url, timeout=self._timeout, session=self._session
+            )
             self._clients[workspace_id] = client
         return client
 
-    async def _call(self, workspace_id: str, method: str, *, may_repeat: bool, **kwargs: Any) -> Any:
+    async def _call(
+        self, workspace_id: str, method: str, *, may_repeat: bool, **kwargs: Any
+    ) -> Any:
         client = self._client(workspace_id)
         call = getattr(client, method.replace(".", "_"))
         try:
@@ -78,35 +100,59 @@ class SlackSender:
     async def post(self, *, target: ChatTarget, message: ChatMessage, marker: str) -> PostedMessage:
         text, blocks = render(message)
         answer = await self._call(
-            target.workspace_id, "chat.postMessage", may_repeat=False,
-            channel=target.channel_id, text=text, blocks=blocks, unfurl_links=False,
+            target.workspace_id,
+            "chat.postMessage",
+            may_repeat=False,
+            channel=target.channel_id,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
             metadata={"event_type": METADATA_EVENT, "event_payload": {"marker": marker}},
         )
         return PostedMessage(channel_id=str(answer["channel"]), message_id=str(answer["ts"]))
 
-    async def find_posted(self, *, target: ChatTarget, marker: str, since: datetime) -> PostedMessage | None:
+    async def find_posted(
+        self, *, target: ChatTarget, marker: str, since: datetime
+    ) -> PostedMessage | None:
         cursor = None
         while True:
-            params: dict[str, Any] = {"channel": target.channel_id, "include_all_metadata": True,
-                                      "oldest": f"{since.timestamp() - 60:.6f}", "limit": 200}
+            params: dict[str, Any] = {
+                "channel": target.channel_id,
+                "include_all_metadata": True,
+                "oldest": f"{since.timestamp() - 60:.6f}",
+                "limit": 200,
+            }
             if cursor:
                 params["cursor"] = cursor
-            page = await self._call(target.workspace_id, "conversations.history", may_repeat=True, **params)
+            page = await self._call(
+                target.workspace_id, "conversations.history", may_repeat=True, **params
+            )
             for message in page.get("messages") or []:
                 payload = (message.get("metadata") or {}).get("event_payload") or {}
                 if payload.get("marker") == marker:
-                    return PostedMessage(channel_id=target.channel_id, message_id=str(message["ts"]))
+                    return PostedMessage(
+                        channel_id=target.channel_id, message_id=str(message["ts"])
+                    )
             cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
             if not cursor:
                 return None
 
     async def update(self, *, target: ChatTarget, message_id: str, message: ChatMessage) -> None:
         text, blocks = render(message)
-        await self._call(target.workspace_id, "chat.update", may_repeat=True,
-                         channel=target.channel_id, ts=message_id, text=text, blocks=blocks)
+        await self._call(
+            target.workspace_id,
+            "chat.update",
+            may_repeat=True,
+            channel=target.channel_id,
+            ts=message_id,
+            text=text,
+            blocks=blocks,
+        )
 
     async def open_dm(self, *, workspace_id: str, user_id: str) -> str:
-        answer = await self._call(workspace_id, "conversations.open", may_repeat=True, users=user_id)
+        answer = await self._call(
+            workspace_id, "conversations.open", may_repeat=True, users=user_id
+        )
         return str(answer["channel"]["id"])
 
     async def aclose(self) -> None:

@@ -30,19 +30,29 @@ def _body(response: httpx.Response) -> dict[str, Any]:
 
 
 def seconds_until_utc_midnight(now: datetime) -> float:
-    tomorrow = (now.astimezone(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = (now.astimezone(UTC) + timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     return (tomorrow - now).total_seconds() + 60
 
 
 class ZoomApi:
-    def __init__(self, http: httpx.AsyncClient, *, api_url: str, tokens: ZoomAccessTokens, clock: Clock) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, api_url: str, tokens: ZoomAccessTokens, clock: Clock
+    ) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
         self._tokens = tokens
         self._clock = clock
 
     async def request(
-        self, account_id: str, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        account_id: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         tokens = await self._tokens.current(account_id)
         response = await self._send(method, path, tokens.access_token, json, params)
@@ -56,7 +66,10 @@ class ZoomApi:
     ) -> httpx.Response:
         try:
             return await self._http.request(
-                method, f"{self._api_url}{path}", json=json, params=params,
+                method,
+                f"{self._api_url}{path}",
+                json=json,
+                params=params,
                 headers={"Authorization": f"Bearer {access_token}"},
             )
         except httpx.TransportError as error:
@@ -70,19 +83,26 @@ class ZoomApi:
         if status < 300:
             return body
         if status == 401:
-            raise MeetingAccountRevoked(f"Zoom refused meetbot's access: {message}; an admin must reconnect Zoom")
+            raise MeetingAccountRevoked(
+                f"Zoom refused meetbot's access: {message}; an admin must reconnect Zoom"
+            )
         if status == 404:
             if body.get("code") == MEETING_MISSING:
                 raise MeetingGone(message)
             raise MeetingPlatformRejected(f"Zoom: {message}")
         if status == 429:
-            raise RetryLater(f"Zoom rate limit: {message}", after_seconds=self._retry_after(response, message))
+            raise RetryLater(
+                f"Zoom rate limit: {message}", after_seconds=self._retry_after(response, message)
+            )
         if status >= 500:
             raise RetryLater(f"Zoom answered HTTP {status}")
         raise MeetingPlatformRejected(f"Zoom refused the request: {message}")
 
     def _retry_after(self, response: httpx.Response, message: str) -> float:
-        daily = "daily" in message.lower() or response.headers.get("x-ratelimit-type", "").lower() == "daily-limit"
+        daily = (
+            "daily" in message.lower()
+            or response.headers.get("x-ratelimit-type", "").lower() == "daily-limit"
+        )
         if daily:  # the per-host daily limit resets at 00:00 UTC
             return seconds_until_utc_midnight(self._clock.now())
         header = response.headers.get("retry-after", "")

@@ -30,7 +30,9 @@ class ZoomMeetings:
     def __init__(self, api: ZoomApi) -> None:
         self._api = api
 
-    async def create_meeting(self, *, host: MeetingHostRef, request: MeetingRequest) -> PlatformMeeting:
+    async def create_meeting(
+        self, *, host: MeetingHostRef, request: MeetingRequest
+    ) -> PlatformMeeting:
         body = {
             "topic": request.topic,
             "type": SCHEDULED,
@@ -45,7 +47,9 @@ class ZoomMeetings:
         )
         return _platform_meeting(created)
 
-    async def find_meeting(self, *, host: MeetingHostRef, marker: str, start: datetime) -> PlatformMeeting | None:
+    async def find_meeting(
+        self, *, host: MeetingHostRef, marker: str, start: datetime
+    ) -> PlatformMeeting | None:
         """Looks through the host's scheduled meetings for one whose agenda carries `marker`."""
         page_token = ""
         while True:
@@ -53,7 +57,10 @@ class ZoomMeetings:
             if page_token:
                 params["next_page_token"] = page_token
             page = await self._api.request(
-                host.account_id, "GET", f"/users/{quote(host.host_user, safe='@')}/meetings", params=params
+                host.account_id,
+                "GET",
+                f"/users/{quote(host.host_user, safe='@')}/meetings",
+                params=params,
             )
             for meeting in page.get("meetings") or []:
                 if marker in str(meeting.get("agenda") or ""):

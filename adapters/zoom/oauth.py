@@ -26,19 +26,29 @@ class ZoomGrant:
 
 
 class ZoomOAuth:
-    def __init__(self, http: httpx.AsyncClient, *, oauth_url: str, client_id: str, client_secret: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, oauth_url: str, client_id: str, client_secret: str
+    ) -> None:
         self._http = http
         self._oauth_url = oauth_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
 
     def authorize_url(self, *, redirect_uri: str, state: str) -> str:
-        query = urlencode({"response_type": "code", "client_id": self._client_id,
-                           "redirect_uri": redirect_uri, "state": state})
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self._client_id,
+                "redirect_uri": redirect_uri,
+                "state": state,
+            }
+        )
         return f"{self._oauth_url}/oauth/authorize?{query}"
 
     async def exchange_code(self, *, code: str, redirect_uri: str) -> ZoomGrant:
-        return await self._token({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
+        return await self._token(
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        )
 
     async def refresh(self, *, refresh_token: str) -> ZoomGrant:
         return await self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
@@ -46,20 +56,30 @@ class ZoomOAuth:
     async def _token(self, form: dict[str, str]) -> ZoomGrant:
         try:
             response = await self._http.post(
-                f"{self._oauth_url}/oauth/token", data=form, auth=(self._client_id, self._client_secret)
+                f"{self._oauth_url}/oauth/token",
+                data=form,
+                auth=(self._client_id, self._client_secret),
             )
         except httpx.TransportError as error:
-            raise RetryLater(f"Zoom sign-in service could not be reached ({type(error).__name__})") from error
+            raise RetryLater(
+                f"Zoom sign-in service could not be reached ({type(error).__name__})"
+            ) from error
         if response.status_code == 429 or response.status_code >= 500:
             raise RetryLater(f"Zoom sign-in service answered HTTP {response.status_code}")
         body = _json(response)
         if response.status_code == 401 or body.get("error") == "invalid_client":
-            raise MeetingPlatformRejected("Zoom refused meetbot's client id or secret (check MEETBOT_ZOOM_CLIENT_ID/_SECRET)")
+            raise MeetingPlatformRejected(
+                "Zoom refused meetbot's client id or secret (check MEETBOT_ZOOM_CLIENT_ID/_SECRET)"
+            )
         if response.status_code >= 400:
             raise InvalidGrant(str(body.get("reason") or body.get("error") or response.status_code))
         try:
-            return ZoomGrant(str(body["access_token"]), str(body["refresh_token"]),
-                             int(body.get("expires_in", 3600)), str(body.get("scope", "")))
+            return ZoomGrant(
+                str(body["access_token"]),
+                str(body["refresh_token"]),
+                int(str(body.get("expires_in", 3600))),
+                str(body.get("scope", "")),
+            )
         except KeyError as error:
             raise RetryLater("Zoom's token answer was incomplete") from error
 

@@ -32,18 +32,31 @@ class TokenStore(Protocol):
     def tokens(self, *, account_id: str) -> StoredTokens: ...
     def try_lease_refresh(self, *, account_id: str, version: int, seconds: float) -> bool: ...
     def store_refreshed(
-        self, *, account_id: str, version: int, access_token: str, refresh_token: str, expires_at: datetime
+        self,
+        *,
+        account_id: str,
+        version: int,
+        access_token: str,
+        refresh_token: str,
+        expires_at: datetime,
     ) -> StoredTokens: ...
     def release_refresh(self, *, account_id: str) -> None: ...
     def mark_needs_reconnect(self, *, account_id: str, reason: str) -> None: ...
 
 
-RECONNECT_REASON = "Zoom no longer accepts meetbot's access (the app was removed or the grant expired)"
+RECONNECT_REASON = (
+    "Zoom no longer accepts meetbot's access (the app was removed or the grant expired)"
+)
 
 
 class ZoomAccessTokens:
     def __init__(
-        self, store: TokenStore, oauth: ZoomOAuth, clock: Clock, *, lease_seconds: float = 30.0,
+        self,
+        store: TokenStore,
+        oauth: ZoomOAuth,
+        clock: Clock,
+        *,
+        lease_seconds: float = 30.0,
         early_seconds: float = 120.0,
     ) -> None:
         self._store, self._oauth, self._clock = store, oauth, clock
@@ -63,7 +76,9 @@ class ZoomAccessTokens:
             latest = self._store.tokens(account_id=account_id)
             if latest.version != stale.version:
                 return latest
-            if self._store.try_lease_refresh(account_id=account_id, version=stale.version, seconds=self._lease_seconds):
+            if self._store.try_lease_refresh(
+                account_id=account_id, version=stale.version, seconds=self._lease_seconds
+            ):
                 return await self._refresh(account_id, latest)
             await asyncio.sleep(0.05)
         raise RetryLater("another process is still refreshing the Zoom token")
@@ -76,7 +91,9 @@ class ZoomAccessTokens:
             if newer.version != latest.version:
                 return newer
             self._store.mark_needs_reconnect(account_id=account_id, reason=RECONNECT_REASON)
-            raise MeetingAccountRevoked(f"{RECONNECT_REASON}; an admin must reconnect Zoom") from error
+            raise MeetingAccountRevoked(
+                f"{RECONNECT_REASON}; an admin must reconnect Zoom"
+            ) from error
         except BaseException:
             self._store.release_refresh(account_id=account_id)
             raise

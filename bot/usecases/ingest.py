@@ -11,7 +11,7 @@ from bot.ports import CallbackInbox
 
 class Verdict(StrEnum):
     ACCEPTED = "accepted"
-    UNKNOWN_TOKEN = "unknown_token"
+    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105  (a verdict, not a credential)
     WRONG_COMPANY = "wrong_company"
 
 

@@ -52,7 +52,9 @@ async def host_link(
     try:
         url = await platform.fresh_host_url(host=meeting.host, external_id=meeting.external_id)
     except MeetingGone:
-        return LinkDecision(LinkOutcome.CANCELLED, detail="the meeting no longer exists on the platform")
+        return LinkDecision(
+            LinkOutcome.CANCELLED, detail="the meeting no longer exists on the platform"
+        )
     except MeetbotError as error:
         return LinkDecision(LinkOutcome.UNAVAILABLE, detail=str(error))
     return LinkDecision(LinkOutcome.REDIRECT, url)

@@ -56,7 +56,9 @@ class NeedsAttention(Exception):
     """Set-up is incomplete for this booking; recorded on the booking, not retried."""
 
 
-async def sync_booking(deps: SyncDeps, *, company_id: str, booking_id: str, booking_hash: str) -> str:
+async def sync_booking(
+    deps: SyncDeps, *, company_id: str, booking_id: str, booking_hash: str
+) -> str:
     """Returns a short, plain description of what was done (kept on the finished job)."""
     store = deps.store
     company = store.company(company_id=company_id)
@@ -85,7 +87,9 @@ async def sync_booking(deps: SyncDeps, *, company_id: str, booking_id: str, book
     return outcome
 
 
-async def _catalog_entries(deps: SyncDeps, company: Company, booking: Booking) -> tuple[Service, Provider]:
+async def _catalog_entries(
+    deps: SyncDeps, company: Company, booking: Booking
+) -> tuple[Service, Provider]:
     store, details = deps.store, booking.details
     service = store.service(company_id=company.id, external_id=details.service_id)
     provider = store.provider(company_id=company.id, external_id=details.provider_id)

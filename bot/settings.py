@@ -29,7 +29,9 @@ def _is_placeholder(value: str) -> bool:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEETBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MEETBOT_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     database_url: str = "sqlite:///meetbot.db"
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"

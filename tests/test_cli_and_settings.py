@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -74,3 +79,49 @@ def test_migrate_creates_the_schema(tmp_path: object) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "database schema is up to date" in result.stdout
+
+
+def test_env_example_leaves_every_secret_unset(tmp_path: Path) -> None:
+    example = Path(__file__).parent.parent / ".env.example"
+    settings = Settings(_env_file=example)
+    assert settings.secret_keys is None and settings.slack_bot_token is None
+    assert settings.zoom_client_secret is None and settings.database_url == "sqlite:///meetbot.db"
+
+
+def test_serve_runs_as_a_process_and_answers_health(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETBOT_")}
+    env.update(
+        {
+            "MEETBOT_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+            "MEETBOT_SECRET_KEYS": generate_key(),
+            "MEETBOT_PORT": str(port),
+        }
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        report = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and report is None:
+            try:
+                report = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert report is not None and report["status"] == "ok"
+        assert report["database"]["schema_revision"] == "0001"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why it stopped.
+    assert server.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+    assert "worker serve@" in output, "the in-process worker started"

@@ -149,6 +149,8 @@ class ZoomAccount:
     company_id: str
     zoom_account_id: str
     state: AccountState
+    state_reason: str = ""
+    connected_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,3 +231,55 @@ class Job:
     payload: dict[str, str]
     attempts: int
     worker_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who typed a command, as the chat platform vouches for it."""
+
+    platform: ChatPlatform
+    workspace_id: str
+    user_id: str
+    is_workspace_admin: bool = False
+    channel_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    company_id: str
+    platform: ChatPlatform
+    workspace_id: str
+    user_id: str
+    role: str | None
+    provider_external_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyInfo:
+    login: str
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformUser:
+    """A user of a connected meeting account who can host meetings."""
+
+    id: str
+    email: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ZoomConnection:
+    """What Zoom's OAuth gave for an authorisation code; tokens stay out of repr."""
+
+    zoom_account_id: str
+    user_id: str
+    email: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def __repr__(self) -> str:
+        return f"ZoomConnection(zoom_account_id={self.zoom_account_id!r}, email={self.email!r})"

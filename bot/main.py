@@ -28,13 +28,14 @@ from adapters.simplybook.client import SimplyBookClient
 from adapters.simplybook.routes import simplybook_routes
 from adapters.slack.sender import SlackSender
 from adapters.zoom.api import ZoomApi
+from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
 from adapters.zoom.oauth import ZoomOAuth
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock, SystemClock
 from bot.domain import BookingCallback, ChatPlatform, Job, MeetingPlatform
 from bot.settings import Settings
-from bot.usecases import links
+from bot.usecases import admin, links
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, sync_booking
 from bot.worker import JobHandler, Worker, WorkerPolicy
@@ -42,6 +43,7 @@ from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.crypto import SecretBox, SecretKeyError
 from storage.db import database_state, make_engine, migrate
 from storage.jobs import SqlJobQueue
+from storage.oauth_states import SqlOAuthStates
 from storage.repository import SqlStore
 from storage.setup import SqlSetup
 
@@ -62,6 +64,7 @@ class Core:
     zoom_accounts: SqlZoomAccounts
     workspaces: SqlChatWorkspaces
     queue: SqlJobQueue
+    states: SqlOAuthStates
     engine: Engine = field(repr=False)
 
     def migrate(self) -> None:
@@ -95,10 +98,11 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         clock=clock,
         box=box,
         store=SqlStore(engine, box, clock),
-        setup=SqlSetup(engine, box),
+        setup=SqlSetup(engine, box, clock),
         zoom_accounts=SqlZoomAccounts(engine, box, clock),
         workspaces=SqlChatWorkspaces(engine, box),
         queue=SqlJobQueue(engine, clock),
+        states=SqlOAuthStates(engine, clock),
         engine=engine,
     )
 
@@ -120,6 +124,7 @@ class Integrations:
     simplybook: SimplyBookClient
     zoom_oauth: ZoomOAuth
     zoom: ZoomMeetings
+    zoom_directory: ZoomDirectory
     slack: SlackSender
     _clients: list[httpx.AsyncClient]
 
@@ -140,11 +145,19 @@ def build_integrations(core: Core) -> Integrations:
         client_secret=secret.get_secret_value() if secret else "",
     )
     tokens = ZoomAccessTokens(core.zoom_accounts, zoom_oauth, core.clock)
+    zoom = ZoomMeetings(
+        ZoomApi(zoom_http, api_url=settings.zoom_api_url, tokens=tokens, clock=core.clock)
+    )
     return Integrations(
         simplybook=SimplyBookClient(simplybook_http, api_url=settings.simplybook_api_url),
         zoom_oauth=zoom_oauth,
-        zoom=ZoomMeetings(
-            ZoomApi(zoom_http, api_url=settings.zoom_api_url, tokens=tokens, clock=core.clock)
+        zoom=zoom,
+        zoom_directory=ZoomDirectory(
+            zoom_http,
+            api_url=settings.zoom_api_url,
+            oauth=zoom_oauth,
+            meetings=zoom,
+            redirect_uri=f"{settings.public_url}/oauth/zoom/callback",
         ),
         slack=SlackSender(
             api_url=settings.slack_api_url,
@@ -162,6 +175,18 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
         platforms={MeetingPlatform.ZOOM: integrations.zoom},
         chats={ChatPlatform.SLACK: integrations.slack},
         links=LinkBuilder(core.settings.public_url),
+    )
+
+
+def admin_deps(core: Core, integrations: Integrations) -> admin.AdminDeps:
+    return admin.AdminDeps(
+        store=core.setup,
+        bookings=integrations.simplybook,
+        zoom=integrations.zoom_directory,
+        states=core.states,
+        zoom_authorize_url=integrations.zoom_directory.authorize_url,
+        public_url=core.settings.public_url,
+        chats={ChatPlatform.SLACK: integrations.slack},
     )
 
 

@@ -29,12 +29,24 @@ class LinkButton:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionButton:
+    """A button that comes back to meetbot as an action (`action_id`, `value`)."""
+
+    label: str
+    action_id: str
+    value: str = ""
+    style: str = ""  # "", "primary" or "danger"
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     title: str
     facts: tuple[Fact, ...] = ()
     buttons: tuple[LinkButton, ...] = ()
     note: str = ""
     summary: str = field(default="")  # one-line plain text for notifications and screen readers
+    text: str = ""  # paragraphs of plain text, before the facts
+    actions: tuple[ActionButton, ...] = ()
 
     def digest(self) -> str:
         """Identifies what the message says, so a later sync edits it only when it changed."""

@@ -10,22 +10,28 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain import (
+    Actor,
     Booking,
     BookingCallback,
     BookingDetails,
     CatalogEntry,
     ChatTarget,
     Company,
+    CompanyInfo,
     Job,
     Meeting,
     MeetingHostRef,
     MeetingRequest,
     Notification,
     PlatformMeeting,
+    PlatformUser,
     PostedMessage,
     Provider,
     Service,
     SimplyBookCredentials,
+    StaffMember,
+    ZoomAccount,
+    ZoomConnection,
 )
 from bot.messages import ChatMessage
 
@@ -45,6 +51,12 @@ class BookingSource(Protocol):
     async def services(self, *, credentials: SimplyBookCredentials) -> list[CatalogEntry]: ...
 
     async def providers(self, *, credentials: SimplyBookCredentials) -> list[CatalogEntry]: ...
+
+    async def company_info(self, *, credentials: SimplyBookCredentials) -> CompanyInfo:
+        """Also proves the credentials work."""
+        ...
+
+    async def plugin_active(self, *, credentials: SimplyBookCredentials, plugin: str) -> bool: ...
 
 
 class MeetingPlatformPort(Protocol):
@@ -150,3 +162,81 @@ class JobQueue(Protocol):
         ...
 
     def counts(self) -> Mapping[str, int]: ...
+
+
+class ZoomDirectory(Protocol):
+    async def users(self, *, account_id: str) -> list[PlatformUser]: ...
+
+    async def exchange_code(self, *, code: str) -> ZoomConnection: ...
+
+
+class OAuthStates(Protocol):
+    def issue(
+        self, *, purpose: str, company_id: str | None, actor: Actor, ttl_seconds: float
+    ) -> str:
+        """A new single-use state value."""
+        ...
+
+    def consume(self, *, purpose: str, state: str) -> tuple[str | None, Actor] | None:
+        """The company and actor the state was issued for, once; None if unknown, used or expired."""
+        ...
+
+
+class SetupStore(Protocol):
+    """Company set-up as admins change it from chat. Every call is scoped by company."""
+
+    def company_for_workspace(self, *, platform: str, workspace_id: str) -> Company | None: ...
+
+    def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials: ...
+
+    def connect_simplybook(
+        self, *, actor: Actor, login: str, api_key: str, api_secret: str, name: str, timezone: str
+    ) -> tuple[Company, str]:
+        """Creates or updates the workspace's company; returns it and its webhook token."""
+        ...
+
+    def webhook_token(self, *, company_id: str) -> str: ...
+
+    def staff_member(self, *, company_id: str, actor: Actor) -> StaffMember | None: ...
+
+    def staff(self, *, company_id: str) -> list[StaffMember]: ...
+
+    def set_role(
+        self, *, company_id: str, actor: Actor, user_id: str, role: str | None
+    ) -> None: ...
+
+    def tie_staff(
+        self, *, company_id: str, actor: Actor, user_id: str, provider_external_id: str
+    ) -> None: ...
+
+    def set_online_meetings(self, *, company_id: str, enabled: bool) -> None: ...
+
+    def services(self, *, company_id: str) -> list[Service]: ...
+
+    def providers(self, *, company_id: str) -> list[Provider]: ...
+
+    def merge_catalog(
+        self, *, company_id: str, services: list[CatalogEntry], providers: list[CatalogEntry]
+    ) -> None: ...
+
+    def set_service_online(self, *, company_id: str, external_id: str, enabled: bool) -> None: ...
+
+    def set_provider_zoom(self, *, company_id: str, external_id: str, zoom_user: str) -> None: ...
+
+    def set_provider_channel(
+        self, *, company_id: str, external_id: str, channel: ChatTarget
+    ) -> None: ...
+
+    def zoom_account(self, *, company_id: str) -> ZoomAccount | None: ...
+
+    def save_zoom_account(
+        self, *, company_id: str, connection: ZoomConnection, connected_by: str
+    ) -> None: ...
+
+    def disconnect_zoom(self, *, company_id: str) -> bool: ...
+
+    def drop_zoom_account(self, *, zoom_account_id: str) -> list[tuple[str, str]]:
+        """Deletes every connection to that Zoom account; returns (company id, connected by)."""
+        ...
+
+    def open_problems(self, *, company_id: str) -> list[str]: ...

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     zoom_client_secret: SecretStr | None = None
     zoom_api_url: str = "https://api.zoom.us/v2"
     zoom_oauth_url: str = "https://zoom.us"
+    zoom_webhook_secret_token: SecretStr | None = None
 
     ms_client_id: str | None = None
     ms_client_secret: SecretStr | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
@@ -187,3 +188,63 @@ class SqlChatWorkspaces:
         if row is None or row.bot_token_enc is None:
             return None
         return self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")
+
+    def save_installation(
+        self,
+        *,
+        team_id: str,
+        team_name: str,
+        bot_token: str,
+        bot_user_id: str,
+        bot_id: str,
+        scopes: str,
+        installed_by: str,
+    ) -> None:
+        """A Slack workspace installed the app (multi-workspace OAuth)."""
+        with Session(self._engine) as session, session.begin():
+            row = session.scalars(
+                select(ChatWorkspaceRow).where(
+                    col(ChatWorkspaceRow.platform) == "slack",
+                    col(ChatWorkspaceRow.external_id) == team_id,
+                )
+            ).first()
+            if row is None:
+                row = ChatWorkspaceRow(platform="slack", external_id=team_id)
+                session.add(row)
+            row.name, row.bot_user_id, row.bot_id = team_name, bot_user_id, bot_id
+            row.scopes, row.installed_by = scopes, installed_by
+            row.bot_token_enc = self._box.encrypt(
+                bot_token, context=f"chat_workspace.bot_token:{row.id}"
+            )
+
+    def installation(self, *, team_id: str) -> dict[str, Any] | None:
+        with Session(self._engine) as session:
+            row = session.scalars(
+                select(ChatWorkspaceRow).where(
+                    col(ChatWorkspaceRow.platform) == "slack",
+                    col(ChatWorkspaceRow.external_id) == team_id,
+                )
+            ).first()
+        if row is None or row.bot_token_enc is None:
+            return None
+        return {
+            "bot_token": self._box.decrypt(
+                row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}"
+            ),
+            "bot_id": row.bot_id,
+            "bot_user_id": row.bot_user_id,
+            "scopes": [scope for scope in row.scopes.split(",") if scope],
+            "installed_by": row.installed_by,
+            "installed_at": row.created_at.timestamp(),
+        }
+
+    def forget_installation(self, *, team_id: str) -> None:
+        with Session(self._engine) as session, session.begin():
+            row = session.scalars(
+                select(ChatWorkspaceRow).where(
+                    col(ChatWorkspaceRow.platform) == "slack",
+                    col(ChatWorkspaceRow.external_id) == team_id,
+                )
+            ).first()
+            if row is not None:
+                row.bot_token_enc = None

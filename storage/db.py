@@ -60,8 +60,21 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
 def database_state(engine: Engine) -> dict[str, object]:
-    """For health checks: reachable, which backend, schema revision. Never the URL (it may hold a password)."""
+    """For health checks: reachable, which backend, schema revision (and whether it is the newest).
+
+    Never the URL: it may hold a password."""
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -73,4 +86,10 @@ def database_state(engine: Engine) -> dict[str, object]:
             )
     except Exception as error:
         return {"ok": False, "backend": engine.dialect.name, "error": type(error).__name__}
-    return {"ok": revision is not None, "backend": engine.dialect.name, "schema_revision": revision}
+    current = revision == head_revision()
+    return {
+        "ok": current,
+        "backend": engine.dialect.name,
+        "schema_revision": revision,
+        "schema_current": current,
+    }

@@ -73,11 +73,11 @@ def company_from_row(row: CompanyRow) -> Company:
     )
 
 
-def _service(row: ServiceRow) -> Service:
+def service_from_row(row: ServiceRow) -> Service:
     return Service(row.company_id, row.external_id, row.name, row.online_meetings, row.is_class)
 
 
-def _provider(row: ProviderRow) -> Provider:
+def provider_from_row(row: ProviderRow) -> Provider:
     channel = None
     if row.chat_platform and row.chat_workspace_id and row.chat_channel_id:
         channel = ChatTarget(
@@ -217,7 +217,7 @@ class SqlStore:
                     col(ServiceRow.external_id) == external_id,
                 )
             ).first()
-        return _service(row) if row else None
+        return service_from_row(row) if row else None
 
     def provider(self, *, company_id: str, external_id: str) -> Provider | None:
         with self._session() as session:
@@ -227,7 +227,7 @@ class SqlStore:
                     col(ProviderRow.external_id) == external_id,
                 )
             ).first()
-        return _provider(row) if row else None
+        return provider_from_row(row) if row else None
 
     def merge_catalog(
         self, *, company_id: str, services: list[CatalogEntry], providers: list[CatalogEntry]
@@ -275,7 +275,10 @@ class SqlStore:
     def zoom_account_id(self, *, company_id: str) -> str | None:
         with self._session() as session:
             return session.scalars(
-                select(col(ZoomAccountRow.id)).where(col(ZoomAccountRow.company_id) == company_id)
+                select(col(ZoomAccountRow.id)).where(
+                    col(ZoomAccountRow.company_id) == company_id,
+                    col(ZoomAccountRow.state) != "disconnected",
+                )
             ).first()
 
     # -- bookings and meetings ----------------------------------------------------------------

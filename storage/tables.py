@@ -45,15 +45,50 @@ class CompanyRow(SQLModel, table=True):
 
 
 class ChatWorkspaceRow(SQLModel, table=True):
+    """A Slack team (or Teams tenant): one tenant of meetbot, bound to one company once connected."""
+
     __tablename__ = "chat_workspace"
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
     id: str = Field(default_factory=new_id, primary_key=True)
-    company_id: str = Field(foreign_key="company.id", index=True)
+    company_id: str | None = Field(default=None, foreign_key="company.id", index=True)
     platform: str
     external_id: str
     name: str = ""
     bot_token_enc: str | None = None
+    bot_user_id: str = ""
+    bot_id: str = ""
+    scopes: str = ""
+    installed_by: str = ""
     created_at: datetime = _when(now=True)
+
+
+class StaffMemberRow(SQLModel, table=True):
+    """A chat user's role in a company; a Slack user id means something only with its team."""
+
+    __tablename__ = "staff_member"
+    __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    platform: str
+    workspace_id: str
+    user_id: str
+    role: str | None = None  # admin, senior, junior; None = no role (workspace admins are admins)
+    provider_external_id: str | None = None
+    updated_at: datetime = _when(now=True)
+
+
+class OAuthStateRow(SQLModel, table=True):
+    """An OAuth `state`: single-use and expiring, naming who started the flow and for what."""
+
+    __tablename__ = "oauth_state"
+    state_hash: str = Field(primary_key=True)
+    purpose: str
+    company_id: str | None = None
+    platform: str = ""
+    workspace_id: str = ""
+    user_id: str = ""
+    expires_at: datetime = _when()
+    used_at: datetime | None = _when(nullable=True)
 
 
 class ZoomAccountRow(SQLModel, table=True):

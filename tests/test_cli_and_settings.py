@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 from storage.crypto import SecretBox, SecretKeyError, generate_key
+from storage.db import head_revision
 
 
 def _meetbot(
@@ -117,7 +118,8 @@ def test_serve_runs_as_a_process_and_answers_health(tmp_path: Path) -> None:
             except httpx.TransportError:
                 time.sleep(0.2)
         assert report is not None and report["status"] == "ok"
-        assert report["database"]["schema_revision"] == "0001"
+        assert report["database"]["schema_revision"] == head_revision()
+        assert report["database"]["schema_current"] is True
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)

@@ -8,6 +8,7 @@ from pydantic import SecretStr
 from bot.main import Core, build_core, build_web_app
 from bot.sandbox import SandboxWorld
 from simulators.server import BackgroundServer
+from storage.db import head_revision
 
 
 def test_health_reports_database_and_integrations(core: Core, web: str) -> None:
@@ -18,7 +19,8 @@ def test_health_reports_database_and_integrations(core: Core, web: str) -> None:
     assert report["database"] == {
         "ok": True,
         "backend": core.engine.dialect.name,
-        "schema_revision": "0001",
+        "schema_revision": head_revision(),
+        "schema_current": True,
     }
     assert report["integrations"]["zoom"] == {"configured": True}
     assert report["integrations"]["microsoft"] == {"configured": False}

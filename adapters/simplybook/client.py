@@ -11,12 +11,13 @@ import hashlib
 import itertools
 import time
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from adapters.simplybook.parsing import UnreadableBooking, booking_details, catalog
-from bot.domain import BookingDetails, CatalogEntry, SimplyBookCredentials
+from bot.domain import BookingDetails, CatalogEntry, CompanyInfo, SimplyBookCredentials
 from bot.errors import BookingSystemError, BookingSystemRejected
 
 TOKEN_LIFETIME_SECONDS = 50 * 60  # tokens last about an hour; renew early
@@ -44,6 +45,14 @@ def _error_code(value: object) -> int:
         return int(str(value))
     except ValueError:
         return 0
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return "UTC"
+    return name
 
 
 def booking_sign(booking_id: str, booking_hash: str, api_secret: str) -> str:
@@ -160,6 +169,18 @@ class SimplyBookClient:
 
     async def providers(self, *, credentials: SimplyBookCredentials) -> list[CatalogEntry]:
         return await self._catalog(credentials, "getUnitList")
+
+    async def company_info(self, *, credentials: SimplyBookCredentials) -> CompanyInfo:
+        raw = await self.call(credentials, "getCompanyInfo")
+        info = raw if isinstance(raw, dict) else {}
+        return CompanyInfo(
+            login=str(info.get("login") or credentials.company_login),
+            name=str(info.get("name") or credentials.company_login),
+            timezone=_known_zone(str(info.get("timezone") or "")),
+        )
+
+    async def plugin_active(self, *, credentials: SimplyBookCredentials, plugin: str) -> bool:
+        return bool(await self.call(credentials, "isPluginActivated", plugin))
 
     def forget(self, company_login: str) -> None:
         """Drop cached token and lists, e.g. after the admin changed the credentials."""

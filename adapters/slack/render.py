@@ -6,6 +6,7 @@ name renders literally instead of pinging a channel or disguising a link.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.messages import ChatMessage
@@ -19,15 +20,31 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": text[:limit], "emoji": True}
 
 
+def _mrkdwn_keeping_mentions(text: str) -> str:
+    """Escapes text but keeps `<@U1>`/`<#C1>` mentions, which meetbot's own texts use.
+
+    Only `text` and `note` go through this; user data belongs in facts."""
+    escaped = escape(text)
+    return re.sub(r"&lt;([@#][A-Z0-9]+)&gt;", r"<\1>", escaped)
+
+
 def render(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
     """Returns the notification fallback text and the blocks."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(message.title, 150)}]
+    if message.text:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _mrkdwn_keeping_mentions(message.text)[:3000]},
+            }
+        )
     if message.facts:
+        # Facts carry user data (client names): escaped fully, so nothing in them can mention anyone.
         lines = [f"*{escape(fact.label)}:* {escape(fact.value)}" for fact in message.facts]
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}}
         )
-    if message.buttons:
+    if message.buttons or message.actions:
         elements = []
         for number, button in enumerate(message.buttons):
             element: dict[str, Any] = {
@@ -39,6 +56,16 @@ def render(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
             if button.primary:
                 element["style"] = "primary"
             elements.append(element)
+        for action in message.actions:
+            pressed: dict[str, Any] = {
+                "type": "button",
+                "action_id": action.action_id,
+                "text": _plain(action.label, 75),
+                "value": action.value or action.action_id,
+            }
+            if action.style:
+                pressed["style"] = action.style
+            elements.append(pressed)
         blocks.append({"type": "actions", "elements": elements})
     if message.note:
         blocks.append(

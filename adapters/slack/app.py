@@ -1,0 +1,278 @@
+"""The Slack front-end on slack-bolt: `/meetings`, buttons, the SimplyBook.me form, installs.
+
+Listeners only convert: Slack payload → `Actor` and text → the core's use case → Block Kit.
+Everything is acknowledged within Slack's 3 seconds; a command that takes longer is acknowledged
+with "working on it" and answered through its `response_url` when done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.installations import (
+    InstallationStore,
+    SlackInstallations,
+    SlackStates,
+    StateStore,
+)
+from adapters.slack.render import render
+from bot.domain import Actor, ChatPlatform
+from bot.usecases.admin import SIMPLYBOOK_FORM, Reply
+
+log = logging.getLogger("meetbot.slack")
+
+COMMAND = "/meetings"
+FORM_CALLBACK = "meetbot_simplybook"
+ANSWER_WITHIN_SECONDS = 2.0  # Slack waits 3 s; leave room for the network
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "users:read",
+    "channels:read",
+    "channels:history",
+    "groups:history",
+]
+
+
+@dataclass(frozen=True)
+class SlackHandlers:
+    """The core's use cases, bound by the composition root."""
+
+    run_command: Callable[[Actor, str], Awaitable[Reply]]
+    run_action: Callable[[Actor, str], Awaitable[Reply]]
+    submit_simplybook: Callable[
+        [Actor, dict[str, str]], Awaitable[tuple[dict[str, str], Reply | None]]
+    ]
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    signing_secret: str
+    api_url: str
+    bot_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    redirect_uri: str | None = None
+
+
+def oauth_base(api_url: str) -> str:
+    """Slack's OAuth pages live beside its Web API (`https://slack.com/api` → `https://slack.com`)."""
+    return re.sub(r"/api/?$", "", api_url.rstrip("/"))
+
+
+def _reply_payload(reply: Reply) -> dict[str, Any]:
+    text, blocks = render(reply.message)
+    return {
+        "text": text,
+        "blocks": blocks,
+        "response_type": "in_channel" if reply.public else "ephemeral",
+    }
+
+
+def simplybook_form() -> dict[str, Any]:
+    def field(block_id: str, label: str, hint: str) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "label": {"type": "plain_text", "text": label},
+            "hint": {"type": "plain_text", "text": hint},
+            "element": {"type": "plain_text_input", "action_id": "value"},
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "title": {"type": "plain_text", "text": "Connect SimplyBook.me"},
+        "submit": {"type": "plain_text", "text": "Connect"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            field("login", "Company login", "The login you use to sign in to SimplyBook.me."),
+            field("api_key", "API key", "SimplyBook.me → Settings → API → API key."),
+            field(
+                "api_secret",
+                "API secret",
+                "Same page: the secret key. It stays encrypted in meetbot.",
+            ),
+        ],
+    }
+
+
+async def actor_for(
+    client: AsyncWebClient, *, team_id: str, user_id: str, channel_id: str = ""
+) -> Actor:
+    """Workspace admins and owners are meetbot admins by default, so ask Slack who they are."""
+    is_admin = False
+    try:
+        info = await client.users_info(user=user_id)
+        user = info.get("user") or {}
+        is_admin = bool(
+            user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
+        )
+    except (
+        Exception
+    ) as error:  # without the answer the user is treated as non-admin, never the reverse
+        log.warning("users.info failed for a command: %s", type(error).__name__)
+    return Actor(ChatPlatform.SLACK, team_id, user_id, is_admin, channel_id)
+
+
+def build_slack_app(
+    config: SlackConfig,
+    handlers: SlackHandlers,
+    *,
+    installations: InstallationStore | None = None,
+    states: StateStore | None = None,
+) -> AsyncApp:
+    client = AsyncWebClient(base_url=config.api_url.rstrip("/") + "/")
+    if (
+        config.client_id
+        and config.client_secret
+        and installations is not None
+        and states is not None
+    ):
+        oauth = AsyncOAuthSettings(
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            scopes=BOT_SCOPES,
+            installation_store=SlackInstallations(installations),
+            state_store=SlackStates(states),
+            install_path="/slack/install",
+            redirect_uri_path="/slack/oauth_redirect",
+            redirect_uri=config.redirect_uri,
+            authorization_url=f"{oauth_base(config.api_url)}/oauth/v2/authorize",
+            callback_options=AsyncCallbackOptions(
+                success=_greeter(config.api_url), failure=_install_failed
+            ),
+        )
+        app = AsyncApp(
+            signing_secret=config.signing_secret,
+            oauth_settings=oauth,
+            client=client,
+            request_verification_enabled=True,
+        )
+    else:
+        app = AsyncApp(
+            signing_secret=config.signing_secret,
+            token=config.bot_token,
+            client=client,
+            request_verification_enabled=True,
+        )
+    _listen(app, handlers)
+    return app
+
+
+def _greeter(api_url: str) -> Callable[[AsyncSuccessArgs], Awaitable[BoltResponse]]:
+    async def installed(args: AsyncSuccessArgs) -> BoltResponse:
+        installation = args.installation
+        if installation.bot_token and installation.user_id:
+            client = AsyncWebClient(
+                token=installation.bot_token, base_url=api_url.rstrip("/") + "/"
+            )
+            try:  # tell the installer the next step, so the set-up never stalls here
+                await client.chat_postMessage(
+                    channel=installation.user_id,
+                    text=(
+                        "Thanks for installing meetbot! Next step: `/meetings connect simplybook` "
+                        "(then `/meetings help` lists everything)."
+                    ),
+                )
+            except Exception as error:
+                log.warning("could not greet the installer: %s", type(error).__name__)
+        return await args.default.success(args)
+
+    return installed
+
+
+async def _install_failed(args: AsyncFailureArgs) -> BoltResponse:
+    log.warning("Slack install failed: %s", args.reason)
+    return await args.default.failure(args)
+
+
+def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
+    @app.command(COMMAND)
+    async def on_command(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        actor = await actor_for(
+            client,
+            team_id=command["team_id"],
+            user_id=command["user_id"],
+            channel_id=command.get("channel_id", ""),
+        )
+        work = asyncio.ensure_future(handlers.run_command(actor, command.get("text", "")))
+        done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN_SECONDS)
+        if not done:
+            await ack(text="Working on it…", response_type="ephemeral")
+            await respond(**_reply_payload(await work))
+            return
+        reply = work.result()
+        if reply.form == SIMPLYBOOK_FORM:
+            await ack()
+            await client.views_open(trigger_id=command["trigger_id"], view=simplybook_form())
+            return
+        await ack(**_reply_payload(reply))
+
+    @app.action(re.compile(r"^meetbot_"))
+    async def on_button(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        actor = await actor_for(
+            client,
+            team_id=body["team"]["id"],
+            user_id=body["user"]["id"],
+            channel_id=(body.get("channel") or {}).get("id", ""),
+        )
+        reply = await handlers.run_action(actor, action["action_id"])
+        await respond(replace_original=True, **_reply_payload(reply))
+
+    @app.action(re.compile(r"^link_"))
+    async def on_link(ack: AsyncAck) -> None:
+        await ack()  # link buttons open their URL in the browser; Slack still reports the click
+
+    @app.view(FORM_CALLBACK)
+    async def on_form(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        state = view.get("state", {}).get("values", {})
+        values = {
+            name: str((state.get(name, {}).get("value") or {}).get("value") or "")
+            for name in ("login", "api_key", "api_secret")
+        }
+        actor = await actor_for(client, team_id=body["team"]["id"], user_id=body["user"]["id"])
+        try:
+            errors, reply = await asyncio.wait_for(
+                handlers.submit_simplybook(actor, values), timeout=ANSWER_WITHIN_SECONDS
+            )
+        except TimeoutError:
+            errors, reply = (
+                {"login": "SimplyBook.me is slow to answer. Please press Connect again."},
+                None,
+            )
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        if reply is not None:  # a DM: the callback URL is a secret, so never a channel
+            text, blocks = render(reply.message)
+            await client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)

@@ -1,0 +1,132 @@
+"""bolt's installation and OAuth state stores, backed by meetbot's database through small protocols."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+
+INSTALL_STATE_SECONDS = 10 * 60
+
+
+class InstallationStore(Protocol):
+    def save_installation(
+        self,
+        *,
+        team_id: str,
+        team_name: str,
+        bot_token: str,
+        bot_user_id: str,
+        bot_id: str,
+        scopes: str,
+        installed_by: str,
+    ) -> None: ...
+
+    def installation(self, *, team_id: str) -> dict[str, Any] | None: ...
+
+    def forget_installation(self, *, team_id: str) -> None: ...
+
+
+class StateStore(Protocol):
+    def issue(
+        self, *, purpose: str, company_id: str | None, actor: Any, ttl_seconds: float
+    ) -> str: ...
+
+    def consume(self, *, purpose: str, state: str) -> Any: ...
+
+
+class SlackInstallations(AsyncInstallationStore):
+    def __init__(self, store: InstallationStore) -> None:
+        self._store = store
+
+    @property
+    def logger(self) -> Any:
+        import logging
+
+        return logging.getLogger("meetbot.slack")
+
+    async def async_save(self, installation: Installation) -> None:
+        if not installation.team_id or not installation.bot_token:
+            return
+        self._store.save_installation(
+            team_id=installation.team_id,
+            team_name=installation.team_name or "",
+            bot_token=installation.bot_token,
+            bot_user_id=installation.bot_user_id or "",
+            bot_id=installation.bot_id or "",
+            scopes=",".join(installation.bot_scopes or []),
+            installed_by=installation.user_id or "",
+        )
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        found = self._store.installation(team_id=team_id or "")
+        if found is None:
+            return None
+        return Bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=found["bot_token"],
+            bot_id=found["bot_id"],
+            bot_user_id=found["bot_user_id"],
+            bot_scopes=found["scopes"],
+            installed_at=found["installed_at"],
+        )
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        found = self._store.installation(team_id=team_id or "")
+        if found is None:
+            return None
+        return Installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=found["installed_by"],
+            bot_token=found["bot_token"],
+            bot_id=found["bot_id"],
+            bot_user_id=found["bot_user_id"],
+            bot_scopes=found["scopes"],
+            installed_at=found["installed_at"],
+        )
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        self._store.forget_installation(team_id=team_id or "")
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        self._store.forget_installation(team_id=team_id or "")
+
+
+class SlackStates(AsyncOAuthStateStore):
+    """OAuth `state` for the install flow: single-use and expiring, kept in the database."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+
+    @property
+    def logger(self) -> Any:
+        import logging
+
+        return logging.getLogger("meetbot.slack")
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        return self._store.issue(
+            purpose="slack_install", company_id=None, actor=None, ttl_seconds=INSTALL_STATE_SECONDS
+        )
+
+    async def async_consume(self, state: str) -> bool:
+        return self._store.consume(purpose="slack_install", state=state) is not None

@@ -1,0 +1,121 @@
+"""Zoom's HTTP routes: the OAuth callback and the (deauthorization) event webhook.
+
+Every Zoom event is signed: `x-zm-signature: v0=hex(HMAC-SHA256(secret, "v0:{timestamp}:{body}"))`.
+URL validation is answered with the HMAC of the plain token; `app_deauthorized` disconnects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from bot.clock import Clock
+
+log = logging.getLogger("meetbot.zoom")
+MAX_AGE_SECONDS = 300
+MAX_BODY_BYTES = 64 * 1024
+
+
+class CallbackOutcome(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+Complete = Callable[[str, str, str], Awaitable[CallbackOutcome]]  # state, code, error
+Deauthorized = Callable[[str], Awaitable[int]]  # Zoom account id → connections dropped
+
+
+def sign(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _page(outcome: CallbackOutcome) -> HTMLResponse:
+    body = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(outcome.title)}</title></head><body style='font-family:system-ui,sans-serif;"
+        f"max-width:32rem;margin:12vh auto;padding:0 1rem'><h1>{html.escape(outcome.title)}</h1>"
+        f"<p>{html.escape(outcome.message)}</p></body></html>"
+    )
+    return HTMLResponse(
+        body, status_code=200 if outcome.ok else 400, headers={"Cache-Control": "no-store"}
+    )
+
+
+def zoom_routes(
+    *, complete: Complete, deauthorized: Deauthorized, webhook_secret: str | None, clock: Clock
+) -> list[Route]:
+    async def callback(request: Request) -> Response:
+        query = request.query_params
+        outcome = await complete(
+            query.get("state", ""), query.get("code", ""), query.get("error", "")
+        )
+        return _page(outcome)
+
+    async def events(request: Request) -> Response:
+        if not webhook_secret:
+            return JSONResponse(
+                {"ok": False, "reason": "Zoom events are not configured"}, status_code=404
+            )
+        body = await request.body()
+        problem = _verify(request, body, webhook_secret, clock)
+        if problem is not None:
+            return JSONResponse({"ok": False, "reason": problem}, status_code=401)
+        event = _event(body)
+        if event is None:
+            return JSONResponse(
+                {"ok": False, "reason": "body is not a Zoom event"}, status_code=400
+            )
+        name, payload = event.get("event"), event.get("payload") or {}
+        if name == "endpoint.url_validation" and isinstance(payload.get("plainToken"), str):
+            plain = payload["plainToken"]
+            return JSONResponse(
+                {"plainToken": plain, "encryptedToken": sign(webhook_secret, plain)}
+            )
+        if name == "app_deauthorized" and payload.get("account_id"):
+            dropped = await deauthorized(str(payload["account_id"]))
+            log.info("Zoom app removed from an account; %d connection(s) dropped", dropped)
+            return JSONResponse({"ok": True})
+        log.warning("unsupported Zoom event %r", name)
+        return JSONResponse({"ok": False, "reason": f"unsupported event {name!r}"}, status_code=422)
+
+    return [
+        Route("/oauth/zoom/callback", callback, methods=["GET"]),
+        Route("/webhooks/zoom", events, methods=["POST"]),
+    ]
+
+
+def _verify(request: Request, body: bytes, secret: str, clock: Clock) -> str | None:
+    timestamp = request.headers.get("x-zm-request-timestamp", "")
+    signature = request.headers.get("x-zm-signature", "")
+    if len(body) > MAX_BODY_BYTES:
+        return "body too large"
+    if not timestamp.isdigit() or not signature.startswith("v0="):
+        return "missing or malformed signature headers"
+    if abs(clock.now().timestamp() - int(timestamp)) > MAX_AGE_SECONDS:
+        return "stale request"
+    expected = "v0=" + sign(secret, f"v0:{timestamp}:{body.decode('utf-8', 'replace')}")
+    if not hmac.compare_digest(expected, signature):
+        return "bad signature"
+    return None
+
+
+def _event(body: bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return event if isinstance(event, dict) else None

@@ -1,0 +1,172 @@
+"""Server subprocesses for the benchmark: started, probed, measured (/proc) and always stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """`settings` as MEETBOT_* variables for a subprocess (as in tests/test_crash_recovery.py)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MEETBOT_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"MEETBOT_{name.upper()}"] = str(value)
+    env.update(extra)
+    return env
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise BenchError(f"no {field} in /proc/{pid}/status")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a live process (all its threads), from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+class ServerProcess:
+    """One uvicorn server in its own process, on 127.0.0.1:<port>.
+
+    The working directory is `workdir` (a temp dir): meetbot's settings also read a `.env` file
+    from there, and none must leak into a benchmark. Output goes to a log file in `workdir`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        *,
+        port: int,
+        ready_path: str,
+        workdir: Path,
+        env: Mapping[str, str] | None = None,
+        ready: Callable[[httpx.Response], bool] = lambda answer: answer.status_code < 500,
+        ready_method: str = "GET",
+        start_timeout: float = 60.0,
+    ) -> None:
+        self.name = name
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._args = args
+        self._env = dict(env if env is not None else os.environ)
+        self._env["PYTHONPATH"] = os.pathsep.join(
+            part for part in (str(ROOT), self._env.get("PYTHONPATH", "")) if part
+        )
+        self._workdir = workdir
+        self._log_path = workdir / f"{name}.log"
+        self._ready_path = ready_path
+        self._ready = ready
+        self._ready_method = ready_method
+        self._start_timeout = start_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self.ready_rss_mib = 0.0  # resident memory once it first answered
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise BenchError(f"{self.name} is not running")
+        return self._process.pid
+
+    def __enter__(self) -> ServerProcess:
+        with self._log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, *self._args],
+                cwd=self._workdir,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self._wait_ready()
+            self.ready_rss_mib = _status_kib(self.pid, "VmRSS") / 1024
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + self._start_timeout
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    raise BenchError(f"{self.name} exited at start-up:\n{self.log_tail()}")
+                try:
+                    answer = client.request(self._ready_method, self.url + self._ready_path)
+                except httpx.TransportError:
+                    time.sleep(0.05)
+                    continue
+                if self._ready(answer):
+                    return
+                time.sleep(0.05)
+        raise BenchError(f"{self.name} did not answer within {self._start_timeout:.0f} s")
+
+    def peak_rss_mib(self) -> float:
+        """VmHWM: the process's peak resident memory so far."""
+        return _status_kib(self.pid, "VmHWM") / 1024
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        if not self._log_path.exists():
+            return ""
+        return self._log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # uvicorn shuts down gracefully on SIGTERM
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

@@ -1,0 +1,264 @@
+"""The `/meetings` command grammar, shared by every chat front-end.
+
+Adapters hand over the text after the command with mentions normalised to `<@USER>` and
+`<#CHANNEL>` (Slack's escaped forms `<@U1|name>` and `<#C1|name>` are accepted as they are).
+Parsing is pure: it never looks anything up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SENIOR = "senior"
+    JUNIOR = "junior"
+
+    @property
+    def rank(self) -> int:
+        return {Role.ADMIN: 3, Role.SENIOR: 2, Role.JUNIOR: 1}[self]
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    id: str
+    label: str = ""
+
+    def display(self, sigil: str) -> str:
+        return f"{sigil}{self.label or self.id}"
+
+
+_USER = re.compile(r"^<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>$")
+_CHANNEL = re.compile(r"^<#([A-Za-z0-9._:@-]+)(?:\|([^>]*))?>$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def user_mention(token: str) -> Mention | None:
+    found = _USER.match(token)
+    return Mention(found.group(1), found.group(2) or "") if found else None
+
+
+def channel_mention(token: str) -> Mention | None:
+    found = _CHANNEL.match(token)
+    return Mention(found.group(1), found.group(2) or "") if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    unknown: str = ""  # what was typed, when it was not a command
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    target: str  # simplybook | zoom
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    target: str  # zoom
+
+
+@dataclass(frozen=True, slots=True)
+class SetFeature:
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListServices:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetService:
+    name: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListProviders:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderZoom:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderChannel:
+    name: str
+    channel: Mention | None  # None: "this channel" (where the command was typed)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStaff:
+    name: str
+    user: Mention
+
+
+@dataclass(frozen=True, slots=True)
+class SetRole:
+    user: Mention
+    role: Role | None  # None removes the role
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """The command exists but was typed wrong: what is wrong, and how to type it."""
+
+    problem: str
+    usage: str
+
+
+Command = (
+    Help
+    | Status
+    | Connect
+    | Disconnect
+    | SetFeature
+    | ListServices
+    | SetService
+    | ListProviders
+    | ProviderZoom
+    | ProviderChannel
+    | ProviderStaff
+    | SetRole
+    | Invalid
+)
+
+USAGE = {
+    "help": "help",
+    "status": "status",
+    "connect": "connect simplybook | connect zoom",
+    "disconnect": "disconnect zoom",
+    "enable": "enable",
+    "disable": "disable",
+    "services": "services",
+    "service": "service enable NAME | service disable NAME",
+    "providers": "providers",
+    "provider": "provider NAME zoom EMAIL | provider NAME channel #channel | provider NAME staff @user",
+    "role": "role @user admin|senior|junior|none",
+}
+EXAMPLES = (
+    "status",
+    "connect simplybook",
+    "connect zoom",
+    "enable",
+    "service enable Online consultation",
+    "provider Olena Koval zoom olena@studio.com",
+    "provider Olena Koval channel #olena-bookings",
+    "provider Olena Koval staff @olena",
+    "role @maria senior",
+)
+_PROVIDER_KEYWORDS = ("zoom", "channel", "staff")
+
+
+def parse(text: str) -> Command:
+    words = text.split()
+    if not words:
+        return Help()
+    head, rest = words[0].lower(), words[1:]
+    parser = _PARSERS.get(head)
+    if parser is None:
+        return Help(unknown=words[0])
+    return parser(rest)
+
+
+def _invalid(name: str, problem: str) -> Invalid:
+    return Invalid(problem, USAGE[name])
+
+
+def _no_args(command: Command, name: str) -> object:
+    return lambda rest: command if not rest else _invalid(name, f"`{name}` takes no arguments")
+
+
+def _connect(rest: list[str], name: str = "connect") -> Command:
+    allowed = ("simplybook", "zoom") if name == "connect" else ("zoom",)
+    if len(rest) != 1 or rest[0].lower().replace(".me", "") not in allowed:
+        return _invalid(name, f"say what to {name}: " + " or ".join(allowed))
+    target = rest[0].lower().replace(".me", "")
+    return Connect(target) if name == "connect" else Disconnect(target)
+
+
+def _service(rest: list[str]) -> Command:
+    if len(rest) < 2 or rest[0].lower() not in ("enable", "disable", "on", "off"):
+        return _invalid("service", "say `enable` or `disable`, then the service's name")
+    return SetService(" ".join(rest[1:]), rest[0].lower() in ("enable", "on"))
+
+
+def _provider(rest: list[str]) -> Command:
+    lowered = [word.lower() for word in rest]
+    positions = [i for i, word in enumerate(lowered) if word in _PROVIDER_KEYWORDS and i > 0]
+    if not positions:
+        return _invalid("provider", "name the provider, then `zoom`, `channel` or `staff`")
+    at = positions[-1]
+    name, keyword, values = " ".join(rest[:at]), lowered[at], rest[at + 1 :]
+    if keyword == "zoom":
+        if len(values) != 1 or not _EMAIL.match(_unlink(values[0])):
+            return _invalid("provider", "give the Zoom user's e-mail address")
+        return ProviderZoom(name, _unlink(values[0]).lower())
+    if keyword == "channel":
+        if not values:
+            return ProviderChannel(name, None)
+        channel = channel_mention(values[0]) if len(values) == 1 else None
+        if channel is None:
+            return _invalid(
+                "provider", "pick the channel with # so it becomes a link, e.g. #bookings"
+            )
+        return ProviderChannel(name, channel)
+    user = user_mention(values[0]) if len(values) == 1 else None
+    if user is None:
+        return _invalid("provider", "mention the staff member with @ so it becomes a link")
+    return ProviderStaff(name, user)
+
+
+def _unlink(token: str) -> str:
+    """Slack turns e-mail addresses into `<mailto:a@b|a@b>`."""
+    found = re.match(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$", token)
+    return found.group(1) if found else token
+
+
+def _role(rest: list[str]) -> Command:
+    user = user_mention(rest[0]) if len(rest) == 2 else None
+    if user is None:
+        return _invalid("role", "mention one person with @, then the role")
+    word = rest[1].lower()
+    if word in ("none", "remove"):
+        return SetRole(user, None)
+    try:
+        return SetRole(user, Role(word))
+    except ValueError:
+        return _invalid("role", f"`{rest[1]}` is not a role; use admin, senior, junior or none")
+
+
+_PARSERS = {
+    "help": lambda rest: Help(),
+    "status": _no_args(Status(), "status"),
+    "connect": _connect,
+    "disconnect": lambda rest: _connect(rest, "disconnect"),
+    "enable": _no_args(SetFeature(True), "enable"),
+    "disable": _no_args(SetFeature(False), "disable"),
+    "services": _no_args(ListServices(), "services"),
+    "service": _service,
+    "providers": _no_args(ListProviders(), "providers"),
+    "provider": _provider,
+    "role": _role,
+}
+
+
+def required_role(command: Command) -> Role | None:
+    """The least role a command needs; None: anyone in the workspace may use it."""
+    if isinstance(command, Help | Invalid):
+        return None
+    if isinstance(command, Status | ListServices | ListProviders):
+        return Role.JUNIOR
+    return Role.ADMIN

@@ -1,0 +1,523 @@
+"""`/meetings` commands: role checks, then one small handler per command.
+
+Every answer is a platform-neutral `Reply`; the chat adapter renders it. Set-up commands are for
+admins; the refusal names the role needed. A user of another workspace never reaches this
+company's data: the company is found from the actor's own workspace.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.commands import (
+    EXAMPLES,
+    USAGE,
+    Command,
+    Connect,
+    Disconnect,
+    Help,
+    Invalid,
+    ListProviders,
+    ListServices,
+    ProviderChannel,
+    ProviderStaff,
+    ProviderZoom,
+    Role,
+    SetFeature,
+    SetRole,
+    SetService,
+    Status,
+    parse,
+    required_role,
+)
+from bot.domain import AccountState, Actor, ChatTarget, Company, Provider, Service
+from bot.errors import BookingSystemRejected, MeetbotError, RetryLater
+from bot.matching import explain_miss, find_by_name
+from bot.messages import ActionButton, ChatMessage, Fact, LinkButton
+from bot.ports import BookingSource, ChatSender, OAuthStates, SetupStore, ZoomDirectory
+
+KIOSK_PLUGIN = "kiosk"  # plugin names of SimplyBook.me's feature switches (unconfirmed spellings)
+CLIENT_LOGIN_PLUGIN = "client_login"
+ZOOM_CONNECT = "zoom_connect"
+STATE_TTL_SECONDS = 15 * 60
+SIMPLYBOOK_FORM = "simplybook_credentials"
+
+ACTION_REPLACE_ZOOM = "meetbot_zoom_replace"
+ACTION_DISCONNECT_ZOOM = "meetbot_zoom_disconnect"
+ACTION_CANCEL = "meetbot_cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    message: ChatMessage
+    form: str | None = None  # a form the adapter opens (secrets are never typed into a channel)
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class AdminDeps:
+    store: SetupStore
+    bookings: BookingSource
+    zoom: ZoomDirectory
+    states: OAuthStates
+    zoom_authorize_url: Callable[[str], str]
+    public_url: str
+    chats: dict[Any, ChatSender] = field(default_factory=dict)
+
+
+def say(title: str, text: str = "", **more: Any) -> Reply:
+    return Reply(ChatMessage(title=title, text=text, summary=title, **more))
+
+
+def effective_role(deps: AdminDeps, actor: Actor, company: Company | None) -> Role | None:
+    member = deps.store.staff_member(company_id=company.id, actor=actor) if company else None
+    if member is not None and member.role:
+        return Role(member.role)
+    return Role.ADMIN if actor.is_workspace_admin else None
+
+
+async def run_command(deps: AdminDeps, actor: Actor, text: str) -> Reply:
+    command = parse(text)
+    company = deps.store.company_for_workspace(
+        platform=actor.platform.value, workspace_id=actor.workspace_id
+    )
+    needed = required_role(command)
+    role = effective_role(deps, actor, company)
+    if needed is not None and (role is None or role.rank < needed.rank):
+        return say(
+            "Not allowed",
+            f"This command needs the *{needed.value}* role in meetbot. "
+            "Ask an admin to run `/meetings role @you " + needed.value + "`.",
+        )
+    if (
+        company is None
+        and not isinstance(command, Help | Invalid)
+        and command != Connect("simplybook")
+    ):
+        return say(
+            "meetbot is not connected yet",
+            "First connect your SimplyBook.me account: `/meetings connect simplybook`.",
+        )
+    handler = _HANDLERS[type(command)]
+    try:
+        return await handler(deps, actor, company, command)
+    except RetryLater as passing:
+        return say("Please try again in a minute", str(passing))
+    except MeetbotError as failure:
+        return say("That did not work", str(failure))
+
+
+async def _help(deps: AdminDeps, actor: Actor, company: Company | None, command: Help) -> Reply:
+    lines = [f"`/meetings {usage}`" for usage in USAGE.values()]
+    intro = ""
+    if command.unknown:
+        close = difflib.get_close_matches(command.unknown.lower(), list(USAGE), n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        intro = f"I don't know the command “{command.unknown}”.{hint}\n\n"
+    examples = "\n".join(f"• `/meetings {example}`" for example in EXAMPLES)
+    return say("meetbot commands", intro + "\n".join(lines) + "\n\nExamples:\n" + examples)
+
+
+async def _invalid(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: Invalid
+) -> Reply:
+    return say(
+        "Not quite",
+        f"{command.problem[:1].upper()}{command.problem[1:]}.\nUsage: `/meetings {command.usage}`",
+    )
+
+
+def _provider_line(provider: Provider) -> str:
+    if provider.platform is None:
+        host = "no meeting platform"
+    elif provider.zoom_user:
+        host = f"{provider.platform.value} host {provider.zoom_user}"
+    else:
+        host = f"{provider.platform.value}, no host chosen"
+    channel = f"<#{provider.channel.channel_id}>" if provider.channel else "no channel"
+    return f"{host}; {channel}"
+
+
+async def _status(deps: AdminDeps, actor: Actor, company: Company | None, command: Status) -> Reply:
+    assert company is not None
+    store = deps.store
+    zoom = store.zoom_account(company_id=company.id)
+    zoom_text = "not connected"
+    if zoom is not None:
+        zoom_text = (
+            "connected"
+            if zoom.state is AccountState.ACTIVE
+            else f"needs reconnecting: {zoom.state_reason}"
+        ) + f" (account {zoom.zoom_account_id})"
+    services = [s.name for s in store.services(company_id=company.id) if s.online_meetings]
+    providers = store.providers(company_id=company.id)
+    facts = (
+        Fact("Online meetings", "on" if company.online_meetings_enabled else "off"),
+        Fact("SimplyBook.me", f"connected as {company.simplybook_login} ({company.timezone})"),
+        Fact("Zoom", zoom_text),
+        Fact("Services with online meetings", ", ".join(services) or "none yet"),
+    )
+    lines = "\n".join(f"• {p.name}: {_provider_line(p)}" for p in providers)
+    problems = store.open_problems(company_id=company.id)
+    note = (
+        ("Needs attention:\n" + "\n".join(f"• {p}" for p in problems))
+        if problems
+        else "Nothing needs attention."
+    )
+    return Reply(
+        ChatMessage(
+            title=f"meetbot status for {company.name}",
+            facts=facts,
+            note=note,
+            text=f"Providers:\n{lines}" if providers else "No providers yet.",
+            summary="meetbot status",
+        )
+    )
+
+
+async def _connect(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: Connect
+) -> Reply:
+    if command.target == "simplybook":
+        return Reply(
+            ChatMessage(
+                title="Connect SimplyBook.me",
+                summary="Connect SimplyBook.me",
+                text="A form opens for the company login, API key and API secret.",
+            ),
+            form=SIMPLYBOOK_FORM,
+        )
+    assert company is not None
+    existing = deps.store.zoom_account(company_id=company.id)
+    if existing is not None:
+        return say(
+            "Replace the connected Zoom account?",
+            f"Zoom account {existing.zoom_account_id} is connected. A company has one Zoom account; "
+            "connecting another replaces it and its host mappings may need updating.",
+            actions=(
+                ActionButton("Replace it", ACTION_REPLACE_ZOOM, style="danger"),
+                ActionButton("Keep it", ACTION_CANCEL),
+            ),
+        )
+    return zoom_authorize_reply(deps, actor, company)
+
+
+def zoom_authorize_reply(deps: AdminDeps, actor: Actor, company: Company) -> Reply:
+    state = deps.states.issue(
+        purpose=ZOOM_CONNECT, company_id=company.id, actor=actor, ttl_seconds=STATE_TTL_SECONDS
+    )
+    return say(
+        "Connect Zoom",
+        "Sign in to Zoom with the account whose users will host the meetings, and allow meetbot. "
+        "The button works once and for 15 minutes.",
+        buttons=(LinkButton("Connect Zoom", deps.zoom_authorize_url(state), primary=True),),
+    )
+
+
+async def _disconnect(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: Disconnect
+) -> Reply:
+    assert company is not None
+    existing = deps.store.zoom_account(company_id=company.id)
+    if existing is None:
+        return say("Zoom is not connected", "There is nothing to disconnect.")
+    return say(
+        "Disconnect Zoom?",
+        f"New bookings will get no Zoom meeting until a Zoom account is connected again "
+        f"(account {existing.zoom_account_id}).",
+        actions=(
+            ActionButton("Disconnect", ACTION_DISCONNECT_ZOOM, style="danger"),
+            ActionButton("Keep it", ACTION_CANCEL),
+        ),
+    )
+
+
+async def _feature(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: SetFeature
+) -> Reply:
+    assert company is not None
+    if not command.enabled:
+        deps.store.set_online_meetings(company_id=company.id, enabled=False)
+        return say(
+            "Online meetings are off",
+            "New bookings get no meeting until you `/meetings enable` again.",
+        )
+    credentials = deps.store.simplybook_credentials(company_id=company.id)
+    if await deps.bookings.plugin_active(credentials=credentials, plugin=KIOSK_PLUGIN):
+        return say(
+            "Online meetings cannot be turned on",
+            "SimplyBook.me's Kiosk feature is on, and online meetings do not work together with it. "
+            "Turn Kiosk off in SimplyBook.me (Custom Features), then run `/meetings enable` again.",
+        )
+    deps.store.set_online_meetings(company_id=company.id, enabled=True)
+    warning = ""
+    if not await deps.bookings.plugin_active(credentials=credentials, plugin=CLIENT_LOGIN_PLUGIN):
+        warning = (
+            "\n\nRecommended: turn on Client Login in SimplyBook.me. Without it, a client who books "
+            "in one browser and opens the link in another may not be able to join."
+        )
+    return say(
+        "Online meetings are on",
+        "Now choose which services have online meetings: `/meetings services`." + warning,
+    )
+
+
+async def _refreshed_catalog(deps: AdminDeps, company: Company) -> None:
+    credentials = deps.store.simplybook_credentials(company_id=company.id)
+    deps.store.merge_catalog(
+        company_id=company.id,
+        services=await deps.bookings.services(credentials=credentials),
+        providers=await deps.bookings.providers(credentials=credentials),
+    )
+
+
+async def _services(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: ListServices
+) -> Reply:
+    assert company is not None
+    await _refreshed_catalog(deps, company)
+    services = deps.store.services(company_id=company.id)
+    facts = tuple(
+        Fact(s.name, "online meetings on" if s.online_meetings else "off") for s in services
+    )
+    return Reply(
+        ChatMessage(
+            title="Services",
+            facts=facts,
+            summary="Services",
+            text="" if services else "SimplyBook.me lists no services yet.",
+            note="Change one with `/meetings service enable NAME` or `service disable NAME`.",
+        )
+    )
+
+
+async def _find_service(deps: AdminDeps, company: Company, name: str) -> Service | str:
+    services = deps.store.services(company_id=company.id)
+    match = find_by_name(name, services, lambda s: s.name)
+    if match.found is None and not services:
+        await _refreshed_catalog(deps, company)
+        services = deps.store.services(company_id=company.id)
+        match = find_by_name(name, services, lambda s: s.name)
+    return match.found or explain_miss("service", name, match, "/meetings services")  # type: ignore[arg-type]
+
+
+async def _service(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: SetService
+) -> Reply:
+    assert company is not None
+    found = await _find_service(deps, company, command.name)
+    if isinstance(found, str):
+        return say("Which service?", found)
+    deps.store.set_service_online(
+        company_id=company.id, external_id=found.external_id, enabled=command.enabled
+    )
+    state = "on" if command.enabled else "off"
+    extra = (
+        ""
+        if company.online_meetings_enabled
+        else " (online meetings are still off for the company: `/meetings enable`)"
+    )
+    return say(
+        f"Online meetings {state} for {found.name}",
+        f"Bookings of “{found.name}” from now on "
+        f"{'get' if command.enabled else 'do not get'} a video meeting.{extra}",
+    )
+
+
+async def _providers(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: ListProviders
+) -> Reply:
+    assert company is not None
+    await _refreshed_catalog(deps, company)
+    providers = deps.store.providers(company_id=company.id)
+    lines = "\n".join(f"• {p.name}: {_provider_line(p)}" for p in providers)
+    return Reply(
+        ChatMessage(
+            title="Providers",
+            summary="Providers",
+            text=lines or "SimplyBook.me lists no providers yet.",
+            note="Map one with `/meetings provider NAME zoom EMAIL` and "
+            "`/meetings provider NAME channel #channel`.",
+        )
+    )
+
+
+async def _find_provider(deps: AdminDeps, company: Company, name: str) -> Provider | str:
+    providers = deps.store.providers(company_id=company.id)
+    match = find_by_name(name, providers, lambda p: p.name)
+    if match.found is None and not providers:
+        await _refreshed_catalog(deps, company)
+        providers = deps.store.providers(company_id=company.id)
+        match = find_by_name(name, providers, lambda p: p.name)
+    return match.found or explain_miss("provider", name, match, "/meetings providers")  # type: ignore[arg-type]
+
+
+async def _provider_zoom(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: ProviderZoom
+) -> Reply:
+    assert company is not None
+    provider = await _find_provider(deps, company, command.name)
+    if isinstance(provider, str):
+        return say("Which provider?", provider)
+    account = deps.store.zoom_account(company_id=company.id)
+    if account is None:
+        return say("Zoom is not connected", "Connect it first: `/meetings connect zoom`.")
+    users = await deps.zoom.users(account_id=account.id)
+    user = next((u for u in users if u.email.lower() == command.email), None)
+    if user is None:
+        known = ", ".join(u.email for u in users[:10])
+        return say(
+            "No such Zoom user",
+            f"{command.email} is not a user of the connected Zoom account. "
+            f"Its users are: {known or 'none'}.",
+        )
+    deps.store.set_provider_zoom(
+        company_id=company.id, external_id=provider.external_id, zoom_user=user.id
+    )
+    return say(
+        f"{provider.name} hosts on Zoom as {user.email}",
+        f"Online bookings with {provider.name} get a Zoom meeting hosted by {user.name or user.email}.",
+    )
+
+
+async def _provider_channel(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: ProviderChannel
+) -> Reply:
+    assert company is not None
+    provider = await _find_provider(deps, company, command.name)
+    if isinstance(provider, str):
+        return say("Which provider?", provider)
+    channel_id = command.channel.id if command.channel else actor.channel_id
+    if not channel_id:
+        return say(
+            "Which channel?", "Pick the channel with #, e.g. `provider NAME channel #bookings`."
+        )
+    target = ChatTarget(actor.platform, actor.workspace_id, channel_id)
+    deps.store.set_provider_channel(
+        company_id=company.id, external_id=provider.external_id, channel=target
+    )
+    return say(
+        f"{provider.name}'s bookings go to <#{channel_id}>",
+        "Make sure meetbot is a member of that channel (invite it with `/invite @meetbot`).",
+    )
+
+
+async def _provider_staff(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: ProviderStaff
+) -> Reply:
+    assert company is not None
+    provider = await _find_provider(deps, company, command.name)
+    if isinstance(provider, str):
+        return say("Which provider?", provider)
+    deps.store.tie_staff(
+        company_id=company.id,
+        actor=actor,
+        user_id=command.user.id,
+        provider_external_id=provider.external_id,
+    )
+    return say(
+        f"<@{command.user.id}> is tied to {provider.name}",
+        "As junior staff they may start this provider's meetings by hand.",
+    )
+
+
+async def _role(deps: AdminDeps, actor: Actor, company: Company | None, command: SetRole) -> Reply:
+    assert company is not None
+    if command.user.id == actor.user_id and command.role is not Role.ADMIN:
+        return say("Not allowed", "You cannot lower your own role; ask another admin.")
+    deps.store.set_role(
+        company_id=company.id,
+        actor=actor,
+        user_id=command.user.id,
+        role=command.role.value if command.role else None,
+    )
+    if command.role is None:
+        return say("Role removed", f"<@{command.user.id}> has no meetbot role now.")
+    return say("Role set", f"<@{command.user.id}> is now *{command.role.value}* in meetbot.")
+
+
+Handler = Callable[[AdminDeps, Actor, Company | None, Any], Awaitable[Reply]]
+_HANDLERS: dict[type[Command], Handler] = {  # type: ignore[dict-item]
+    Help: _help,
+    Invalid: _invalid,
+    Status: _status,
+    Connect: _connect,
+    Disconnect: _disconnect,
+    SetFeature: _feature,
+    ListServices: _services,
+    SetService: _service,
+    ListProviders: _providers,
+    ProviderZoom: _provider_zoom,
+    ProviderChannel: _provider_channel,
+    ProviderStaff: _provider_staff,
+    SetRole: _role,
+}
+
+
+async def run_action(deps: AdminDeps, actor: Actor, action_id: str) -> Reply:
+    """A button pressed on one of meetbot's messages (admin-only confirmations)."""
+    company = deps.store.company_for_workspace(
+        platform=actor.platform.value, workspace_id=actor.workspace_id
+    )
+    if company is None or effective_role(deps, actor, company) is not Role.ADMIN:
+        return say("Not allowed", "Only a meetbot admin can do this.")
+    if action_id == ACTION_REPLACE_ZOOM:
+        return zoom_authorize_reply(deps, actor, company)
+    if action_id == ACTION_DISCONNECT_ZOOM:
+        deps.store.disconnect_zoom(company_id=company.id)
+        return say(
+            "Zoom is disconnected",
+            "Its tokens are deleted. Connect again with `/meetings connect zoom`.",
+        )
+    return say("Nothing changed", "")
+
+
+async def submit_simplybook(
+    deps: AdminDeps, actor: Actor, *, login: str, api_key: str, api_secret: str
+) -> tuple[dict[str, str], Reply | None]:
+    """The SimplyBook.me form: checks the credentials against the API before saving anything.
+
+    Returns field errors to show in the form, or the reply for the admin.
+    """
+    from bot.domain import SimplyBookCredentials
+
+    company = deps.store.company_for_workspace(
+        platform=actor.platform.value, workspace_id=actor.workspace_id
+    )
+    if effective_role(deps, actor, company) is not Role.ADMIN:
+        return {"login": "Only a meetbot admin can connect SimplyBook.me."}, None
+    values = {"login": login.strip(), "api_key": api_key.strip(), "api_secret": api_secret.strip()}
+    missing = {name: "Required." for name, value in values.items() if not value}
+    if missing:
+        return missing, None
+    credentials = SimplyBookCredentials(values["login"], values["api_key"], values["api_secret"])
+    try:
+        info = await deps.bookings.company_info(credentials=credentials)
+    except BookingSystemRejected:
+        return {
+            "api_key": "SimplyBook.me refused this company login and API key. "
+            "Copy both from SimplyBook.me: Settings → API."
+        }, None
+    except RetryLater:
+        return {"login": "SimplyBook.me did not answer. Please try again in a minute."}, None
+    try:
+        company, token = deps.store.connect_simplybook(
+            actor=actor,
+            login=values["login"],
+            api_key=values["api_key"],
+            api_secret=values["api_secret"],
+            name=info.name or values["login"],
+            timezone=info.timezone or "UTC",
+        )
+    except MeetbotError as refused:
+        return {"login": str(refused)}, None
+    url = f"{deps.public_url.rstrip('/')}/webhooks/simplybook/{token}"
+    return {}, say(
+        f"Connected to SimplyBook.me as {company.simplybook_login}",
+        "Last step in SimplyBook.me: Settings → API → paste this callback URL, so bookings reach "
+        f"meetbot:\n{url}\n\nKeep it private: it works like a password. "
+        f"Times are shown in {company.timezone}. Next: `/meetings connect zoom`.",
+    )

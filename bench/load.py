@@ -119,7 +119,9 @@ async def _measure(
     numbers = itertools.count()
     warm, result = LoadResult(), LoadResult()
     parts = urlsplit(url)
-    raw = [RawConnection(parts.hostname or "127.0.0.1", parts.port or 80) for _ in range(concurrency)]
+    raw = [
+        RawConnection(parts.hostname or "127.0.0.1", parts.port or 80) for _ in range(concurrency)
+    ]
     shared = async_client(concurrency)
 
     def httpx_post() -> Post:

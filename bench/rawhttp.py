@@ -9,6 +9,7 @@ benchmark needs (POST a JSON body over one persistent connection, read a Content
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
 class HttpError(Exception):
@@ -42,7 +43,12 @@ class RawConnection:
         except HttpError:
             await self.aclose()
             raise
-        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
+        except (
+            OSError,
+            ValueError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+        ) as error:
             await self.aclose()
             raise HttpError(f"{type(error).__name__}: {error}") from error
         if close:
@@ -53,10 +59,8 @@ class RawConnection:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
-            except OSError:
-                pass
 
 
 def _parse_head(raw: bytes) -> tuple[int, int, bool]:

@@ -13,6 +13,7 @@ import platform
 import sqlite3
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from importlib.metadata import version
 
@@ -21,6 +22,7 @@ from bench.pipeline import PipelinePlan, PipelineRun, run_pipeline
 from bench.procs import BenchError
 
 INGEST = IngestPlan(concurrency=32, warmup=1.5, duration=6.0)
+SERIAL = IngestPlan(concurrency=1, warmup=1.0, duration=4.0)  # meetbot, FULL: no lock contention
 # httpx.AsyncClient as the load generator, for comparison: at its best (8) and at 32 connections.
 HTTPX = [
     IngestPlan(concurrency=8, warmup=0.5, duration=2.5, client="httpx"),
@@ -65,7 +67,8 @@ def _installed(name: str) -> bool:
 def _ingest_row(run: IngestRun) -> str:
     load = run.load
     return (
-        f"{run.label:<36} {load.rate:>8.0f} {_ms(load.p(0.5)):>7} {_ms(load.p(0.99)):>7} "
+        f"{run.label:<36} {run.concurrency:>4} {load.rate:>7.0f} {_ms(load.p(0.5)):>7} "
+        f"{_ms(load.p(0.99)):>7} "
         f"{run.server_cpu:>7.0%} {run.client_cpu:>7.0%} "
         f"{run.ready_rss_mib:>6.0f}/{run.peak_rss_mib:<4.0f} {load.failures:>6}"
     )
@@ -74,12 +77,13 @@ def _ingest_row(run: IngestRun) -> str:
 def ingest_section() -> None:
     print(
         f"\n1. Webhook ingest: one uvicorn process per server (bench/serve.py, access log off);\n"
-        f"   load: asyncio, {INGEST.concurrency} keep-alive connections (bench/rawhttp.py), "
-        f"{INGEST.warmup:g} s warm-up, then {INGEST.duration:g} s.\n"
+        f"   load: asyncio, keep-alive connections (bench/rawhttp.py), "
+        f"{INGEST.warmup:g} s warm-up, then {INGEST.duration:g} s ({SERIAL.duration:g} s for 1).\n"
         f"   meetbot runs without its worker: each 202 is a callback row + a job committed to SQLite.\n"
     )
     print(
-        f"{'server':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'srv CPU':>7} {'gen CPU':>7} "
+        f"{'server':<36} {'conn':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'srv CPU':>7} {'gen CPU':>7} "
         f"{'RSS MiB':>11} {'errors':>6}"
     )
     bare, *httpx_runs = run_bare([INGEST, *HTTPX])
@@ -89,13 +93,16 @@ def ingest_section() -> None:
         run = run_meetbot(INGEST, synchronous=synchronous)
         meetbot.append(run)
         print(_ingest_row(run), flush=True)
+    print(_ingest_row(run_meetbot(SERIAL, synchronous="FULL")), flush=True)
     print()
     for run in meetbot:
         print(
             f"meetbot/bare ({run.label.rsplit(' ', 1)[-1]}): {run.load.rate / bare.load.rate:.3f}"
             f"  ({run.jobs_queued} jobs queued = every 202, warm-up included)"
         )
-    print("\nThe same bare server loaded by httpx.AsyncClient instead (the generator is the limit):")
+    print(
+        "\nThe same bare server loaded by httpx.AsyncClient instead (the generator is the limit):"
+    )
     for run in httpx_runs:
         print(
             f"  httpx, {run.concurrency:>2} connections: {run.load.rate:>6.0f} req/s, "
@@ -143,7 +150,9 @@ SECTIONS: dict[str, Callable[[], None]] = {"ingest": ingest_section, "pipeline":
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("sections", nargs="*", help=f"some of: {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument(
+        "sections", nargs="*", help=f"some of: {', '.join(SECTIONS)} (default: all)"
+    )
     args = parser.parse_args()
     unknown = [name for name in args.sections if name not in SECTIONS]
     if unknown:
@@ -157,6 +166,9 @@ def main() -> int:
         except BenchError as error:
             failed = True
             print(f"\n{name}: FAILED: {error}", flush=True)
+        except Exception:
+            failed = True
+            print(f"\n{name}: FAILED:\n{traceback.format_exc()}", flush=True)
     print(f"\nbench finished in {time.perf_counter() - started:.0f} s")
     return 1 if failed else 0
 

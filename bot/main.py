@@ -13,8 +13,9 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -26,16 +27,20 @@ from starlette.routing import Route
 from adapters.pages.routes import link_routes
 from adapters.simplybook.client import SimplyBookClient
 from adapters.simplybook.routes import simplybook_routes
+from adapters.slack.app import SlackConfig, SlackHandlers, build_slack_app
+from adapters.slack.routes import slack_routes
 from adapters.slack.sender import SlackSender
 from adapters.zoom.api import ZoomApi
 from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
 from adapters.zoom.oauth import ZoomOAuth
+from adapters.zoom.routes import zoom_routes
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock, SystemClock
-from bot.domain import BookingCallback, ChatPlatform, Job, MeetingPlatform
+from bot.domain import Actor, BookingCallback, ChatPlatform, Job, MeetingPlatform
 from bot.settings import Settings
 from bot.usecases import admin, links
+from bot.usecases.connect_zoom import complete_zoom_connect, zoom_deauthorized
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, sync_booking
 from bot.worker import JobHandler, Worker, WorkerPolicy
@@ -332,11 +337,56 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
         report = await asyncio.to_thread(health, core)
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
+    def deps() -> admin.AdminDeps:
+        return admin_deps(core, state["integrations"])
+
+    async def complete(state_value: str, code: str, error: str) -> Any:
+        return await complete_zoom_connect(deps(), state=state_value, code=code, error=error)
+
+    async def deauthorized(zoom_account_id: str) -> int:
+        return await zoom_deauthorized(deps(), zoom_account_id=zoom_account_id)
+
+    webhook_secret = core.settings.zoom_webhook_secret_token
     routes = [
         *simplybook_routes(ingest, on_accepted=worker.wake if worker else lambda: None),
-        *link_routes(
-            client=lambda token: links.client_link(core.store, token=token), host=host_link
+        *link_routes(client=lambda token: links.client_link(core.store, token=token), host=host_link),
+        *zoom_routes(
+            complete=complete,
+            deauthorized=deauthorized,
+            webhook_secret=webhook_secret.get_secret_value() if webhook_secret else None,
+            clock=core.clock,
         ),
+        *_slack_routes(core, deps),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route]:
+    settings = core.settings
+    if settings.slack_signing_secret is None:
+        return []  # without the signing secret no Slack request can be verified, so none is taken
+
+    async def submit(actor: Actor, values: dict[str, str]) -> tuple[dict[str, str], admin.Reply | None]:
+        return await admin.submit_simplybook(
+            deps(), actor, login=values.get("login", ""), api_key=values.get("api_key", ""),
+            api_secret=values.get("api_secret", ""),
+        )
+
+    handlers = SlackHandlers(
+        run_command=lambda actor, text: admin.run_command(deps(), actor, text),
+        run_action=lambda actor, action_id: admin.run_action(deps(), actor, action_id),
+        submit_simplybook=submit,
+    )
+    secret = settings.slack_client_secret
+    config = SlackConfig(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        api_url=settings.slack_api_url,
+        bot_token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+        client_id=settings.slack_client_id,
+        client_secret=secret.get_secret_value() if secret else None,
+        redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
+    )
+    multi = bool(config.client_id and config.client_secret)
+    app = build_slack_app(config, handlers, installations=core.workspaces, states=core.states)
+    return slack_routes(app, with_install=multi)

@@ -109,11 +109,8 @@ def make_core(world: SandboxWorld, database_url: str) -> Iterator[Callable[..., 
     made: list[Core] = []
 
     def make(**overrides: Any) -> Core:
-        settings = world.settings(
-            database_url=database_url,
-            public_url="http://meetbot.test",
-            **{**FAST_JOBS, **overrides},
-        )
+        values = {"public_url": "http://meetbot.test", **FAST_JOBS, **overrides}
+        settings = world.settings(database_url=database_url, **values)
         core = build_core(settings)
         made.append(core)
         return core
@@ -176,3 +173,31 @@ def web(core: Core) -> Iterator[str]:
 
     with BackgroundServer(build_web_app(core), name="meetbot") as server:
         yield server.url
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+ZOOM_WEBHOOK_SECRET = "zoom-webhook-secret-for-tests"
+
+
+@pytest.fixture
+def slack_app(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[tuple[Core, Any]]:
+    """meetbot with its Slack front-end (multi-workspace install) over real HTTP."""
+    from bot.main import build_web_app
+    from simulators.server import BackgroundServer
+
+    from .slack_platform import SIGNING_SECRET, SlackPlatform
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    core = make_core(public_url=url, slack_signing_secret=SIGNING_SECRET,
+                     slack_client_id=world.slack.client_id, slack_client_secret=world.slack.client_secret,
+                     zoom_webhook_secret_token=ZOOM_WEBHOOK_SECRET)
+    with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
+        yield core, SlackPlatform(world, url)

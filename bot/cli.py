@@ -111,6 +111,27 @@ def sandbox(
     sys.exit(run_sandbox(port=port, keep_serving=not once))
 
 
+manifest_app = typer.Typer(help="App manifests for the chat platforms.", no_args_is_help=True)
+app.add_typer(manifest_app, name="manifest")
+MANIFEST_PLACEHOLDER = "https://meetbot.example.com"
+
+
+@manifest_app.command("slack")
+def manifest_slack() -> None:
+    """Print app_manifest.yml with its URLs set to MEETBOT_PUBLIC_URL."""
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parent.parent / "app_manifest.yml"
+    if not source.exists():
+        typer.echo("meetbot: app_manifest.yml is not beside this installation", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    if not settings.public_url.startswith("https://"):
+        typer.echo("meetbot: note: Slack needs https URLs; set MEETBOT_PUBLIC_URL to your public https address",
+                   err=True)
+    typer.echo(source.read_text().replace(MANIFEST_PLACEHOLDER, settings.public_url), nl=False)
+
+
 @keys_app.command("new")
 def keys_new() -> None:
     """Print a new random key for MEETBOT_SECRET_KEYS."""

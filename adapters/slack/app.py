@@ -39,16 +39,8 @@ log = logging.getLogger("meetbot.slack")
 COMMAND = "/meetings"
 FORM_CALLBACK = "meetbot_simplybook"
 ANSWER_WITHIN_SECONDS = 2.0  # Slack waits 3 s; leave room for the network
-BOT_SCOPES = [
-    "commands",
-    "chat:write",
-    "chat:write.public",
-    "im:write",
-    "users:read",
-    "channels:read",
-    "channels:history",
-    "groups:history",
-]
+# The same list as app_manifest.yml (a test keeps them equal).
+BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "channels:history", "groups:history"]
 
 
 @dataclass(frozen=True)

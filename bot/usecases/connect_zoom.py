@@ -31,7 +31,7 @@ async def _tell(deps: AdminDeps, actor: Actor, message: ChatMessage) -> None:
             marker=f"zoom-connect:{actor.user_id}",
         )
     except MeetbotError as error:
-        log.warning("could not tell %s about the Zoom connection: %s", actor.user_id, error)
+        log.warning("could not send a direct message to %s: %s", actor.user_id, error)
 
 
 async def complete_zoom_connect(deps: AdminDeps, *, state: str, code: str, error: str) -> Outcome:

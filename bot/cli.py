@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
@@ -29,13 +29,15 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        problems = "; ".join(
-            f"MEETBOT_{'_'.join(str(part) for part in issue['loc']).upper()} "
-            f"{issue['msg'].removeprefix('Value error, ')}"
-            for issue in error.errors()
-        )
+        problems = "; ".join(_problem(issue) for issue in error.errors())
         typer.echo(f"meetbot: configuration problem: {problems}", err=True)
         raise typer.Exit(2) from None
+
+
+def _problem(issue: Any) -> str:
+    message = str(issue["msg"]).removeprefix("Value error, ")
+    field = "_".join(str(part) for part in issue["loc"]).upper()
+    return f"MEETBOT_{field} {message}" if field else message
 
 
 def _core(settings: Settings) -> Core:
@@ -127,8 +129,10 @@ def manifest_slack() -> None:
         raise typer.Exit(2)
     settings = _settings()
     if not settings.public_url.startswith("https://"):
-        typer.echo("meetbot: note: Slack needs https URLs; set MEETBOT_PUBLIC_URL to your public https address",
-                   err=True)
+        typer.echo(
+            "meetbot: note: Slack needs https URLs; set MEETBOT_PUBLIC_URL to your public https address",
+            err=True,
+        )
     typer.echo(source.read_text().replace(MANIFEST_PLACEHOLDER, settings.public_url), nl=False)
 
 

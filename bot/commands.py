@@ -8,6 +8,7 @@ Parsing is pure: it never looks anything up.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -177,7 +178,7 @@ def _invalid(name: str, problem: str) -> Invalid:
     return Invalid(problem, USAGE[name])
 
 
-def _no_args(command: Command, name: str) -> object:
+def _no_args(command: Command, name: str) -> Callable[[list[str]], Command]:
     return lambda rest: command if not rest else _invalid(name, f"`{name}` takes no arguments")
 
 
@@ -240,7 +241,7 @@ def _role(rest: list[str]) -> Command:
         return _invalid("role", f"`{rest[1]}` is not a role; use admin, senior, junior or none")
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[list[str]], Command]] = {
     "help": lambda rest: Help(),
     "status": _no_args(Status(), "status"),
     "connect": _connect,

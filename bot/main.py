@@ -349,7 +349,9 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     webhook_secret = core.settings.zoom_webhook_secret_token
     routes = [
         *simplybook_routes(ingest, on_accepted=worker.wake if worker else lambda: None),
-        *link_routes(client=lambda token: links.client_link(core.store, token=token), host=host_link),
+        *link_routes(
+            client=lambda token: links.client_link(core.store, token=token), host=host_link
+        ),
         *zoom_routes(
             complete=complete,
             deauthorized=deauthorized,
@@ -367,9 +369,14 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
     if settings.slack_signing_secret is None:
         return []  # without the signing secret no Slack request can be verified, so none is taken
 
-    async def submit(actor: Actor, values: dict[str, str]) -> tuple[dict[str, str], admin.Reply | None]:
+    async def submit(
+        actor: Actor, values: dict[str, str]
+    ) -> tuple[dict[str, str], admin.Reply | None]:
         return await admin.submit_simplybook(
-            deps(), actor, login=values.get("login", ""), api_key=values.get("api_key", ""),
+            deps(),
+            actor,
+            login=values.get("login", ""),
+            api_key=values.get("api_key", ""),
             api_secret=values.get("api_secret", ""),
         )
 

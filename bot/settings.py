@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {
@@ -97,6 +97,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _slack_is_complete(self) -> Settings:
+        multi = bool(self.slack_client_id and self.slack_client_secret)
+        if self.slack_signing_secret is not None and not (self.slack_bot_token or multi):
+            raise ValueError(
+                "Slack is half set up: MEETBOT_SLACK_SIGNING_SECRET needs either MEETBOT_SLACK_BOT_TOKEN "
+                "(one workspace) or MEETBOT_SLACK_CLIENT_ID and MEETBOT_SLACK_CLIENT_SECRET (install flow)"
+            )
+        return self
 
     def secret_key_list(self) -> list[str]:
         if self.secret_keys is None:

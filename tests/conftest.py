@@ -196,8 +196,12 @@ def slack_app(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[t
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    core = make_core(public_url=url, slack_signing_secret=SIGNING_SECRET,
-                     slack_client_id=world.slack.client_id, slack_client_secret=world.slack.client_secret,
-                     zoom_webhook_secret_token=ZOOM_WEBHOOK_SECRET)
+    core = make_core(
+        public_url=url,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_client_id=world.slack.client_id,
+        slack_client_secret=world.slack.client_secret,
+        zoom_webhook_secret_token=ZOOM_WEBHOOK_SECRET,
+    )
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         yield core, SlackPlatform(world, url)

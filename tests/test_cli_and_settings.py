@@ -127,3 +127,15 @@ def test_serve_runs_as_a_process_and_answers_health(tmp_path: Path) -> None:
     assert server.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     assert "worker serve@" in output, "the in-process worker started"
+
+
+def test_half_configured_slack_is_explained() -> None:
+    result = _meetbot(
+        "migrate",
+        env={
+            "MEETBOT_SECRET_KEYS": generate_key(),
+            "MEETBOT_SLACK_SIGNING_SECRET": "a-real-signing-secret",
+        },
+    )
+    assert result.returncode == 2
+    assert "Slack is half set up" in result.stderr and "MEETBOT_SLACK_BOT_TOKEN" in result.stderr

@@ -40,16 +40,27 @@ def test_manifest_matches_the_code() -> None:
     assert command["command"] == COMMAND and command["should_escape"] is True
     assert command["url"].endswith("/slack/events")
     assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
-    assert manifest["oauth_config"]["redirect_urls"] == ["https://meetbot.example.com/slack/oauth_redirect"]
+    assert manifest["oauth_config"]["redirect_urls"] == [
+        "https://meetbot.example.com/slack/oauth_redirect"
+    ]
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
 
 
 def test_manifest_command_fills_in_the_public_url() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEETBOT_")}
     env["MEETBOT_PUBLIC_URL"] = "https://bookings.yoga.example"
-    result = subprocess.run([sys.executable, "-m", "bot", "manifest", "slack"], capture_output=True,
-                            text=True, env=env, check=False, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "manifest", "slack"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     filled = yaml.safe_load(result.stdout)
-    assert filled["features"]["slash_commands"][0]["url"] == "https://bookings.yoga.example/slack/events"
+    assert (
+        filled["features"]["slash_commands"][0]["url"]
+        == "https://bookings.yoga.example/slack/events"
+    )
     assert "meetbot.example.com" not in result.stdout

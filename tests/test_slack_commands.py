@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, seed_demo
+from bot.sandbox import Demo, SandboxWorld, seed_demo, wait_for
 
 from .slack_platform import SlackPlatform, reply_text
 
@@ -16,7 +17,9 @@ ADMIN, JUNIOR, OUTSIDER = "UADMIN01", "UJUNIOR1", "UNOBODY1"
 
 
 @pytest.fixture
-def setup(slack_app: tuple[Core, SlackPlatform], world: SandboxWorld) -> tuple[Core, SlackPlatform, Demo]:
+def setup(
+    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
+) -> tuple[Core, SlackPlatform, Demo]:
     core, slack = slack_app
     demo = seed_demo(core, world)
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
@@ -56,38 +59,56 @@ def test_status_shows_the_whole_setup(setup: tuple[Core, SlackPlatform, Demo]) -
 def test_services_and_forgiving_service_names(setup: tuple[Core, SlackPlatform, Demo]) -> None:
     core, slack, demo = setup
     listing = _say(slack, "services")
-    assert "Pilates für Anfänger:* off" in listing and "Online yoga consultation:* online meetings on" in listing
-    assert "Online meetings on for Pilates für Anfänger" in _say(slack, "service enable PILATES fur")
+    assert (
+        "Pilates für Anfänger:* off" in listing
+        and "Online yoga consultation:* online meetings on" in listing
+    )
+    assert "Online meetings on for Pilates für Anfänger" in _say(
+        slack, "service enable PILATES fur"
+    )
     assert core.setup.service(company_id=demo.company_id, external_id="2").online_meetings  # type: ignore[union-attr]
-    assert "Online meetings off for Online yoga consultation" in _say(slack, "service disable onl yoga")
+    assert "Online meetings off for Online yoga consultation" in _say(
+        slack, "service disable onl yoga"
+    )
     assert not core.setup.service(company_id=demo.company_id, external_id="1").online_meetings  # type: ignore[union-attr]
-    assert "Did you mean: Pilates für Anfänger?" in _say(slack, "service enable Pilatse fur Anfanger")
+    assert "Did you mean: Pilates für Anfänger?" in _say(
+        slack, "service enable Pilatse fur Anfanger"
+    )
 
 
-def test_ambiguous_names_ask_for_more(setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld) -> None:
+def test_ambiguous_names_ask_for_more(
+    setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
+) -> None:
     _, slack, demo = setup
     world.simplybook.add_service(demo.login, id=3, name="Pilates advanced")
     _say(slack, "services")
     assert "More than one service starts with “pilates”" in _say(slack, "service enable pilates")
 
 
-def test_provider_mapping_commands(setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld) -> None:
+def test_provider_mapping_commands(
+    setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
+) -> None:
     core, slack, demo = setup
-    maria_zoom = world.zoom.add_user(account_id=f"acct-{demo.login}", email="maria@demo-studio.test",
-                                     first_name="Maria")
+    maria_zoom = world.zoom.add_user(
+        account_id=f"acct-{demo.login}", email="maria@demo-studio.test", first_name="Maria"
+    )
     channel = world.slack.add_channel(demo.team_id, name="maria-bookings")
     _say(slack, "providers")
     assert "Maria Petrenko hosts on Zoom as maria@demo-studio.test" in _say(
-        slack, "provider maria zoom <mailto:MARIA@demo-studio.test|MARIA@demo-studio.test>")
+        slack, "provider maria zoom <mailto:MARIA@demo-studio.test|MARIA@demo-studio.test>"
+    )
     assert f"Maria Petrenko's bookings go to <#{channel}>" in _say(
-        slack, f"provider Maria Petrenko channel <#{channel}|maria-bookings>")
+        slack, f"provider Maria Petrenko channel <#{channel}|maria-bookings>"
+    )
     assert "is tied to Maria Petrenko" in _say(slack, f"provider maria staff <@{JUNIOR}|junior>")
     provider = core.setup.provider(company_id=demo.company_id, external_id="2")
     assert provider is not None and provider.zoom_user == maria_zoom["id"]
     assert provider.channel is not None and provider.channel.channel_id == channel
     member = core.setup.staff_member(company_id=demo.company_id, actor=_actor(demo, JUNIOR))
     assert member is not None and (member.role, member.provider_external_id) == ("junior", "2")
-    assert "not a user of the connected Zoom account" in _say(slack, "provider maria zoom nobody@x.test")
+    assert "not a user of the connected Zoom account" in _say(
+        slack, "provider maria zoom nobody@x.test"
+    )
     listing = _say(slack, "providers")
     assert f"Maria Petrenko: zoom host {maria_zoom['id']}; <#{channel}>" in listing
 
@@ -98,12 +119,18 @@ def _actor(demo: Demo, user: str):  # type: ignore[no-untyped-def]
     return Actor(ChatPlatform.SLACK, demo.team_id, user)
 
 
-def test_channel_defaults_to_where_the_command_was_typed(setup: tuple[Core, SlackPlatform, Demo]) -> None:
+def test_channel_defaults_to_where_the_command_was_typed(
+    setup: tuple[Core, SlackPlatform, Demo],
+) -> None:
     core, slack, demo = setup
     _say(slack, "providers")
     _say(slack, "provider maria channel", channel="CHERE001")
     provider = core.setup.provider(company_id=demo.company_id, external_id="2")
-    assert provider is not None and provider.channel is not None and provider.channel.channel_id == "CHERE001"
+    assert (
+        provider is not None
+        and provider.channel is not None
+        and provider.channel.channel_id == "CHERE001"
+    )
 
 
 def test_roles(setup: tuple[Core, SlackPlatform, Demo]) -> None:
@@ -123,14 +150,23 @@ def test_roles(setup: tuple[Core, SlackPlatform, Demo]) -> None:
 def test_typos_get_usage(setup: tuple[Core, SlackPlatform, Demo]) -> None:
     _, slack, _ = setup
     assert "Usage: `/meetings role @user admin|senior|junior|none`" in _say(slack, "role bob boss")
-    assert "Usage: `/meetings provider NAME zoom EMAIL" in _say(slack, "provider maria zoom not-an-email")
+    assert "Usage: `/meetings provider NAME zoom EMAIL" in _say(
+        slack, "provider maria zoom not-an-email"
+    )
     assert "Say what to connect: simplybook or zoom." in _say(slack, "connect skype")
 
 
 ADMIN_COMMANDS = [
-    "enable", "disable", "connect simplybook", "connect zoom", "disconnect zoom",
-    "service enable Online yoga", "provider Olena zoom olena@demo-studio.test",
-    "provider Olena channel <#C1|x>", f"provider Olena staff <@{JUNIOR}>", f"role <@{OUTSIDER}> admin",
+    "enable",
+    "disable",
+    "connect simplybook",
+    "connect zoom",
+    "disconnect zoom",
+    "service enable Online yoga",
+    "provider Olena zoom olena@demo-studio.test",
+    "provider Olena channel <#C1|x>",
+    f"provider Olena staff <@{JUNIOR}>",
+    f"role <@{OUTSIDER}> admin",
 ]
 
 
@@ -139,10 +175,16 @@ def test_non_admins_are_refused_with_the_role_needed(
     setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld, text: str
 ) -> None:
     core, slack, demo = setup
-    before = core.setup.providers(company_id=demo.company_id), core.setup.company(company_id=demo.company_id)
+    before = (
+        core.setup.providers(company_id=demo.company_id),
+        core.setup.company(company_id=demo.company_id),
+    )
     reply = _say(slack, text, user=OUTSIDER)
     assert "This command needs the *admin* role in meetbot" in reply
-    assert (core.setup.providers(company_id=demo.company_id), core.setup.company(company_id=demo.company_id)) == before
+    assert (
+        core.setup.providers(company_id=demo.company_id),
+        core.setup.company(company_id=demo.company_id),
+    ) == before
     assert world.slack.views() == []
 
 
@@ -151,8 +193,12 @@ def test_another_workspace_cannot_touch_this_company(
 ) -> None:
     core, slack, demo = setup
     world.slack.add_workspace("TOTHER01", bot_token="xoxb-TOTHER01-sandbox")
-    core.workspaces.bind(company_id=None, platform="slack", external_id="TOTHER01",  # type: ignore[arg-type]
-                         bot_token="xoxb-TOTHER01-sandbox")
+    core.workspaces.bind(
+        company_id=None,
+        platform="slack",
+        external_id="TOTHER01",  # type: ignore[arg-type]
+        bot_token="xoxb-TOTHER01-sandbox",
+    )
     world.slack.add_user("TOTHER01", id="UOTHERADM", name="other admin", is_admin=True)
     for text in ("status", "disable", "service disable Online yoga", f"role <@{ADMIN}> junior"):
         reply = _say(slack, text, user="UOTHERADM", team="TOTHER01")
@@ -185,7 +231,65 @@ def test_disconnect_zoom_asks_then_deletes_tokens(setup: tuple[Core, SlackPlatfo
     assert core.setup.zoom_account(company_id=demo.company_id) is not None
     pressed = slack.press("meetbot_zoom_disconnect", user=ADMIN)
     assert pressed.status_code == 200
+    assert wait_for(lambda: _posted(slack, "Zoom is disconnected"))
     assert core.setup.zoom_account(company_id=demo.company_id) is None
-    assert any("Zoom is disconnected" in str(post) for post in slack.world.slack.response_posts())
     assert slack.press("meetbot_zoom_disconnect", user=OUTSIDER).status_code == 200
-    assert any("Only a meetbot admin" in str(post) for post in slack.world.slack.response_posts())
+    assert wait_for(lambda: _posted(slack, "Only a meetbot admin"))
+
+
+def test_reconnecting_zoom_asks_first_then_offers_sign_in(
+    setup: tuple[Core, SlackPlatform, Demo],
+) -> None:
+    _, slack, _ = setup
+    asked = _say(slack, "connect zoom")
+    assert "Replace the connected Zoom account?" in asked and "/oauth/authorize" not in asked
+    slack.press("meetbot_zoom_replace", user=ADMIN)
+    assert wait_for(lambda: _posted(slack, "/oauth/authorize?")), "the sign-in button follows"
+    assert _posted(slack, "Connect Zoom")
+
+
+def _posted(slack: SlackPlatform, text: str) -> bool:
+    return any(text in str(post) for post in slack.world.slack.response_posts())
+
+
+def test_single_workspace_mode_with_a_bot_token(make_core: Any, world: SandboxWorld) -> None:
+    from bot.main import build_web_app
+    from simulators.server import BackgroundServer
+
+    from .slack_platform import SIGNING_SECRET
+
+    core = make_core(slack_signing_secret=SIGNING_SECRET, slack_bot_token="xoxb-T0001-single")
+    world.slack.add_workspace("T0001", bot_token="xoxb-T0001-single")
+    world.slack.add_user("T0001", id=ADMIN, name="owner", is_admin=True)
+    with BackgroundServer(build_web_app(core), name="meetbot") as server:
+        slack = SlackPlatform(world, server.url, team_id="T0001")
+        assert "meetbot is not connected yet" in _say(slack, "status")
+        assert httpx.get(f"{server.url}/slack/install").status_code == 404, (
+            "no install flow in this mode"
+        )
+
+
+def test_oauth_states_are_single_use_and_expire(core: Core) -> None:
+    from datetime import timedelta
+
+    from bot.domain import Actor, ChatPlatform
+    from storage.oauth_states import SqlOAuthStates
+
+    class Clock:
+        moment = core.clock.now()
+
+        def now(self):  # type: ignore[no-untyped-def]
+            return self.moment
+
+    clock = Clock()
+    states = SqlOAuthStates(core.engine, clock)  # type: ignore[arg-type]
+    actor = Actor(ChatPlatform.SLACK, "T1", "U1")
+    used = states.issue(purpose="zoom_connect", company_id=None, actor=actor, ttl_seconds=60)
+    assert states.consume(purpose="zoom_connect", state=used) == (None, actor)
+    assert states.consume(purpose="zoom_connect", state=used) is None
+    stale = states.issue(purpose="zoom_connect", company_id=None, actor=actor, ttl_seconds=60)
+    assert states.consume(purpose="slack_install", state=stale) is None, (
+        "a state is bound to its purpose"
+    )
+    clock.moment += timedelta(seconds=61)
+    assert states.consume(purpose="zoom_connect", state=stale) is None

@@ -15,7 +15,9 @@ ADMIN = "UADMIN01"
 
 
 @pytest.fixture
-def ready(slack_app: tuple[Core, SlackPlatform], world: SandboxWorld) -> tuple[Core, SlackPlatform, Demo, str]:
+def ready(
+    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
+) -> tuple[Core, SlackPlatform, Demo, str]:
     core, slack = slack_app
     demo = seed_demo(core, world)
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
@@ -30,7 +32,10 @@ def _cases(slack: SlackPlatform, body: str) -> dict[str, tuple[dict[str, str], i
     return {
         "unsigned": (form, 401),
         "wrongly signed": ({**good, "X-Slack-Signature": "v0=" + "0" * 64}, 401),
-        "signed with another secret": ({**SlackPlatform(slack.world, "", secret="other").signed(body)}, 401),
+        "signed with another secret": (
+            {**SlackPlatform(slack.world, "", secret="other").signed(body)},
+            401,
+        ),
         "stale": (slack.signed(body, timestamp=int(time.time()) - 6 * 60), 401),
         "malformed timestamp": ({**good, "X-Slack-Request-Timestamp": "yesterday"}, 400),
         "timestamp with decimals": ({**good, "X-Slack-Request-Timestamp": "1.5"}, 400),
@@ -39,10 +44,22 @@ def _cases(slack: SlackPlatform, body: str) -> dict[str, tuple[dict[str, str], i
     }
 
 
-@pytest.mark.parametrize("case", ["unsigned", "wrongly signed", "signed with another secret", "stale",
-                                  "malformed timestamp", "timestamp with decimals", "malformed signature",
-                                  "no timestamp"])
-def test_unproven_requests_are_refused(ready: tuple[Core, SlackPlatform, Demo, str], case: str) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unsigned",
+        "wrongly signed",
+        "signed with another secret",
+        "stale",
+        "malformed timestamp",
+        "timestamp with decimals",
+        "malformed signature",
+        "no timestamp",
+    ],
+)
+def test_unproven_requests_are_refused(
+    ready: tuple[Core, SlackPlatform, Demo, str], case: str
+) -> None:
     core, slack, demo, body = ready
     headers, status = _cases(slack, body)[case]
     answer = slack.post(body, headers)
@@ -58,9 +75,13 @@ def test_altered_body_is_refused(ready: tuple[Core, SlackPlatform, Demo, str]) -
     assert core.setup.company(company_id=demo.company_id).online_meetings_enabled
 
 
-def test_ssl_check_body_still_needs_a_signature(ready: tuple[Core, SlackPlatform, Demo, str]) -> None:
+def test_ssl_check_body_still_needs_a_signature(
+    ready: tuple[Core, SlackPlatform, Demo, str],
+) -> None:
     core, slack, demo, body = ready
-    answer = slack.post(body + "&ssl_check=1", {"Content-Type": "application/x-www-form-urlencoded"})
+    answer = slack.post(
+        body + "&ssl_check=1", {"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert answer.status_code == 401
     assert core.setup.company(company_id=demo.company_id).online_meetings_enabled
 

@@ -45,15 +45,22 @@ def _say(slack: SlackPlatform, text: str) -> str:
     return reply_text(answer)
 
 
-def test_full_setup_through_slack_only(slack_app: tuple[Core, SlackPlatform], world: SandboxWorld) -> None:
+def test_full_setup_through_slack_only(
+    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
+) -> None:
     core, slack = slack_app
     slack.team_id = TEAM
     world.slack.add_workspace(TEAM, name="Yoga Shop", bot_token="xoxb-TSHOP0001-installed")
     world.slack.add_user(TEAM, id=OWNER, name="owner", is_owner=True)
     channel = world.slack.add_channel(TEAM, name="olena-bookings")
     world.slack.authorizing_team, world.slack.authorizing_user = TEAM, OWNER
-    world.simplybook.add_company("yoga-shop", api_key="shop-api-key-1234", api_secret="shop-api-secret-1234",
-                                 name="Yoga Shop", timezone="Europe/Kyiv")
+    world.simplybook.add_company(
+        "yoga-shop",
+        api_key="shop-api-key-1234",
+        api_secret="shop-api-secret-1234",
+        name="Yoga Shop",
+        timezone="Europe/Kyiv",
+    )
     world.simplybook.add_service("yoga-shop", id=7, name="Online yoga consultation")
     world.simplybook.add_provider("yoga-shop", id=3, name="Olena Koval")
     olena = world.zoom.add_user(account_id="acct-shop", email="olena@yoga.shop", first_name="Olena")
@@ -64,13 +71,28 @@ def test_full_setup_through_slack_only(slack_app: tuple[Core, SlackPlatform], wo
     assert _say(slack, "connect simplybook") == ""  # the answer is the form itself
     [form] = world.slack.views()
     assert form["callback_id"] == "meetbot_simplybook"
-    wrong = slack.submit_form({"login": "yoga-shop", "api_key": "wrong", "api_secret": "x"}, user=OWNER)
-    assert wrong.json()["response_action"] == "errors" and "refused" in wrong.json()["errors"]["api_key"]
-    accepted = slack.submit_form({"login": "yoga-shop", "api_key": "shop-api-key-1234",
-                                  "api_secret": "shop-api-secret-1234"}, user=OWNER)
+    wrong = slack.submit_form(
+        {"login": "yoga-shop", "api_key": "wrong", "api_secret": "x"}, user=OWNER
+    )
+    assert (
+        wrong.json()["response_action"] == "errors"
+        and "refused" in wrong.json()["errors"]["api_key"]
+    )
+    accepted = slack.submit_form(
+        {
+            "login": "yoga-shop",
+            "api_key": "shop-api-key-1234",
+            "api_secret": "shop-api-secret-1234",
+        },
+        user=OWNER,
+    )
     assert accepted.status_code == 200 and not accepted.content
-    assert wait_for(lambda: len(world.slack.dm_messages(OWNER)) == 2), "the callback URL arrives by DM"
-    callback_url = re.search(r"(http://\S+/webhooks/simplybook/[\w-]+)", str(world.slack.dm_messages(OWNER)[-1]))
+    assert wait_for(lambda: len(world.slack.dm_messages(OWNER)) == 2), (
+        "the callback URL arrives by DM"
+    )
+    callback_url = re.search(
+        r"(http://\S+/webhooks/simplybook/[\w-]+)", str(world.slack.dm_messages(OWNER)[-1])
+    )
     assert callback_url, world.slack.dm_messages(OWNER)[-1]
 
     button = re.search(r"(http://\S+/oauth/authorize\?\S+)", _say(slack, "connect zoom"))
@@ -85,17 +107,28 @@ def test_full_setup_through_slack_only(slack_app: tuple[Core, SlackPlatform], wo
     assert reused.status_code == 400 and "expired" in reused.text, "the state is single-use"
 
     assert "Online meetings are on" in _say(slack, "enable")
-    assert "Online meetings on for Online yoga consultation" in _say(slack, "service enable online yoga")
+    assert "Online meetings on for Online yoga consultation" in _say(
+        slack, "service enable online yoga"
+    )
     assert "hosts on Zoom as olena@yoga.shop" in _say(slack, "provider olena zoom olena@yoga.shop")
     assert "bookings go to" in _say(slack, f"provider olena channel <#{channel}|olena-bookings>")
     assert "Nothing needs attention." in _say(slack, "status")
 
-    start = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=2)).replace(hour=10, minute=0, second=0,
-                                                                             microsecond=0)
+    start = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=2)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
     booking = world.simplybook.add_booking(
-        "yoga-shop", service_id=7, provider_id=3, client_name="Iryna", client_email="i@example.test",
-        start=f"{start:%Y-%m-%d %H:%M:%S}", end=f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}")
-    webhook = httpx.post(callback_url.group(1), json=world.simplybook.callback("yoga-shop", booking["id"]))
+        "yoga-shop",
+        service_id=7,
+        provider_id=3,
+        client_name="Iryna",
+        client_email="i@example.test",
+        start=f"{start:%Y-%m-%d %H:%M:%S}",
+        end=f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+    )
+    webhook = httpx.post(
+        callback_url.group(1), json=world.simplybook.callback("yoga-shop", booking["id"])
+    )
     assert webhook.status_code == 202
     run_jobs(core)
 

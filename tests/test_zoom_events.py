@@ -22,35 +22,53 @@ from .conftest import ZOOM_WEBHOOK_SECRET
 from .slack_platform import SlackPlatform
 
 
-def _signed(body: dict[str, object], *, secret: str = ZOOM_WEBHOOK_SECRET, at: int | None = None) -> tuple[bytes, dict[str, str]]:
+def _signed(
+    body: dict[str, object], *, secret: str = ZOOM_WEBHOOK_SECRET, at: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body).encode()
     stamp = str(int(time.time()) if at is None else at)
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:{raw.decode()}".encode(), hashlib.sha256).hexdigest()
-    return raw, {"x-zm-request-timestamp": stamp, "x-zm-signature": f"v0={digest}",
-                 "content-type": "application/json"}
+    digest = hmac.new(
+        secret.encode(), f"v0:{stamp}:{raw.decode()}".encode(), hashlib.sha256
+    ).hexdigest()
+    return raw, {
+        "x-zm-request-timestamp": stamp,
+        "x-zm-signature": f"v0={digest}",
+        "content-type": "application/json",
+    }
 
 
 @pytest.fixture
-def zoom_ready(slack_app: tuple[Core, SlackPlatform], world: SandboxWorld) -> tuple[Core, str, Demo]:
+def zoom_ready(
+    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
+) -> tuple[Core, str, Demo]:
     core, slack = slack_app
     return core, slack.meetbot_url, seed_demo(core, world)
 
 
 def test_url_validation_is_answered(zoom_ready: tuple[Core, str, Demo]) -> None:
     _, url, _ = zoom_ready
-    raw, headers = _signed({"event": "endpoint.url_validation", "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}})
+    raw, headers = _signed(
+        {"event": "endpoint.url_validation", "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}}
+    )
     answer = httpx.post(f"{url}/webhooks/zoom", content=raw, headers=headers)
     assert answer.status_code == 200
-    expected = hmac.new(ZOOM_WEBHOOK_SECRET.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        ZOOM_WEBHOOK_SECRET.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256
+    ).hexdigest()
     assert answer.json() == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": expected}
 
 
-@pytest.mark.parametrize("tamper", ["wrong secret", "stale", "no signature", "altered body", "garbage timestamp"])
+@pytest.mark.parametrize(
+    "tamper", ["wrong secret", "stale", "no signature", "altered body", "garbage timestamp"]
+)
 def test_badly_signed_events_are_401(zoom_ready: tuple[Core, str, Demo], tamper: str) -> None:
     core, url, demo = zoom_ready
     event = {"event": "app_deauthorized", "payload": {"account_id": "acct-demo-studio"}}
-    raw, headers = _signed(event, secret="not-the-secret" if tamper == "wrong secret" else ZOOM_WEBHOOK_SECRET,
-                           at=int(time.time()) - 600 if tamper == "stale" else None)
+    raw, headers = _signed(
+        event,
+        secret="not-the-secret" if tamper == "wrong secret" else ZOOM_WEBHOOK_SECRET,
+        at=int(time.time()) - 600 if tamper == "stale" else None,
+    )
     if tamper == "no signature":
         headers.pop("x-zm-signature")
     if tamper == "altered body":
@@ -67,21 +85,37 @@ def test_app_deauthorized_removes_tokens_and_tells_admins(
 ) -> None:
     core, url, demo = zoom_ready
     world.slack.add_user(demo.team_id, id="UADMIN01", name="owner", is_admin=True)
-    core.setup.set_role(company_id=demo.company_id, actor=Actor(ChatPlatform.SLACK, demo.team_id, "UADMIN01"),
-                        user_id="UADMIN01", role="admin")
-    event = {"event": "app_deauthorized", "event_ts": 1, "payload": {
-        "account_id": "acct-demo-studio", "user_id": demo.zoom_user_id, "client_id": "sandbox-zoom-client",
-        "signature": "x", "deauthorization_time": "2026-11-24T10:00:00Z"}}
+    core.setup.set_role(
+        company_id=demo.company_id,
+        actor=Actor(ChatPlatform.SLACK, demo.team_id, "UADMIN01"),
+        user_id="UADMIN01",
+        role="admin",
+    )
+    event = {
+        "event": "app_deauthorized",
+        "event_ts": 1,
+        "payload": {
+            "account_id": "acct-demo-studio",
+            "user_id": demo.zoom_user_id,
+            "client_id": "sandbox-zoom-client",
+            "signature": "x",
+            "deauthorization_time": "2026-11-24T10:00:00Z",
+        },
+    }
     raw, headers = _signed(event)
     answer = httpx.post(f"{url}/webhooks/zoom", content=raw, headers=headers)
     assert answer.status_code == 200
     assert core.setup.zoom_account(company_id=demo.company_id) is None
     with Session(core.engine) as session:
         row = session.scalars(select(ZoomAccountRow)).one()
-    assert row.access_token_enc == "" and row.refresh_token_enc == "" and row.state == "disconnected"
+    assert (
+        row.access_token_enc == "" and row.refresh_token_enc == "" and row.state == "disconnected"
+    )
     assert wait_for(lambda: world.slack.dm_messages("UADMIN01"))
     assert "Zoom was disconnected" in str(world.slack.dm_messages("UADMIN01")[-1])
-    assert core.store.zoom_account_id(company_id=demo.company_id) is None, "no booking uses it any more"
+    assert core.store.zoom_account_id(company_id=demo.company_id) is None, (
+        "no booking uses it any more"
+    )
 
 
 def test_unknown_event_is_refused_loudly(zoom_ready: tuple[Core, str, Demo]) -> None:

@@ -40,7 +40,14 @@ COMMAND = "/meetings"
 FORM_CALLBACK = "meetbot_simplybook"
 ANSWER_WITHIN_SECONDS = 2.0  # Slack waits 3 s; leave room for the network
 # The same list as app_manifest.yml (a test keeps them equal).
-BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "channels:history", "groups:history"]
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "channels:history",
+    "groups:history",
+]
 
 
 @dataclass(frozen=True)
@@ -158,12 +165,10 @@ def build_slack_app(
             client=client,
             request_verification_enabled=True,
         )
-    else:
+    else:  # one workspace: bolt takes the token from the client (a `token` beside it is ignored)
+        single = AsyncWebClient(token=config.bot_token, base_url=config.api_url.rstrip("/") + "/")
         app = AsyncApp(
-            signing_secret=config.signing_secret,
-            token=config.bot_token,
-            client=client,
-            request_verification_enabled=True,
+            signing_secret=config.signing_secret, client=single, request_verification_enabled=True
         )
     _listen(app, handlers)
     return app

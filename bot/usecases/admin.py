@@ -440,7 +440,7 @@ async def _role(deps: AdminDeps, actor: Actor, company: Company | None, command:
 
 
 Handler = Callable[[AdminDeps, Actor, Company | None, Any], Awaitable[Reply]]
-_HANDLERS: dict[type[Command], Handler] = {  # type: ignore[dict-item]
+_HANDLERS: dict[type[Command], Handler] = {
     Help: _help,
     Invalid: _invalid,
     Status: _status,

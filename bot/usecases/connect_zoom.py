@@ -43,6 +43,7 @@ async def complete_zoom_connect(deps: AdminDeps, *, state: str, code: str, error
             "Zoom sign-in links work once and for 15 minutes. Run `/meetings connect zoom` again.",
         )
     company_id, actor = issued
+    assert company_id is not None  # checked above
     if error or not code:
         return Outcome(
             False,

@@ -6,12 +6,13 @@ ran out. Jobs sharing a `dedupe_key` never run at the same time, and at most one
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -24,8 +25,20 @@ from storage.tables import JobRow
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
 
 
+@functools.cache
+def _pending_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT for the pending-job unique index, built once per dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(JobRow.__table__)  # type: ignore[attr-defined]
+    return statement.on_conflict_do_update(
+        index_elements=["dedupe_key"],
+        index_where=text("state = 'pending'"),
+        set_={"payload": statement.excluded.payload},
+    )
+
+
 def enqueue_unique(
-    session: Session,
+    connection: Connection,
     *,
     kind: str,
     dedupe_key: str,
@@ -34,26 +47,19 @@ def enqueue_unique(
     run_at: datetime,
 ) -> None:
     """Insert a pending job, or refresh the payload of the one already pending for this key."""
-    dialect_insert: Any = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    connection.execute(
+        _pending_upsert(connection.dialect.name),
+        {
+            "kind": kind,
+            "company_id": company_id,
+            "dedupe_key": dedupe_key,
+            "payload": json.dumps(dict(payload), sort_keys=True),
+            "state": PENDING,
+            "run_at": run_at,
+            "attempts": 0,
+            "created_at": run_at,
+        },
     )
-    values = {
-        "kind": kind,
-        "company_id": company_id,
-        "dedupe_key": dedupe_key,
-        "payload": json.dumps(dict(payload), sort_keys=True),
-        "state": PENDING,
-        "run_at": run_at,
-        "attempts": 0,
-        "created_at": run_at,
-    }
-    statement = dialect_insert(JobRow).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[JobRow.dedupe_key],
-        index_where=col(JobRow.state) == PENDING,
-        set_={"payload": statement.excluded.payload},
-    )
-    session.execute(statement)
 
 
 def _to_job(row: JobRow) -> Job:
@@ -82,9 +88,9 @@ class SqlJobQueue:
         company_id: str | None = None,
         run_at: datetime | None = None,
     ) -> None:
-        with Session(self._engine) as session, session.begin():
+        with self._engine.begin() as connection:
             enqueue_unique(
-                session,
+                connection,
                 kind=kind,
                 dedupe_key=dedupe_key,
                 payload=payload,

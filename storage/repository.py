@@ -8,7 +8,7 @@ import json
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -156,30 +156,41 @@ class SqlStore:
 
     def company_for_webhook_token(self, *, token: str) -> Company | None:
         digest = token_digest(token)
-        with self._session() as session:
-            row = session.scalars(
-                select(CompanyRow).where(col(CompanyRow.webhook_token_hash) == digest)
+        company = CompanyRow.__table__.c  # type: ignore[attr-defined]
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(
+                    company.id,
+                    company.simplybook_login,
+                    company.name,
+                    company.timezone,
+                    company.online_meetings_enabled,
+                    company.webhook_token_hash,
+                ).where(company.webhook_token_hash == digest)
             ).first()
         # The lookup is by digest, so timing reveals nothing about the token; compare anyway.
         if row is None or not hmac.compare_digest(row.webhook_token_hash, digest):
             return None
-        return company_from_row(row)
+        return Company(
+            row.id, row.simplybook_login, row.name, row.timezone, bool(row.online_meetings_enabled)
+        )
 
     def record_callback(self, *, company_id: str, callback: BookingCallback, raw_body: str) -> None:
         now = self._clock.now()
-        with self._session() as session, session.begin():
-            session.add(
-                ReceivedEventRow(
-                    company_id=company_id,
-                    source="simplybook",
-                    booking_external_id=callback.booking_id,
-                    notification_type=callback.notification_type.value,
-                    body=raw_body,
-                    received_at=now,
-                )
+        with self._engine.begin() as connection:  # one transaction: both, or neither
+            connection.execute(
+                insert(ReceivedEventRow.__table__),  # type: ignore[attr-defined]
+                {
+                    "company_id": company_id,
+                    "source": "simplybook",
+                    "booking_external_id": callback.booking_id,
+                    "notification_type": callback.notification_type.value,
+                    "body": raw_body,
+                    "received_at": now,
+                },
             )
             enqueue_unique(
-                session,
+                connection,
                 kind=SYNC_BOOKING_JOB,
                 dedupe_key=f"{SYNC_BOOKING_JOB}:{company_id}:{callback.booking_id}",
                 payload={"booking_id": callback.booking_id, "booking_hash": callback.booking_hash},

@@ -1,7 +1,8 @@
 """SimplyBook.me JSON-RPC client: token login, booking details with the md5 sign, cached lists.
 
-Shared servers allow about 5,000 requests a day and 2 in parallel, so calls are throttled per
-client, tokens are reused for their hour, and service/provider lists are cached.
+Shared servers allow about 5,000 requests a day and 2 in parallel per account, so calls are
+throttled per company account (one busy company does not slow another), tokens are reused for
+their hour, and service/provider lists are cached.
 """
 
 from __future__ import annotations
@@ -66,12 +67,21 @@ class SimplyBookClient:
     def __init__(self, http: httpx.AsyncClient, *, api_url: str, parallel: int = 2) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
-        self._gate = asyncio.Semaphore(parallel)
+        self._parallel = parallel
+        self._gates: dict[str, asyncio.Semaphore] = {}
         self._ids = itertools.count(1)
         self._tokens: dict[str, tuple[str, float]] = {}
         self._catalogs: dict[tuple[str, str], tuple[list[CatalogEntry], float]] = {}
 
-    async def _rpc(self, path: str, method: str, params: list[Any], headers: dict[str, str]) -> Any:
+    def _gate(self, company_login: str) -> asyncio.Semaphore:
+        gate = self._gates.get(company_login)
+        if gate is None:
+            gate = self._gates[company_login] = asyncio.Semaphore(self._parallel)
+        return gate
+
+    async def _rpc(
+        self, company_login: str, path: str, method: str, params: list[Any], headers: dict[str, str]
+    ) -> Any:
         body = {"jsonrpc": "2.0", "method": method, "params": params, "id": next(self._ids)}
         retrying = AsyncRetrying(  # reads are safe to repeat after a dropped connection
             retry=retry_if_exception_type(httpx.TransportError),
@@ -80,7 +90,7 @@ class SimplyBookClient:
             reraise=True,
         )
         try:
-            async with self._gate:
+            async with self._gate(company_login):
                 async for attempt in retrying:
                     with attempt:
                         response = await self._http.post(
@@ -113,7 +123,11 @@ class SimplyBookClient:
             return cached[0]
         try:
             token = await self._rpc(
-                "/login", "getToken", [credentials.company_login, credentials.api_key], {}
+                credentials.company_login,
+                "/login",
+                "getToken",
+                [credentials.company_login, credentials.api_key],
+                {},
             )
         except RpcError as error:
             raise BookingSystemRejected(
@@ -130,7 +144,7 @@ class SimplyBookClient:
             token = await self._token(credentials, fresh=fresh)
             headers = {"X-Company-Login": credentials.company_login, "X-Token": token}
             try:
-                return await self._rpc("", method, list(params), headers)
+                return await self._rpc(credentials.company_login, "", method, list(params), headers)
             except RpcError as error:
                 if fresh or not error.about_token:
                     raise BookingSystemRejected(

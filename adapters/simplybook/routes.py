@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -50,7 +49,9 @@ def simplybook_routes(
             return _answer(413, f"body is larger than {MAX_BODY_BYTES // 1024} KiB")
         except InvalidCallback as invalid:
             return _answer(invalid.status, invalid.reason)
-        raw = json.dumps(json.loads(body), sort_keys=True)
+        raw = body.decode(
+            "utf-8"
+        )  # kept as received, for audit and replay (valid JSON, checked above)
         result = await run_in_threadpool(ingest, request.path_params["token"], parsed, raw)
         if result.verdict is Verdict.ACCEPTED:
             on_accepted()

@@ -326,8 +326,13 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
                 await asyncio.to_thread(worker.stop)
             await state["integrations"].aclose()
 
+    # SQLite has one writer at a time and its busy handler waits by sleeping; queueing this
+    # process's writers on a lock hands the database over without those sleeps.
+    writers = threading.Lock() if core.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+
     def ingest(token: str, callback: BookingCallback, raw: str) -> IngestResult:
-        return accept_booking_callback(core.store, token=token, callback=callback, raw_body=raw)
+        with writers:
+            return accept_booking_callback(core.store, token=token, callback=callback, raw_body=raw)
 
     async def host_link(token: str) -> links.LinkDecision:
         platforms = {MeetingPlatform.ZOOM: state["integrations"].zoom}

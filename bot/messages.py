@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import BookingDetails
+from bot.domain import BookingDetails, PaymentState
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,13 @@ def format_time_range(start: datetime, end: datetime, timezone: str) -> str:
     return f"{day}, {local_start:%H:%M}–{local_end:%H:%M} ({timezone})"
 
 
+PAYMENT_WORDS = {
+    PaymentState.NOT_REQUIRED: "",
+    PaymentState.PENDING: "pending: the client's link opens once the booking is paid",
+    PaymentState.PAID: "paid",
+}
+
+
 def booking_message(
     *,
     details: BookingDetails,
@@ -69,22 +76,34 @@ def booking_message(
     timezone: str,
     client_link: str,
     host_link: str,
+    cancelled: bool = False,
 ) -> ChatMessage:
+    """The provider's message for a booking; edited in place when the booking changes."""
     when = format_time_range(details.start, details.end, timezone)
     client = details.client_name or "A client"
+    facts = [
+        Fact("When", when),
+        Fact("Client", client),
+        Fact("Provider", provider_name),
+        Fact("Booking", details.code or details.external_id),
+    ]
+    if PAYMENT_WORDS[details.payment] and not cancelled:
+        facts.append(Fact("Payment", PAYMENT_WORDS[details.payment]))
+    if cancelled:
+        return ChatMessage(
+            title=f"Cancelled: {service_name}",
+            summary=f"{client} cancelled {service_name} with {provider_name}, {when}",
+            facts=tuple(facts),
+            note="The booking was cancelled, so its video meeting was deleted and its links no longer open it.",
+        )
     return ChatMessage(
-        title=f"New online meeting: {service_name}",
+        title=f"Online meeting: {service_name}",
         summary=f"{client} booked {service_name} with {provider_name}, {when}",
-        facts=(
-            Fact("When", when),
-            Fact("Client", client),
-            Fact("Provider", provider_name),
-            Fact("Booking", details.code or details.external_id),
-            Fact("Client's link", client_link),
-        ),
+        facts=(*facts, Fact("Client's link", client_link)),
         buttons=(
             LinkButton("Start meeting (host link)", host_link, primary=True),
             LinkButton("Client's join link", client_link),
         ),
-        note="The host link always opens a fresh host session; share only the client's link.",
+        note="The host link always opens a fresh host session; share only the client's link. "
+        "This message is updated when the booking changes.",
     )

@@ -74,6 +74,16 @@ class MeetingPlatformPort(Protocol):
 
     async def fresh_host_url(self, *, host: MeetingHostRef, external_id: str) -> str: ...
 
+    async def move_meeting(
+        self, *, host: MeetingHostRef, external_id: str, start: datetime, duration_minutes: int
+    ) -> None:
+        """Raises MeetingGone if the platform no longer has it."""
+        ...
+
+    async def delete_meeting(self, *, host: MeetingHostRef, external_id: str) -> None:
+        """Deleting a meeting that is already gone is not an error."""
+        ...
+
 
 class ChatSender(Protocol):
     async def post(
@@ -133,6 +143,22 @@ class BookingStore(Protocol):
 
     def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting: ...
 
+    def meeting_for_booking(self, *, booking: Booking) -> Meeting | None: ...
+
+    def record_meeting_moved(
+        self, *, meeting_id: str, start: datetime, end: datetime
+    ) -> Meeting: ...
+
+    def record_meeting_cancelled(self, *, meeting_id: str) -> Meeting: ...
+
+    def restart_meeting(
+        self, *, meeting_id: str, marker_prefix: str, start: datetime, end: datetime
+    ) -> Meeting: ...
+
+    def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]: ...
+
+    def record_notification_edited(self, *, notification_id: str, digest: str) -> None: ...
+
     def ensure_notification(
         self, *, meeting: Meeting, target: ChatTarget
     ) -> tuple[Notification, bool]: ...
@@ -145,7 +171,7 @@ class BookingStore(Protocol):
 
 
 class LinkStore(Protocol):
-    def meeting_for_client_token(self, *, token: str) -> Meeting | None: ...
+    def client_view(self, *, token: str) -> tuple[Meeting, BookingDetails] | None: ...
 
     def meeting_for_host_token(self, *, token: str) -> Meeting | None: ...
 

@@ -393,6 +393,41 @@ class SqlStore:
             ).first()
         return _meeting(found[0], found[1]) if found else None
 
+    def meeting_for_booking(self, *, booking: Booking) -> Meeting | None:
+        return self._meeting_for_booking(booking)
+
+    def _update_meeting(self, meeting_id: str, **values: object) -> Meeting:
+        with self._session() as session, session.begin():
+            row = session.get(MeetingRow, meeting_id)
+            if row is None:
+                raise NotFound("meeting not found")
+            for name, value in values.items():
+                setattr(row, name, value)
+            token = session.scalars(
+                select(col(SeatRow.client_token)).where(col(SeatRow.booking_id) == row.booking_id)
+            ).one()
+            return _meeting(row, token)
+
+    def record_meeting_moved(self, *, meeting_id: str, start: datetime, end: datetime) -> Meeting:
+        return self._update_meeting(meeting_id, start_at=start, end_at=end)
+
+    def record_meeting_cancelled(self, *, meeting_id: str) -> Meeting:
+        return self._update_meeting(meeting_id, state=MeetingState.CANCELLED.value)
+
+    def restart_meeting(
+        self, *, meeting_id: str, marker_prefix: str, start: datetime, end: datetime
+    ) -> Meeting:
+        """The platform lost the meeting: record a new intent; the links stay the same."""
+        return self._update_meeting(
+            meeting_id,
+            state=MeetingState.CREATING.value,
+            external_id=None,
+            join_url=None,
+            marker=f"{marker_prefix}:{new_id()}",
+            start_at=start,
+            end_at=end,
+        )
+
     def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting:
         with self._session() as session, session.begin():
             row = session.get(MeetingRow, meeting_id)
@@ -462,6 +497,22 @@ class SqlStore:
             )
             return _notification(row)
 
+    def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(NotificationRow).where(
+                    col(NotificationRow.company_id) == meeting.company_id,
+                    col(NotificationRow.meeting_id) == meeting.id,
+                )
+            ).all()
+            return [_notification(row) for row in rows]
+
+    def record_notification_edited(self, *, notification_id: str, digest: str) -> None:
+        with self._session() as session, session.begin():
+            row = session.get(NotificationRow, notification_id)
+            if row is not None:
+                row.digest = digest
+
     def notification_started_at(self, *, notification_id: str) -> datetime:
         with self._session() as session:
             row = session.get(NotificationRow, notification_id)
@@ -479,6 +530,17 @@ class SqlStore:
                 .where(col(SeatRow.client_token) == token)
             ).first()
         return _meeting(found[0], found[1]) if found else None
+
+    def client_view(self, *, token: str) -> tuple[Meeting, BookingDetails] | None:
+        """What a client's link leads to: the meeting, and the booking it was made for."""
+        with self._session() as session:
+            found = session.execute(
+                select(MeetingRow, BookingRow, col(SeatRow.client_token))
+                .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
+                .join(BookingRow, col(BookingRow.id) == SeatRow.booking_id)
+                .where(col(SeatRow.client_token) == token)
+            ).first()
+        return (_meeting(found[0], found[2]), _details(found[1])) if found else None
 
     def meeting_for_host_token(self, *, token: str) -> Meeting | None:
         with self._session() as session:

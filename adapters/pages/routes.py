@@ -45,6 +45,13 @@ _PAGES: dict[LinkOutcome, tuple[int, str, str, int]] = {
         "The booking behind this link was cancelled, so the meeting is no longer available.",
         0,
     ),
+    LinkOutcome.PAYMENT_PENDING: (
+        200,
+        "Payment pending",
+        "Your meeting link will work as soon as the booking is paid or the payment is approved. "
+        "If you have just paid, please open this link again in a few minutes.",
+        0,
+    ),
     LinkOutcome.UNAVAILABLE: (
         503,
         "The meeting cannot be opened right now",

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from adapters.zoom.api import ZoomApi
 from bot.domain import MeetingHostRef, MeetingRequest, PlatformMeeting
-from bot.errors import MeetingPlatformRejected
+from bot.errors import MeetingGone, MeetingPlatformRejected
 
 SCHEDULED = 2
 PAGE_SIZE = 300
@@ -75,6 +75,20 @@ class ZoomMeetings:
         if not url:
             raise MeetingPlatformRejected("Zoom gave no host link for this meeting")
         return str(url)
+
+    async def move_meeting(
+        self, *, host: MeetingHostRef, external_id: str, start: datetime, duration_minutes: int
+    ) -> None:
+        body = {"start_time": _zoom_time(start), "duration": duration_minutes, "timezone": "UTC"}
+        await self._api.request(
+            host.account_id, "PATCH", f"/meetings/{quote(external_id)}", json=body
+        )
+
+    async def delete_meeting(self, *, host: MeetingHostRef, external_id: str) -> None:
+        try:
+            await self._api.request(host.account_id, "DELETE", f"/meetings/{quote(external_id)}")
+        except MeetingGone:
+            return
 
     async def users(self, *, account_id: str) -> list[dict[str, Any]]:
         users: list[dict[str, Any]] = []

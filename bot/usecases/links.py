@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain import MeetingPlatform, MeetingState
+from bot.domain import BookingStatus, MeetingPlatform, MeetingState, PaymentState
 from bot.errors import MeetbotError, MeetingGone
 from bot.ports import LinkStore, MeetingPlatformPort
 
@@ -16,6 +16,7 @@ class LinkOutcome(StrEnum):
     NOT_FOUND = "not_found"
     NOT_READY = "not_ready"
     CANCELLED = "cancelled"
+    PAYMENT_PENDING = "payment_pending"
     UNAVAILABLE = "unavailable"
 
 
@@ -27,11 +28,17 @@ class LinkDecision:
 
 
 def client_link(store: LinkStore, *, token: str) -> LinkDecision:
-    meeting = store.meeting_for_client_token(token=token)
-    if meeting is None:
+    view = store.client_view(token=token)
+    if view is None:
         return LinkDecision(LinkOutcome.NOT_FOUND)
-    if meeting.state in (MeetingState.CANCELLED, MeetingState.GONE):
+    meeting, booking = view
+    if booking.status is BookingStatus.CANCELLED or meeting.state in (
+        MeetingState.CANCELLED,
+        MeetingState.GONE,
+    ):
         return LinkDecision(LinkOutcome.CANCELLED)
+    if booking.payment is PaymentState.PENDING:  # never reveal the platform's URL before payment
+        return LinkDecision(LinkOutcome.PAYMENT_PENDING)
     if meeting.join_url is None:
         return LinkDecision(LinkOutcome.NOT_READY)
     return LinkDecision(LinkOutcome.REDIRECT, meeting.join_url)

@@ -25,6 +25,7 @@ from bot.domain import (
     Provider,
     Service,
 )
+from bot.errors import MeetingGone
 from bot.messages import booking_message
 from bot.ports import BookingSource, BookingStore, ChatSender, MeetingPlatformPort
 
@@ -69,22 +70,26 @@ async def sync_booking(
         timezone=company.timezone,
     )
     booking = store.save_booking(company_id=company_id, details=details)
-    if not company.online_meetings_enabled:
+    meeting = store.meeting_for_booking(booking=booking)
+    if details.status is BookingStatus.CANCELLED:
+        if meeting is None or meeting.state is MeetingState.CANCELLED:
+            return "booking is cancelled; no meeting to cancel"
+        return await _cancel(deps, company, booking, meeting)
+    if meeting is None and not company.online_meetings_enabled:
         return "online meetings are off for this company"
     try:
         service, provider = await _catalog_entries(deps, company, booking)
-        if not service.online_meetings:
+        if meeting is None and not service.online_meetings:
             return f"service {service.name!r} does not have online meetings enabled"
-        if details.status is BookingStatus.CANCELLED:
-            return "booking is cancelled; no meeting needed"
-        host = _meeting_host(store, company, provider)
+        host = meeting.host if meeting is not None else _meeting_host(store, company, provider)
     except NeedsAttention as problem:
         store.note_booking_problem(booking_id=booking.id, problem=str(problem))
         return str(problem)
     meeting = await _ensure_platform_meeting(deps, booking, service, provider, host)
+    meeting, moved = await _follow_time(deps, booking, service, provider, meeting)
     outcome = await _ensure_provider_message(deps, company, booking, service, provider, meeting)
     store.note_booking_problem(booking_id=booking.id, problem=None)
-    return outcome
+    return f"meeting moved to the new time; {outcome}" if moved else outcome
 
 
 async def _catalog_entries(
@@ -132,9 +137,23 @@ async def _ensure_platform_meeting(
     )
     if meeting.state is not MeetingState.CREATING:
         return meeting
+    return await _create_on_platform(
+        deps, booking, service, provider, meeting, look_first=not intent_is_new
+    )
+
+
+async def _create_on_platform(
+    deps: SyncDeps,
+    booking: Booking,
+    service: Service,
+    provider: Provider,
+    meeting: Meeting,
+    *,
+    look_first: bool,
+) -> Meeting:
     platform = deps.platforms[meeting.host.platform]
     found = None
-    if not intent_is_new:
+    if look_first:  # an earlier attempt may have created it before failing
         found = await platform.find_meeting(
             host=meeting.host, marker=meeting.marker, start=meeting.start
         )
@@ -142,6 +161,68 @@ async def _ensure_platform_meeting(
         host=meeting.host, request=_meeting_request(booking, service, provider, meeting)
     )
     return deps.store.record_meeting_created(meeting_id=meeting.id, created=created)
+
+
+async def _follow_time(
+    deps: SyncDeps, booking: Booking, service: Service, provider: Provider, meeting: Meeting
+) -> tuple[Meeting, bool]:
+    """A rescheduled booking moves its meeting; the links stay the same."""
+    details = booking.details
+    if (meeting.start, meeting.end) == (details.start, details.end) or meeting.external_id is None:
+        return meeting, False
+    platform = deps.platforms[meeting.host.platform]
+    try:
+        await platform.move_meeting(
+            host=meeting.host,
+            external_id=meeting.external_id,
+            start=details.start,
+            duration_minutes=details.duration_minutes,
+        )
+    except MeetingGone:  # deleted on the platform meanwhile: a new one, behind the same links
+        restarted = deps.store.restart_meeting(
+            meeting_id=meeting.id, marker_prefix=MARKER_PREFIX, start=details.start, end=details.end
+        )
+        return await _create_on_platform(
+            deps, booking, service, provider, restarted, look_first=False
+        ), True
+    return deps.store.record_meeting_moved(
+        meeting_id=meeting.id, start=details.start, end=details.end
+    ), True
+
+
+async def _cancel(deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting) -> str:
+    platform = deps.platforms[meeting.host.platform]
+    if meeting.external_id is not None:
+        await platform.delete_meeting(host=meeting.host, external_id=meeting.external_id)
+    elif meeting.state is MeetingState.CREATING:  # an earlier attempt may have created it
+        found = await platform.find_meeting(
+            host=meeting.host, marker=meeting.marker, start=meeting.start
+        )
+        if found is not None:
+            await platform.delete_meeting(host=meeting.host, external_id=found.external_id)
+    meeting = deps.store.record_meeting_cancelled(meeting_id=meeting.id)
+    edited = 0
+    for notification in deps.store.notifications_for_meeting(meeting=meeting):
+        if notification.state is not NotificationState.POSTED or notification.message_id is None:
+            continue
+        message = booking_message(
+            details=booking.details,
+            service_name=booking.details.service_name,
+            provider_name=booking.details.provider_name,
+            timezone=company.timezone,
+            client_link=deps.links.client_link(meeting.client_token),
+            host_link=deps.links.host_link(meeting.host_token),
+            cancelled=True,
+        )
+        if message.digest() != notification.digest:
+            await deps.chats[notification.target.platform].update(
+                target=notification.target, message_id=notification.message_id, message=message
+            )
+            deps.store.record_notification_edited(
+                notification_id=notification.id, digest=message.digest()
+            )
+            edited += 1
+    return f"booking cancelled; meeting deleted, {edited} message(s) updated"
 
 
 def _meeting_request(
@@ -182,9 +263,13 @@ async def _ensure_provider_message(
     )
     store, target = deps.store, provider.channel
     notification, intent_is_new = store.ensure_notification(meeting=meeting, target=target)
-    if notification.state is NotificationState.POSTED:
-        return "meeting and message already in place"
     chat = deps.chats[target.platform]
+    if notification.state is NotificationState.POSTED and notification.message_id is not None:
+        if notification.digest == message.digest():
+            return "meeting and message already in place"
+        await chat.update(target=target, message_id=notification.message_id, message=message)
+        store.record_notification_edited(notification_id=notification.id, digest=message.digest())
+        return "provider's message updated"
     posted = None
     if not intent_is_new:
         posted = await chat.find_posted(

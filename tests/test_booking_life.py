@@ -1,0 +1,153 @@
+"""A booking's changes reach its meeting and message: a reschedule moves the meeting (links stay),
+a cancel deletes it, a payment opens the client's link; the provider's message is edited in place."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from bot.main import Core
+from bot.sandbox import Demo, SandboxWorld, book, message_as_text
+from storage.tables import MeetingRow
+
+from .conftest import count_rows, run_jobs
+
+
+def _deliver(world: SandboxWorld, demo: Demo, web: str, booking_id: str, kind: str) -> None:
+    answer = httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking_id, kind),
+    )
+    assert answer.status_code == 202
+
+
+def _links(world: SandboxWorld, demo: Demo, web: str) -> tuple[str, str]:
+    [message] = world.slack.messages(demo.channel_id)
+    text = message_as_text(message)
+    client = next(w for w in text.split() if "/m/" in w).replace("http://meetbot.test", web)
+    host = next(w for w in text.split() if "/h/" in w).replace("http://meetbot.test", web)
+    return client, host
+
+
+def _local(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+def test_create_reschedule_cancel(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
+    booking = book(world, demo, client_name="Iryna")
+    _deliver(world, demo, web, booking["id"], "create")
+    run_jobs(core)
+    [meeting] = world.zoom.live_meetings()
+    client, host = _links(world, demo, web)
+
+    later = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=3)).replace(
+        hour=15, minute=30, second=0, microsecond=0
+    )
+    world.simplybook.update_booking(
+        demo.login, booking["id"], start=_local(later), end=_local(later + timedelta(minutes=45))
+    )
+    _deliver(world, demo, web, booking["id"], "change")
+    run_jobs(core)
+
+    moved = world.zoom.meeting(meeting["id"])
+    assert moved is not None and moved["duration"] == 45
+    assert moved["start_time"] == later.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+    [message] = world.slack.messages(demo.channel_id)
+    assert len(message["edits"]) == 1, "edited in place, not posted again"
+    assert "15:30–16:15 (Europe/Kyiv)" in message_as_text(message)
+    assert _links(world, demo, web) == (client, host), "the links stay the same"
+    assert httpx.get(client).headers["location"] == meeting["join_url"]
+
+    world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
+    _deliver(world, demo, web, booking["id"], "cancel")
+    _deliver(world, demo, web, booking["id"], "cancel")  # redelivered: costs nothing
+    run_jobs(core)
+
+    assert world.zoom.live_meetings() == []
+    [message] = world.slack.messages(demo.channel_id)
+    assert len(message["edits"]) == 2
+    assert "Cancelled: Online yoga consultation" in message_as_text(message)
+    assert "/m/" not in message_as_text(message), "no link buttons on a cancelled booking"
+    for link in (client, host):
+        page = httpx.get(link)
+        assert page.status_code == 410 and "cancelled" in page.text
+    assert count_rows(core, MeetingRow) == 1 and world.zoom.created_count() == 1
+    assert core.queue.counts() == {"done": 3}
+
+
+def test_a_change_that_is_not_a_time_change_leaves_the_meeting_alone(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo)
+    _deliver(world, demo, web, booking["id"], "create")
+    run_jobs(core)
+    world.simplybook.update_booking(demo.login, booking["id"], client_phone="+380441234567")
+    _deliver(world, demo, web, booking["id"], "change")
+    run_jobs(core)
+    assert world.zoom.count("PATCH") == 0
+    [message] = world.slack.messages(demo.channel_id)
+    assert message["edits"] == []
+    assert core.queue.jobs()[-1].note == "meeting and message already in place"
+
+
+def test_a_meeting_deleted_on_zoom_is_recreated_behind_the_same_links(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo)
+    _deliver(world, demo, web, booking["id"], "create")
+    run_jobs(core)
+    [first] = world.zoom.live_meetings()
+    client, _ = _links(world, demo, web)
+    token = world.zoom.issue_tokens(account_id=f"acct-{demo.login}", user_id=demo.zoom_user_id)[
+        "access_token"
+    ]
+    gone = httpx.delete(
+        f"{world.url('zoom')}/v2/meetings/{first['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert gone.status_code == 204
+    moved = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=5)).replace(
+        second=0, microsecond=0
+    )
+    world.simplybook.update_booking(
+        demo.login, booking["id"], start=_local(moved), end=_local(moved + timedelta(hours=1))
+    )
+    _deliver(world, demo, web, booking["id"], "change")
+    run_jobs(core)
+    [second] = world.zoom.live_meetings()
+    assert second["id"] != first["id"]
+    assert httpx.get(client).headers["location"] == second["join_url"]
+    assert len(world.slack.messages(demo.channel_id)) == 1
+
+
+def test_unpaid_booking_link_waits_for_payment(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo, payment_status="not_paid")
+    _deliver(world, demo, web, booking["id"], "create")
+    run_jobs(core)
+    [meeting] = world.zoom.live_meetings()
+    client, _ = _links(world, demo, web)
+    page = httpx.get(client)
+    assert page.status_code == 200 and "Payment pending" in page.text
+    assert meeting["join_url"] not in page.text and "zoom" not in page.text.lower()
+    assert "Payment: pending" in message_as_text(world.slack.messages(demo.channel_id)[0])
+
+    world.simplybook.update_booking(demo.login, booking["id"], payment_status="paid")
+    _deliver(world, demo, web, booking["id"], "change")
+    run_jobs(core)
+    assert httpx.get(client).headers["location"] == meeting["join_url"]
+    [message] = world.slack.messages(demo.channel_id)
+    assert "Payment: paid" in message_as_text(message) and len(message["edits"]) == 1
+
+
+def test_cancelled_before_the_meeting_was_made(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo, status="cancelled")
+    _deliver(world, demo, web, booking["id"], "cancel")
+    run_jobs(core)
+    assert world.zoom.created_count() == 0 and world.slack.messages(demo.channel_id) == []
+    assert core.queue.jobs()[0].note == "booking is cancelled; no meeting to cancel"

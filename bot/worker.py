@@ -7,6 +7,7 @@ another worker picks the job up. Handlers are therefore idempotent (see usecases
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +22,10 @@ from bot.ports import JobQueue
 log = logging.getLogger("meetbot.worker")
 
 JobHandler = Callable[[Job], Awaitable[str | None]]
+
+
+class LeaseLost(Exception):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,9 @@ class Worker:
             self._queue.bury(job=job, error=f"no handler for job kind {job.kind!r}")
             return True
         try:
-            note = await handler(job)
+            note = await self._run_holding_lease(job, handler)
+        except LeaseLost:
+            log.warning("job %s (%s) lost its lease to another worker; left to it", job.id, job.kind)
         except PermanentFailure as failure:
             log.warning("job %s (%s) failed for good: %s", job.id, job.kind, failure)
             self._queue.bury(job=job, error=str(failure))
@@ -83,6 +90,21 @@ class Worker:
         else:
             self._queue.complete(job=job, note=note)
         return True
+
+    async def _run_holding_lease(self, job: Job, handler: JobHandler) -> str | None:
+        """Renews the lease while the handler runs, so a slow job is never taken over; if the
+        lease is lost anyway (the database was unreachable too long), the handler is stopped."""
+        task = asyncio.ensure_future(handler(job))
+        lease = self._policy.lease_seconds
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=lease / 3)
+            if done:
+                return task.result()
+            if not self._queue.extend_lease(job=job, lease_seconds=lease):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise LeaseLost
 
     def _retry(self, job: Job, error: str, after_seconds: float | None) -> None:
         if job.attempts >= self._policy.max_attempts:

@@ -30,10 +30,17 @@ def _pending_upsert(dialect: str) -> Any:
     """INSERT … ON CONFLICT for the pending-job unique index, built once per dialect."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(JobRow.__table__)  # type: ignore[attr-defined]
+    earliest = func.least if dialect == "postgresql" else func.min  # SQLite's min() is scalar with 2 args
+    table = JobRow.__table__  # type: ignore[attr-defined]
     return statement.on_conflict_do_update(
         index_elements=["dedupe_key"],
         index_where=text("state = 'pending'"),
-        set_={"payload": statement.excluded.payload},
+        # A new callback is news: a job waiting out a backoff runs now, with fresh attempts.
+        set_={
+            "payload": statement.excluded.payload,
+            "run_at": earliest(table.c.run_at, statement.excluded.run_at),
+            "attempts": 0,
+        },
     )
 
 
@@ -101,23 +108,24 @@ class SqlJobQueue:
     def claim(self, *, worker_id: str, lease_seconds: float) -> Job | None:
         now = self._clock.now()
         twin = aliased(JobRow)
+        # A pending job waits while any twin runs, even one whose lease ran out: that one is
+        # reclaimed first (second branch), so one booking's jobs never overlap.
         twin_running = (
             select(col(twin.id))
             .where(
                 col(twin.dedupe_key) == JobRow.dedupe_key,
                 col(twin.id) != JobRow.id,
                 col(twin.state) == RUNNING,
-                col(twin.lease_until) > now,
             )
             .exists()
         )
         due = or_(
-            and_(col(JobRow.state) == PENDING, col(JobRow.run_at) <= now),
+            and_(col(JobRow.state) == PENDING, col(JobRow.run_at) <= now, ~twin_running),
             and_(col(JobRow.state) == RUNNING, col(JobRow.lease_until) <= now),
         )
         query = (
             select(JobRow)
-            .where(due, ~twin_running)
+            .where(due)
             .order_by(col(JobRow.run_at))
             .limit(1)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
@@ -140,6 +148,17 @@ class SqlJobQueue:
                 col(JobRow.state) == RUNNING,
             )
         ).first()
+
+    def extend_lease(self, *, job: Job, lease_seconds: float) -> bool:
+        """Keeps a running job's claim; False if another worker has taken it over."""
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                update(JobRow)
+                .where(col(JobRow.id) == job.id, col(JobRow.locked_by) == job.worker_id,
+                       col(JobRow.state) == RUNNING)
+                .values(lease_until=self._clock.now() + timedelta(seconds=lease_seconds))
+            )
+            return bool(result.rowcount)
 
     def complete(self, *, job: Job, note: str | None = None) -> None:
         self._finish(job, DONE, note=note, error=None)

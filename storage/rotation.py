@@ -29,7 +29,8 @@ def rotate_secrets(engine: Engine, box: SecretBox) -> int:
     with Session(engine) as session, session.begin():
         for model, columns in SECRET_COLUMNS.items():
             table = str(model.__tablename__)
-            for row in session.scalars(select(model)):
+            # Row locks: a token refresh committed meanwhile must not be overwritten by its old value.
+            for row in session.scalars(select(model).with_for_update()):
                 for column in columns:
                     value = getattr(row, column)
                     if value and box.needs_rotation(value):

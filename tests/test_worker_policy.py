@@ -133,3 +133,62 @@ def test_retry_with_a_pending_twin_is_superseded(queue: SqlJobQueue, clock: Fake
     states = sorted(row.state for row in queue.jobs())
     assert states == ["done", "pending"]
     assert queue.jobs()[0].note == "superseded by a newer pending job"
+
+
+def test_a_pending_twin_waits_even_for_an_expired_running_job(queue: SqlJobQueue, clock: FakeClock) -> None:
+    queue.enqueue(kind="test", dedupe_key="booking-1", payload={"n": "first"})
+    first = queue.claim(worker_id="w1", lease_seconds=60)
+    queue.enqueue(kind="test", dedupe_key="booking-1", payload={"n": "second"})
+    clock.advance(61)  # w1's lease ran out: its job is reclaimed before the twin may start
+    reclaimed = queue.claim(worker_id="w2", lease_seconds=60)
+    assert first is not None and reclaimed is not None and reclaimed.id == first.id
+    assert queue.claim(worker_id="w3", lease_seconds=60) is None
+
+
+def test_a_slow_job_keeps_its_lease(core: Core) -> None:
+    from bot.clock import SystemClock
+
+    queue = SqlJobQueue(core.engine, SystemClock())
+    queue.enqueue(kind="test", dedupe_key="slow", payload={})
+    stolen: list[object] = []
+
+    async def slow(job: Job) -> str:
+        for _ in range(10):  # 1 s, several leases of 0.3 s
+            await asyncio.sleep(0.1)
+            stolen.append(queue.claim(worker_id="thief", lease_seconds=0.3))
+        return "finished"
+
+    worker = Worker(queue=queue, handlers={"test": slow}, clock=SystemClock(), worker_id="w1",
+                    policy=WorkerPolicy(lease_seconds=0.3))
+    assert asyncio.run(worker.run_once())
+    assert stolen == [None] * 10, "the heartbeat kept the job from being claimed again"
+    [row] = queue.jobs()
+    assert (row.state, row.note, row.attempts) == ("done", "finished", 1)
+
+
+def test_a_lost_lease_stops_the_handler(queue: SqlJobQueue, clock: FakeClock) -> None:
+    queue.enqueue(kind="test", dedupe_key="k", payload={})
+    finished: list[bool] = []
+
+    async def slow(job: Job) -> str:
+        clock.advance(120)  # the database was unreachable: the lease ran out ...
+        assert queue.claim(worker_id="other", lease_seconds=60) is not None  # ... and was taken
+        await asyncio.sleep(1)
+        finished.append(True)
+        return "too late"
+
+    worker = _worker(queue, clock, slow, lease_seconds=0.15)
+    assert asyncio.run(worker.run_once())
+    assert finished == [], "the handler was stopped"
+    [row] = queue.jobs()
+    assert row.state == "running" and row.locked_by == "other"
+
+
+def test_a_new_callback_wakes_a_job_waiting_out_its_backoff(queue: SqlJobQueue, clock: FakeClock) -> None:
+    queue.enqueue(kind="test", dedupe_key="booking-1", payload={"v": "1"})
+    job = queue.claim(worker_id="w1", lease_seconds=60)
+    assert job is not None
+    queue.retry(job=job, run_at=clock.now() + timedelta(hours=3), error="Zoom daily limit")
+    queue.enqueue(kind="test", dedupe_key="booking-1", payload={"v": "2"})
+    again = queue.claim(worker_id="w1", lease_seconds=60)
+    assert again is not None and again.payload == {"v": "2"} and again.attempts == 1

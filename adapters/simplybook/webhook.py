@@ -22,8 +22,8 @@ class InvalidCallback(ValueError):
 
 
 def parse_callback(body: bytes) -> BookingCallback:
-    try:
-        data = json.loads(body)
+    try:  # strictly UTF-8: json.loads would also accept UTF-16/32 bytes
+        data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidCallback(400, "body is not valid JSON") from error
     if not isinstance(data, dict):

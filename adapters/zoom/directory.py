@@ -59,7 +59,10 @@ class ZoomDirectory:
             raise MeetingPlatformRejected(
                 f"Zoom did not tell which account signed in (HTTP {answer.status_code})"
             )
-        me = answer.json()
+        try:
+            me = answer.json()
+        except ValueError as error:
+            raise MeetingPlatformRejected("Zoom's answer about the signed-in account was unreadable") from error
         return ZoomConnection(
             zoom_account_id=str(me.get("account_id", "")),
             user_id=str(me.get("id", "")),

@@ -11,6 +11,7 @@ import hmac
 import html
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from bot.clock import Clock
 
 log = logging.getLogger("meetbot.zoom")
 MAX_AGE_SECONDS = 300
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")  # str.isdigit() also accepts "²", which int() refuses
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -70,6 +72,9 @@ def zoom_routes(
             return JSONResponse(
                 {"ok": False, "reason": "Zoom events are not configured"}, status_code=404
             )
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return JSONResponse({"ok": False, "reason": "body too large"}, status_code=413)
         body = await request.body()
         problem = _verify(request, body, webhook_secret, clock)
         if problem is not None:
@@ -103,7 +108,7 @@ def _verify(request: Request, body: bytes, secret: str, clock: Clock) -> str | N
     signature = request.headers.get("x-zm-signature", "")
     if len(body) > MAX_BODY_BYTES:
         return "body too large"
-    if not timestamp.isdigit() or not signature.startswith("v0="):
+    if not _TIMESTAMP.match(timestamp) or not signature.startswith("v0="):
         return "missing or malformed signature headers"
     if abs(clock.now().timestamp() - int(timestamp)) > MAX_AGE_SECONDS:
         return "stale request"

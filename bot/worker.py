@@ -78,7 +78,9 @@ class Worker:
         try:
             note = await self._run_holding_lease(job, handler)
         except LeaseLost:
-            log.warning("job %s (%s) lost its lease to another worker; left to it", job.id, job.kind)
+            log.warning(
+                "job %s (%s) lost its lease to another worker; left to it", job.id, job.kind
+            )
         except PermanentFailure as failure:
             log.warning("job %s (%s) failed for good: %s", job.id, job.kind, failure)
             self._queue.bury(job=job, error=str(failure))

@@ -21,7 +21,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     # hide_parameters: error texts (logged, kept on failed jobs) must not carry bound values,
     # which include link tokens and clients' contact details.
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        )
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
     )

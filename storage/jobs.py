@@ -30,7 +30,9 @@ def _pending_upsert(dialect: str) -> Any:
     """INSERT … ON CONFLICT for the pending-job unique index, built once per dialect."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(JobRow.__table__)  # type: ignore[attr-defined]
-    earliest = func.least if dialect == "postgresql" else func.min  # SQLite's min() is scalar with 2 args
+    earliest = (
+        func.least if dialect == "postgresql" else func.min
+    )  # SQLite's min() is scalar with 2 args
     table = JobRow.__table__  # type: ignore[attr-defined]
     return statement.on_conflict_do_update(
         index_elements=["dedupe_key"],
@@ -154,8 +156,11 @@ class SqlJobQueue:
         with self._engine.begin() as connection:
             result = connection.execute(
                 update(JobRow)
-                .where(col(JobRow.id) == job.id, col(JobRow.locked_by) == job.worker_id,
-                       col(JobRow.state) == RUNNING)
+                .where(
+                    col(JobRow.id) == job.id,
+                    col(JobRow.locked_by) == job.worker_id,
+                    col(JobRow.state) == RUNNING,
+                )
                 .values(lease_until=self._clock.now() + timedelta(seconds=lease_seconds))
             )
             return bool(result.rowcount)

@@ -294,7 +294,9 @@ class SqlStore:
 
     # -- bookings and meetings ----------------------------------------------------------------
 
-    def save_booking(self, *, company_id: str, details: BookingDetails) -> Booking:
+    def save_booking(
+        self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
+    ) -> Booking:
         with self._session() as session, session.begin():
             row = session.scalars(
                 select(BookingRow).where(
@@ -312,6 +314,7 @@ class SqlStore:
                     payment=details.payment.value,
                 )
                 session.add(row)
+            row.booking_hash = booking_hash or row.booking_hash
             row.code, row.service_external_id = details.code, details.service_id
             row.service_name, row.provider_external_id = details.service_name, details.provider_id
             row.provider_name, row.client_name = details.provider_name, details.client_name

@@ -23,10 +23,12 @@ from bot.domain import (
     ZoomAccount,
     ZoomConnection,
 )
-from bot.errors import NotFound
+from bot.errors import MeetbotError, NotFound
 from storage.accounts import SqlZoomAccounts
 from storage.crypto import SecretBox
+from storage.jobs import enqueue_unique
 from storage.repository import (
+    SYNC_BOOKING_JOB,
     SqlStore,
     company_from_row,
     provider_from_row,
@@ -128,12 +130,28 @@ class SqlSetup(SqlStore):
                     token, context=f"company.webhook_token:{row.id}"
                 )
                 session.add(row)
+            elif self._bound_elsewhere(session, row.id, actor):
+                raise MeetbotError(
+                    "This SimplyBook.me company is already connected to another chat workspace. "
+                    "meetbot serves each company from one workspace; ask that workspace's admins."
+                )
             row.name, row.timezone = name, timezone
             self._seal_credentials(row, api_key, api_secret)
             session.flush()
             self._bind(session, row.id, actor)
             company = company_from_row(row)
         return company, self.webhook_token(company_id=company.id)
+
+    def _bound_elsewhere(self, session: Session, company_id: str, actor: Actor) -> bool:
+        bound = session.execute(
+            select(col(ChatWorkspaceRow.platform), col(ChatWorkspaceRow.external_id)).where(
+                col(ChatWorkspaceRow.company_id) == company_id
+            )
+        ).all()
+        return any(
+            (platform, workspace) != (actor.platform.value, actor.workspace_id)
+            for platform, workspace in bound
+        )
 
     def _bind(self, session: Session, company_id: str, actor: Actor) -> None:
         workspace = session.scalars(
@@ -354,6 +372,28 @@ class SqlSetup(SqlStore):
             return [(row.company_id, row.connected_by) for row in rows]
 
     # -- attention ----------------------------------------------------------------------------
+
+    def resync_blocked_bookings(self, *, company_id: str) -> int:
+        now = self._clock.now()
+        with self._engine.begin() as connection:
+            blocked = connection.execute(
+                select(col(BookingRow.external_id), col(BookingRow.booking_hash)).where(
+                    col(BookingRow.company_id) == company_id,
+                    col(BookingRow.problem).is_not(None),
+                    col(BookingRow.end_at) > now,
+                    col(BookingRow.booking_hash) != "",
+                )
+            ).all()
+            for external_id, booking_hash in blocked:
+                enqueue_unique(
+                    connection,
+                    kind=SYNC_BOOKING_JOB,
+                    dedupe_key=f"{SYNC_BOOKING_JOB}:{company_id}:{external_id}",
+                    payload={"booking_id": external_id, "booking_hash": booking_hash},
+                    company_id=company_id,
+                    run_at=now,
+                )
+        return len(blocked)
 
     def open_problems(self, *, company_id: str) -> list[str]:
         problems = []

@@ -139,6 +139,9 @@ class BookingRow(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     company_id: str = Field(foreign_key="company.id", index=True)
     external_id: str
+    booking_hash: str = (
+        ""  # the booking system's proof of knowledge; lets meetbot re-sync on its own
+    )
     code: str = ""
     service_external_id: str
     service_name: str = ""

@@ -7,9 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.main import Core
 from bot.sandbox import Demo, SandboxWorld, seed_demo, wait_for
+from storage.tables import ProviderRow
 
 from .slack_platform import SlackPlatform, reply_text
 
@@ -293,3 +296,46 @@ def test_oauth_states_are_single_use_and_expire(core: Core) -> None:
     )
     clock.moment += timedelta(seconds=61)
     assert states.consume(purpose="zoom_connect", state=stale) is None
+
+
+def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
+    setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
+) -> None:
+    from bot.domain import MeetingPlatform
+    from bot.sandbox import book, message_as_text
+
+    from .conftest import run_jobs
+
+    core, slack, demo = setup
+    core.setup.map_provider(
+        company_id=demo.company_id, external_id=demo.provider_id, platform=MeetingPlatform.ZOOM
+    )  # no host ...
+    with Session(core.engine) as session, session.begin():  # ... and no channel
+        provider = session.scalars(select(ProviderRow)).one()
+        provider.chat_platform = provider.chat_workspace_id = provider.chat_channel_id = None
+    booking = book(world, demo)
+    httpx.post(
+        f"{slack.meetbot_url}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking["id"]),
+    )
+    run_jobs(core)
+    assert world.zoom.created_count() == 0
+    assert "provider 'Olena Koval' has no Zoom host user chosen" in _say(slack, "status")
+
+    reply = _say(slack, f"provider olena zoom olena@{demo.login}.test")
+    assert "1 upcoming booking(s) that were waiting for this are being set up now." in reply
+    run_jobs(core)
+    assert world.zoom.created_count() == 1 and world.slack.messages(demo.channel_id) == []
+    held = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    assert held is not None and held[1] == "provider 'Olena Koval' has no chat channel chosen"
+
+    assert "1 upcoming booking(s)" in _say(
+        slack, f"provider olena channel <#{demo.channel_id}|olena-bookings>"
+    )
+    run_jobs(core)
+    [message] = world.slack.messages(demo.channel_id)
+    assert "Online meeting: Online yoga consultation" in message_as_text(message)
+    assert world.zoom.created_count() == 1
+    released = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    assert released is not None and released[1] is None
+    assert "Nothing needs attention." in _say(slack, "status")

@@ -134,6 +134,39 @@ def test_full_setup_through_slack_only(
 
     [message] = wait_for(lambda: world.slack.messages(channel))
     text = message_as_text(message)
-    assert "New online meeting: Online yoga consultation" in text and "Iryna" in text
+    assert "Online meeting: Online yoga consultation" in text and "Iryna" in text
     assert f"{slack.meetbot_url}/m/" in text and f"{slack.meetbot_url}/h/" in text
     assert len(world.zoom.live_meetings(olena["id"])) == 1
+
+
+def test_a_company_served_by_one_workspace_cannot_be_taken_by_another(
+    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
+) -> None:
+    from bot.sandbox import seed_demo
+
+    core, slack = slack_app
+    demo = seed_demo(core, world)
+    world.slack.add_workspace("TINTRUDER", bot_token="xoxb-TINTRUDER-x")
+    core.workspaces.bind(
+        company_id=None,
+        platform="slack",
+        external_id="TINTRUDER",  # type: ignore[arg-type]
+        bot_token="xoxb-TINTRUDER-x",
+    )
+    world.slack.add_user("TINTRUDER", id="UINTRUDER", name="intruder", is_admin=True)
+    answer = slack.submit_form(
+        {
+            "login": demo.login,
+            "api_key": f"{demo.login}-api-key-0123456789",
+            "api_secret": "guessed",
+        },
+        user="UINTRUDER",
+        team="TINTRUDER",
+    )
+    assert answer.json()["response_action"] == "errors"
+    assert "already connected to another chat workspace" in answer.json()["errors"]["login"]
+    credentials = core.store.simplybook_credentials(company_id=demo.company_id)
+    assert credentials.api_secret == f"{demo.login}-api-secret-0123456789", (
+        "nothing was overwritten"
+    )
+    assert core.setup.company_for_workspace(platform="slack", workspace_id="TINTRUDER") is None

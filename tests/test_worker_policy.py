@@ -135,7 +135,9 @@ def test_retry_with_a_pending_twin_is_superseded(queue: SqlJobQueue, clock: Fake
     assert queue.jobs()[0].note == "superseded by a newer pending job"
 
 
-def test_a_pending_twin_waits_even_for_an_expired_running_job(queue: SqlJobQueue, clock: FakeClock) -> None:
+def test_a_pending_twin_waits_even_for_an_expired_running_job(
+    queue: SqlJobQueue, clock: FakeClock
+) -> None:
     queue.enqueue(kind="test", dedupe_key="booking-1", payload={"n": "first"})
     first = queue.claim(worker_id="w1", lease_seconds=60)
     queue.enqueue(kind="test", dedupe_key="booking-1", payload={"n": "second"})
@@ -158,8 +160,13 @@ def test_a_slow_job_keeps_its_lease(core: Core) -> None:
             stolen.append(queue.claim(worker_id="thief", lease_seconds=0.3))
         return "finished"
 
-    worker = Worker(queue=queue, handlers={"test": slow}, clock=SystemClock(), worker_id="w1",
-                    policy=WorkerPolicy(lease_seconds=0.3))
+    worker = Worker(
+        queue=queue,
+        handlers={"test": slow},
+        clock=SystemClock(),
+        worker_id="w1",
+        policy=WorkerPolicy(lease_seconds=0.3),
+    )
     assert asyncio.run(worker.run_once())
     assert stolen == [None] * 10, "the heartbeat kept the job from being claimed again"
     [row] = queue.jobs()
@@ -184,7 +191,9 @@ def test_a_lost_lease_stops_the_handler(queue: SqlJobQueue, clock: FakeClock) ->
     assert row.state == "running" and row.locked_by == "other"
 
 
-def test_a_new_callback_wakes_a_job_waiting_out_its_backoff(queue: SqlJobQueue, clock: FakeClock) -> None:
+def test_a_new_callback_wakes_a_job_waiting_out_its_backoff(
+    queue: SqlJobQueue, clock: FakeClock
+) -> None:
     queue.enqueue(kind="test", dedupe_key="booking-1", payload={"v": "1"})
     job = queue.claim(worker_id="w1", lease_seconds=60)
     assert job is not None

@@ -49,10 +49,11 @@ def _error_code(value: object) -> int:
 
 
 def _known_zone(name: str) -> str:
+    """The zone if Python knows it, else "" (the caller decides what to do without one)."""
     try:
         ZoneInfo(name)
     except (ValueError, ZoneInfoNotFoundError):
-        return "UTC"
+        return ""
     return name
 
 

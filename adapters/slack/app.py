@@ -118,8 +118,8 @@ async def actor_for(
 ) -> Actor:
     """Workspace admins and owners are meetbot admins by default, so ask Slack who they are."""
     is_admin = False
-    try:
-        info = await client.users_info(user=user_id)
+    try:  # bounded: the command must still be answered within Slack's 3 seconds
+        info = await asyncio.wait_for(client.users_info(user=user_id), timeout=1.0)
         user = info.get("user") or {}
         is_admin = bool(
             user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
@@ -272,4 +272,9 @@ def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
         await ack()
         if reply is not None:  # a DM: the callback URL is a secret, so never a channel
             text, blocks = render(reply.message)
-            await client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
+            try:
+                await client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
+            except Exception as error:  # saved already; `/meetings status` shows admins the URL
+                log.warning(
+                    "could not send the SimplyBook.me connection message: %s", type(error).__name__
+                )

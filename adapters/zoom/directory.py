@@ -62,7 +62,9 @@ class ZoomDirectory:
         try:
             me = answer.json()
         except ValueError as error:
-            raise MeetingPlatformRejected("Zoom's answer about the signed-in account was unreadable") from error
+            raise MeetingPlatformRejected(
+                "Zoom's answer about the signed-in account was unreadable"
+            ) from error
         return ZoomConnection(
             zoom_account_id=str(me.get("account_id", "")),
             user_id=str(me.get("id", "")),

@@ -8,6 +8,7 @@ company's data: the company is found from the actor's own workspace.
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ from bot.errors import BookingSystemRejected, MeetbotError, RetryLater
 from bot.matching import explain_miss, find_by_name
 from bot.messages import ActionButton, ChatMessage, Fact, LinkButton
 from bot.ports import BookingSource, ChatSender, OAuthStates, SetupStore, ZoomDirectory
+
+log = logging.getLogger("meetbot.commands")
 
 KIOSK_PLUGIN = "kiosk"  # plugin names of SimplyBook.me's feature switches (unconfirmed spellings)
 CLIENT_LOGIN_PLUGIN = "client_login"
@@ -108,6 +111,13 @@ async def run_command(deps: AdminDeps, actor: Actor, text: str) -> Reply:
         return say("Please try again in a minute", str(passing))
     except MeetbotError as failure:
         return say("That did not work", str(failure))
+    except Exception:  # a bug must still get an answer, and never show internals
+        log.exception("command %r failed", type(command).__name__)
+        return say(
+            "Something went wrong on meetbot's side",
+            "The command may not have finished. Please try again in a minute; if it keeps "
+            "failing, tell whoever runs meetbot (the error is in its log).",
+        )
 
 
 async def _help(deps: AdminDeps, actor: Actor, company: Company | None, command: Help) -> Reply:
@@ -154,13 +164,15 @@ async def _status(deps: AdminDeps, actor: Actor, company: Company | None, comman
         ) + f" (account {zoom.zoom_account_id})"
     services = [s.name for s in store.services(company_id=company.id) if s.online_meetings]
     providers = store.providers(company_id=company.id)
-    facts = (
+    facts: tuple[Fact, ...] = (
         Fact("Online meetings", "on" if company.online_meetings_enabled else "off"),
         Fact("SimplyBook.me", f"connected as {company.simplybook_login} ({company.timezone})"),
         Fact("Zoom", zoom_text),
         Fact("Services with online meetings", ", ".join(services) or "none yet"),
     )
     lines = "\n".join(f"• {p.name}: {_provider_line(p)}" for p in providers)
+    if effective_role(deps, actor, company) is Role.ADMIN:  # replies are private to the asker
+        facts = (*facts, Fact("Callback URL for SimplyBook.me", callback_url(deps, company.id)))
     problems = store.open_problems(company_id=company.id)
     note = (
         ("Needs attention:\n" + "\n".join(f"• {p}" for p in problems))
@@ -203,6 +215,21 @@ async def _connect(
             ),
         )
     return zoom_authorize_reply(deps, actor, company)
+
+
+def resumed(deps: AdminDeps, company_id: str) -> str:
+    """Re-queues bookings that were waiting for set-up; says so when there were any."""
+    count = deps.store.resync_blocked_bookings(company_id=company_id)
+    return (
+        f"\n\n{count} upcoming booking(s) that were waiting for this are being set up now."
+        if count
+        else ""
+    )
+
+
+def callback_url(deps: AdminDeps, company_id: str) -> str:
+    token = deps.store.webhook_token(company_id=company_id)
+    return f"{deps.public_url.rstrip('/')}/webhooks/simplybook/{token}"
 
 
 def zoom_authorize_reply(deps: AdminDeps, actor: Actor, company: Company) -> Reply:
@@ -261,7 +288,9 @@ async def _feature(
         )
     return say(
         "Online meetings are on",
-        "Now choose which services have online meetings: `/meetings services`." + warning,
+        "Now choose which services have online meetings: `/meetings services`."
+        + warning
+        + resumed(deps, company.id),
     )
 
 
@@ -379,7 +408,8 @@ async def _provider_zoom(
     )
     return say(
         f"{provider.name} hosts on Zoom as {user.email}",
-        f"Online bookings with {provider.name} get a Zoom meeting hosted by {user.name or user.email}.",
+        f"Online bookings with {provider.name} get a Zoom meeting hosted by {user.name or user.email}."
+        + resumed(deps, company.id),
     )
 
 
@@ -401,7 +431,8 @@ async def _provider_channel(
     )
     return say(
         f"{provider.name}'s bookings go to <#{channel_id}>",
-        "Make sure meetbot is a member of that channel (invite it with `/invite @meetbot`).",
+        "Make sure meetbot is a member of that channel (invite it with `/invite @meetbot`)."
+        + resumed(deps, company.id),
     )
 
 
@@ -504,7 +535,7 @@ async def submit_simplybook(
     except RetryLater:
         return {"login": "SimplyBook.me did not answer. Please try again in a minute."}, None
     try:
-        company, token = deps.store.connect_simplybook(
+        company, _token = deps.store.connect_simplybook(
             actor=actor,
             login=values["login"],
             api_key=values["api_key"],
@@ -514,10 +545,19 @@ async def submit_simplybook(
         )
     except MeetbotError as refused:
         return {"login": str(refused)}, None
-    url = f"{deps.public_url.rstrip('/')}/webhooks/simplybook/{token}"
+    url = callback_url(deps, company.id)
     return {}, say(
         f"Connected to SimplyBook.me as {company.simplybook_login}",
         "Last step in SimplyBook.me: Settings → API → paste this callback URL, so bookings reach "
         f"meetbot:\n{url}\n\nKeep it private: it works like a password. "
-        f"Times are shown in {company.timezone}. Next: `/meetings connect zoom`.",
+        f"{_zone_sentence(info.timezone, company.timezone)} Next: `/meetings connect zoom`.",
+    )
+
+
+def _zone_sentence(reported: str, used: str) -> str:
+    if reported:
+        return f"Booking times are read in {used}, the company's time zone."
+    return (
+        f"SimplyBook.me did not report the company's time zone, so booking times are read as {used}; "
+        "if that is wrong, set the time zone in SimplyBook.me's company settings and connect again."
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.domain import Actor, ChatPlatform, ChatTarget
 from bot.errors import MeetbotError
 from bot.messages import ChatMessage
-from bot.usecases.admin import ZOOM_CONNECT, AdminDeps
+from bot.usecases.admin import ZOOM_CONNECT, AdminDeps, resumed
 
 log = logging.getLogger("meetbot.zoom")
 
@@ -59,6 +59,7 @@ async def complete_zoom_connect(deps: AdminDeps, *, state: str, code: str, error
     deps.store.save_zoom_account(
         company_id=company_id, connection=connection, connected_by=actor_key(actor)
     )
+    waiting = resumed(deps, company_id)
     await _tell(
         deps,
         actor,
@@ -66,7 +67,7 @@ async def complete_zoom_connect(deps: AdminDeps, *, state: str, code: str, error
             title="Zoom is connected",
             summary="Zoom is connected",
             text=f"Zoom account {connection.zoom_account_id} (signed in as {connection.email}) now hosts "
-            "meetings. Map providers to its users: `/meetings provider NAME zoom EMAIL`.",
+            "meetings. Map providers to its users: `/meetings provider NAME zoom EMAIL`." + waiting,
         ),
     )
     return Outcome(True, "Zoom is connected", "You can close this tab and go back to chat.")

@@ -69,7 +69,7 @@ async def sync_booking(
         booking_hash=booking_hash,
         timezone=company.timezone,
     )
-    booking = store.save_booking(company_id=company_id, details=details)
+    booking = store.save_booking(company_id=company_id, details=details, booking_hash=booking_hash)
     meeting = store.meeting_for_booking(booking=booking)
     if details.status is BookingStatus.CANCELLED:
         if meeting is None or meeting.state is MeetingState.CANCELLED:
@@ -87,8 +87,10 @@ async def sync_booking(
         return str(problem)
     meeting = await _ensure_platform_meeting(deps, booking, service, provider, host)
     meeting, moved = await _follow_time(deps, booking, service, provider, meeting)
-    outcome = await _ensure_provider_message(deps, company, booking, service, provider, meeting)
-    store.note_booking_problem(booking_id=booking.id, problem=None)
+    outcome, holdup = await _ensure_provider_message(
+        deps, company, booking, service, provider, meeting
+    )
+    store.note_booking_problem(booking_id=booking.id, problem=holdup)
     return f"meeting moved to the new time; {outcome}" if moved else outcome
 
 
@@ -247,12 +249,11 @@ async def _ensure_provider_message(
     service: Service,
     provider: Provider,
     meeting: Meeting,
-) -> str:
+) -> tuple[str, str | None]:
+    """What was done, and the set-up problem still holding the booking up, if any."""
     if provider.channel is None:
-        deps.store.note_booking_problem(
-            booking_id=booking.id, problem=f"provider {provider.name!r} has no chat channel chosen"
-        )
-        return "meeting ready; provider has no chat channel, nothing posted"
+        problem = f"provider {provider.name!r} has no chat channel chosen"
+        return "meeting ready; provider has no chat channel, nothing posted", problem
     message = booking_message(
         details=booking.details,
         service_name=service.name,
@@ -266,10 +267,10 @@ async def _ensure_provider_message(
     chat = deps.chats[target.platform]
     if notification.state is NotificationState.POSTED and notification.message_id is not None:
         if notification.digest == message.digest():
-            return "meeting and message already in place"
+            return "meeting and message already in place", None
         await chat.update(target=target, message_id=notification.message_id, message=message)
         store.record_notification_edited(notification_id=notification.id, digest=message.digest())
-        return "provider's message updated"
+        return "provider's message updated", None
     posted = None
     if not intent_is_new:
         posted = await chat.find_posted(
@@ -281,4 +282,4 @@ async def _ensure_provider_message(
     store.record_notification_posted(
         notification_id=notification.id, posted=posted, digest=message.digest()
     )
-    return "meeting created and provider notified"
+    return "meeting created and provider notified", None

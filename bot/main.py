@@ -81,7 +81,10 @@ class Core:
         )
         if stored:
             return stored
-        configured = self.settings.slack_bot_token
+        settings = self.settings
+        if settings.slack_client_id and settings.slack_client_secret:
+            return None  # install mode: a workspace that did not install meetbot gets no token
+        configured = settings.slack_bot_token
         return configured.get_secret_value() if configured else None
 
 

@@ -72,6 +72,7 @@ class Company:
     name: str
     timezone: str
     online_meetings_enabled: bool
+    open_minutes_before: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ class Meeting:
     join_url: str | None
     client_token: str
     host_token: str
+    opened_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

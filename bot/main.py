@@ -358,7 +358,8 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     routes = [
         *simplybook_routes(ingest, on_accepted=worker.wake if worker else lambda: None),
         *link_routes(
-            client=lambda token: links.client_link(core.store, token=token), host=host_link
+            client=lambda token: links.client_link(core.store, token=token, now=core.clock.now()),
+            host=host_link,
         ),
         *zoom_routes(
             complete=complete,
@@ -390,7 +391,9 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
 
     handlers = SlackHandlers(
         run_command=lambda actor, text: admin.run_command(deps(), actor, text),
-        run_action=lambda actor, action_id: admin.run_action(deps(), actor, action_id),
+        run_action=lambda actor, action_id, value: admin.run_action(
+            deps(), actor, action_id, value
+        ),
         submit_simplybook=submit,
     )
     secret = settings.slack_client_secret

@@ -61,6 +61,8 @@ def format_time_range(start: datetime, end: datetime, timezone: str) -> str:
     return f"{day}, {local_start:%H:%M}–{local_end:%H:%M} ({timezone})"
 
 
+START_ACTION = "meetbot_start"
+
 PAYMENT_WORDS = {
     PaymentState.NOT_REQUIRED: "",
     PaymentState.PENDING: "pending: the client's link opens once the booking is paid",
@@ -76,6 +78,7 @@ def booking_message(
     timezone: str,
     client_link: str,
     host_link: str,
+    meeting_id: str = "",
     cancelled: bool = False,
 ) -> ChatMessage:
     """The provider's message for a booking; edited in place when the booking changes."""
@@ -101,9 +104,13 @@ def booking_message(
         summary=f"{client} booked {service_name} with {provider_name}, {when}",
         facts=(*facts, Fact("Client's link", client_link)),
         buttons=(
-            LinkButton("Start meeting (host link)", host_link, primary=True),
+            LinkButton("Host link", host_link),
             LinkButton("Client's join link", client_link),
         ),
-        note="The host link always opens a fresh host session; share only the client's link. "
+        actions=(ActionButton("Start meeting now", START_ACTION, meeting_id, "primary"),)
+        if meeting_id
+        else (),
+        note="Clients can join from shortly before the start; “Start meeting now” opens it for them "
+        "earlier. The host link always opens a fresh host session; share only the client's link. "
         "This message is updated when the booking changes.",
     )

@@ -159,7 +159,7 @@ def book(
     demo: Demo,
     *,
     client_name: str = "Iryna Shevchenko",
-    starts_in: timedelta = timedelta(days=1),
+    starts_in: timedelta = timedelta(minutes=5),
     minutes: int = 60,
     timezone: str = "Europe/Kyiv",
     **extra: Any,

@@ -70,6 +70,7 @@ def company_from_row(row: CompanyRow) -> Company:
         name=row.name,
         timezone=row.timezone,
         online_meetings_enabled=row.online_meetings_enabled,
+        open_minutes_before=row.open_minutes_before,
     )
 
 
@@ -112,7 +113,7 @@ def _details(row: BookingRow) -> BookingDetails:
     )
 
 
-def _meeting(row: MeetingRow, client_token: str) -> Meeting:
+def meeting_from_row(row: MeetingRow, client_token: str) -> Meeting:
     return Meeting(
         id=row.id,
         company_id=row.company_id,
@@ -126,6 +127,7 @@ def _meeting(row: MeetingRow, client_token: str) -> Meeting:
         join_url=row.join_url,
         client_token=client_token,
         host_token=row.host_token,
+        opened_at=row.opened_at,
     )
 
 
@@ -394,7 +396,7 @@ class SqlStore:
                     col(MeetingRow.booking_id) == booking.id,
                 )
             ).first()
-        return _meeting(found[0], found[1]) if found else None
+        return meeting_from_row(found[0], found[1]) if found else None
 
     def meeting_for_booking(self, *, booking: Booking) -> Meeting | None:
         return self._meeting_for_booking(booking)
@@ -409,10 +411,13 @@ class SqlStore:
             token = session.scalars(
                 select(col(SeatRow.client_token)).where(col(SeatRow.booking_id) == row.booking_id)
             ).one()
-            return _meeting(row, token)
+            return meeting_from_row(row, token)
 
     def record_meeting_moved(self, *, meeting_id: str, start: datetime, end: datetime) -> Meeting:
         return self._update_meeting(meeting_id, start_at=start, end_at=end)
+
+    def open_early(self, *, meeting_id: str) -> Meeting:
+        return self._update_meeting(meeting_id, opened_at=self._clock.now())
 
     def record_meeting_cancelled(self, *, meeting_id: str) -> Meeting:
         return self._update_meeting(meeting_id, state=MeetingState.CANCELLED.value)
@@ -441,7 +446,7 @@ class SqlStore:
             token = session.scalars(
                 select(col(SeatRow.client_token)).where(col(SeatRow.booking_id) == row.booking_id)
             ).one()
-            return _meeting(row, token)
+            return meeting_from_row(row, token)
 
     def ensure_notification(
         self, *, meeting: Meeting, target: ChatTarget
@@ -532,18 +537,21 @@ class SqlStore:
                 .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
                 .where(col(SeatRow.client_token) == token)
             ).first()
-        return _meeting(found[0], found[1]) if found else None
+        return meeting_from_row(found[0], found[1]) if found else None
 
-    def client_view(self, *, token: str) -> tuple[Meeting, BookingDetails] | None:
-        """What a client's link leads to: the meeting, and the booking it was made for."""
+    def client_view(self, *, token: str) -> tuple[Meeting, BookingDetails, Company] | None:
+        """What a client's link leads to: the meeting, its booking, and the company's rules."""
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, BookingRow, col(SeatRow.client_token))
+                select(MeetingRow, BookingRow, CompanyRow, col(SeatRow.client_token))
                 .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
                 .join(BookingRow, col(BookingRow.id) == SeatRow.booking_id)
+                .join(CompanyRow, col(CompanyRow.id) == MeetingRow.company_id)
                 .where(col(SeatRow.client_token) == token)
             ).first()
-        return (_meeting(found[0], found[2]), _details(found[1])) if found else None
+        if found is None:
+            return None
+        return meeting_from_row(found[0], found[3]), _details(found[1]), company_from_row(found[2])
 
     def meeting_for_host_token(self, *, token: str) -> Meeting | None:
         with self._session() as session:
@@ -552,7 +560,7 @@ class SqlStore:
                 .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
                 .where(col(MeetingRow.host_token) == token)
             ).first()
-        return _meeting(found[0], found[1]) if found else None
+        return meeting_from_row(found[0], found[1]) if found else None
 
     def received_events(self, *, company_id: str) -> list[dict[str, object]]:
         with self._session() as session:

@@ -16,6 +16,7 @@ from bot.domain import (
     ChatPlatform,
     ChatTarget,
     Company,
+    Meeting,
     MeetingPlatform,
     Provider,
     Service,
@@ -31,6 +32,7 @@ from storage.repository import (
     SYNC_BOOKING_JOB,
     SqlStore,
     company_from_row,
+    meeting_from_row,
     provider_from_row,
     service_from_row,
     token_digest,
@@ -40,7 +42,9 @@ from storage.tables import (
     ChatWorkspaceRow,
     CompanyRow,
     JobRow,
+    MeetingRow,
     ProviderRow,
+    SeatRow,
     ServiceRow,
     StaffMemberRow,
     ZoomAccountRow,
@@ -370,6 +374,16 @@ class SqlSetup(SqlStore):
             for row in rows:
                 self._forget_tokens(row, "the app was removed from the Zoom account")
             return [(row.company_id, row.connected_by) for row in rows]
+
+    def meeting_to_start(self, *, company_id: str, meeting_id: str) -> tuple[Meeting, str] | None:
+        with self._session() as session:
+            found = session.execute(
+                select(MeetingRow, col(BookingRow.provider_external_id), col(SeatRow.client_token))
+                .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
+                .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
+                .where(col(MeetingRow.company_id) == company_id, col(MeetingRow.id) == meeting_id)
+            ).first()
+        return (meeting_from_row(found[0], found[2]), found[1]) if found else None
 
     # -- attention ----------------------------------------------------------------------------
 

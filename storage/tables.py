@@ -37,6 +37,7 @@ class CompanyRow(SQLModel, table=True):
     name: str = ""
     timezone: str = "UTC"
     online_meetings_enabled: bool = False
+    open_minutes_before: int = 10  # clients' links open this long before the start (S13)
     api_key_enc: str
     api_secret_enc: str
     webhook_token_hash: str = Field(unique=True, index=True)
@@ -173,6 +174,7 @@ class MeetingRow(SQLModel, table=True):
     external_id: str | None = None
     join_url: str | None = None
     host_token: str = Field(unique=True, index=True)
+    opened_at: datetime | None = _when(nullable=True)  # opened early by hand ("Start meeting")
     created_at: datetime = _when(now=True)
 
 

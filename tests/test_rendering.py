@@ -53,13 +53,18 @@ def test_mentions_and_disguised_links_in_names_render_literally() -> None:
     assert "<https://evil.test" not in section
 
 
-def test_buttons_carry_the_links_and_the_host_button_is_primary() -> None:
-    _, blocks = render(_message())
+def test_buttons_carry_the_links_and_start_is_the_primary_action() -> None:
+    message = booking_message(details=_details("Iryna"), service_name="Yoga", provider_name="Olena",
+                              timezone="Europe/Kyiv", client_link="https://m.test/m/C",
+                              host_link="https://m.test/h/H", meeting_id="meeting-7")
+    _, blocks = render(message)
     buttons = blocks[2]["elements"]
-    assert [(b["url"], b.get("style")) for b in buttons] == [
-        ("https://m.test/h/H", "primary"),
-        ("https://m.test/m/C", None),
+    assert [(b.get("url"), b.get("value"), b.get("style")) for b in buttons] == [
+        ("https://m.test/h/H", None, None),
+        ("https://m.test/m/C", None, None),
+        (None, "meeting-7", "primary"),
     ]
+    assert buttons[2]["action_id"] == "meetbot_start"
 
 
 def test_digest_changes_only_when_the_content_does() -> None:

@@ -25,67 +25,166 @@ _templates = Environment(
     autoescape=select_autoescape(["html"]),
 )
 
-_PAGES: dict[LinkOutcome, tuple[int, str, str, int]] = {
+# (status, seconds before the page reloads itself, and per language: title, message)
+_PAGES: dict[LinkOutcome, tuple[int, int, dict[str, tuple[str, str]]]] = {
     LinkOutcome.NOT_FOUND: (
         404,
-        "Link not found",
-        "This meeting link is not valid. Please check that you copied the whole link, "
-        "or ask the business that sent it for a new one.",
         0,
+        {
+            "en": (
+                "Link not found",
+                "This meeting link is not valid. Please check that you copied the whole "
+                "link, or ask the business that sent it for a new one.",
+            ),
+            "uk": (
+                "Посилання не знайдено",
+                "Це посилання на зустріч недійсне. Перевірте, чи скопійовано його "
+                "повністю, або попросіть у компанії нове.",
+            ),
+        },
     ),
     LinkOutcome.NOT_READY: (
         200,
-        "Your meeting is being prepared",
-        "The meeting is being set up right now. This page will refresh by itself.",
         10,
+        {
+            "en": (
+                "Your meeting is being prepared",
+                "The meeting is being set up right now. This page will refresh by itself.",
+            ),
+            "uk": ("Зустріч готується", "Зустріч саме зараз створюється. Сторінка оновиться сама."),
+        },
     ),
     LinkOutcome.CANCELLED: (
         410,
-        "This meeting was cancelled",
-        "The booking behind this link was cancelled, so the meeting is no longer available.",
         0,
+        {
+            "en": (
+                "This meeting was cancelled",
+                "The booking behind this link was cancelled, so the meeting "
+                "is no longer available.",
+            ),
+            "uk": (
+                "Зустріч скасовано",
+                "Бронювання за цим посиланням скасовано, тож зустріч більше недоступна.",
+            ),
+        },
     ),
     LinkOutcome.PAYMENT_PENDING: (
         200,
-        "Payment pending",
-        "Your meeting link will work as soon as the booking is paid or the payment is approved. "
-        "If you have just paid, please open this link again in a few minutes.",
         0,
+        {
+            "en": (
+                "Payment pending",
+                "Your meeting link will work as soon as the booking is paid or the "
+                "payment is approved. If you have just paid, please open this link again in a few minutes.",
+            ),
+            "uk": (
+                "Очікується оплата",
+                "Посилання запрацює, щойно бронювання буде оплачено або оплату "
+                "підтверджено. Якщо ви щойно оплатили, відкрийте посилання ще раз за кілька хвилин.",
+            ),
+        },
+    ),
+    LinkOutcome.WAIT: (
+        200,
+        0,
+        {
+            "en": (
+                "Your meeting has not started yet",
+                "Come back at the booked time: this page opens the "
+                "meeting by itself when it starts.",
+            ),
+            "uk": (
+                "Зустріч ще не почалася",
+                "Поверніться у заброньований час: ця сторінка сама відкриє "
+                "зустріч, щойно вона почнеться.",
+            ),
+        },
+    ),
+    LinkOutcome.OVER: (
+        410,
+        0,
+        {
+            "en": (
+                "This meeting is over",
+                "The booked time has passed. To meet again, please make a new booking.",
+            ),
+            "uk": (
+                "Зустріч завершено",
+                "Заброньований час минув. Щоб зустрітися знову, створіть нове бронювання.",
+            ),
+        },
     ),
     LinkOutcome.UNAVAILABLE: (
         503,
-        "The meeting cannot be opened right now",
-        "The video platform did not answer. Please try again in a minute.",
         30,
+        {
+            "en": (
+                "The meeting cannot be opened right now",
+                "The video platform did not answer. Please try again in a minute.",
+            ),
+            "uk": (
+                "Зустріч зараз не відкривається",
+                "Відеоплатформа не відповіла. Спробуйте ще раз за хвилину.",
+            ),
+        },
     ),
+}
+_WAITING = {
+    "en": {"starts_label": "Starts", "days_label": "days", "waiting_hint": "Opens in:"},
+    "uk": {"starts_label": "Початок:", "days_label": "дн.", "waiting_hint": "Відкриється через:"},
 }
 
 
-def _page(decision: LinkDecision) -> Response:
-    status, title, message, refresh = _PAGES[decision.outcome]
+def language(request: Request) -> str:
+    """English or Ukrainian, from the browser's preferences (the booking's language is not known)."""
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in ("uk", "en"):
+            return code
+    return "en"
+
+
+def _page(decision: LinkDecision, lang: str) -> Response:
+    status, refresh, texts = _PAGES[decision.outcome]
+    title, message = texts[lang]
+    extra: dict[str, object] = {}
+    if decision.opens_at is not None and decision.starts_at is not None:
+        extra = {
+            **_WAITING[lang],
+            "opens_at": decision.opens_at.isoformat(),
+            "starts_at": decision.starts_at.isoformat(),
+            "opens_at_text": f"{_WAITING[lang]['starts_label']} {decision.starts_at:%Y-%m-%d %H:%M} UTC",
+        }
     html = _templates.get_template("page.html").render(
-        title=title, message=message, hint=decision.detail, refresh_seconds=refresh
+        lang=lang,
+        title=title,
+        message=message,
+        hint=decision.detail,
+        refresh_seconds=refresh,
+        **extra,
     )
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-def _answer(decision: LinkDecision) -> Response:
+def _answer(decision: LinkDecision, lang: str) -> Response:
     if decision.outcome is LinkOutcome.REDIRECT and decision.url:
         return RedirectResponse(
             decision.url,
             status_code=303,
             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
         )
-    return _page(decision)
+    return _page(decision, lang)
 
 
 def link_routes(*, client: ClientDecider, host: HostDecider) -> list[Route]:
     async def client_link(request: Request) -> Response:
-        return _answer(await run_in_threadpool(client, request.path_params["token"]))
+        decision = await run_in_threadpool(client, request.path_params["token"])
+        return _answer(decision, language(request))
 
     async def host_link(request: Request) -> Response:
-        return _answer(await host(request.path_params["token"]))
+        return _answer(await host(request.path_params["token"]), language(request))
 
     return [
         Route("/m/{token}", client_link, methods=["GET"]),

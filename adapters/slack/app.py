@@ -55,7 +55,7 @@ class SlackHandlers:
     """The core's use cases, bound by the composition root."""
 
     run_command: Callable[[Actor, str], Awaitable[Reply]]
-    run_action: Callable[[Actor, str], Awaitable[Reply]]
+    run_action: Callable[[Actor, str, str], Awaitable[Reply]]
     submit_simplybook: Callable[
         [Actor, dict[str, str]], Awaitable[tuple[dict[str, str], Reply | None]]
     ]
@@ -240,8 +240,11 @@ def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
             user_id=body["user"]["id"],
             channel_id=(body.get("channel") or {}).get("id", ""),
         )
-        reply = await handlers.run_action(actor, action["action_id"])
-        await respond(replace_original=True, **_reply_payload(reply))
+        reply = await handlers.run_action(
+            actor, action["action_id"], str(action.get("value") or "")
+        )
+        # An answer beside a channel message is seen only by whoever pressed the button.
+        await respond(replace_original=reply.replace_original, **_reply_payload(reply))
 
     @app.action(re.compile(r"^link_"))
     async def on_link(ack: AsyncAck) -> None:

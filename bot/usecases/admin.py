@@ -34,10 +34,10 @@ from bot.commands import (
     parse,
     required_role,
 )
-from bot.domain import AccountState, Actor, ChatTarget, Company, Provider, Service
+from bot.domain import AccountState, Actor, ChatTarget, Company, MeetingState, Provider, Service
 from bot.errors import BookingSystemRejected, MeetbotError, RetryLater
 from bot.matching import explain_miss, find_by_name
-from bot.messages import ActionButton, ChatMessage, Fact, LinkButton
+from bot.messages import START_ACTION, ActionButton, ChatMessage, Fact, LinkButton
 from bot.ports import BookingSource, ChatSender, OAuthStates, SetupStore, ZoomDirectory
 
 log = logging.getLogger("meetbot.commands")
@@ -58,6 +58,7 @@ class Reply:
     message: ChatMessage
     form: str | None = None  # a form the adapter opens (secrets are never typed into a channel)
     public: bool = False
+    replace_original: bool = True  # for button answers: replace the message, or answer beside it
 
 
 @dataclass(frozen=True)
@@ -488,8 +489,10 @@ _HANDLERS: dict[type[Command], Handler] = {
 }
 
 
-async def run_action(deps: AdminDeps, actor: Actor, action_id: str) -> Reply:
-    """A button pressed on one of meetbot's messages (admin-only confirmations)."""
+async def run_action(deps: AdminDeps, actor: Actor, action_id: str, value: str = "") -> Reply:
+    """A button pressed on one of meetbot's messages."""
+    if action_id == START_ACTION:
+        return start_meeting(deps, actor, meeting_id=value)
     company = deps.store.company_for_workspace(
         platform=actor.platform.value, workspace_id=actor.workspace_id
     )
@@ -504,6 +507,48 @@ async def run_action(deps: AdminDeps, actor: Actor, action_id: str) -> Reply:
             "Its tokens are deleted. Connect again with `/meetings connect zoom`.",
         )
     return say("Nothing changed", "")
+
+
+def start_meeting(deps: AdminDeps, actor: Actor, *, meeting_id: str) -> Reply:
+    """Opens a meeting early for its clients (S11, S13), and hands the presser the host link."""
+    company = deps.store.company_for_workspace(
+        platform=actor.platform.value, workspace_id=actor.workspace_id
+    )
+    found = (
+        deps.store.meeting_to_start(company_id=company.id, meeting_id=meeting_id)
+        if company
+        else None
+    )
+    if company is None or found is None:
+        return Reply(
+            say("Meeting not found", "This meeting no longer exists.").message,
+            replace_original=False,
+        )
+    meeting, provider_id = found
+    role = effective_role(deps, actor, company)
+    member = deps.store.staff_member(company_id=company.id, actor=actor)
+    tied = member is not None and member.provider_external_id == provider_id
+    if not (role in (Role.ADMIN, Role.SENIOR) or (role is Role.JUNIOR and tied)):
+        return Reply(
+            say(
+                "Not allowed",
+                "Starting a meeting by hand needs the admin or senior role, or "
+                "junior staff tied to this meeting's provider.",
+            ).message,
+            replace_original=False,
+        )
+    if meeting.state is MeetingState.CANCELLED:
+        return Reply(say("This meeting was cancelled", "").message, replace_original=False)
+    deps.store.open_early(meeting_id=meeting.id)
+    host_link = f"{deps.public_url.rstrip('/')}/h/{meeting.host_token}"
+    return Reply(
+        say(
+            "The meeting is open",
+            "Clients can join now. Open it as the host:",
+            buttons=(LinkButton("Open as host", host_link, primary=True),),
+        ).message,
+        replace_original=False,
+    )
 
 
 async def submit_simplybook(

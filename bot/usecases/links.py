@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain import BookingStatus, MeetingPlatform, MeetingState, PaymentState
+from bot.domain import BookingStatus, Company, Meeting, MeetingPlatform, MeetingState, PaymentState
 from bot.errors import MeetbotError, MeetingGone
 from bot.ports import LinkStore, MeetingPlatformPort
+
+OVER_GRACE = timedelta(minutes=30)  # a late client can still join this long after the end
 
 
 class LinkOutcome(StrEnum):
@@ -17,6 +20,8 @@ class LinkOutcome(StrEnum):
     NOT_READY = "not_ready"
     CANCELLED = "cancelled"
     PAYMENT_PENDING = "payment_pending"
+    WAIT = "wait"
+    OVER = "over"
     UNAVAILABLE = "unavailable"
 
 
@@ -25,13 +30,20 @@ class LinkDecision:
     outcome: LinkOutcome
     url: str | None = None
     detail: str = ""
+    opens_at: datetime | None = None
+    starts_at: datetime | None = None
 
 
-def client_link(store: LinkStore, *, token: str) -> LinkDecision:
+def opening_time(meeting: Meeting, company: Company) -> datetime:
+    return meeting.start - timedelta(minutes=company.open_minutes_before)
+
+
+def client_link(store: LinkStore, *, token: str, now: datetime) -> LinkDecision:
+    """Opens at the booked time (minus the company's lead) or when started by hand (S13)."""
     view = store.client_view(token=token)
     if view is None:
         return LinkDecision(LinkOutcome.NOT_FOUND)
-    meeting, booking = view
+    meeting, booking, company = view
     if booking.status is BookingStatus.CANCELLED or meeting.state in (
         MeetingState.CANCELLED,
         MeetingState.GONE,
@@ -41,6 +53,11 @@ def client_link(store: LinkStore, *, token: str) -> LinkDecision:
         return LinkDecision(LinkOutcome.PAYMENT_PENDING)
     if meeting.join_url is None:
         return LinkDecision(LinkOutcome.NOT_READY)
+    if now > meeting.end + OVER_GRACE:
+        return LinkDecision(LinkOutcome.OVER)
+    opens = opening_time(meeting, company)
+    if meeting.opened_at is None and now < opens:
+        return LinkDecision(LinkOutcome.WAIT, opens_at=opens, starts_at=meeting.start)
     return LinkDecision(LinkOutcome.REDIRECT, meeting.join_url)
 
 

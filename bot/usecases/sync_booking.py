@@ -261,6 +261,7 @@ async def _ensure_provider_message(
         timezone=company.timezone,
         client_link=deps.links.client_link(meeting.client_token),
         host_link=deps.links.host_link(meeting.host_token),
+        meeting_id=meeting.id,
     )
     store, target = deps.store, provider.channel
     notification, intent_is_new = store.ensure_notification(meeting=meeting, target=target)

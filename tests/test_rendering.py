@@ -54,9 +54,15 @@ def test_mentions_and_disguised_links_in_names_render_literally() -> None:
 
 
 def test_buttons_carry_the_links_and_start_is_the_primary_action() -> None:
-    message = booking_message(details=_details("Iryna"), service_name="Yoga", provider_name="Olena",
-                              timezone="Europe/Kyiv", client_link="https://m.test/m/C",
-                              host_link="https://m.test/h/H", meeting_id="meeting-7")
+    message = booking_message(
+        details=_details("Iryna"),
+        service_name="Yoga",
+        provider_name="Olena",
+        timezone="Europe/Kyiv",
+        client_link="https://m.test/m/C",
+        host_link="https://m.test/h/H",
+        meeting_id="meeting-7",
+    )
     _, blocks = render(message)
     buttons = blocks[2]["elements"]
     assert [(b.get("url"), b.get("value"), b.get("style")) for b in buttons] == [

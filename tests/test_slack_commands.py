@@ -339,3 +339,14 @@ def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
     released = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
     assert released is not None and released[1] is None
     assert "Nothing needs attention." in _say(slack, "status")
+
+
+def test_slow_work_is_acknowledged_at_once_and_answered_by_response_url(
+    setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
+) -> None:
+    _, slack, _ = setup
+    world.simplybook.faults.latency = 1.5  # two calls (services, providers): well past 2 s
+    answer = slack.command("services", user=ADMIN)
+    assert answer.status_code == 200 and answer.extensions["elapsed_seconds"] < 3.0
+    assert "Working on it" in reply_text(answer)
+    assert wait_for(lambda: _posted(slack, "Pilates für Anfänger"), timeout=15)

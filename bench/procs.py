@@ -31,16 +31,9 @@ def free_port() -> int:
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """`settings` as MEETBOT_* variables for a subprocess (as in tests/test_crash_recovery.py)."""
+    """This process's environment, with `settings` as its MEETBOT_* variables."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("MEETBOT_")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"MEETBOT_{name.upper()}"] = str(value)
-    env.update(extra)
-    return env
+    return {**env, **settings.as_environment(), **extra}
 
 
 def _status_kib(pid: int, field: str) -> int:

@@ -115,6 +115,17 @@ class Settings(BaseSettings):
             key.strip() for key in self.secret_keys.get_secret_value().split(",") if key.strip()
         ]
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as MEETBOT_* variables, to start another meetbot process the same way."""
+        variables = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            variables[f"MEETBOT_{name.upper()}"] = str(value)
+        return variables
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redactor."""
         fields = (

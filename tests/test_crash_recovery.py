@@ -27,14 +27,8 @@ CREATE = r"^/v2/users/[^/]+/meetings$"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MEETBOT_")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"MEETBOT_{name.upper()}"] = str(value)
-    return env
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("MEETBOT_")}
+    return {**inherited, **settings.as_environment()}
 
 
 class WorkerProcess:

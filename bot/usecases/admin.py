@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.commands import (
     EXAMPLES,
@@ -41,6 +41,8 @@ from bot.messages import START_ACTION, ActionButton, ChatMessage, Fact, LinkButt
 from bot.ports import BookingSource, ChatSender, OAuthStates, SetupStore, ZoomDirectory
 
 log = logging.getLogger("meetbot.commands")
+
+Named = TypeVar("Named", Service, Provider)
 
 KIOSK_PLUGIN = "kiosk"  # plugin names of SimplyBook.me's feature switches (unconfirmed spellings)
 CLIENT_LOGIN_PLUGIN = "client_login"
@@ -324,14 +326,23 @@ async def _services(
     )
 
 
-async def _find_service(deps: AdminDeps, company: Company, name: str) -> Service | str:
-    services = deps.store.services(company_id=company.id)
-    match = find_by_name(name, services, lambda s: s.name)
-    if match.found is None and not services:
+async def _find_named(
+    deps: AdminDeps, company: Company, name: str, kind: str, listed: Callable[[], Sequence[Named]]
+) -> Named | str:
+    """The service or provider meant by `name`, or a plain explanation (with suggestions)."""
+    items = listed()
+    match = find_by_name(name, items, lambda item: item.name)
+    if match.found is None and not items:  # nothing known yet: the booking system may list them
         await _refreshed_catalog(deps, company)
-        services = deps.store.services(company_id=company.id)
-        match = find_by_name(name, services, lambda s: s.name)
-    return match.found or explain_miss("service", name, match, "/meetings services")  # type: ignore[arg-type]
+        items = listed()
+        match = find_by_name(name, items, lambda item: item.name)
+    return match.found or explain_miss(kind, name, match, f"/meetings {kind}s")  # type: ignore[arg-type]
+
+
+async def _find_service(deps: AdminDeps, company: Company, name: str) -> Service | str:
+    return await _find_named(
+        deps, company, name, "service", lambda: deps.store.services(company_id=company.id)
+    )
 
 
 async def _service(
@@ -376,13 +387,9 @@ async def _providers(
 
 
 async def _find_provider(deps: AdminDeps, company: Company, name: str) -> Provider | str:
-    providers = deps.store.providers(company_id=company.id)
-    match = find_by_name(name, providers, lambda p: p.name)
-    if match.found is None and not providers:
-        await _refreshed_catalog(deps, company)
-        providers = deps.store.providers(company_id=company.id)
-        match = find_by_name(name, providers, lambda p: p.name)
-    return match.found or explain_miss("provider", name, match, "/meetings providers")  # type: ignore[arg-type]
+    return await _find_named(
+        deps, company, name, "provider", lambda: deps.store.providers(company_id=company.id)
+    )
 
 
 async def _provider_zoom(

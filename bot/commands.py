@@ -113,6 +113,11 @@ class SetRole:
 
 
 @dataclass(frozen=True, slots=True)
+class StartMeeting:
+    booking: str  # the booking's code or number, as SimplyBook.me shows it
+
+
+@dataclass(frozen=True, slots=True)
 class Invalid:
     """The command exists but was typed wrong: what is wrong, and how to type it."""
 
@@ -133,6 +138,7 @@ Command = (
     | ProviderChannel
     | ProviderStaff
     | SetRole
+    | StartMeeting
     | Invalid
 )
 
@@ -148,6 +154,7 @@ USAGE = {
     "providers": "providers",
     "provider": "provider NAME zoom EMAIL | provider NAME channel #channel | provider NAME staff @user",
     "role": "role @user admin|senior|junior|none",
+    "start": "start BOOKING",
 }
 EXAMPLES = (
     "status",
@@ -253,6 +260,11 @@ _PARSERS: dict[str, Callable[[list[str]], Command]] = {
     "providers": _no_args(ListProviders(), "providers"),
     "provider": _provider,
     "role": _role,
+    "start": lambda rest: (
+        StartMeeting(rest[0].lstrip("#"))
+        if len(rest) == 1
+        else _invalid("start", "give the booking's code or number")
+    ),
 }
 
 
@@ -260,6 +272,6 @@ def required_role(command: Command) -> Role | None:
     """The least role a command needs; None: anyone in the workspace may use it."""
     if isinstance(command, Help | Invalid):
         return None
-    if isinstance(command, Status | ListServices | ListProviders):
-        return Role.JUNIOR
+    if isinstance(command, Status | ListServices | ListProviders | StartMeeting):
+        return Role.JUNIOR  # start: the use case also checks the meeting's provider
     return Role.ADMIN

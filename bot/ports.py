@@ -279,6 +279,10 @@ class SetupStore(Protocol):
 
     def open_early(self, *, meeting_id: str) -> Meeting: ...
 
+    def meeting_id_for_booking(self, *, company_id: str, reference: str) -> str | None:
+        """The meeting of the company's booking with that code or number."""
+        ...
+
     def resync_blocked_bookings(self, *, company_id: str) -> int:
         """Queues a sync of every upcoming booking held up by a set-up problem; returns how many."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -384,6 +384,19 @@ class SqlSetup(SqlStore):
                 .where(col(MeetingRow.company_id) == company_id, col(MeetingRow.id) == meeting_id)
             ).first()
         return (meeting_from_row(found[0], found[2]), found[1]) if found else None
+
+    def meeting_id_for_booking(self, *, company_id: str, reference: str) -> str | None:
+        with self._session() as session:
+            return session.scalars(
+                select(col(MeetingRow.id))
+                .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
+                .where(
+                    col(MeetingRow.company_id) == company_id,
+                    or_(
+                        col(BookingRow.code) == reference, col(BookingRow.external_id) == reference
+                    ),
+                )
+            ).first()
 
     # -- attention ----------------------------------------------------------------------------
 

@@ -145,3 +145,21 @@ def test_admin_can_start_and_the_channel_message_stays(
     assert message["edits"] == [] and "Start meeting now" in str(message["blocks"])
     [meeting] = world.zoom.live_meetings()
     assert httpx.get(_client_link(world, demo)).headers["location"] == meeting["join_url"]
+
+
+def test_start_command_by_booking_code(
+    booked: tuple[Core, SlackPlatform, Demo, str], world: SandboxWorld
+) -> None:
+    from .slack_platform import reply_text
+
+    core, slack, demo, booking_id = booked
+    code = world.simplybook.booking(demo.login, booking_id)["code"]  # type: ignore[index]
+    refused = reply_text(slack.command(f"start {code}", user=OTHER_JUNIOR))
+    assert "This command needs the *junior* role" in refused
+    assert "No online meeting belongs to booking “nope”" in reply_text(
+        slack.command("start nope", user=ADMIN)
+    )
+    opened = reply_text(slack.command(f"start #{code}", user=ADMIN))
+    assert "The meeting is open" in opened and "/h/" in opened
+    [meeting] = world.zoom.live_meetings()
+    assert httpx.get(_client_link(world, demo)).headers["location"] == meeting["join_url"]

@@ -30,6 +30,7 @@ from bot.commands import (
     SetFeature,
     SetRole,
     SetService,
+    StartMeeting,
     Status,
     parse,
     required_role,
@@ -478,6 +479,20 @@ async def _role(deps: AdminDeps, actor: Actor, company: Company | None, command:
     return say("Role set", f"<@{command.user.id}> is now *{command.role.value}* in meetbot.")
 
 
+async def _start_command(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: StartMeeting
+) -> Reply:
+    assert company is not None
+    meeting_id = deps.store.meeting_id_for_booking(company_id=company.id, reference=command.booking)
+    if meeting_id is None:
+        return say(
+            "No such meeting",
+            f"No online meeting belongs to booking “{command.booking}”. "
+            "Use the booking's code or number as SimplyBook.me shows it.",
+        )
+    return start_meeting(deps, actor, meeting_id=meeting_id)
+
+
 Handler = Callable[[AdminDeps, Actor, Company | None, Any], Awaitable[Reply]]
 _HANDLERS: dict[type[Command], Handler] = {
     Help: _help,
@@ -493,6 +508,7 @@ _HANDLERS: dict[type[Command], Handler] = {
     ProviderChannel: _provider_channel,
     ProviderStaff: _provider_staff,
     SetRole: _role,
+    StartMeeting: _start_command,
 }
 
 

@@ -152,7 +152,7 @@ def test_start_command_by_booking_code(
 ) -> None:
     from .slack_platform import reply_text
 
-    core, slack, demo, booking_id = booked
+    _core, slack, demo, booking_id = booked
     code = world.simplybook.booking(demo.login, booking_id)["code"]  # type: ignore[index]
     refused = reply_text(slack.command(f"start {code}", user=OTHER_JUNIOR))
     assert "This command needs the *junior* role" in refused

@@ -96,17 +96,33 @@ class Worker:
     async def _run_holding_lease(self, job: Job, handler: JobHandler) -> str | None:
         """Renews the lease while the handler runs, so a slow job is never taken over; if the
         lease is lost anyway (the database was unreachable too long), the handler is stopped."""
+        loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(handler(job))
         lease = self._policy.lease_seconds
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=lease / 3)
-            if done:
-                return task.result()
-            if not self._queue.extend_lease(job=job, lease_seconds=lease):
+        held_until = loop.time() + lease
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=lease / 3)
+                if done:
+                    return task.result()
+                try:
+                    kept = self._queue.extend_lease(job=job, lease_seconds=lease)
+                except (
+                    Exception
+                ) as error:  # the database hiccuped: still ours until the lease runs out
+                    log.warning(
+                        "job %s: could not renew its lease (%s)", job.id, type(error).__name__
+                    )
+                    kept = loop.time() < held_until - lease / 6
+                else:
+                    held_until = loop.time() + lease if kept else held_until
+                if not kept:
+                    raise LeaseLost
+        finally:  # whatever ends this wait, the handler never runs on unsupervised
+            if not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-                raise LeaseLost
 
     def _retry(self, job: Job, error: str, after_seconds: float | None) -> None:
         if job.attempts >= self._policy.max_attempts:

@@ -414,7 +414,8 @@ class SqlStore:
             return meeting_from_row(row, token)
 
     def record_meeting_moved(self, *, meeting_id: str, start: datetime, end: datetime) -> Meeting:
-        return self._update_meeting(meeting_id, start_at=start, end_at=end)
+        # An early start was for the old time; the new time opens on its own schedule.
+        return self._update_meeting(meeting_id, start_at=start, end_at=end, opened_at=None)
 
     def open_early(self, *, meeting_id: str) -> Meeting:
         return self._update_meeting(meeting_id, opened_at=self._clock.now())
@@ -434,6 +435,7 @@ class SqlStore:
             marker=f"{marker_prefix}:{new_id()}",
             start_at=start,
             end_at=end,
+            opened_at=None,
         )
 
     def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting:

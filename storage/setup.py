@@ -407,6 +407,7 @@ class SqlSetup(SqlStore):
                 select(col(BookingRow.external_id), col(BookingRow.booking_hash)).where(
                     col(BookingRow.company_id) == company_id,
                     col(BookingRow.problem).is_not(None),
+                    col(BookingRow.status) != "cancelled",
                     col(BookingRow.end_at) > now,
                     col(BookingRow.booking_hash) != "",
                 )

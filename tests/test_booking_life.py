@@ -152,3 +152,19 @@ def test_cancelled_before_the_meeting_was_made(
     run_jobs(core)
     assert world.zoom.created_count() == 0 and world.slack.messages(demo.channel_id) == []
     assert core.queue.jobs()[0].note == "booking is cancelled; no meeting to cancel"
+
+
+def test_a_failed_edit_after_cancel_is_finished_by_the_retry(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo)
+    _deliver(world, demo, web, booking["id"], "create")
+    run_jobs(core)
+    world.slack.faults.fail(method="POST", path=r"chat\.update$", status=500, times=1)
+    world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
+    _deliver(world, demo, web, booking["id"], "cancel")
+    run_jobs(core)
+    [message] = world.slack.messages(demo.channel_id)
+    assert "Cancelled: Online yoga consultation" in message_as_text(message)
+    assert world.zoom.live_meetings() == [] and world.zoom.count("DELETE") == 1
+    assert core.queue.jobs()[-1].attempts == 2

@@ -163,3 +163,29 @@ def test_start_command_by_booking_code(
     assert "The meeting is open" in opened and "/h/" in opened
     [meeting] = world.zoom.live_meetings()
     assert httpx.get(_client_link(world, demo)).headers["location"] == meeting["join_url"]
+
+
+def test_an_early_start_does_not_carry_over_to_a_new_time(
+    booked: tuple[Core, SlackPlatform, Demo, str], world: SandboxWorld
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    core, slack, demo, booking_id = booked
+    _press_start(slack, world, demo, ADMIN)
+    link = _client_link(world, demo)
+    assert httpx.get(link).status_code == 303
+    later = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=2)).replace(
+        second=0, microsecond=0
+    )
+    world.simplybook.update_booking(
+        demo.login,
+        booking_id,
+        start=f"{later:%Y-%m-%d %H:%M:%S}",
+        end=f"{later + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+    )
+    httpx.post(
+        f"{slack.meetbot_url}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking_id, "change"),
+    )
+    run_jobs(core)
+    assert "has not started yet" in httpx.get(link).text

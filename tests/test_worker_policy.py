@@ -201,3 +201,32 @@ def test_a_new_callback_wakes_a_job_waiting_out_its_backoff(
     queue.enqueue(kind="test", dedupe_key="booking-1", payload={"v": "2"})
     again = queue.claim(worker_id="w1", lease_seconds=60)
     assert again is not None and again.payload == {"v": "2"} and again.attempts == 1
+
+
+def test_a_lease_that_cannot_be_renewed_stops_the_handler(core: Core) -> None:
+    from bot.clock import SystemClock
+
+    class Unreachable(SqlJobQueue):
+        def extend_lease(self, *, job: Job, lease_seconds: float) -> bool:
+            raise RuntimeError("database is locked")
+
+    queue = Unreachable(core.engine, SystemClock())
+    queue.enqueue(kind="test", dedupe_key="k", payload={})
+    finished: list[bool] = []
+
+    async def slow(job: Job) -> str:
+        await asyncio.sleep(2)
+        finished.append(True)
+        return "too late"
+
+    worker = Worker(
+        queue=queue,
+        handlers={"test": slow},
+        clock=SystemClock(),
+        worker_id="w1",
+        policy=WorkerPolicy(lease_seconds=0.3),
+    )
+    assert asyncio.run(worker.run_once())
+    assert finished == [], "stopped before its lease could be taken over"
+    [row] = queue.jobs()
+    assert row.state == "running", "left for the lease to run out, not retried beside itself"

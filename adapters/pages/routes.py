@@ -154,6 +154,7 @@ def _page(decision: LinkDecision, lang: str) -> Response:
             **_WAITING[lang],
             "opens_at": decision.opens_at.isoformat(),
             "starts_at": decision.starts_at.isoformat(),
+            "seconds_left": decision.seconds_left,
             "opens_at_text": f"{_WAITING[lang]['starts_label']} {decision.starts_at:%Y-%m-%d %H:%M} UTC",
         }
     html = _templates.get_template("page.html").render(

@@ -560,7 +560,7 @@ def start_meeting(deps: AdminDeps, actor: Actor, *, meeting_id: str) -> Reply:
             ).message,
             replace_original=False,
         )
-    if meeting.state is MeetingState.CANCELLED:
+    if meeting.state in (MeetingState.CANCELLED, MeetingState.GONE):
         return Reply(say("This meeting was cancelled", "").message, replace_original=False)
     deps.store.open_early(meeting_id=meeting.id)
     host_link = f"{deps.public_url.rstrip('/')}/h/{meeting.host_token}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain import BookingStatus, Company, Meeting, MeetingPlatform, MeetingState, PaymentState
+from bot.domain import BookingStatus, Company, MeetingPlatform, MeetingState, PaymentState
 from bot.errors import MeetbotError, MeetingGone
 from bot.ports import LinkStore, MeetingPlatformPort
 
@@ -32,10 +32,11 @@ class LinkDecision:
     detail: str = ""
     opens_at: datetime | None = None
     starts_at: datetime | None = None
+    seconds_left: int = 0  # by the server's clock: a visitor's clock may be wrong
 
 
-def opening_time(meeting: Meeting, company: Company) -> datetime:
-    return meeting.start - timedelta(minutes=company.open_minutes_before)
+def opening_time(start: datetime, company: Company) -> datetime:
+    return start - timedelta(minutes=company.open_minutes_before)
 
 
 def client_link(store: LinkStore, *, token: str, now: datetime) -> LinkDecision:
@@ -53,11 +54,17 @@ def client_link(store: LinkStore, *, token: str, now: datetime) -> LinkDecision:
         return LinkDecision(LinkOutcome.PAYMENT_PENDING)
     if meeting.join_url is None:
         return LinkDecision(LinkOutcome.NOT_READY)
-    if now > meeting.end + OVER_GRACE:
+    # The booking's own times: the meeting may still be moving to them (a retry pending).
+    if now > booking.end + OVER_GRACE:
         return LinkDecision(LinkOutcome.OVER)
-    opens = opening_time(meeting, company)
+    opens = opening_time(booking.start, company)
     if meeting.opened_at is None and now < opens:
-        return LinkDecision(LinkOutcome.WAIT, opens_at=opens, starts_at=meeting.start)
+        return LinkDecision(
+            LinkOutcome.WAIT,
+            opens_at=opens,
+            starts_at=booking.start,
+            seconds_left=int((opens - now).total_seconds()) + 1,
+        )
     return LinkDecision(LinkOutcome.REDIRECT, meeting.join_url)
 
 

@@ -72,10 +72,12 @@ async def sync_booking(
     booking = store.save_booking(company_id=company_id, details=details, booking_hash=booking_hash)
     meeting = store.meeting_for_booking(booking=booking)
     if details.status is BookingStatus.CANCELLED:
-        if meeting is None or meeting.state is MeetingState.CANCELLED:
+        store.note_booking_problem(booking_id=booking.id, problem=None)
+        if meeting is None:
             return "booking is cancelled; no meeting to cancel"
         return await _cancel(deps, company, booking, meeting)
     if meeting is None and not company.online_meetings_enabled:
+        store.note_booking_problem(booking_id=booking.id, problem=None)
         return "online meetings are off for this company"
     try:
         service, provider = await _catalog_entries(deps, company, booking)
@@ -193,6 +195,14 @@ async def _follow_time(
 
 
 async def _cancel(deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting) -> str:
+    """Each step can be repeated: a retry after any failure finishes what is left."""
+    if meeting.state is not MeetingState.CANCELLED:
+        meeting = await _delete_on_platform(deps, meeting)
+    edited = await _mark_messages_cancelled(deps, company, booking, meeting)
+    return f"booking cancelled; meeting deleted, {edited} message(s) updated"
+
+
+async def _delete_on_platform(deps: SyncDeps, meeting: Meeting) -> Meeting:
     platform = deps.platforms[meeting.host.platform]
     if meeting.external_id is not None:
         await platform.delete_meeting(host=meeting.host, external_id=meeting.external_id)
@@ -202,10 +212,28 @@ async def _cancel(deps: SyncDeps, company: Company, booking: Booking, meeting: M
         )
         if found is not None:
             await platform.delete_meeting(host=meeting.host, external_id=found.external_id)
-    meeting = deps.store.record_meeting_cancelled(meeting_id=meeting.id)
+    return deps.store.record_meeting_cancelled(meeting_id=meeting.id)
+
+
+async def _mark_messages_cancelled(
+    deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting
+) -> int:
     edited = 0
     for notification in deps.store.notifications_for_meeting(meeting=meeting):
-        if notification.state is not NotificationState.POSTED or notification.message_id is None:
+        chat = deps.chats[notification.target.platform]
+        message_id = notification.message_id
+        if notification.state is NotificationState.POSTING:  # posted or not: look before editing
+            since = deps.store.notification_started_at(notification_id=notification.id)
+            found = await chat.find_posted(
+                target=notification.target, marker=notification.marker, since=since
+            )
+            if found is None:
+                continue
+            deps.store.record_notification_posted(
+                notification_id=notification.id, posted=found, digest=""
+            )
+            message_id = found.message_id
+        if message_id is None:
             continue
         message = booking_message(
             details=booking.details,
@@ -217,14 +245,12 @@ async def _cancel(deps: SyncDeps, company: Company, booking: Booking, meeting: M
             cancelled=True,
         )
         if message.digest() != notification.digest:
-            await deps.chats[notification.target.platform].update(
-                target=notification.target, message_id=notification.message_id, message=message
-            )
+            await chat.update(target=notification.target, message_id=message_id, message=message)
             deps.store.record_notification_edited(
                 notification_id=notification.id, digest=message.digest()
             )
             edited += 1
-    return f"booking cancelled; meeting deleted, {edited} message(s) updated"
+    return edited
 
 
 def _meeting_request(

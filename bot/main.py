@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from starlette.routing import Route
 from adapters.pages.routes import link_routes
 from adapters.simplybook.client import SimplyBookClient
 from adapters.simplybook.routes import simplybook_routes
-from adapters.slack.app import SlackConfig, SlackHandlers, build_slack_app
+from adapters.slack.app import SlackConfig, SlackHandlers, answer_later, build_slack_app
 from adapters.slack.routes import slack_routes
 from adapters.slack.sender import SlackSender
 from adapters.zoom.api import ZoomApi
@@ -53,6 +54,7 @@ from storage.repository import SqlStore
 from storage.setup import SqlSetup
 
 log = logging.getLogger("meetbot")
+CHAT_COMMAND = "chat_command"
 
 
 class ConfigurationError(RuntimeError):
@@ -210,7 +212,37 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
             booking_hash=job.payload["booking_hash"],
         )
 
-    return {SYNC_BOOKING: run_sync}
+    async def run_chat_command(job: Job) -> str:
+        payload = job.payload
+        actor = Actor(
+            ChatPlatform(payload["platform"]),
+            payload["workspace_id"],
+            payload["user_id"],
+            payload["is_admin"] == "1",
+            payload["channel_id"],
+        )
+        reply = await admin.run_command(admin_deps(core, integrations), actor, payload["text"])
+        await answer_later(payload["response_url"], reply)
+        return f"answered {reply.message.title!r}"
+
+    return {SYNC_BOOKING: run_sync, CHAT_COMMAND: run_chat_command}
+
+
+def defer_command(core: Core, actor: Actor, text: str, response_url: str) -> None:
+    """A chat command that needs longer than the platform waits: redone by a worker."""
+    core.queue.enqueue(
+        kind=CHAT_COMMAND,
+        dedupe_key=f"{CHAT_COMMAND}:{uuid.uuid4().hex}",
+        payload={
+            "platform": actor.platform.value,
+            "workspace_id": actor.workspace_id,
+            "user_id": actor.user_id,
+            "is_admin": "1" if actor.is_workspace_admin else "0",
+            "channel_id": actor.channel_id,
+            "text": text,
+            "response_url": response_url,
+        },
+    )
 
 
 def worker_policy(settings: Settings) -> WorkerPolicy:
@@ -395,6 +427,9 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
             deps(), actor, action_id, value
         ),
         submit_simplybook=submit,
+        defer_command=lambda actor, text, response_url: defer_command(
+            core, actor, text, response_url
+        ),
     )
     secret = settings.slack_client_secret
     config = SlackConfig(

@@ -14,6 +14,7 @@ from bot.main import Core
 from bot.sandbox import Demo, SandboxWorld, seed_demo, wait_for
 from storage.tables import ProviderRow
 
+from .conftest import run_jobs
 from .slack_platform import SlackPlatform, reply_text
 
 ADMIN, JUNIOR, OUTSIDER = "UADMIN01", "UJUNIOR1", "UNOBODY1"
@@ -304,8 +305,6 @@ def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
     from bot.domain import MeetingPlatform
     from bot.sandbox import book, message_as_text
 
-    from .conftest import run_jobs
-
     core, slack, demo = setup
     core.setup.map_provider(
         company_id=demo.company_id, external_id=demo.provider_id, platform=MeetingPlatform.ZOOM
@@ -344,9 +343,14 @@ def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
 def test_slow_work_is_acknowledged_at_once_and_answered_by_response_url(
     setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
 ) -> None:
-    _, slack, _ = setup
+    core, slack, _ = setup
     world.simplybook.faults.latency = 1.5  # two calls (services, providers): well past 2 s
     answer = slack.command("services", user=ADMIN)
     assert answer.status_code == 200 and answer.extensions["elapsed_seconds"] < 3.0
     assert "Working on it" in reply_text(answer)
+    [job] = [job for job in core.queue.jobs() if job.kind == "chat_command"]
+    assert job.state == "pending", "the slow work is a durable job"
+    world.simplybook.faults.latency = 0
+    run_jobs(core)
     assert wait_for(lambda: _posted(slack, "Pilates für Anfänger"), timeout=15)
+    assert [j.state for j in core.queue.jobs() if j.kind == "chat_command"] == ["done"]

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
@@ -23,6 +24,7 @@ from slack_bolt.oauth.async_callback_options import (
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.installations import (
     InstallationStore,
@@ -32,6 +34,7 @@ from adapters.slack.installations import (
 )
 from adapters.slack.render import render
 from bot.domain import Actor, ChatPlatform
+from bot.errors import RetryLater
 from bot.usecases.admin import SIMPLYBOOK_FORM, Reply
 
 log = logging.getLogger("meetbot.slack")
@@ -59,6 +62,8 @@ class SlackHandlers:
     submit_simplybook: Callable[
         [Actor, dict[str, str]], Awaitable[tuple[dict[str, str], Reply | None]]
     ]
+    # A command that outlives Slack's 3 seconds becomes a durable job answering on response_url.
+    defer_command: Callable[[Actor, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,16 @@ class SlackConfig:
 def oauth_base(api_url: str) -> str:
     """Slack's OAuth pages live beside its Web API (`https://slack.com/api` → `https://slack.com`)."""
     return re.sub(r"/api/?$", "", api_url.rstrip("/"))
+
+
+async def answer_later(response_url: str, reply: Reply) -> None:
+    """Posts a command's answer to its response_url (valid for 30 minutes, 5 posts)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+        answer = await AsyncWebhookClient(response_url, session=session).send_dict(
+            _reply_payload(reply)
+        )
+    if answer.status_code >= 400:
+        raise RetryLater(f"Slack did not take the answer (HTTP {answer.status_code})")
 
 
 def _reply_payload(reply: Reply) -> dict[str, Any]:
@@ -212,11 +227,14 @@ def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
             user_id=command["user_id"],
             channel_id=command.get("channel_id", ""),
         )
-        work = asyncio.ensure_future(handlers.run_command(actor, command.get("text", "")))
+        text = command.get("text", "")
+        work = asyncio.ensure_future(handlers.run_command(actor, text))
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN_SECONDS)
         if not done:
-            await ack(text="Working on it…", response_type="ephemeral")
-            await respond(**_reply_payload(await work))
+            # Stopped at its next wait (writes are atomic) and redone by a job: commands repeat safely.
+            work.cancel()
+            handlers.defer_command(actor, text, command.get("response_url", ""))
+            await ack(text="Working on it… the answer will appear here.", response_type="ephemeral")
             return
         reply = work.result()
         if reply.form == SIMPLYBOOK_FORM:

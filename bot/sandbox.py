@@ -188,7 +188,10 @@ def message_as_text(message: dict[str, Any]) -> str:
                 re.sub(r"\*(.+?)\*", r"\1", html.unescape(block["text"]["text"])).splitlines()
             )
         elif block.get("type") == "actions":
-            lines.extend(f"[{e['text']['text']}] {e.get('url', '')}" for e in block["elements"])
+            lines.extend(
+                f"[{e['text']['text']}] {e.get('url') or '(a button for staff in Slack)'}"
+                for e in block["elements"]
+            )
         elif block.get("type") == "context":
             lines.extend(html.unescape(e.get("text", "")) for e in block["elements"])
     return "\n".join(lines) or str(message.get("text", ""))

@@ -15,6 +15,7 @@ from bot.domain import (
     BookingCallback,
     BookingDetails,
     CatalogEntry,
+    ChatPlatform,
     ChatTarget,
     Company,
     CompanyInfo,
@@ -170,6 +171,12 @@ class BookingStore(Protocol):
     ) -> Notification: ...
 
     def notification_started_at(self, *, notification_id: str) -> datetime: ...
+
+    def admin_targets(
+        self, *, company_id: str, platform: ChatPlatform, workspace_id: str
+    ) -> list[ChatTarget]:
+        """Direct-message targets of the company's admins in that workspace."""
+        ...
 
 
 class LinkStore(Protocol):

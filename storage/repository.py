@@ -41,6 +41,7 @@ from storage.crypto import SecretBox
 from storage.jobs import enqueue_unique
 from storage.tables import (
     BookingRow,
+    ChatWorkspaceRow,
     CompanyRow,
     MeetingRow,
     NotificationRow,
@@ -48,6 +49,7 @@ from storage.tables import (
     ReceivedEventRow,
     SeatRow,
     ServiceRow,
+    StaffMemberRow,
     ZoomAccountRow,
     new_id,
 )
@@ -522,6 +524,38 @@ class SqlStore:
             row = session.get(NotificationRow, notification_id)
             if row is not None:
                 row.digest = digest
+
+    def admin_targets(
+        self, *, company_id: str, platform: ChatPlatform, workspace_id: str
+    ) -> list[ChatTarget]:
+        """Admins by role, plus whoever installed meetbot there or connected Zoom."""
+        with self._session() as session:
+            users = set(
+                session.scalars(
+                    select(col(StaffMemberRow.user_id)).where(
+                        col(StaffMemberRow.company_id) == company_id,
+                        col(StaffMemberRow.platform) == platform.value,
+                        col(StaffMemberRow.workspace_id) == workspace_id,
+                        col(StaffMemberRow.role) == "admin",
+                    )
+                )
+            )
+            installer = session.scalars(
+                select(col(ChatWorkspaceRow.installed_by)).where(
+                    col(ChatWorkspaceRow.company_id) == company_id,
+                    col(ChatWorkspaceRow.platform) == platform.value,
+                    col(ChatWorkspaceRow.external_id) == workspace_id,
+                )
+            ).first()
+            connector = session.scalars(
+                select(col(ZoomAccountRow.connected_by)).where(
+                    col(ZoomAccountRow.company_id) == company_id
+                )
+            ).first()
+        users.add(installer or "")
+        if connector and connector.startswith(f"{platform.value}:{workspace_id}:"):
+            users.add(connector.rsplit(":", 1)[1])
+        return [ChatTarget(platform, workspace_id, user) for user in sorted(users) if user]
 
     def notification_started_at(self, *, notification_id: str) -> datetime:
         with self._session() as session:

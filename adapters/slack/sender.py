@@ -114,10 +114,13 @@ class SlackSender:
     async def find_posted(
         self, *, target: ChatTarget, marker: str, since: datetime
     ) -> PostedMessage | None:
+        channel = target.channel_id
+        if channel[:1] in ("U", "W"):  # a direct message was posted to the user: read the DM itself
+            channel = await self.open_dm(workspace_id=target.workspace_id, user_id=channel)
         cursor = None
         while True:
             params: dict[str, Any] = {
-                "channel": target.channel_id,
+                "channel": channel,
                 "include_all_metadata": True,
                 "oldest": f"{since.timestamp() - 60:.6f}",
                 "limit": 200,

@@ -9,12 +9,13 @@ after an ambiguous failure looks for the effect (by its marker) before repeating
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain import (
     Booking,
     BookingStatus,
     ChatPlatform,
+    ChatTarget,
     Company,
     Meeting,
     MeetingHostRef,
@@ -25,8 +26,8 @@ from bot.domain import (
     Provider,
     Service,
 )
-from bot.errors import MeetingGone
-from bot.messages import booking_message
+from bot.errors import ChatChannelUnavailable, MeetingGone, PermanentFailure
+from bot.messages import ChatMessage, booking_message
 from bot.ports import BookingSource, BookingStore, ChatSender, MeetingPlatformPort
 
 SYNC_BOOKING = "sync_booking"
@@ -289,15 +290,59 @@ async def _ensure_provider_message(
         host_link=deps.links.host_link(meeting.host_token),
         meeting_id=meeting.id,
     )
-    store, target = deps.store, provider.channel
+    try:
+        return await _deliver(deps, meeting, provider.channel, message), None
+    except ChatChannelUnavailable as unusable:
+        return await _deliver_to_admins(deps, company, meeting, provider, message, unusable)
+
+
+async def _deliver_to_admins(
+    deps: SyncDeps,
+    company: Company,
+    meeting: Meeting,
+    provider: Provider,
+    message: ChatMessage,
+    unusable: ChatChannelUnavailable,
+) -> tuple[str, str | None]:
+    """The provider's channel cannot be used: the booking still reaches a person (the admins)."""
+    channel = provider.channel
+    assert channel is not None
+    problem = f"{unusable} (the channel chosen for {provider.name}); the booking went to the admins instead"
+    admins = deps.store.admin_targets(
+        company_id=company.id, platform=channel.platform, workspace_id=channel.workspace_id
+    )
+    if not admins:
+        raise PermanentFailure(
+            f"{unusable}, and no admin is known to tell: choose another channel "
+            f"with `/meetings provider {provider.name} channel #channel`"
+        )
+    fallback = replace(
+        message,
+        title=f"For {provider.name}: {message.title}",
+        text=f"This could not be posted in <#{channel.channel_id}>: {unusable}. Please pass it on, and "
+        f"fix the channel with `/meetings provider {provider.name} channel #channel`.",
+    )
+    for admin in admins:
+        await _deliver(deps, meeting, admin, fallback)
+    return (
+        f"provider's channel unusable; delivered to {len(admins)} admin(s) by direct message",
+        problem,
+    )
+
+
+async def _deliver(
+    deps: SyncDeps, meeting: Meeting, target: ChatTarget, message: ChatMessage
+) -> str:
+    """Posts `message` to `target` once, or edits the earlier post when the content changed."""
+    store = deps.store
     notification, intent_is_new = store.ensure_notification(meeting=meeting, target=target)
     chat = deps.chats[target.platform]
     if notification.state is NotificationState.POSTED and notification.message_id is not None:
         if notification.digest == message.digest():
-            return "meeting and message already in place", None
+            return "meeting and message already in place"
         await chat.update(target=target, message_id=notification.message_id, message=message)
         store.record_notification_edited(notification_id=notification.id, digest=message.digest())
-        return "provider's message updated", None
+        return "provider's message updated"
     posted = None
     if not intent_is_new:
         posted = await chat.find_posted(
@@ -309,4 +354,4 @@ async def _ensure_provider_message(
     store.record_notification_posted(
         notification_id=notification.id, posted=posted, digest=message.digest()
     )
-    return "meeting created and provider notified", None
+    return "meeting created and provider notified"

@@ -1,0 +1,71 @@
+"""A booking whose provider channel cannot be used still reaches a person: the admins, by direct
+message, exactly once; the booking notes the problem so `/meetings status` shows it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.domain import Actor, ChatPlatform
+from bot.main import Core
+from bot.sandbox import Demo, SandboxWorld, book, message_as_text
+
+from .conftest import run_jobs
+
+ADMIN = "UADMIN01"
+
+
+def _deliver(world: SandboxWorld, demo: Demo, web: str, booking_id: str) -> None:
+    answer = httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking_id),
+    )
+    assert answer.status_code == 202
+
+
+@pytest.fixture
+def with_admin(core: Core, demo: Demo, world: SandboxWorld) -> Demo:
+    world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
+    core.setup.set_role(
+        company_id=demo.company_id,
+        actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
+        user_id=ADMIN,
+        role="admin",
+    )
+    return demo
+
+
+@pytest.mark.parametrize("break_channel", ["archive_channel", "remove_bot"])
+def test_unusable_channel_goes_to_the_admins(
+    core: Core, with_admin: Demo, world: SandboxWorld, web: str, break_channel: str
+) -> None:
+    demo = with_admin
+    getattr(world.slack, break_channel)(demo.channel_id)
+    booking = book(world, demo, client_name="Iryna")
+    _deliver(world, demo, web, booking["id"])
+    _deliver(world, demo, web, booking["id"])  # redelivered between runs: still one DM
+    run_jobs(core)
+    _deliver(world, demo, web, booking["id"])
+    run_jobs(core)
+
+    [dm] = world.slack.dm_messages(ADMIN)
+    text = message_as_text(dm)
+    assert "For Olena Koval: Online meeting: Online yoga consultation" in text
+    assert "could not be posted in" in text and "Iryna" in text and "/m/" in text and "/h/" in text
+    assert world.slack.messages(demo.channel_id) == []
+    assert world.zoom.created_count() == 1
+    assert {job.state for job in core.queue.jobs()} == {"done"}
+    found = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    assert found is not None and "the booking went to the admins instead" in (found[1] or "")
+
+
+def test_without_any_admin_the_failure_is_recorded_in_plain_words(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    world.slack.archive_channel(demo.channel_id)
+    booking = book(world, demo)
+    _deliver(world, demo, web, booking["id"])
+    run_jobs(core)
+    [job] = core.queue.jobs()
+    assert job.state == "dead"
+    assert "Slack: the channel is archived, and no admin is known to tell" in (job.last_error or "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from datetime import datetime
 
@@ -566,15 +565,6 @@ class SqlStore:
 
     # -- links --------------------------------------------------------------------------------
 
-    def meeting_for_client_token(self, *, token: str) -> Meeting | None:
-        with self._session() as session:
-            found = session.execute(
-                select(MeetingRow, col(SeatRow.client_token))
-                .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
-                .where(col(SeatRow.client_token) == token)
-            ).first()
-        return meeting_from_row(found[0], found[1]) if found else None
-
     def client_view(self, *, token: str) -> tuple[Meeting, BookingDetails, Company] | None:
         """What a client's link leads to: the meeting, its booking, and the company's rules."""
         with self._session() as session:
@@ -597,12 +587,3 @@ class SqlStore:
                 .where(col(MeetingRow.host_token) == token)
             ).first()
         return meeting_from_row(found[0], found[1]) if found else None
-
-    def received_events(self, *, company_id: str) -> list[dict[str, object]]:
-        with self._session() as session:
-            rows = session.scalars(
-                select(ReceivedEventRow)
-                .where(col(ReceivedEventRow.company_id) == company_id)
-                .order_by(col(ReceivedEventRow.id))
-            ).all()
-        return [json.loads(row.body) for row in rows]

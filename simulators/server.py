@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import uvicorn
 
+from simulators.tls import LoopbackCertificate
+
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
 # Responses still held back (hang faults) are cancelled after this on stop.
@@ -44,12 +46,14 @@ class BackgroundServer:
         port: int = 0,
         name: str = "",
         lifespan: Literal["auto", "on", "off"] = "auto",
+        tls: LoopbackCertificate | None = None,
     ) -> None:
         self._app = app
         self._host = host
         self._requested_port = port
         self._name = name or "simulator"
         self._lifespan = lifespan
+        self._tls = tls
         self._sock: socket.socket | None = None
         self._server: _ThreadServer | None = None
         self._thread: threading.Thread | None = None
@@ -65,7 +69,8 @@ class BackgroundServer:
     @property
     def url(self) -> str:
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> str:
         if self._thread is not None:
@@ -81,6 +86,8 @@ class BackgroundServer:
             http="h11",
             ws="none",
             timeout_graceful_shutdown=_GRACEFUL_SECONDS,
+            ssl_certfile=str(self._tls.cert_path) if self._tls else None,
+            ssl_keyfile=str(self._tls.key_path) if self._tls else None,
         )
         self._server = _ThreadServer(config)
         self._thread = threading.Thread(target=self._run, name=f"{self._name}-server", daemon=True)

@@ -118,6 +118,28 @@ class StartMeeting:
 
 
 @dataclass(frozen=True, slots=True)
+class Report:
+    """Dates as typed (YYYY-MM-DD, today, tomorrow, yesterday); the use case reads them in the
+    company's time zone."""
+
+    start: str = ""
+    end: str = ""
+    service: str = ""
+    provider: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetDigest:
+    enabled: bool
+    hour: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Invalid:
     """The command exists but was typed wrong: what is wrong, and how to type it."""
 
@@ -139,6 +161,9 @@ Command = (
     | ProviderStaff
     | SetRole
     | StartMeeting
+    | Report
+    | Audit
+    | SetDigest
     | Invalid
 )
 
@@ -155,6 +180,9 @@ USAGE = {
     "provider": "provider NAME zoom EMAIL | provider NAME channel #channel | provider NAME staff @user",
     "role": "role @user admin|senior|junior|none",
     "start": "start BOOKING",
+    "report": "report [FROM] [TO] [service NAME] [provider NAME]",
+    "audit": "audit",
+    "digest": "digest on | digest off | digest at HOUR",
 }
 EXAMPLES = (
     "status",
@@ -166,7 +194,11 @@ EXAMPLES = (
     "provider Olena Koval channel #olena-bookings",
     "provider Olena Koval staff @olena",
     "role @maria senior",
+    "report 2026-12-01 2026-12-31 provider Olena Koval",
+    "digest at 8",
 )
+DATE_WORDS = ("today", "tomorrow", "yesterday")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PROVIDER_KEYWORDS = ("zoom", "channel", "staff")
 
 
@@ -248,6 +280,42 @@ def _role(rest: list[str]) -> Command:
         return _invalid("role", f"`{rest[1]}` is not a role; use admin, senior, junior or none")
 
 
+def _report(rest: list[str]) -> Command:
+    dates: list[str] = []
+    while rest and len(dates) < 2 and (_DATE.match(rest[0]) or rest[0].lower() in DATE_WORDS):
+        dates.append(rest.pop(0).lower())
+    filters: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for word in rest:
+        if word.lower() in ("service", "provider") and word.lower() not in filters:
+            current = filters[word.lower()] = []
+        elif current is None:
+            return _invalid(
+                "report", f"`{word}` is not a date (YYYY-MM-DD, today, tomorrow) nor a filter"
+            )
+        else:
+            current.append(word)
+    if any(not words for words in filters.values()):
+        return _invalid("report", "name the service or provider after the word")
+    return Report(
+        start=dates[0] if dates else "",
+        end=dates[1] if len(dates) > 1 else "",
+        service=" ".join(filters.get("service", [])),
+        provider=" ".join(filters.get("provider", [])),
+    )
+
+
+def _digest(rest: list[str]) -> Command:
+    words = [word.lower() for word in rest]
+    if words in (["on"], ["off"]):
+        return SetDigest(words[0] == "on")
+    if len(words) == 2 and words[0] == "at" and words[1].removesuffix(":00").isdigit():
+        hour = int(words[1].removesuffix(":00"))
+        if 0 <= hour <= 23:
+            return SetDigest(True, hour)
+    return _invalid("digest", "say `on`, `off`, or `at` and an hour from 0 to 23")
+
+
 _PARSERS: dict[str, Callable[[list[str]], Command]] = {
     "help": lambda rest: Help(),
     "status": _no_args(Status(), "status"),
@@ -260,6 +328,9 @@ _PARSERS: dict[str, Callable[[list[str]], Command]] = {
     "providers": _no_args(ListProviders(), "providers"),
     "provider": _provider,
     "role": _role,
+    "report": _report,
+    "audit": _no_args(Audit(), "audit"),
+    "digest": _digest,
     "start": lambda rest: (
         StartMeeting(rest[0].lstrip("#"))
         if len(rest) == 1
@@ -272,6 +343,6 @@ def required_role(command: Command) -> Role | None:
     """The least role a command needs; None: anyone in the workspace may use it."""
     if isinstance(command, Help | Invalid):
         return None
-    if isinstance(command, Status | ListServices | ListProviders | StartMeeting):
+    if isinstance(command, Status | ListServices | ListProviders | StartMeeting | Report):
         return Role.JUNIOR  # start: the use case also checks the meeting's provider
     return Role.ADMIN

@@ -19,6 +19,10 @@ class PermanentFailure(MeetbotError):
     """Retrying cannot help until a person changes something."""
 
 
+class HostDailyLimit(RetryLater):
+    """The meeting host used up the platform's daily quota; it resets at a known time."""
+
+
 class OutcomeUnknown(RetryLater):
     """A request may or may not have had its effect (network error on a POST)."""
 

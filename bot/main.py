@@ -41,11 +41,15 @@ from bot.clock import Clock, SystemClock
 from bot.domain import Actor, BookingCallback, ChatPlatform, Job, MeetingPlatform
 from bot.settings import Settings
 from bot.usecases import admin, links
+from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins
 from bot.usecases.connect_zoom import complete_zoom_connect, zoom_deauthorized
 from bot.usecases.ingest import IngestResult, accept_booking_callback
+from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
 from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, sync_booking
 from bot.worker import JobHandler, Worker, WorkerPolicy
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
+from storage.admin_records import SqlAdminRecords
+from storage.alerts import NOTIFY_ADMINS, SqlAlerts
 from storage.crypto import SecretBox, SecretKeyError
 from storage.db import database_state, make_engine, migrate
 from storage.jobs import SqlJobQueue
@@ -72,6 +76,8 @@ class Core:
     workspaces: SqlChatWorkspaces
     queue: SqlJobQueue
     states: SqlOAuthStates
+    alerts: SqlAlerts
+    records: SqlAdminRecords
     engine: Engine = field(repr=False)
 
     def migrate(self) -> None:
@@ -103,16 +109,19 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         raise ConfigurationError(f"MEETBOT_SECRET_KEYS: {error}") from error
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    store = SqlStore(engine, box, clock)
     return Core(
         settings=settings,
         clock=clock,
         box=box,
-        store=SqlStore(engine, box, clock),
+        store=store,
         setup=SqlSetup(engine, box, clock),
         zoom_accounts=SqlZoomAccounts(engine, box, clock),
         workspaces=SqlChatWorkspaces(engine, box),
         queue=SqlJobQueue(engine, clock),
         states=SqlOAuthStates(engine, clock),
+        alerts=SqlAlerts(engine, clock, store),
+        records=SqlAdminRecords(engine, clock),
         engine=engine,
     )
 
@@ -185,6 +194,14 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
         platforms={MeetingPlatform.ZOOM: integrations.zoom},
         chats={ChatPlatform.SLACK: integrations.slack},
         links=LinkBuilder(core.settings.public_url),
+        alerts=core.alerts,
+        inbox=core.alerts,
+    )
+
+
+def notice_deps(core: Core, integrations: Integrations) -> NoticeDeps:
+    return NoticeDeps(
+        alerts=core.alerts, inbox=core.alerts, chats={ChatPlatform.SLACK: integrations.slack}
     )
 
 
@@ -196,7 +213,11 @@ def admin_deps(core: Core, integrations: Integrations) -> admin.AdminDeps:
         states=core.states,
         zoom_authorize_url=integrations.zoom_directory.authorize_url,
         public_url=core.settings.public_url,
+        alerts=core.alerts,
+        records=core.records,
+        requeue=lambda company_id, job_id: core.queue.requeue(job_id=job_id, company_id=company_id),
         chats={ChatPlatform.SLACK: integrations.slack},
+        clock=core.clock,
     )
 
 
@@ -225,7 +246,61 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
         await answer_later(payload["response_url"], reply)
         return f"answered {reply.message.title!r}"
 
-    return {SYNC_BOOKING: run_sync, CHAT_COMMAND: run_chat_command}
+    notices = notice_deps(core, integrations)
+
+    async def run_notice(job: Job) -> str:
+        assert job.company_id is not None
+        company = core.store.company(company_id=job.company_id)
+        return await notify_admins(
+            notices, company_id=company.id, key=job.payload["key"], timezone=company.timezone
+        )
+
+    routine = RoutineDeps(
+        store=core.store,
+        bookings=integrations.simplybook,
+        alerts=core.alerts,
+        records=core.records,
+        notices=notices,
+        clock=core.clock,
+    )
+
+    async def run_company_routine(job: Job) -> str:
+        assert job.company_id is not None
+        schedule_routine(core, job.company_id, later=True)  # first: a failing run keeps the chain
+        return await run_routine(routine, company_id=job.company_id)
+
+    return {
+        SYNC_BOOKING: run_sync,
+        CHAT_COMMAND: run_chat_command,
+        NOTIFY_ADMINS: run_notice,
+        ROUTINE: run_company_routine,
+    }
+
+
+def schedule_routine(core: Core, company_id: str, *, later: bool = False) -> None:
+    """Queues the company's hourly routine: now, or at its next full hour."""
+    now = core.clock.now()
+    run_at = now
+    if later:
+        run_at = next_run(now, core.store.company(company_id=company_id).timezone)
+    core.queue.enqueue(
+        kind=ROUTINE,
+        dedupe_key=f"{ROUTINE}:{company_id}",
+        payload={},
+        company_id=company_id,
+        run_at=run_at,
+    )
+
+
+def build_worker(core: Core, integrations: Integrations, *, role: str = "worker") -> Worker:
+    return Worker(
+        queue=core.queue,
+        handlers=job_handlers(core, integrations),
+        clock=core.clock,
+        worker_id=worker_id(role),
+        policy=worker_policy(core.settings),
+        observer=DeadJobAlerts(core.alerts, kinds=frozenset({SYNC_BOOKING})),
+    )
 
 
 def defer_command(core: Core, actor: Actor, text: str, response_url: str) -> None:
@@ -269,13 +344,10 @@ async def run_worker(
     on_worker: list[Worker] | None = None,
 ) -> None:
     integrations = build_integrations(core)
-    worker = Worker(
-        queue=core.queue,
-        handlers=job_handlers(core, integrations),
-        clock=core.clock,
-        worker_id=worker_id(role),
-        policy=worker_policy(core.settings),
-    )
+    worker = build_worker(core, integrations, role=role)
+    if core.settings.company_routines:  # each company's routine, if none is queued
+        for company_id in core.records.company_ids():
+            schedule_routine(core, company_id)
     if on_worker is not None:
         on_worker.append(worker)
     try:

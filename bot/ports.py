@@ -11,6 +11,10 @@ from typing import Protocol
 
 from bot.domain import (
     Actor,
+    Alert,
+    AlertKind,
+    AlertSpec,
+    AuditEntry,
     Booking,
     BookingCallback,
     BookingDetails,
@@ -19,6 +23,7 @@ from bot.domain import (
     ChatTarget,
     Company,
     CompanyInfo,
+    DigestSettings,
     Job,
     Meeting,
     MeetingHostRef,
@@ -28,6 +33,7 @@ from bot.domain import (
     PlatformUser,
     PostedMessage,
     Provider,
+    ReportRow,
     Service,
     SimplyBookCredentials,
     StaffMember,
@@ -100,6 +106,12 @@ class ChatSender(Protocol):
     async def update(
         self, *, target: ChatTarget, message_id: str, message: ChatMessage
     ) -> None: ...
+
+    async def post_file(
+        self, *, target: ChatTarget, filename: str, content: bytes, title: str, comment: str
+    ) -> None:
+        """Uploads a file into a conversation (a direct message when `target` is a user)."""
+        ...
 
 
 class CallbackInbox(Protocol):
@@ -292,4 +304,58 @@ class SetupStore(Protocol):
 
     def resync_blocked_bookings(self, *, company_id: str) -> int:
         """Queues a sync of every upcoming booking held up by a set-up problem; returns how many."""
+        ...
+
+
+class AlertStore(Protocol):
+    def raise_alert(self, *, company_id: str, spec: AlertSpec, booking: str = "") -> bool:
+        """Records the problem; True when the admins will be told (new, or a day since)."""
+        ...
+
+    def resolve(
+        self, *, company_id: str, kind: AlertKind, subject: str | None = None, resolution: str
+    ) -> int:
+        """Closes open alerts of that kind (and subject); the admins told are told it is fixed."""
+        ...
+
+    def alert(self, *, company_id: str, alert_id: str) -> Alert | None: ...
+
+    def open_alerts(self, *, company_id: str) -> list[Alert]: ...
+
+
+class AdminInbox(Protocol):
+    """Direct messages to a company's admins, each recorded before it is sent."""
+
+    def admin_inboxes(self, *, company_id: str) -> list[ChatTarget]: ...
+
+    def ensure_admin_message(
+        self, *, company_id: str, key: str, target: ChatTarget
+    ) -> tuple[str, str, str | None, bool]:
+        """(row id, marker, message id once posted, whether this call recorded the intent)."""
+        ...
+
+    def admin_message_started_at(self, *, row_id: str) -> datetime: ...
+
+    def record_admin_message_posted(self, *, row_id: str, posted: PostedMessage) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(self, *, company_id: str, actor: str, action: str, detail: str = "") -> None: ...
+
+    def latest(self, *, company_id: str, limit: int = 20) -> list[AuditEntry]: ...
+
+
+class AdminRecords(AuditLog, Protocol):
+    """The audit trail, the report's rows and the digest's schedule."""
+
+    def report_rows(
+        self, *, company_id: str, start: datetime, end: datetime
+    ) -> list[ReportRow]: ...
+
+    def digest_settings(self, *, company_id: str) -> DigestSettings: ...
+
+    def set_digest(self, *, company_id: str, enabled: bool, hour: int | None = None) -> None: ...
+
+    def claim_digest(self, *, company_id: str, local_date: str) -> bool:
+        """Marks the day's digest as sent; False if it already was."""
         ...

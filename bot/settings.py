@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     job_backoff_base_seconds: float = 2.0
     job_backoff_cap_seconds: float = 900.0
     worker_idle_poll_seconds: float = 0.5
+    # Each company's hourly routine (Kiosk check, daily digest) is queued when a worker starts.
+    company_routines: bool = True
 
     @field_validator(
         "secret_keys",

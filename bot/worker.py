@@ -13,6 +13,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain import Job
@@ -22,6 +23,14 @@ from bot.ports import JobQueue
 log = logging.getLogger("meetbot.worker")
 
 JobHandler = Callable[[Job], Awaitable[str | None]]
+
+
+class JobObserver(Protocol):
+    """Told how jobs end, e.g. to alert a person about a dead one."""
+
+    def buried(self, job: Job, error: str) -> None: ...
+
+    def completed(self, job: Job, note: str | None) -> None: ...
 
 
 class LeaseLost(Exception):
@@ -57,7 +66,9 @@ class Worker:
         clock: Clock,
         worker_id: str,
         policy: WorkerPolicy = WorkerPolicy(),
+        observer: JobObserver | None = None,
     ) -> None:
+        self._observer = observer
         self._queue = queue
         self._handlers = handlers
         self._clock = clock
@@ -73,7 +84,7 @@ class Worker:
             return False
         handler = self._handlers.get(job.kind)
         if handler is None:
-            self._queue.bury(job=job, error=f"no handler for job kind {job.kind!r}")
+            self._bury(job, f"no handler for job kind {job.kind!r}")
             return True
         try:
             note = await self._run_holding_lease(job, handler)
@@ -83,7 +94,7 @@ class Worker:
             )
         except PermanentFailure as failure:
             log.warning("job %s (%s) failed for good: %s", job.id, job.kind, failure)
-            self._queue.bury(job=job, error=str(failure))
+            self._bury(job, str(failure))
         except RetryLater as passing:
             self._retry(job, str(passing), passing.after_seconds)
         except Exception as error:  # a bug or an unmapped failure: retried, then buried, never lost
@@ -91,7 +102,20 @@ class Worker:
             self._retry(job, f"{type(error).__name__}: {error}", None)
         else:
             self._queue.complete(job=job, note=note)
+            self._tell("completed", job, note)
         return True
+
+    def _bury(self, job: Job, error: str) -> None:
+        self._queue.bury(job=job, error=error)
+        self._tell("buried", job, error)
+
+    def _tell(self, outcome: str, job: Job, text: str | None) -> None:
+        if self._observer is None:
+            return
+        try:
+            getattr(self._observer, outcome)(job, text)
+        except Exception:  # the job's outcome is recorded; a failing observer must not undo that
+            log.exception("job %s (%s): could not report it %s", job.id, job.kind, outcome)
 
     async def _run_holding_lease(self, job: Job, handler: JobHandler) -> str | None:
         """Renews the lease while the handler runs, so a slow job is never taken over; if the
@@ -126,7 +150,7 @@ class Worker:
 
     def _retry(self, job: Job, error: str, after_seconds: float | None) -> None:
         if job.attempts >= self._policy.max_attempts:
-            self._queue.bury(job=job, error=f"gave up after {job.attempts} attempts: {error}")
+            self._bury(job, f"gave up after {job.attempts} attempts: {error}")
             return
         delay = backoff_delay(job.attempts, self._policy)
         if after_seconds is not None:  # the platform said when; a little jitter avoids a stampede

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from simulators.base import Simulator, add_query, json_response
+from simulators.base import Simulator, add_query, base_url, json_response
 
 RESPONSE_URL_POSTS = 5
 RESPONSE_URL_SECONDS = 30 * 60
@@ -118,6 +118,7 @@ class SlackSimulator(Simulator):
         self._response_posts: list[dict[str, Any]] = []
         self._ephemeral: list[dict[str, Any]] = []
         self._last_post: dict[str, float] = {}
+        self._uploads: dict[str, dict[str, Any]] = {}
         self._last_ts_us = 0
         self.app = self._wrap(self._build_app())
 
@@ -201,6 +202,18 @@ class SlackSimulator(Simulator):
                 if channel.im_user == user_id:
                     return [_stored_copy(m) for m in channel.messages]
             return []
+
+    def dm_files(self, user_id: str) -> list[dict[str, Any]]:
+        """Files shared into the app's DM with a user: {"id", "name", "title", "content"}."""
+        with self._lock:
+            shared = [
+                file
+                for channel in self._channels.values()
+                if channel.im_user == user_id
+                for message in channel.messages
+                for file in message.get("files") or []
+            ]
+            return [{**f, "content": self._uploads[f["id"]]["content"]} for f in shared]
 
     def ephemeral_messages(self, channel_id: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -304,6 +317,7 @@ class SlackSimulator(Simulator):
             routes=[
                 Route("/api/{method}", self._api, methods=methods),
                 Route("/response/{rid}", self._response_url, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 Route("/oauth/v2/authorize", self._authorize, methods=["GET"]),
             ]
         )
@@ -341,6 +355,8 @@ class SlackSimulator(Simulator):
             "views.open": self._views_open,
             "views.update": self._views_update,
             "oauth.v2.access": self._oauth_access,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
 
     def _auth_test(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
@@ -583,6 +599,59 @@ class SlackSimulator(Simulator):
         return RedirectResponse(add_query(q["redirect_uri"], params), status_code=302)
 
     # response_url.
+
+    # Files (the two-step upload that replaced files.upload).
+
+    def _upload_url(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename:
+            raise SlackError("invalid_arguments")
+        if not length.isdigit() or int(length) <= 0:
+            raise SlackError("invalid_arguments")
+        file_id = _random_id("F")
+        self._uploads[file_id] = {
+            "team_id": ws.team_id,
+            "filename": filename,
+            "length": int(length),
+            "content": None,
+        }
+        return {"upload_url": f"{base_url(request)}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: Request) -> Response:
+        raw = await request.body()
+        with self._lock:
+            upload = self._uploads.get(request.path_params["file_id"])
+            if upload is None:
+                return PlainTextResponse("not_found", 404)
+            if len(raw) != upload["length"]:
+                return PlainTextResponse("length_mismatch", 400)
+            upload["content"] = raw
+        return PlainTextResponse(f"OK - {len(raw)}")
+
+    def _complete_upload(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self._authenticate(request, args)
+        files = _json_arg(args.get("files"))
+        if not isinstance(files, list) or not files:
+            raise SlackError("invalid_arguments")
+        shared = []
+        for item in files:
+            upload = self._uploads.get(str((item or {}).get("id")))
+            if upload is None or upload["team_id"] != ws.team_id or upload["content"] is None:
+                raise SlackError("file_not_found")
+            shared.append(
+                {
+                    "id": item["id"],
+                    "name": upload["filename"],
+                    "title": str(item.get("title") or upload["filename"]),
+                }
+            )
+        if args.get("channel_id"):
+            channel = self._writable(ws, args.get("channel_id"))
+            content = {"text": str(args.get("initial_comment") or ""), "blocks": None}
+            message = self._store(ws, channel, {**content, "metadata": None}, args.get("thread_ts"))
+            message["files"] = shared
+        return {"files": shared}
 
     async def _response_url(self, request: Request) -> Response:
         raw = await request.body()

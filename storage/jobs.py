@@ -208,15 +208,19 @@ class SqlJobQueue:
                 return
             row.state, row.run_at = PENDING, run_at
 
-    def requeue(self, *, job_id: int) -> bool:
-        """A person asked to try a dead job again."""
-        with Session(self._engine) as session, session.begin():
-            result = session.execute(
-                update(JobRow)
-                .where(col(JobRow.id) == job_id, col(JobRow.state) == DEAD)
-                .values(state=PENDING, attempts=0, run_at=self._clock.now(), finished_at=None)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+    def requeue(self, *, job_id: int, company_id: str | None = None) -> bool:
+        """A person asked to try a dead job again (only their own company's, when given)."""
+        scope = [col(JobRow.company_id) == company_id] if company_id is not None else []
+        try:
+            with Session(self._engine) as session, session.begin():
+                result = session.execute(
+                    update(JobRow)
+                    .where(col(JobRow.id) == job_id, col(JobRow.state) == DEAD, *scope)
+                    .values(state=PENDING, attempts=0, run_at=self._clock.now(), finished_at=None)
+                )
+                return bool(result.rowcount)  # type: ignore[attr-defined]
+        except IntegrityError:  # a newer job for the same booking is already waiting to run
+            return False
 
     def counts(self) -> dict[str, int]:
         with Session(self._engine) as session:
@@ -225,9 +229,11 @@ class SqlJobQueue:
             ).all()
         return {state: count for state, count in rows}
 
-    def jobs(self, *, state: str | None = None) -> list[JobRow]:
+    def jobs(self, *, state: str | None = None, kind: str | None = None) -> list[JobRow]:
         with Session(self._engine, expire_on_commit=False) as session:
             query = select(JobRow).order_by(col(JobRow.id))
             if state is not None:
                 query = query.where(col(JobRow.state) == state)
+            if kind is not None:
+                query = query.where(col(JobRow.kind) == kind)
             return list(session.scalars(query))

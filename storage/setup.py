@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import Engine, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -170,6 +170,9 @@ class SqlSetup(SqlStore):
             )
             session.add(workspace)
         workspace.company_id = company_id
+        # Without an install record (single-workspace mode) the person who connected the booking
+        # system is the admin meetbot knows to tell about problems.
+        workspace.installed_by = workspace.installed_by or actor.user_id
 
     def webhook_token(self, *, company_id: str) -> str:
         with self._session() as session:
@@ -450,9 +453,21 @@ class SqlSetup(SqlStore):
                 .order_by(col(BookingRow.start_at))
                 .limit(5)
             ).all()
+            later = aliased(JobRow)
+            went_through_later = (
+                select(col(later.id))
+                .where(
+                    col(later.dedupe_key) == JobRow.dedupe_key,
+                    col(later.id) > JobRow.id,
+                    col(later.state) == "done",
+                )
+                .exists()
+            )
             dead = session.scalars(
                 select(JobRow.id).where(  # type: ignore[call-overload]
-                    col(JobRow.company_id) == company_id, col(JobRow.state) == "dead"
+                    col(JobRow.company_id) == company_id,
+                    col(JobRow.state) == "dead",
+                    ~went_through_later,
                 )
             ).all()
         problems.extend(f"Booking {row.code or row.external_id}: {row.problem}" for row in noted)

@@ -38,6 +38,9 @@ class CompanyRow(SQLModel, table=True):
     timezone: str = "UTC"
     online_meetings_enabled: bool = False
     open_minutes_before: int = 10  # clients' links open this long before the start (S13)
+    digest_enabled: bool = True
+    digest_hour: int = 8  # the admins' daily digest, at this hour of the company's time zone
+    digest_sent_on: str = ""  # company-local date of the last digest, so it goes once a day
     api_key_enc: str
     api_secret_enc: str
     webhook_token_hash: str = Field(unique=True, index=True)
@@ -243,3 +246,64 @@ class JobRow(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _when(now=True)
     finished_at: datetime | None = _when(nullable=True)
+
+
+class AlertRow(SQLModel, table=True):
+    """A problem told to a company's admins; open until resolved (`resolved_at`)."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        # One open alert per problem: the same problem is told once until it is fixed.
+        Index(
+            "ux_alert_open",
+            "company_id",
+            "kind",
+            "subject",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    kind: str
+    subject: str
+    title: str
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    fix: str = Field(default="", sa_column=Column(Text, nullable=False))
+    action_label: str = ""
+    action_id: str = ""
+    action_value: str = ""
+    bookings: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    opened_at: datetime = _when()
+    notified_at: datetime | None = _when(nullable=True)
+    resolved_at: datetime | None = _when(nullable=True)
+    resolution: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class AdminMessageRow(SQLModel, table=True):
+    """A direct message to one admin (alert, resolution, digest), recorded before it is sent."""
+
+    __tablename__ = "admin_message"
+    __table_args__ = (UniqueConstraint("key", "chat_platform", "workspace_id", "channel_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    key: str  # what is told: "alert:<id>:opened", "digest:<date>", ...
+    chat_platform: str
+    workspace_id: str
+    channel_id: str
+    marker: str = Field(unique=True)
+    state: str
+    message_id: str | None = None
+    created_at: datetime = _when(now=True)
+
+
+class AuditEntryRow(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_company_at", "company_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: str = Field(foreign_key="company.id")
+    at: datetime = _when()
+    actor: str
+    action: str
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -72,7 +72,9 @@ class SlackPlatform:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, self.signed(body))
 
-    def press(self, action_id: str, *, user: str, team: str | None = None) -> httpx.Response:
+    def press(
+        self, action_id: str, *, user: str, team: str | None = None, value: str | None = None
+    ) -> httpx.Response:
         return self.interaction(
             {
                 "type": "block_actions",
@@ -87,7 +89,7 @@ class SlackPlatform:
                         "action_id": action_id,
                         "block_id": "b",
                         "type": "button",
-                        "value": action_id,
+                        "value": action_id if value is None else value,
                         "action_ts": str(time.time()),
                     }
                 ],

@@ -90,7 +90,7 @@ def test_a_change_that_is_not_a_time_change_leaves_the_meeting_alone(
     assert world.zoom.count("PATCH") == 0
     [message] = world.slack.messages(demo.channel_id)
     assert message["edits"] == []
-    assert core.queue.jobs()[-1].note == "meeting and message already in place"
+    assert core.queue.jobs(kind="sync_booking")[-1].note == "meeting and message already in place"
 
 
 def test_a_meeting_deleted_on_zoom_is_recreated_behind_the_same_links(
@@ -151,7 +151,9 @@ def test_cancelled_before_the_meeting_was_made(
     _deliver(world, demo, web, booking["id"], "cancel")
     run_jobs(core)
     assert world.zoom.created_count() == 0 and world.slack.messages(demo.channel_id) == []
-    assert core.queue.jobs()[0].note == "booking is cancelled; no meeting to cancel"
+    assert (
+        core.queue.jobs(kind="sync_booking")[0].note == "booking is cancelled; no meeting to cancel"
+    )
 
 
 def test_a_failed_edit_after_cancel_is_finished_by_the_retry(
@@ -167,4 +169,4 @@ def test_a_failed_edit_after_cancel_is_finished_by_the_retry(
     [message] = world.slack.messages(demo.channel_id)
     assert "Cancelled: Online yoga consultation" in message_as_text(message)
     assert world.zoom.live_meetings() == [] and world.zoom.count("DELETE") == 1
-    assert core.queue.jobs()[-1].attempts == 2
+    assert core.queue.jobs(kind="sync_booking")[-1].attempts == 2

@@ -48,13 +48,17 @@ def test_unusable_channel_goes_to_the_admins(
     _deliver(world, demo, web, booking["id"])
     run_jobs(core)
 
-    [dm] = world.slack.dm_messages(ADMIN)
-    text = message_as_text(dm)
+    booking_dm, alert_dm = world.slack.dm_messages(ADMIN)
+    text = message_as_text(booking_dm)
     assert "For Olena Koval: Online meeting: Online yoga consultation" in text
-    assert "could not be posted in" in text and "Iryna" in text and "/m/" in text and "/h/" in text
+    assert "could not be posted for Olena Koval" in text and "Iryna" in text
+    assert "/m/" in text and "/h/" in text
+    alert = message_as_text(alert_dm)
+    assert "Needs attention: Olena Koval's channel cannot be used" in alert
+    assert booking["code"] in alert and "/meetings provider Olena Koval channel #channel" in alert
     assert world.slack.messages(demo.channel_id) == []
     assert world.zoom.created_count() == 1
-    assert {job.state for job in core.queue.jobs()} == {"done"}
+    assert {job.state for job in core.queue.jobs(kind="sync_booking")} == {"done"}
     found = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
     assert found is not None and "the booking went to the admins instead" in (found[1] or "")
 
@@ -66,6 +70,9 @@ def test_without_any_admin_the_failure_is_recorded_in_plain_words(
     booking = book(world, demo)
     _deliver(world, demo, web, booking["id"])
     run_jobs(core)
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "dead"
-    assert "Slack: the channel is archived, and no admin is known to tell" in (job.last_error or "")
+    assert (
+        "Slack: the channel is archived (the channel chosen for Olena Koval), and no admin is "
+        in (job.last_error or "")
+    )

@@ -37,7 +37,7 @@ def test_zoom_500_three_times_then_success(
 
     run_jobs(core)
 
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "done" and job.attempts == 4
     assert job.last_error == "Zoom answered HTTP 500"
     assert world.zoom.count("POST", CREATE) == 4
@@ -53,7 +53,7 @@ def test_zoom_500_forever_ends_dead_and_recorded(
 
     run_jobs(core)
 
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "dead"
     assert job.attempts == core.settings.job_max_attempts
     assert job.last_error == "gave up after 5 attempts: Zoom answered HTTP 500"
@@ -81,7 +81,7 @@ def test_expired_access_token_is_refreshed_once(
     run_jobs(core)
 
     assert world.zoom.refresh_count == 1
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "done" and job.attempts == 1
     assert world.zoom.created_count() == 1
     assert len(world.slack.messages(demo.channel_id)) == 1
@@ -93,17 +93,19 @@ def test_expired_access_token_is_refreshed_once(
     )
 
 
-def test_revoked_zoom_account_is_dead_not_a_retry_loop(
+def test_revoked_zoom_account_holds_the_booking_not_a_retry_loop(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
     world.zoom.revoke_account(f"acct-{demo.login}")
-    _book_and_deliver(world, demo, web)
+    booking = _book_and_deliver(world, demo, web)
 
     run_jobs(core)
 
-    [job] = core.queue.jobs()
-    assert job.state == "dead" and job.attempts == 1
-    assert "an admin must reconnect Zoom" in (job.last_error or "")
+    [job] = core.queue.jobs(kind="sync_booking")
+    assert job.state == "done" and job.attempts == 1
+    assert "an admin must reconnect Zoom" in (job.note or "")
+    found = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    assert found is not None and "an admin must reconnect Zoom" in (found[1] or "")
     assert world.zoom.refresh_count == 0  # the refresh was refused, not counted as a refresh
 
 
@@ -113,7 +115,7 @@ def test_simplybook_outage_is_retried(
     world.simplybook.faults.fail(method="POST", path="^/$", status=502, times=2)
     _book_and_deliver(world, demo, web)
     run_jobs(core)
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "done" and job.attempts == 3
     assert len(world.slack.messages(demo.channel_id)) == 1
 
@@ -139,7 +141,7 @@ def test_unmapped_provider_is_noted_on_the_booking(
     core.setup.map_provider(company_id=demo.company_id, external_id=demo.provider_id, platform=None)
     booking = _book_and_deliver(world, demo, web)
     run_jobs(core)
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "done"
     assert job.note == "provider 'Olena Koval' has no meeting platform chosen"
     found = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
@@ -156,7 +158,7 @@ def test_service_without_online_meetings_creates_nothing(
     )
     _book_and_deliver(world, demo, web)
     run_jobs(core)
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.note == "service 'Online yoga consultation' does not have online meetings enabled"
     assert world.zoom.created_count() == 0 and world.slack.messages(demo.channel_id) == []
 
@@ -175,7 +177,7 @@ def test_simplybook_token_renewal_logs_in_once_more(
     )
     run_jobs(core)
     assert world.simplybook.calls("getToken") == logins + 1
-    [_, job] = core.queue.jobs()
+    [_, job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "done" and job.attempts == 1, "renewed inside the attempt, not by a retry"
 
 
@@ -188,6 +190,6 @@ def test_wrong_booking_sign_is_a_clear_permanent_failure(
         httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", json=body).status_code == 202
     )
     run_jobs(core)
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "dead" and job.attempts == 1
     assert (job.last_error or "").startswith("SimplyBook.me refused getBookingDetails: ")

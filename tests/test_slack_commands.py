@@ -326,7 +326,10 @@ def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
     run_jobs(core)
     assert world.zoom.created_count() == 1 and world.slack.messages(demo.channel_id) == []
     held = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
-    assert held is not None and held[1] == "provider 'Olena Koval' has no chat channel chosen"
+    assert held is not None
+    assert held[1] == (
+        "no channel is chosen for Olena Koval's bookings, and no admin is known to tell"
+    )
 
     assert "1 upcoming booking(s)" in _say(
         slack, f"provider olena channel <#{demo.channel_id}|olena-bookings>"

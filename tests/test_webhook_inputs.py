@@ -163,7 +163,7 @@ def test_good_callback_is_stored_with_its_job_before_the_answer(
     assert answer.status_code == 202
     assert answer.json() == {"ok": True, "reason": "queued"}
     assert count_rows(core, ReceivedEventRow) == 1
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "pending" and job.kind == "sync_booking"
     assert json.loads(job.payload) == {"booking_id": booking["id"], "booking_hash": booking["hash"]}
 
@@ -179,5 +179,5 @@ def test_numeric_booking_id_and_uppercase_hash_are_accepted(
     }
     answer = httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", json=body)
     assert answer.status_code == 202
-    [job] = core.queue.jobs()
+    [job] = core.queue.jobs(kind="sync_booking")
     assert json.loads(job.payload)["booking_id"] == "1001"

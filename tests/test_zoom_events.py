@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from bot.domain import Actor, ChatPlatform
 from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, seed_demo, wait_for
+from bot.sandbox import Demo, SandboxWorld, message_as_text, seed_demo
 from storage.tables import ZoomAccountRow
 
-from .conftest import ZOOM_WEBHOOK_SECRET
+from .conftest import ZOOM_WEBHOOK_SECRET, run_jobs
 from .slack_platform import SlackPlatform
 
 
@@ -111,8 +111,11 @@ def test_app_deauthorized_removes_tokens_and_tells_admins(
     assert (
         row.access_token_enc == "" and row.refresh_token_enc == "" and row.state == "disconnected"
     )
-    assert wait_for(lambda: world.slack.dm_messages("UADMIN01"))
-    assert "Zoom was disconnected" in str(world.slack.dm_messages("UADMIN01")[-1])
+    run_jobs(core)  # the alert is told by a durable job
+    [alert] = world.slack.dm_messages("UADMIN01")
+    assert "Needs attention: Zoom needs reconnecting" in message_as_text(alert)
+    assert "meetbot was removed from the company's Zoom account" in message_as_text(alert)
+    assert "Reconnect Zoom" in json.dumps(alert["blocks"])
     assert core.store.zoom_account_id(company_id=demo.company_id) is None, (
         "no booking uses it any more"
     )

@@ -50,6 +50,8 @@ BOT_SCOPES = [
     "users:read",
     "channels:history",
     "groups:history",
+    "im:history",
+    "files:write",
 ]
 
 

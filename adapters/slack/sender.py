@@ -152,6 +152,23 @@ class SlackSender:
             blocks=blocks,
         )
 
+    async def post_file(
+        self, *, target: ChatTarget, filename: str, content: bytes, title: str, comment: str
+    ) -> None:
+        channel = target.channel_id
+        if channel[:1] in ("U", "W"):  # files are shared into a conversation, not to a user id
+            channel = await self.open_dm(workspace_id=target.workspace_id, user_id=channel)
+        await self._call(
+            target.workspace_id,
+            "files_upload_v2",
+            may_repeat=False,
+            channel=channel,
+            filename=filename,
+            content=content,
+            title=title,
+            initial_comment=comment,
+        )
+
     async def open_dm(self, *, workspace_id: str, user_id: str) -> str:
         answer = await self._call(
             workspace_id, "conversations.open", may_repeat=True, users=user_id

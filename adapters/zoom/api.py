@@ -10,6 +10,7 @@ import httpx
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock
 from bot.errors import (
+    HostDailyLimit,
     MeetingAccountRevoked,
     MeetingGone,
     MeetingPlatformRejected,
@@ -91,19 +92,25 @@ class ZoomApi:
                 raise MeetingGone(message)
             raise MeetingPlatformRejected(f"Zoom: {message}")
         if status == 429:
-            raise RetryLater(
-                f"Zoom rate limit: {message}", after_seconds=self._retry_after(response, message)
-            )
+            after = self._retry_after(response, message)
+            if self._is_daily_limit(response, message):
+                raise HostDailyLimit(
+                    f"Zoom's daily limit for this host: {message}", after_seconds=after
+                )
+            raise RetryLater(f"Zoom rate limit: {message}", after_seconds=after)
         if status >= 500:
             raise RetryLater(f"Zoom answered HTTP {status}")
         raise MeetingPlatformRejected(f"Zoom refused the request: {message}")
 
-    def _retry_after(self, response: httpx.Response, message: str) -> float:
-        daily = (
+    @staticmethod
+    def _is_daily_limit(response: httpx.Response, message: str) -> bool:
+        return (
             "daily" in message.lower()
             or response.headers.get("x-ratelimit-type", "").lower() == "daily-limit"
         )
-        if daily:  # the per-host daily limit resets at 00:00 UTC
+
+    def _retry_after(self, response: httpx.Response, message: str) -> float:
+        if self._is_daily_limit(response, message):  # the per-host daily limit resets at 00:00 UTC
             return seconds_until_utc_midnight(self._clock.now())
         header = response.headers.get("retry-after", "")
         return float(header) if header.replace(".", "", 1).isdigit() else 5.0

@@ -12,10 +12,13 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+from bot.clock import Clock, SystemClock
 from bot.commands import (
     EXAMPLES,
     USAGE,
+    Audit,
     Command,
     Connect,
     Disconnect,
@@ -26,7 +29,9 @@ from bot.commands import (
     ProviderChannel,
     ProviderStaff,
     ProviderZoom,
+    Report,
     Role,
+    SetDigest,
     SetFeature,
     SetRole,
     SetService,
@@ -35,11 +40,30 @@ from bot.commands import (
     parse,
     required_role,
 )
-from bot.domain import AccountState, Actor, ChatTarget, Company, MeetingState, Provider, Service
+from bot.domain import (
+    AccountState,
+    Actor,
+    AlertKind,
+    ChatTarget,
+    Company,
+    MeetingState,
+    Provider,
+    Service,
+)
 from bot.errors import BookingSystemRejected, MeetbotError, RetryLater
 from bot.matching import explain_miss, find_by_name
 from bot.messages import START_ACTION, ActionButton, ChatMessage, Fact, LinkButton
-from bot.ports import BookingSource, ChatSender, OAuthStates, SetupStore, ZoomDirectory
+from bot.ports import (
+    AdminRecords,
+    AlertStore,
+    BookingSource,
+    ChatSender,
+    OAuthStates,
+    SetupStore,
+    ZoomDirectory,
+)
+from bot.usecases import reports
+from bot.usecases.alerts import ACTION_RECONNECT_ZOOM, ACTION_RETRY_JOB
 
 log = logging.getLogger("meetbot.commands")
 
@@ -72,7 +96,20 @@ class AdminDeps:
     states: OAuthStates
     zoom_authorize_url: Callable[[str], str]
     public_url: str
+    alerts: AlertStore
+    records: AdminRecords
+    requeue: Callable[[str, int], bool]  # (company id, job id): a dead job runs again
     chats: dict[Any, ChatSender] = field(default_factory=dict)
+    clock: Clock = field(default_factory=SystemClock)
+
+    def audit(self, company_id: str, actor: Actor, action: str, detail: str = "") -> None:
+        self.records.record(
+            company_id=company_id, actor=actor_key(actor), action=action, detail=detail
+        )
+
+
+def actor_key(actor: Actor) -> str:
+    return f"{actor.platform.value}:{actor.workspace_id}:{actor.user_id}"
 
 
 def say(title: str, text: str = "", **more: Any) -> Reply:
@@ -272,6 +309,7 @@ async def _feature(
     assert company is not None
     if not command.enabled:
         deps.store.set_online_meetings(company_id=company.id, enabled=False)
+        deps.audit(company.id, actor, "turned online meetings off")
         return say(
             "Online meetings are off",
             "New bookings get no meeting until you `/meetings enable` again.",
@@ -284,6 +322,12 @@ async def _feature(
             "Turn Kiosk off in SimplyBook.me (Custom Features), then run `/meetings enable` again.",
         )
     deps.store.set_online_meetings(company_id=company.id, enabled=True)
+    deps.audit(company.id, actor, "turned online meetings on")
+    deps.alerts.resolve(
+        company_id=company.id,
+        kind=AlertKind.KIOSK_ON,
+        resolution="SimplyBook.me's Kiosk feature is off now (checked when meetings were turned on).",
+    )
     warning = ""
     if not await deps.bookings.plugin_active(credentials=credentials, plugin=CLIENT_LOGIN_PLUGIN):
         warning = (
@@ -357,6 +401,7 @@ async def _service(
         company_id=company.id, external_id=found.external_id, enabled=command.enabled
     )
     state = "on" if command.enabled else "off"
+    deps.audit(company.id, actor, f"turned online meetings {state} for a service", found.name)
     extra = (
         ""
         if company.online_meetings_enabled
@@ -415,6 +460,14 @@ async def _provider_zoom(
     deps.store.set_provider_zoom(
         company_id=company.id, external_id=provider.external_id, zoom_user=user.id
     )
+    deps.audit(company.id, actor, "chose a provider's Zoom host", f"{provider.name}: {user.email}")
+    deps.alerts.resolve(
+        company_id=company.id,
+        kind=AlertKind.PROVIDER_UNMAPPED,
+        subject=provider.external_id,
+        resolution=f"{provider.name} now hosts on Zoom as {user.email}; their waiting bookings "
+        "are being set up.",
+    )
     return say(
         f"{provider.name} hosts on Zoom as {user.email}",
         f"Online bookings with {provider.name} get a Zoom meeting hosted by {user.name or user.email}."
@@ -438,6 +491,13 @@ async def _provider_channel(
     deps.store.set_provider_channel(
         company_id=company.id, external_id=provider.external_id, channel=target
     )
+    deps.audit(company.id, actor, "chose a provider's channel", f"{provider.name}: <#{channel_id}>")
+    deps.alerts.resolve(
+        company_id=company.id,
+        kind=AlertKind.CHANNEL_UNUSABLE,
+        subject=provider.external_id,
+        resolution=f"{provider.name}'s bookings go to <#{channel_id}> now.",
+    )
     return say(
         f"{provider.name}'s bookings go to <#{channel_id}>",
         "Make sure meetbot is a member of that channel (invite it with `/invite @meetbot`)."
@@ -458,6 +518,9 @@ async def _provider_staff(
         user_id=command.user.id,
         provider_external_id=provider.external_id,
     )
+    deps.audit(
+        company.id, actor, "tied staff to a provider", f"<@{command.user.id}>: {provider.name}"
+    )
     return say(
         f"<@{command.user.id}> is tied to {provider.name}",
         "As junior staff they may start this provider's meetings by hand.",
@@ -474,6 +537,8 @@ async def _role(deps: AdminDeps, actor: Actor, company: Company | None, command:
         user_id=command.user.id,
         role=command.role.value if command.role else None,
     )
+    role_name = command.role.value if command.role else "none"
+    deps.audit(company.id, actor, "changed a role", f"<@{command.user.id}>: {role_name}")
     if command.role is None:
         return say("Role removed", f"<@{command.user.id}> has no meetbot role now.")
     return say("Role set", f"<@{command.user.id}> is now *{command.role.value}* in meetbot.")
@@ -493,6 +558,103 @@ async def _start_command(
     return start_meeting(deps, actor, meeting_id=meeting_id)
 
 
+async def _report(deps: AdminDeps, actor: Actor, company: Company | None, command: Report) -> Reply:
+    assert company is not None
+    now = deps.clock.now()
+    try:
+        period = reports.report_period(
+            command.start, command.end, now=now, timezone=company.timezone
+        )
+    except reports.ReportRangeError as wrong:
+        return say("Which dates?", f"{wrong}. Usage: `/meetings {USAGE['report']}`")
+    start, end = period.bounds()
+    rows = deps.records.report_rows(company_id=company.id, start=start, end=end)
+    filters = ""
+    for kind, name in (("service", command.service), ("provider", command.provider)):
+        if not name:
+            continue
+        found = await (_find_service if kind == "service" else _find_provider)(deps, company, name)
+        if isinstance(found, str):
+            return say(f"Which {kind}?", found)
+        key = "service_external_id" if kind == "service" else "provider_external_id"
+        rows = [row for row in rows if getattr(row, key) == found.external_id]
+        filters += f" Only {kind} {found.name}."
+    if effective_role(deps, actor, company) is Role.JUNIOR:
+        member = deps.store.staff_member(company_id=company.id, actor=actor)
+        tied = member.provider_external_id if member else None
+        rows = [row for row in rows if tied is not None and row.provider_external_id == tied]
+        filters += " Only your own provider's bookings."
+    return await _send_report(deps, actor, company, period, rows, filters)
+
+
+async def _send_report(
+    deps: AdminDeps,
+    actor: Actor,
+    company: Company,
+    period: reports.Period,
+    rows: list[Any],
+    filters: str,
+) -> Reply:
+    now = deps.clock.now()
+    chat = deps.chats[actor.platform]
+    inbox = ChatTarget(actor.platform, actor.workspace_id, actor.user_id)
+    summary = reports.report_message(rows, now=now, period=period, filters=filters)
+    content = reports.report_csv(
+        rows, now=now, timezone=company.timezone, links=reports.LinkPaths(deps.public_url)
+    )
+    await chat.post(target=inbox, message=summary, marker=f"meetbot-report:{now.timestamp()}")
+    await chat.post_file(
+        target=inbox,
+        filename=f"online-meetings-{period.first}-{period.last}.csv",
+        content=content,
+        title=summary.title,
+        comment=f"{len(rows)} booking(s), {period.label()}",
+    )
+    return say(
+        "Report sent",
+        f"The report ({len(rows)} booking(s), {period.label()}) is in your direct messages "
+        "with meetbot.",
+    )
+
+
+async def _audit(deps: AdminDeps, actor: Actor, company: Company | None, command: Audit) -> Reply:
+    assert company is not None
+    entries = deps.records.latest(company_id=company.id, limit=20)
+    zone = ZoneInfo(company.timezone)
+    lines = [
+        f"• {entry.at.astimezone(zone):%d %b %H:%M} {_who(entry.actor)} {entry.action}"
+        + (f" ({entry.detail})" if entry.detail else "")
+        for entry in entries
+    ]
+    return say(
+        "Latest changes",
+        "\n".join(lines) if lines else "Nothing has been changed yet.",
+        note=f"Newest first, times in {company.timezone}.",
+    )
+
+
+def _who(actor: str) -> str:
+    parts = actor.split(":")
+    return f"<@{parts[2]}>" if len(parts) == 3 else actor
+
+
+async def _digest(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: SetDigest
+) -> Reply:
+    assert company is not None
+    deps.records.set_digest(company_id=company.id, enabled=command.enabled, hour=command.hour)
+    settings = deps.records.digest_settings(company_id=company.id)
+    if not settings.enabled:
+        deps.audit(company.id, actor, "turned the daily digest off")
+        return say("Daily digest off", "Admins no longer get the morning summary.")
+    deps.audit(company.id, actor, "set the daily digest", f"at {settings.hour}:00")
+    return say(
+        "Daily digest on",
+        f"Admins get a summary of the day's online meetings at {settings.hour}:00 "
+        f"({company.timezone}) by direct message.",
+    )
+
+
 Handler = Callable[[AdminDeps, Actor, Company | None, Any], Awaitable[Reply]]
 _HANDLERS: dict[type[Command], Handler] = {
     Help: _help,
@@ -509,6 +671,9 @@ _HANDLERS: dict[type[Command], Handler] = {
     ProviderStaff: _provider_staff,
     SetRole: _role,
     StartMeeting: _start_command,
+    Report: _report,
+    Audit: _audit,
+    SetDigest: _digest,
 }
 
 
@@ -521,15 +686,35 @@ async def run_action(deps: AdminDeps, actor: Actor, action_id: str, value: str =
     )
     if company is None or effective_role(deps, actor, company) is not Role.ADMIN:
         return say("Not allowed", "Only a meetbot admin can do this.")
-    if action_id == ACTION_REPLACE_ZOOM:
+    if action_id in (ACTION_REPLACE_ZOOM, ACTION_RECONNECT_ZOOM):
         return zoom_authorize_reply(deps, actor, company)
+    if action_id == ACTION_RETRY_JOB:
+        return _retry_job(deps, actor, company, value)
     if action_id == ACTION_DISCONNECT_ZOOM:
         deps.store.disconnect_zoom(company_id=company.id)
+        deps.audit(company.id, actor, "disconnected Zoom")
         return say(
             "Zoom is disconnected",
             "Its tokens are deleted. Connect again with `/meetings connect zoom`.",
         )
     return say("Nothing changed", "")
+
+
+def _retry_job(deps: AdminDeps, actor: Actor, company: Company, value: str) -> Reply:
+    if not value.isdigit() or not deps.requeue(company.id, int(value)):
+        return Reply(
+            say(
+                "Nothing to retry",
+                "That task is not waiting for a retry any more: it was retried already, or a newer "
+                "change of the booking is being handled.",
+            ).message,
+            replace_original=False,
+        )
+    deps.audit(company.id, actor, "retried a failed task", f"task {value}")
+    return say(
+        "Trying again",
+        "The task is queued again. You will get a message here when it goes through.",
+    )
 
 
 def start_meeting(deps: AdminDeps, actor: Actor, *, meeting_id: str) -> Reply:
@@ -563,6 +748,12 @@ def start_meeting(deps: AdminDeps, actor: Actor, *, meeting_id: str) -> Reply:
     if meeting.state in (MeetingState.CANCELLED, MeetingState.GONE):
         return Reply(say("This meeting was cancelled", "").message, replace_original=False)
     deps.store.open_early(meeting_id=meeting.id)
+    deps.audit(
+        company.id,
+        actor,
+        "started a meeting early",
+        f"meeting at {meeting.start:%Y-%m-%d %H:%M} UTC",
+    )
     host_link = f"{deps.public_url.rstrip('/')}/h/{meeting.host_token}"
     return Reply(
         say(
@@ -613,6 +804,7 @@ async def submit_simplybook(
         )
     except MeetbotError as refused:
         return {"login": str(refused)}, None
+    deps.audit(company.id, actor, "connected SimplyBook.me", values["login"])
     url = callback_url(deps, company.id)
     return {}, say(
         f"Connected to SimplyBook.me as {company.simplybook_login}",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.domain import Actor, ChatPlatform, ChatTarget
+from bot.domain import Actor, AlertKind, ChatTarget
 from bot.errors import MeetbotError
 from bot.messages import ChatMessage
-from bot.usecases.admin import ZOOM_CONNECT, AdminDeps, resumed
+from bot.usecases.admin import ZOOM_CONNECT, AdminDeps, actor_key, resumed
+from bot.usecases.alerts import zoom_revoked
 
 log = logging.getLogger("meetbot.zoom")
 
@@ -59,6 +60,14 @@ async def complete_zoom_connect(deps: AdminDeps, *, state: str, code: str, error
     deps.store.save_zoom_account(
         company_id=company_id, connection=connection, connected_by=actor_key(actor)
     )
+    deps.audit(company_id, actor, "connected Zoom", f"account {connection.zoom_account_id}")
+    deps.alerts.resolve(
+        company_id=company_id,
+        kind=AlertKind.ACCOUNT_REVOKED,
+        subject="zoom",
+        resolution=f"Zoom is connected again (account {connection.zoom_account_id}); the waiting "
+        "bookings are being set up now.",
+    )
     waiting = resumed(deps, company_id)
     await _tell(
         deps,
@@ -73,39 +82,20 @@ async def complete_zoom_connect(deps: AdminDeps, *, state: str, code: str, error
     return Outcome(True, "Zoom is connected", "You can close this tab and go back to chat.")
 
 
-def actor_key(actor: Actor) -> str:
-    return f"{actor.platform.value}:{actor.workspace_id}:{actor.user_id}"
-
-
-def actor_from_key(key: str) -> Actor | None:
-    parts = key.split(":", 2)
-    if len(parts) != 3:
-        return None
-    try:
-        return Actor(ChatPlatform(parts[0]), parts[1], parts[2])
-    except ValueError:
-        return None
-
-
 async def zoom_deauthorized(deps: AdminDeps, *, zoom_account_id: str) -> int:
-    """The app was removed from a Zoom account: delete its tokens and tell the company's admins."""
+    """The app was removed from a Zoom account: delete its tokens and alert the company's admins."""
     dropped = deps.store.drop_zoom_account(zoom_account_id=zoom_account_id)
-    for company_id, connected_by in dropped:
-        admins = {actor_from_key(connected_by)} | {
-            Actor(member.platform, member.workspace_id, member.user_id)
-            for member in deps.store.staff(company_id=company_id)
-            if member.role == "admin"
-        }
-        for actor in admins - {None}:
-            assert actor is not None
-            await _tell(
-                deps,
-                actor,
-                ChatMessage(
-                    title="Zoom was disconnected",
-                    summary="Zoom was disconnected",
-                    text="meetbot was removed from the company's Zoom account, so its access is deleted. "
-                    "New bookings get no Zoom meeting until an admin runs `/meetings connect zoom`.",
-                ),
-            )
+    for company_id, _connected_by in dropped:
+        deps.records.record(
+            company_id=company_id,
+            actor="Zoom",
+            action="removed meetbot from the Zoom account",
+            detail=zoom_account_id,
+        )
+        deps.alerts.raise_alert(
+            company_id=company_id,
+            spec=zoom_revoked(
+                "meetbot was removed from the company's Zoom account, so its access is deleted"
+            ),
+        )
     return len(dropped)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from bot.domain import (
+    AlertSpec,
     Booking,
     BookingStatus,
     ChatPlatform,
@@ -26,9 +27,23 @@ from bot.domain import (
     Provider,
     Service,
 )
-from bot.errors import ChatChannelUnavailable, MeetingGone, PermanentFailure
+from bot.errors import (
+    ChatChannelUnavailable,
+    HostDailyLimit,
+    MeetingAccountRevoked,
+    MeetingGone,
+    PermanentFailure,
+)
 from bot.messages import ChatMessage, booking_message
-from bot.ports import BookingSource, BookingStore, ChatSender, MeetingPlatformPort
+from bot.ports import (
+    AdminInbox,
+    AlertStore,
+    BookingSource,
+    BookingStore,
+    ChatSender,
+    MeetingPlatformPort,
+)
+from bot.usecases import alerts
 
 SYNC_BOOKING = "sync_booking"
 MARKER_PREFIX = "meetbot-ref"
@@ -52,10 +67,19 @@ class SyncDeps:
     platforms: Mapping[MeetingPlatform, MeetingPlatformPort]
     chats: Mapping[ChatPlatform, ChatSender]
     links: LinkBuilder
+    alerts: AlertStore
+    inbox: AdminInbox
 
 
 class NeedsAttention(Exception):
-    """Set-up is incomplete for this booking; recorded on the booking, not retried."""
+    """Set-up is incomplete for this booking; recorded on the booking and told to the admins.
+
+    Not retried: fixing the set-up re-queues the bookings it held up.
+    """
+
+    def __init__(self, problem: str, alert: AlertSpec | None = None) -> None:
+        super().__init__(problem)
+        self.alert = alert
 
 
 async def sync_booking(
@@ -76,7 +100,10 @@ async def sync_booking(
         store.note_booking_problem(booking_id=booking.id, problem=None)
         if meeting is None:
             return "booking is cancelled; no meeting to cancel"
-        return await _cancel(deps, company, booking, meeting)
+        try:
+            return await _cancel(deps, company, booking, meeting)
+        except MeetingAccountRevoked as revoked:
+            return _hold(deps, company, booking, _revoked(revoked))
     if meeting is None and not company.online_meetings_enabled:
         store.note_booking_problem(booking_id=booking.id, problem=None)
         return "online meetings are off for this company"
@@ -86,15 +113,38 @@ async def sync_booking(
             return f"service {service.name!r} does not have online meetings enabled"
         host = meeting.host if meeting is not None else _meeting_host(store, company, provider)
     except NeedsAttention as problem:
-        store.note_booking_problem(booking_id=booking.id, problem=str(problem))
-        return str(problem)
-    meeting = await _ensure_platform_meeting(deps, booking, service, provider, host)
-    meeting, moved = await _follow_time(deps, booking, service, provider, meeting)
+        return _hold(deps, company, booking, problem)
+    try:
+        meeting = await _ensure_platform_meeting(deps, booking, service, provider, host)
+        meeting, moved = await _follow_time(deps, booking, service, provider, meeting)
+    except MeetingAccountRevoked as revoked:
+        return _hold(deps, company, booking, _revoked(revoked))
+    except HostDailyLimit:
+        spec = alerts.daily_limit(host.host_user, f"the Zoom host of {provider.name}")
+        deps.alerts.raise_alert(company_id=company.id, spec=spec, booking=_reference(booking))
+        raise
     outcome, holdup = await _ensure_provider_message(
         deps, company, booking, service, provider, meeting
     )
     store.note_booking_problem(booking_id=booking.id, problem=holdup)
     return f"meeting moved to the new time; {outcome}" if moved else outcome
+
+
+def _reference(booking: Booking) -> str:
+    return booking.details.code or booking.details.external_id
+
+
+def _hold(deps: SyncDeps, company: Company, booking: Booking, problem: NeedsAttention) -> str:
+    deps.store.note_booking_problem(booking_id=booking.id, problem=str(problem))
+    if problem.alert is not None:
+        deps.alerts.raise_alert(
+            company_id=company.id, spec=problem.alert, booking=_reference(booking)
+        )
+    return str(problem)
+
+
+def _revoked(revoked: MeetingAccountRevoked) -> NeedsAttention:
+    return NeedsAttention(str(revoked), alerts.zoom_revoked(str(revoked)))
 
 
 async def _catalog_entries(
@@ -120,17 +170,28 @@ async def _catalog_entries(
 
 
 def _meeting_host(store: BookingStore, company: Company, provider: Provider) -> MeetingHostRef:
+    name, provider_id = provider.name, provider.external_id
     if provider.platform is None:
-        raise NeedsAttention(f"provider {provider.name!r} has no meeting platform chosen")
+        raise NeedsAttention(
+            f"provider {name!r} has no meeting platform chosen",
+            alerts.provider_unmapped(name, provider_id, "no meeting platform is chosen for them"),
+        )
     if provider.platform is MeetingPlatform.TEAMS:
         raise NeedsAttention(
-            f"provider {provider.name!r} is set to Microsoft Teams, which this server cannot host yet"
+            f"provider {name!r} is set to Microsoft Teams, which this server cannot host yet",
+            alerts.provider_unmapped(name, provider_id, "Microsoft Teams cannot host them yet"),
         )
     account_id = store.zoom_account_id(company_id=company.id)
     if account_id is None:
-        raise NeedsAttention("no Zoom account is connected for this company")
+        raise NeedsAttention(
+            "no Zoom account is connected for this company",
+            alerts.zoom_revoked("no Zoom account is connected"),
+        )
     if not provider.zoom_user:
-        raise NeedsAttention(f"provider {provider.name!r} has no Zoom host user chosen")
+        raise NeedsAttention(
+            f"provider {name!r} has no Zoom host user chosen",
+            alerts.provider_unmapped(name, provider_id, "no Zoom host user is chosen for them"),
+        )
     return MeetingHostRef(MeetingPlatform.ZOOM, account_id, provider.zoom_user)
 
 
@@ -278,9 +339,6 @@ async def _ensure_provider_message(
     meeting: Meeting,
 ) -> tuple[str, str | None]:
     """What was done, and the set-up problem still holding the booking up, if any."""
-    if provider.channel is None:
-        problem = f"provider {provider.name!r} has no chat channel chosen"
-        return "meeting ready; provider has no chat channel, nothing posted", problem
     message = booking_message(
         details=booking.details,
         service_name=service.name,
@@ -290,43 +348,53 @@ async def _ensure_provider_message(
         host_link=deps.links.host_link(meeting.host_token),
         meeting_id=meeting.id,
     )
+    if provider.channel is None:
+        spec = alerts.provider_without_channel(provider.name, provider.external_id)
+        why = f"no channel is chosen for {provider.name}'s bookings"
+        return await _deliver_to_admins(
+            deps, company, booking, meeting, provider, message, spec, why
+        )
     try:
         return await _deliver(deps, meeting, provider.channel, message), None
     except ChatChannelUnavailable as unusable:
-        return await _deliver_to_admins(deps, company, meeting, provider, message, unusable)
+        channel_id = provider.channel.channel_id
+        spec = alerts.channel_unusable(
+            provider.name, provider.external_id, channel_id, str(unusable)
+        )
+        why = f"{unusable} (the channel chosen for {provider.name})"
+        return await _deliver_to_admins(
+            deps, company, booking, meeting, provider, message, spec, why
+        )
 
 
 async def _deliver_to_admins(
     deps: SyncDeps,
     company: Company,
+    booking: Booking,
     meeting: Meeting,
     provider: Provider,
     message: ChatMessage,
-    unusable: ChatChannelUnavailable,
+    alert: AlertSpec,
+    why: str,
 ) -> tuple[str, str | None]:
     """The provider's channel cannot be used: the booking still reaches a person (the admins)."""
-    channel = provider.channel
-    assert channel is not None
-    problem = f"{unusable} (the channel chosen for {provider.name}); the booking went to the admins instead"
-    admins = deps.store.admin_targets(
-        company_id=company.id, platform=channel.platform, workspace_id=channel.workspace_id
-    )
-    if not admins:
-        raise PermanentFailure(
-            f"{unusable}, and no admin is known to tell: choose another channel "
-            f"with `/meetings provider {provider.name} channel #channel`"
+    admins = deps.inbox.admin_inboxes(company_id=company.id)
+    if not admins:  # noted, so fixing the set-up re-queues it; dead, so `status` shows it
+        deps.store.note_booking_problem(
+            booking_id=booking.id, problem=f"{why}, and no admin is known to tell"
         )
+        raise PermanentFailure(f"{why}, and no admin is known to tell. {alert.fix}")
+    deps.alerts.raise_alert(company_id=company.id, spec=alert, booking=_reference(booking))
     fallback = replace(
         message,
         title=f"For {provider.name}: {message.title}",
-        text=f"This could not be posted in <#{channel.channel_id}>: {unusable}. Please pass it on, and "
-        f"fix the channel with `/meetings provider {provider.name} channel #channel`.",
+        text=f"This could not be posted for {provider.name}: {why}. Please pass it on. {alert.fix}",
     )
     for admin in admins:
         await _deliver(deps, meeting, admin, fallback)
     return (
         f"provider's channel unusable; delivered to {len(admins)} admin(s) by direct message",
-        problem,
+        f"{why}; the booking went to the admins instead",
     )
 
 

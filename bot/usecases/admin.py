@@ -215,6 +215,11 @@ async def _status(deps: AdminDeps, actor: Actor, company: Company | None, comman
     if effective_role(deps, actor, company) is Role.ADMIN:  # replies are private to the asker
         facts = (*facts, Fact("Callback URL for SimplyBook.me", callback_url(deps, company.id)))
     problems = store.open_problems(company_id=company.id)
+    problems += [
+        f"{alert.spec.title} (told to the admins)"
+        for alert in deps.alerts.open_alerts(company_id=company.id)
+        if alert.spec.kind in (AlertKind.KIOSK_ON, AlertKind.DAILY_LIMIT)
+    ]
     note = (
         ("Needs attention:\n" + "\n".join(f"• {p}" for p in problems))
         if problems

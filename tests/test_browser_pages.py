@@ -1,0 +1,276 @@
+"""Clients' link pages in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+The waiting page shows the start in the browser's own time zone, counts down and opens the meeting
+by itself when the link opens; the payment-pending and cancelled pages say so and never carry the
+meeting's URL. Screenshots of the three pages are kept in `test-artifacts/screenshots/` (the folder
+above `screenshots/` can be moved with MEETBOT_ARTIFACTS_DIR).
+
+Without a browser (or without the playwright package) the tests skip with the reason; with CI set
+they fail instead: `.ci/run` installs Debian's chromium. The browser is found at /usr/bin/chromium
+or at MEETBOT_CHROMIUM. Playwright's async API runs under `asyncio.run`, so no event loop outlives
+a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bot.main import Core, build_web_app
+from bot.sandbox import Demo, SandboxWorld, message_as_text, seed_demo
+from simulators.server import BackgroundServer
+
+from .conftest import free_port, run_jobs
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+pytestmark = [
+    pytest.mark.slow,
+    # A browser test over both databases would double its time for nothing: this direct
+    # parametrisation overrides conftest's sqlite/postgresql params of `database_url`.
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+COMPANY_ZONE = "Europe/Kyiv"
+BROWSER_ZONE = "America/New_York"  # neither UTC nor the company's zone, so a wrong zone shows
+LEAD = timedelta(seconds=8)  # the link opens this long after the booking is made
+NAVIGATION_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The browser to drive; skips (fails in CI) with the reason when it cannot run."""
+    wanted = os.environ.get("MEETBOT_CHROMIUM") or DEFAULT_CHROMIUM
+    problem = None
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError as error:
+        problem = f"playwright is not installed ({error}): pip install -e '.[dev]'"
+    found = shutil.which(wanted)
+    if problem is None and found is None:
+        problem = (
+            f"no Chromium at {wanted}: install Debian's package (apt-get install chromium) "
+            "or point MEETBOT_CHROMIUM at a Chromium binary"
+        )
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser test must run in CI: {problem}")
+        pytest.skip(problem)
+    assert found is not None
+    return found
+
+
+def screenshot_path(name: str) -> Path:
+    root = os.environ.get("MEETBOT_ARTIFACTS_DIR") or Path(__file__).parents[1] / "test-artifacts"
+    folder = Path(root) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.png"
+
+
+@dataclass
+class Site:
+    core: Core
+    world: SandboxWorld
+    demo: Demo
+    url: str
+
+
+@pytest.fixture
+def site(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[Site]:
+    """meetbot over real HTTP at its own public URL, so the links in Slack open as they are."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    core = make_core(public_url=url)
+    demo = seed_demo(core, world, timezone=COMPANY_ZONE)
+    with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
+        yield Site(core, world, demo, url)
+
+
+def _deliver(site: Site, booking_id: str, kind: str) -> None:
+    answer = httpx.post(
+        f"{site.url}/webhooks/simplybook/{site.demo.webhook_token}",
+        json=site.world.simplybook.callback(site.demo.login, booking_id, kind),
+        timeout=10,
+    )
+    assert answer.status_code == 202
+    run_jobs(site.core)
+
+
+def book_at(site: Site, start: datetime, **extra: Any) -> tuple[str, str]:
+    """A booking starting at `start` (to the second), synced: its id and the client's link."""
+    local = start.astimezone(ZoneInfo(COMPANY_ZONE))
+    booking = site.world.simplybook.add_booking(
+        site.demo.login,
+        service_id=site.demo.service_id,
+        provider_id=site.demo.provider_id,
+        client_name="Iryna Shevchenko",
+        client_email="client@example.test",
+        start=f"{local:%Y-%m-%d %H:%M:%S}",
+        end=f"{local + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+        **extra,
+    )
+    _deliver(site, booking["id"], "create")
+    [message] = site.world.slack.messages(site.demo.channel_id)
+    link = next(word for word in message_as_text(message).split() if "/m/" in word)
+    assert link.startswith(f"{site.url}/m/")
+    return booking["id"], link
+
+
+def in_browser(chromium: str, scenario: Callable[[Page], Awaitable[None]]) -> None:
+    """Runs `scenario` on a fresh page in the browser's zone and language; the browser is closed."""
+    from playwright.async_api import async_playwright
+
+    async def main() -> None:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium)
+            try:
+                context = await browser.new_context(
+                    timezone_id=BROWSER_ZONE,
+                    locale="en-US",
+                    viewport={"width": 1024, "height": 720},
+                )
+                await scenario(await context.new_page())
+            finally:
+                await browser.close()
+
+    asyncio.run(main())
+
+
+def shown_start(moment: datetime) -> set[str]:
+    """The start as Chromium's `toLocaleString("en", {dateStyle: "full", timeStyle: "short"})`
+    writes it in the browser's zone (ICU joins date and time with "at", older ones with a comma)."""
+    local = moment.astimezone(ZoneInfo(BROWSER_ZONE))
+    date = f"{local:%A}, {local:%B} {local.day}, {local.year}"
+    clock = f"{local.hour % 12 or 12}:{local:%M} {local:%p}"
+    return {f"Starts {date}{joint}{clock} ({BROWSER_ZONE})" for joint in (" at ", ", ")}
+
+
+def plain(text: str) -> str:
+    """ICU puts narrow and no-break spaces in dates; compare them as spaces."""
+    return re.sub(r"[\u00a0\u202f]", " ", text).strip()
+
+
+def seconds(countdown: str) -> int:
+    hours, minutes, secs = (int(part) for part in countdown.split(":"))
+    return hours * 3600 + minutes * 60 + secs
+
+
+def test_waiting_page_counts_down_in_the_browser_zone_and_opens_the_meeting(
+    chromium: str, site: Site
+) -> None:
+    company = site.core.store.company(company_id=site.demo.company_id)
+    opens_before = timedelta(minutes=company.open_minutes_before)  # 10 unless changed
+    seen: dict[str, Any] = {}
+
+    async def scenario(page: Page) -> None:
+        # Booked once the browser is up, so its start-up time does not eat into the lead.
+        start = (datetime.now(UTC) + opens_before + LEAD).replace(microsecond=0)
+        _, link = await asyncio.to_thread(book_at, site, start)
+        [meeting] = site.world.zoom.live_meetings()
+        join_url = meeting["join_url"]
+        seen.update(start=start, opens=start - opens_before, join_url=join_url)
+
+        answers: list[tuple[str, int]] = seen.setdefault("answers", [])
+        page.on("response", lambda response: answers.append((response.url, response.status)))
+        response = await page.goto(link)
+        assert response is not None and response.status == 200
+        assert await page.locator("h1").inner_text() == "Your meeting has not started yet"
+        assert await page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == (
+            BROWSER_ZONE
+        )
+        seen["when"] = plain(await page.locator("#opens").inner_text())
+
+        countdown = page.locator("#countdown")
+        first = await countdown.inner_text()
+        await page.wait_for_function(
+            "(before) => document.getElementById('countdown').textContent !== before",
+            arg=first,
+            timeout=3_000,
+        )
+        second = await countdown.inner_text()
+        seen["countdown"] = (first, second)
+        assert "zoom" not in (await page.content()).lower() and join_url not in await page.content()
+        await page.screenshot(path=screenshot_path("waiting"), full_page=True)
+
+        await page.wait_for_url(lambda url: url == join_url, timeout=NAVIGATION_TIMEOUT_MS)
+        seen["arrived"] = datetime.now(UTC)
+        seen["arrived_heading"] = await page.locator("h1").inner_text()
+
+    began = time.monotonic()
+    in_browser(chromium, scenario)
+
+    assert seen["when"] in shown_start(seen["start"]), seen["when"]
+    first, second = seen["countdown"]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", first) and re.fullmatch(r"\d\d:\d\d:\d\d", second)
+    assert 0 < seconds(second) < seconds(first) <= LEAD.total_seconds() + 1
+    assert seen["arrived"] >= seen["opens"], "not let in before the opening time"
+    assert seen["arrived"] - seen["opens"] < timedelta(seconds=5)
+    assert seen["arrived_heading"] == "Joined (simulated)"  # the Zoom simulator's join page
+    # The page reloaded itself and meetbot sent it on: waiting (200), then a redirect (303).
+    assert [status for url, status in seen["answers"] if "/m/" in url] == [200, 303]
+    assert time.monotonic() - began < 30
+
+
+def _open_and_keep(chromium: str, link: str, name: str) -> dict[str, Any]:
+    """Opens `link`, saves a full-page screenshot as `name` and reads what a client sees."""
+    seen: dict[str, Any] = {}
+
+    async def scenario(page: Page) -> None:
+        response = await page.goto(link)
+        assert response is not None
+        seen["status"] = response.status
+        seen["url"] = page.url
+        seen["heading"] = await page.locator("h1").inner_text()
+        seen["text"] = await page.locator("main").inner_text()
+        seen["html"] = await page.content()
+        seen["countdowns"] = await page.locator("#countdown").count()
+        seen["links"] = await page.locator("a[href]").count()
+        await page.screenshot(path=screenshot_path(name), full_page=True)
+
+    in_browser(chromium, scenario)
+    return seen
+
+
+def test_payment_pending_page(chromium: str, site: Site) -> None:
+    _, link = book_at(site, datetime.now(UTC) + timedelta(days=1), payment_status="not_paid")
+    [meeting] = site.world.zoom.live_meetings()
+
+    seen = _open_and_keep(chromium, link, "payment-pending")
+
+    assert seen["status"] == 200 and seen["url"] == link
+    assert seen["heading"] == "Payment pending"
+    assert "will work as soon as the booking is paid" in seen["text"]
+    assert meeting["join_url"] not in seen["html"] and site.world.url("zoom") not in seen["html"]
+    assert "zoom" not in seen["html"].lower() and seen["links"] == 0
+    assert seen["countdowns"] == 0
+
+
+def test_cancelled_page(chromium: str, site: Site) -> None:
+    booking_id, link = book_at(site, datetime.now(UTC) + timedelta(days=1))
+    [meeting] = site.world.zoom.live_meetings()
+    site.world.simplybook.update_booking(site.demo.login, booking_id, status="cancelled")
+    _deliver(site, booking_id, "cancel")
+    assert site.world.zoom.live_meetings() == []
+
+    seen = _open_and_keep(chromium, link, "cancelled")
+
+    assert seen["status"] == 410 and seen["url"] == link
+    assert seen["heading"] == "This meeting was cancelled"
+    assert "the meeting is no longer available" in seen["text"]
+    assert meeting["join_url"] not in seen["html"] and site.world.url("zoom") not in seen["html"]
+    assert "zoom" not in seen["html"].lower() and seen["links"] == 0
+    assert seen["countdowns"] == 0

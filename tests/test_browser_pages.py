@@ -156,7 +156,7 @@ def shown_start(moment: datetime) -> set[str]:
     local = moment.astimezone(ZoneInfo(BROWSER_ZONE))
     date = f"{local:%A}, {local:%B} {local.day}, {local.year}"
     clock = f"{local.hour % 12 or 12}:{local:%M} {local:%p}"
-    return {f"Starts {date}{joint}{clock} ({BROWSER_ZONE})" for joint in (" at ", ", ")}
+    return {f"Starts: {date}{joint}{clock} ({BROWSER_ZONE})" for joint in (" at ", ", ")}
 
 
 def plain(text: str) -> str:

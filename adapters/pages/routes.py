@@ -91,13 +91,13 @@ _PAGES: dict[LinkOutcome, tuple[int, int, dict[str, tuple[str, str]]]] = {
         {
             "en": (
                 "Your meeting has not started yet",
-                "Come back at the booked time: this page opens the "
-                "meeting by itself when it starts.",
+                "It opens shortly before the booked time. Keep this page open: it takes you "
+                "into the meeting by itself as soon as it opens.",
             ),
             "uk": (
                 "Зустріч ще не почалася",
-                "Поверніться у заброньований час: ця сторінка сама відкриє "
-                "зустріч, щойно вона почнеться.",
+                "Вона відкриється незадовго до заброньованого часу. Не закривайте цю сторінку: "
+                "вона сама переведе вас на зустріч, щойно та відкриється.",
             ),
         },
     ),
@@ -131,7 +131,7 @@ _PAGES: dict[LinkOutcome, tuple[int, int, dict[str, tuple[str, str]]]] = {
     ),
 }
 _WAITING = {
-    "en": {"starts_label": "Starts", "days_label": "days", "waiting_hint": "Opens in:"},
+    "en": {"starts_label": "Starts:", "days_label": "days", "waiting_hint": "Opens in:"},
     "uk": {"starts_label": "Початок:", "days_label": "дн.", "waiting_hint": "Відкриється через:"},
 }
 
@@ -155,6 +155,8 @@ def _page(decision: LinkDecision, lang: str) -> Response:
             "opens_at": decision.opens_at.isoformat(),
             "starts_at": decision.starts_at.isoformat(),
             "seconds_left": decision.seconds_left,
+            # Without JavaScript the page still moves on: it reloads itself, at least each minute.
+            "noscript_refresh": max(5, min(60, int(decision.seconds_left or 0) + 1)),
             "opens_at_text": f"{_WAITING[lang]['starts_label']} {decision.starts_at:%Y-%m-%d %H:%M} UTC",
         }
     html = _templates.get_template("page.html").render(

@@ -164,6 +164,7 @@ class BookingRow(SQLModel, table=True):
 
 class MeetingRow(SQLModel, table=True):
     __tablename__ = "meeting"
+    __table_args__ = (Index("ux_meeting_class_key", "class_key", unique=True),)
     id: str = Field(default_factory=new_id, primary_key=True)
     company_id: str = Field(foreign_key="company.id", index=True)
     booking_id: str = Field(foreign_key="booking.id", unique=True)  # one meeting per booking
@@ -178,6 +179,8 @@ class MeetingRow(SQLModel, table=True):
     join_url: str | None = None
     host_token: str = Field(unique=True, index=True)
     opened_at: datetime | None = _when(nullable=True)  # opened early by hand ("Start meeting")
+    # A group class: bookings of one service, provider and start share this meeting (S7).
+    class_key: str | None = None
     created_at: datetime = _when(now=True)
 
 
@@ -190,6 +193,9 @@ class SeatRow(SQLModel, table=True):
     meeting_id: str = Field(foreign_key="meeting.id", index=True)
     booking_id: str = Field(foreign_key="booking.id", unique=True)
     client_token: str = Field(unique=True, index=True)
+    registrant_id: str | None = None  # a class on Zoom: the client's own registration
+    join_url: str | None = None  # ... and its personal join URL
+    cancelled_at: datetime | None = _when(nullable=True)
 
 
 class NotificationRow(SQLModel, table=True):
@@ -307,3 +313,56 @@ class AuditEntryRow(SQLModel, table=True):
     actor: str
     action: str
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class MsAccountRow(SQLModel, table=True):
+    """A Microsoft work account that hosts Teams meetings: the company's (provider "") or one
+    provider's own (S10). Its msal token cache is stored encrypted, whole."""
+
+    __tablename__ = "ms_account"
+    __table_args__ = (UniqueConstraint("company_id", "provider_external_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    provider_external_id: str = ""  # "" = the company's account, the default host
+    tenant_id: str
+    object_id: str
+    username: str = ""
+    display_name: str = ""
+    home_account_id: str = ""
+    token_cache_enc: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = "active"
+    state_reason: str = ""
+    connected_by: str = ""
+    updated_at: datetime = _when(now=True)
+
+
+class TeamsConversationRow(SQLModel, table=True):
+    """Where the Teams bot can post proactively: stored when it is added to a team or spoken to."""
+
+    __tablename__ = "teams_conversation"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str | None = Field(default=None, foreign_key="company.id", index=True)
+    tenant_id: str = Field(index=True)
+    conversation_id: str = Field(unique=True)
+    conversation_type: str = ""  # personal, channel, groupChat
+    team_id: str = ""
+    channel_name: str = ""
+    user_aad_id: str = ""  # personal chats: whose
+    service_url: str
+    reference: str = Field(sa_column=Column(Text, nullable=False))  # the conversation reference
+    updated_at: datetime = _when(now=True)
+
+
+class MessageTemplateRow(SQLModel, table=True):
+    """A company's wording of the provider message or the client text (S8)."""
+
+    __tablename__ = "message_template"
+    __table_args__ = (UniqueConstraint("company_id", "kind", "scope", "scope_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    kind: str  # provider | client
+    scope: str  # company | service | provider
+    scope_id: str = ""  # the service's or provider's external id
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    updated_by: str = ""
+    updated_at: datetime = _when(now=True)

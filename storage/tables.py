@@ -93,6 +93,8 @@ class OAuthStateRow(SQLModel, table=True):
     user_id: str = ""
     expires_at: datetime = _when()
     used_at: datetime | None = _when(nullable=True)
+    # What the flow must remember until the callback (msal's auth-code flow), encrypted.
+    payload_enc: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class ZoomAccountRow(SQLModel, table=True):

@@ -101,6 +101,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ux_meeting_class_key", ["class_key"], unique=True)
 
+    with op.batch_alter_table("oauth_state", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("payload_enc", sa.Text(), nullable=False, server_default=""))
+
     with op.batch_alter_table("seat", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("registrant_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
@@ -114,6 +117,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("oauth_state", schema=None) as batch_op:
+        batch_op.drop_column("payload_enc")
+
     with op.batch_alter_table("seat", schema=None) as batch_op:
         batch_op.drop_column("cancelled_at")
         batch_op.drop_column("join_url")

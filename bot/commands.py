@@ -140,6 +140,17 @@ class SetDigest:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateCommand:
+    """`template` shows; `template KIND [service NAME | provider NAME] : TEXT` sets; `... reset`."""
+
+    action: str  # show | set | reset
+    kind: str = ""  # provider | client
+    scope: str = "company"  # company | service | provider
+    name: str = ""  # the service's or provider's name as typed
+    body: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Invalid:
     """The command exists but was typed wrong: what is wrong, and how to type it."""
 
@@ -164,6 +175,7 @@ Command = (
     | Report
     | Audit
     | SetDigest
+    | TemplateCommand
     | Invalid
 )
 
@@ -183,6 +195,8 @@ USAGE = {
     "report": "report [FROM] [TO] [service NAME] [provider NAME]",
     "audit": "audit",
     "digest": "digest on | digest off | digest at HOUR",
+    "template": "template | template provider|client [service NAME | provider NAME] : TEXT | "
+    "template provider|client [service NAME | provider NAME] reset",
 }
 EXAMPLES = (
     "status",
@@ -207,6 +221,8 @@ def parse(text: str) -> Command:
     if not words:
         return Help()
     head, rest = words[0].lower(), words[1:]
+    if head == "template":  # its text keeps its own spacing and line breaks
+        return _template(text.strip()[len(words[0]) :])
     parser = _PARSERS.get(head)
     if parser is None:
         return Help(unknown=words[0])
@@ -303,6 +319,30 @@ def _report(rest: list[str]) -> Command:
         service=" ".join(filters.get("service", [])),
         provider=" ".join(filters.get("provider", [])),
     )
+
+
+def _template(raw: str) -> Command:
+    head, colon, body = raw.partition(":")
+    words = head.split()
+    if not words and not colon:
+        return TemplateCommand("show")
+    kind = words[0].lower() if words else ""
+    if kind not in ("provider", "client"):
+        return _invalid("template", "say which template: `provider` or `client`")
+    scope_words = words[1:]
+    action = "set" if colon else "reset"
+    if not colon:
+        if not scope_words or scope_words[-1].lower() != "reset":
+            return _invalid("template", "put `:` before the template's text, or end with `reset`")
+        scope_words = scope_words[:-1]
+    scope, name = "company", ""
+    if scope_words:
+        if scope_words[0].lower() not in ("service", "provider") or len(scope_words) < 2:
+            return _invalid("template", "name a `service NAME` or `provider NAME`, or nothing")
+        scope, name = scope_words[0].lower(), " ".join(scope_words[1:])
+    if action == "set" and not body.strip():
+        return _invalid("template", "write the template's text after `:`")
+    return TemplateCommand(action, kind, scope, name, body.strip())
 
 
 def _digest(rest: list[str]) -> Command:

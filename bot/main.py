@@ -56,6 +56,7 @@ from storage.jobs import SqlJobQueue
 from storage.oauth_states import SqlOAuthStates
 from storage.repository import SqlStore
 from storage.setup import SqlSetup
+from storage.templates import SqlTemplates
 
 log = logging.getLogger("meetbot")
 CHAT_COMMAND = "chat_command"
@@ -78,6 +79,7 @@ class Core:
     states: SqlOAuthStates
     alerts: SqlAlerts
     records: SqlAdminRecords
+    templates: SqlTemplates
     engine: Engine = field(repr=False)
 
     def migrate(self) -> None:
@@ -122,6 +124,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         states=SqlOAuthStates(engine, clock),
         alerts=SqlAlerts(engine, clock, store),
         records=SqlAdminRecords(engine, clock),
+        templates=SqlTemplates(engine, clock),
         engine=engine,
     )
 
@@ -196,6 +199,7 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
         links=LinkBuilder(core.settings.public_url),
         alerts=core.alerts,
         inbox=core.alerts,
+        templates=core.templates,
     )
 
 
@@ -215,6 +219,7 @@ def admin_deps(core: Core, integrations: Integrations) -> admin.AdminDeps:
         public_url=core.settings.public_url,
         alerts=core.alerts,
         records=core.records,
+        templates=core.templates,
         requeue=lambda company_id, job_id: core.queue.requeue(job_id=job_id, company_id=company_id),
         chats={ChatPlatform.SLACK: integrations.slack},
         clock=core.clock,

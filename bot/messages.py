@@ -39,6 +39,30 @@ class ActionButton:
 
 
 @dataclass(frozen=True, slots=True)
+class Text:
+    """Literal text: shown exactly as written (no markup, no mentions), whoever wrote it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """A moment, shown by the chat platform in each reader's own time zone."""
+
+    at: datetime
+    fallback: str  # for readers whose client cannot localise times
+
+
+Segment = Text | Link | When
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     title: str
     facts: tuple[Fact, ...] = ()
@@ -47,6 +71,7 @@ class ChatMessage:
     summary: str = field(default="")  # one-line plain text for notifications and screen readers
     text: str = ""  # paragraphs of plain text, before the facts
     actions: tuple[ActionButton, ...] = ()
+    body: tuple[Segment, ...] = ()  # a company's own wording (templates), after `text`
 
     def digest(self) -> str:
         """Identifies what the message says, so a later sync edits it only when it changed."""
@@ -80,8 +105,13 @@ def booking_message(
     host_link: str,
     meeting_id: str = "",
     cancelled: bool = False,
+    wording: tuple[Segment, ...] = (),
+    client_text: tuple[Segment, ...] = (),
 ) -> ChatMessage:
-    """The provider's message for a booking; edited in place when the booking changes."""
+    """The provider's message for a booking; edited in place when the booking changes.
+
+    `wording` is the company's own template for it (replacing the standard facts), `client_text`
+    the rendered client template, shown for copying into e-mails."""
     when = format_time_range(details.start, details.end, timezone)
     client = details.client_name or "A client"
     facts = [
@@ -99,10 +129,18 @@ def booking_message(
             facts=tuple(facts),
             note="The booking was cancelled, so its video meeting was deleted and its links no longer open it.",
         )
+    body: tuple[Segment, ...] = wording
+    if client_text:
+        body = (*body, Text("\n\nText for the client (to copy into an e-mail):\n"), *client_text)
+    if wording:
+        facts = [fact for fact in facts if fact.label == "Payment"]
+    else:
+        facts.append(Fact("Client's link", client_link))
     return ChatMessage(
         title=f"Online meeting: {service_name}",
         summary=f"{client} booked {service_name} with {provider_name}, {when}",
-        facts=(*facts, Fact("Client's link", client_link)),
+        body=body,
+        facts=tuple(facts),
         buttons=(
             LinkButton("Host link", host_link),
             LinkButton("Client's join link", client_link),

@@ -41,6 +41,7 @@ from bot.domain import (
     ZoomConnection,
 )
 from bot.messages import ChatMessage
+from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 
 
 class BookingSource(Protocol):
@@ -359,3 +360,13 @@ class AdminRecords(AuditLog, Protocol):
     def claim_digest(self, *, company_id: str, local_date: str) -> bool:
         """Marks the day's digest as sent; False if it already was."""
         ...
+
+
+class TemplateStore(Protocol):
+    def templates(self, *, company_id: str) -> list[MessageTemplate]: ...
+
+    def save_template(self, *, company_id: str, template: MessageTemplate, actor: str) -> None: ...
+
+    def reset_template(
+        self, *, company_id: str, kind: TemplateKind, scope: TemplateScope, scope_id: str
+    ) -> bool: ...

@@ -187,6 +187,8 @@ def message_as_text(message: dict[str, Any]) -> str:
             lines.extend(
                 re.sub(r"\*(.+?)\*", r"\1", html.unescape(block["text"]["text"])).splitlines()
             )
+        elif block.get("type") == "rich_text":
+            lines.extend(_rich_text_as_text(block).splitlines())
         elif block.get("type") == "actions":
             lines.extend(
                 f"[{e['text']['text']}] {e.get('url') or '(a button for staff in Slack)'}"
@@ -195,6 +197,15 @@ def message_as_text(message: dict[str, Any]) -> str:
         elif block.get("type") == "context":
             lines.extend(html.unescape(e.get("text", "")) for e in block["elements"])
     return "\n".join(lines) or str(message.get("text", ""))
+
+
+def _rich_text_as_text(block: dict[str, Any]) -> str:
+    shown = {"text": "text", "link": "url", "date": "fallback"}
+    return "".join(
+        str(element.get(shown.get(element.get("type", ""), "text"), ""))
+        for section in block.get("elements") or []
+        for element in section.get("elements") or []
+    )
 
 
 def _free_port() -> int:

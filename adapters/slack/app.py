@@ -55,6 +55,14 @@ BOT_SCOPES = [
 ]
 
 
+def command_text(raw: str) -> str:
+    """Slack's escaping undone, except the mention forms (`<@U1>`, `<#C1|name>`) the grammar
+    reads: typed links become plain URLs and `&lt;` is `<` again, so a template keeps exactly
+    what the admin typed."""
+    unlinked = re.sub(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>", r"\1", raw)
+    return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 @dataclass(frozen=True)
 class SlackHandlers:
     """The core's use cases, bound by the composition root."""
@@ -229,7 +237,7 @@ def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
             user_id=command["user_id"],
             channel_id=command.get("channel_id", ""),
         )
-        text = command.get("text", "")
+        text = command_text(command.get("text", ""))
         work = asyncio.ensure_future(handlers.run_command(actor, text))
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN_SECONDS)
         if not done:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.messages import ChatMessage
+from bot.messages import ChatMessage, Link, Segment, Text, When
 
 
 def escape(text: str) -> str:
@@ -28,6 +28,30 @@ def _mrkdwn_keeping_mentions(text: str) -> str:
     return re.sub(r"&lt;([@#][A-Z0-9]+)&gt;", r"<\1>", escaped)
 
 
+def _rich_text(segments: tuple[Segment, ...]) -> dict[str, Any]:
+    """A rich_text block: its text elements are literal (no mrkdwn, no mentions), links are
+    real links, and dates are shown in each reader's own time zone."""
+    elements: list[dict[str, Any]] = []
+    for segment in segments:
+        if isinstance(segment, Text):
+            if segment.text:
+                elements.append({"type": "text", "text": segment.text})
+        elif isinstance(segment, Link):
+            elements.append(
+                {"type": "link", "url": segment.url, "text": segment.label or segment.url}
+            )
+        elif isinstance(segment, When):
+            elements.append(
+                {
+                    "type": "date",
+                    "timestamp": int(segment.at.timestamp()),
+                    "format": "{date_long_pretty} {time}",
+                    "fallback": segment.fallback,
+                }
+            )
+    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": elements}]}
+
+
 def render(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
     """Returns the notification fallback text and the blocks."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(message.title, 150)}]
@@ -38,6 +62,8 @@ def render(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
                 "text": {"type": "mrkdwn", "text": _mrkdwn_keeping_mentions(message.text)[:3000]},
             }
         )
+    if message.body:
+        blocks.append(_rich_text(message.body))
     if message.facts:
         # Facts carry user data (client names): escaped fully, so nothing in them can mention anyone.
         lines = [f"*{escape(fact.label)}:* {escape(fact.value)}" for fact in message.facts]

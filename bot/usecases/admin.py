@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot import templates
 from bot.clock import Clock, SystemClock
 from bot.commands import (
     EXAMPLES,
@@ -37,6 +38,7 @@ from bot.commands import (
     SetService,
     StartMeeting,
     Status,
+    TemplateCommand,
     parse,
     required_role,
 )
@@ -60,8 +62,10 @@ from bot.ports import (
     ChatSender,
     OAuthStates,
     SetupStore,
+    TemplateStore,
     ZoomDirectory,
 )
+from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 from bot.usecases import reports
 from bot.usecases.alerts import ACTION_RECONNECT_ZOOM, ACTION_RETRY_JOB
 
@@ -99,6 +103,7 @@ class AdminDeps:
     alerts: AlertStore
     records: AdminRecords
     requeue: Callable[[str, int], bool]  # (company id, job id): a dead job runs again
+    templates: TemplateStore
     chats: dict[Any, ChatSender] = field(default_factory=dict)
     clock: Clock = field(default_factory=SystemClock)
 
@@ -660,6 +665,73 @@ async def _digest(
     )
 
 
+async def _template(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: TemplateCommand
+) -> Reply:
+    assert company is not None
+    if command.action == "show":
+        return _show_templates(deps, company)
+    scope, scope_id, where = TemplateScope.COMPANY, "", "for the whole company"
+    if command.scope != "company":
+        finder = _find_service if command.scope == "service" else _find_provider
+        found = await finder(deps, company, command.name)
+        if isinstance(found, str):
+            return say(f"Which {command.scope}?", found)
+        scope, scope_id = TemplateScope(command.scope), found.external_id
+        where = f"for {command.scope} {found.name}"
+    kind = TemplateKind(command.kind)
+    if command.action == "reset":
+        removed = deps.templates.reset_template(
+            company_id=company.id, kind=kind, scope=scope, scope_id=scope_id
+        )
+        deps.audit(company.id, actor, f"reset the {kind.value} template", where)
+        return say(
+            f"The {kind.value} template {where} is reset" if removed else "Nothing to reset",
+            "Messages use the next most general wording again."
+            if removed
+            else f"There is no {kind.value} template {where}.",
+        )
+    wrong = templates.problems(command.body)
+    if wrong:
+        return say("The template was not saved", "; ".join(wrong).capitalize() + ".")
+    deps.templates.save_template(
+        company_id=company.id,
+        template=MessageTemplate(kind, scope, scope_id, command.body),
+        actor=actor_key(actor),
+    )
+    deps.audit(company.id, actor, f"set the {kind.value} template", where)
+    return say(
+        f"The {kind.value} template {where} is saved",
+        "New booking messages use it; existing ones change when their booking does.",
+    )
+
+
+def _show_templates(deps: AdminDeps, company: Company) -> Reply:
+    services = {s.external_id: s.name for s in deps.store.services(company_id=company.id)}
+    providers = {p.external_id: p.name for p in deps.store.providers(company_id=company.id)}
+    facts = []
+    for template in deps.templates.templates(company_id=company.id):
+        names = services if template.scope is TemplateScope.SERVICE else providers
+        where = (
+            "company"
+            if template.scope is TemplateScope.COMPANY
+            else f"{template.scope.value} {names.get(template.scope_id, template.scope_id)}"
+        )
+        facts.append(Fact(f"{template.kind.value.capitalize()} ({where})", template.body))
+    variables = "\n".join(f"• [{name}]: {meaning}" for name, meaning in templates.VARIABLES.items())
+    return Reply(
+        ChatMessage(
+            title="Message templates",
+            summary="Message templates",
+            facts=tuple(facts),
+            text=("" if facts else "No templates yet: messages use meetbot's standard wording.\n\n")
+            + "Variables:\n"
+            + variables,
+            note=f"Set one with `/meetings {USAGE['template']}`.",
+        )
+    )
+
+
 Handler = Callable[[AdminDeps, Actor, Company | None, Any], Awaitable[Reply]]
 _HANDLERS: dict[type[Command], Handler] = {
     Help: _help,
@@ -679,6 +751,7 @@ _HANDLERS: dict[type[Command], Handler] = {
     Report: _report,
     Audit: _audit,
     SetDigest: _digest,
+    TemplateCommand: _template,
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from bot import templates
 from bot.domain import (
     AlertSpec,
     Booking,
@@ -34,7 +35,7 @@ from bot.errors import (
     MeetingGone,
     PermanentFailure,
 )
-from bot.messages import ChatMessage, booking_message
+from bot.messages import ChatMessage, Segment, booking_message, format_time_range
 from bot.ports import (
     AdminInbox,
     AlertStore,
@@ -42,6 +43,7 @@ from bot.ports import (
     BookingStore,
     ChatSender,
     MeetingPlatformPort,
+    TemplateStore,
 )
 from bot.usecases import alerts
 
@@ -69,6 +71,7 @@ class SyncDeps:
     links: LinkBuilder
     alerts: AlertStore
     inbox: AdminInbox
+    templates: TemplateStore
 
 
 class NeedsAttention(Exception):
@@ -297,13 +300,13 @@ async def _mark_messages_cancelled(
             message_id = found.message_id
         if message_id is None:
             continue
-        message = booking_message(
-            details=booking.details,
-            service_name=booking.details.service_name,
-            provider_name=booking.details.provider_name,
-            timezone=company.timezone,
-            client_link=deps.links.client_link(meeting.client_token),
-            host_link=deps.links.host_link(meeting.host_token),
+        message = _provider_message(
+            deps,
+            company,
+            booking,
+            booking.details.service_name,
+            booking.details.provider_name,
+            meeting,
             cancelled=True,
         )
         if message.digest() != notification.digest:
@@ -313,6 +316,57 @@ async def _mark_messages_cancelled(
             )
             edited += 1
     return edited
+
+
+def _provider_message(
+    deps: SyncDeps,
+    company: Company,
+    booking: Booking,
+    service_name: str,
+    provider_name: str,
+    meeting: Meeting,
+    *,
+    cancelled: bool = False,
+) -> ChatMessage:
+    details = booking.details
+    client_link = deps.links.client_link(meeting.client_token)
+    host_link = deps.links.host_link(meeting.host_token)
+    wording: tuple[Segment, ...] = ()
+    client_text: tuple[Segment, ...] = ()
+    if not cancelled:
+        chosen = deps.templates.templates(company_id=company.id)
+        values = templates.TemplateValues(
+            client_link=client_link,
+            host_link=host_link,
+            service=service_name,
+            provider=provider_name,
+            client=details.client_name or "a client",
+            start=details.start,
+            start_text=format_time_range(details.start, details.end, company.timezone),
+        )
+        for kind in templates.TemplateKind:
+            template = templates.choose(
+                chosen, kind, service_id=details.service_id, provider_id=details.provider_id
+            )
+            if template is None:
+                continue
+            rendered = templates.render(template.body, values)
+            if kind is templates.TemplateKind.PROVIDER:
+                wording = rendered
+            else:
+                client_text = rendered
+    return booking_message(
+        details=details,
+        service_name=service_name,
+        provider_name=provider_name,
+        timezone=company.timezone,
+        client_link=client_link,
+        host_link=host_link,
+        meeting_id="" if cancelled else meeting.id,
+        cancelled=cancelled,
+        wording=wording,
+        client_text=client_text,
+    )
 
 
 def _meeting_request(
@@ -339,15 +393,7 @@ async def _ensure_provider_message(
     meeting: Meeting,
 ) -> tuple[str, str | None]:
     """What was done, and the set-up problem still holding the booking up, if any."""
-    message = booking_message(
-        details=booking.details,
-        service_name=service.name,
-        provider_name=provider.name,
-        timezone=company.timezone,
-        client_link=deps.links.client_link(meeting.client_token),
-        host_link=deps.links.host_link(meeting.host_token),
-        meeting_id=meeting.id,
-    )
+    message = _provider_message(deps, company, booking, service.name, provider.name, meeting)
     if provider.channel is None:
         spec = alerts.provider_without_channel(provider.name, provider.external_id)
         why = f"no channel is chosen for {provider.name}'s bookings"

@@ -45,7 +45,7 @@ from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins
 from bot.usecases.connect_zoom import complete_zoom_connect, zoom_deauthorized
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
-from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, sync_booking
+from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, remind, sync_booking
 from bot.worker import JobHandler, Worker, WorkerPolicy
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
@@ -54,6 +54,7 @@ from storage.crypto import SecretBox, SecretKeyError
 from storage.db import database_state, make_engine, migrate
 from storage.jobs import SqlJobQueue
 from storage.oauth_states import SqlOAuthStates
+from storage.repository import MEETING_REMINDER_JOB as MEETING_REMINDER
 from storage.repository import SqlStore
 from storage.setup import SqlSetup
 from storage.templates import SqlTemplates
@@ -200,6 +201,7 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
         alerts=core.alerts,
         inbox=core.alerts,
         templates=core.templates,
+        clock=core.clock,
     )
 
 
@@ -274,8 +276,18 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
         schedule_routine(core, job.company_id, later=True)  # first: a failing run keeps the chain
         return await run_routine(routine, company_id=job.company_id)
 
+    async def run_reminder(job: Job) -> str:
+        assert job.company_id is not None
+        return await remind(
+            deps,
+            company_id=job.company_id,
+            meeting_id=job.payload["meeting_id"],
+            start=job.payload["start"],
+        )
+
     return {
         SYNC_BOOKING: run_sync,
+        MEETING_REMINDER: run_reminder,
         CHAT_COMMAND: run_chat_command,
         NOTIFY_ADMINS: run_notice,
         ROUTINE: run_company_routine,

@@ -152,3 +152,32 @@ def booking_message(
         "earlier. The host link always opens a fresh host session; share only the client's link. "
         "This message is updated when the booking changes.",
     )
+
+
+def rescheduled_message(
+    *, old_start: datetime, old_end: datetime, start: datetime, end: datetime, timezone: str
+) -> ChatMessage:
+    """The thread reply under a booking's message when its time changes."""
+    before, after = (
+        format_time_range(old_start, old_end, timezone),
+        format_time_range(start, end, timezone),
+    )
+    return ChatMessage(
+        title="Rescheduled",
+        summary=f"Rescheduled to {after}",
+        facts=(Fact("Was", before), Fact("Now", after)),
+        note="The meeting moved with it; the client's and the host's links stay the same.",
+    )
+
+
+def starting_message(
+    *, service_name: str, provider_name: str, client: str, host_link: str
+) -> ChatMessage:
+    """The thread reply at the meeting's opening time."""
+    return ChatMessage(
+        title=f"Starting soon: {service_name}",
+        summary=f"{client or 'A client'}'s meeting with {provider_name} is opening",
+        facts=(Fact("Client", client or "A client"), Fact("Provider", provider_name)),
+        buttons=(LinkButton("Open as host", host_link, primary=True),),
+        note="The client's link opens the meeting from now on.",
+    )

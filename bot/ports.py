@@ -108,6 +108,18 @@ class ChatSender(Protocol):
         self, *, target: ChatTarget, message_id: str, message: ChatMessage
     ) -> None: ...
 
+    async def reply(
+        self, *, target: ChatTarget, thread_id: str, message: ChatMessage, marker: str
+    ) -> PostedMessage:
+        """Posts `message` in the thread of the message `thread_id`."""
+        ...
+
+    async def find_reply(
+        self, *, target: ChatTarget, thread_id: str, marker: str
+    ) -> PostedMessage | None:
+        """The reply carrying `marker` in that thread, if an earlier attempt posted it."""
+        ...
+
     async def post_file(
         self, *, target: ChatTarget, filename: str, content: bytes, title: str, comment: str
     ) -> None:
@@ -160,6 +172,14 @@ class BookingStore(Protocol):
     def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting: ...
 
     def meeting_for_booking(self, *, booking: Booking) -> Meeting | None: ...
+
+    def meeting_with_booking(
+        self, *, company_id: str, meeting_id: str
+    ) -> tuple[Meeting, Booking] | None: ...
+
+    def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
+        """Queues the "starting now" reply for the meeting's opening time."""
+        ...
 
     def record_meeting_moved(
         self, *, meeting_id: str, start: datetime, end: datetime

@@ -3,7 +3,8 @@ a cancel deletes it, a payment opens the client's link; the provider's message i
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -12,7 +13,7 @@ from bot.main import Core
 from bot.sandbox import Demo, SandboxWorld, book, message_as_text
 from storage.tables import MeetingRow
 
-from .conftest import count_rows, run_jobs
+from .conftest import SteppingClock, count_rows, run_jobs
 
 
 def _deliver(world: SandboxWorld, demo: Demo, web: str, booking_id: str, kind: str) -> None:
@@ -23,8 +24,13 @@ def _deliver(world: SandboxWorld, demo: Demo, web: str, booking_id: str, kind: s
     assert answer.status_code == 202
 
 
+def _top(world: SandboxWorld, demo: Demo) -> list[dict[str, Any]]:
+    """The channel's messages without thread replies."""
+    return [m for m in world.slack.messages(demo.channel_id) if m["thread_ts"] in (None, m["ts"])]
+
+
 def _links(world: SandboxWorld, demo: Demo, web: str) -> tuple[str, str]:
-    [message] = world.slack.messages(demo.channel_id)
+    [message] = _top(world, demo)
     text = message_as_text(message)
     client = next(w for w in text.split() if "/m/" in w).replace("http://meetbot.test", web)
     host = next(w for w in text.split() if "/h/" in w).replace("http://meetbot.test", web)
@@ -54,9 +60,12 @@ def test_create_reschedule_cancel(core: Core, demo: Demo, world: SandboxWorld, w
     moved = world.zoom.meeting(meeting["id"])
     assert moved is not None and moved["duration"] == 45
     assert moved["start_time"] == later.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
-    [message] = world.slack.messages(demo.channel_id)
+    message, reply = world.slack.messages(demo.channel_id)
     assert len(message["edits"]) == 1, "edited in place, not posted again"
     assert "15:30–16:15 (Europe/Kyiv)" in message_as_text(message)
+    assert reply["thread_ts"] == message["ts"], "a short reply in the message's thread"
+    said = message_as_text(reply)
+    assert said.startswith("Rescheduled") and "Now: " in said and "15:30–16:15" in said
     assert _links(world, demo, web) == (client, host), "the links stay the same"
     waiting = httpx.get(client)  # three days ahead now: the link waits for the new time
     assert waiting.status_code == 200 and "has not started yet" in waiting.text
@@ -67,7 +76,7 @@ def test_create_reschedule_cancel(core: Core, demo: Demo, world: SandboxWorld, w
     run_jobs(core)
 
     assert world.zoom.live_meetings() == []
-    [message] = world.slack.messages(demo.channel_id)
+    [message] = _top(world, demo)
     assert len(message["edits"]) == 2
     assert "Cancelled: Online yoga consultation" in message_as_text(message)
     assert "/m/" not in message_as_text(message), "no link buttons on a cancelled booking"
@@ -75,7 +84,9 @@ def test_create_reschedule_cancel(core: Core, demo: Demo, world: SandboxWorld, w
         page = httpx.get(link)
         assert page.status_code == 410 and "cancelled" in page.text
     assert count_rows(core, MeetingRow) == 1 and world.zoom.created_count() == 1
-    assert core.queue.counts() == {"done": 3}
+    assert {j.state for j in core.queue.jobs(kind="sync_booking")} == {"done"}
+    [reminder] = core.queue.jobs(kind="meeting_reminder")
+    assert reminder.run_at == later.astimezone(ZoneInfo("UTC")) - timedelta(minutes=10)
 
 
 def test_a_change_that_is_not_a_time_change_leaves_the_meeting_alone(
@@ -120,7 +131,7 @@ def test_a_meeting_deleted_on_zoom_is_recreated_behind_the_same_links(
     [second] = world.zoom.live_meetings()
     assert second["id"] != first["id"]
     assert httpx.get(client).headers["location"] == second["join_url"]
-    assert len(world.slack.messages(demo.channel_id)) == 1
+    assert len(_top(world, demo)) == 1, "edited, not posted again"
 
 
 def test_unpaid_booking_link_waits_for_payment(
@@ -170,3 +181,52 @@ def test_a_failed_edit_after_cancel_is_finished_by_the_retry(
     assert "Cancelled: Online yoga consultation" in message_as_text(message)
     assert world.zoom.live_meetings() == [] and world.zoom.count("DELETE") == 1
     assert core.queue.jobs(kind="sync_booking")[-1].attempts == 2
+
+
+def test_a_reminder_replies_at_the_opening_time_once_and_follows_a_move(
+    core: Core, demo: Demo, world: SandboxWorld, web: str, clock: SteppingClock
+) -> None:
+    booking = book(world, demo, starts_in=timedelta(days=2))
+    _deliver(world, demo, web, booking["id"], "create")
+    run_jobs(core)
+    [message] = world.slack.messages(demo.channel_id)
+    [meeting] = world.zoom.live_meetings()
+    start = datetime.strptime(meeting["start_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+    clock.offset = start - timedelta(minutes=10, seconds=30) - datetime.now(UTC)
+    run_jobs(core)
+    assert len(world.slack.messages(demo.channel_id)) == 1, "not before the opening time"
+
+    clock.offset = start - timedelta(minutes=9) - datetime.now(UTC)
+    run_jobs(core)
+    run_jobs(core)
+    _, reminder = world.slack.messages(demo.channel_id)
+    assert reminder["thread_ts"] == message["ts"]
+    text = message_as_text(reminder)
+    assert text.startswith("Starting soon: Online yoga consultation")
+    assert "[Open as host] http://meetbot.test/h/" in text
+    [job] = core.queue.jobs(kind="meeting_reminder")
+    assert job.state == "done" and job.note == "reminder posted under 1 message(s)"
+
+
+def test_a_moved_meetings_old_reminder_stays_quiet(
+    core: Core, demo: Demo, world: SandboxWorld, web: str, clock: SteppingClock
+) -> None:
+    booking = book(world, demo, starts_in=timedelta(days=2))
+    _deliver(world, demo, web, booking["id"], "create")
+    run_jobs(core)
+    later = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=4)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
+    world.simplybook.update_booking(
+        demo.login, booking["id"], start=_local(later), end=_local(later + timedelta(hours=1))
+    )
+    _deliver(world, demo, web, booking["id"], "change")
+    run_jobs(core)
+    clock.offset = timedelta(days=2)  # past the old time, before the new one
+    run_jobs(core)
+    old, new = core.queue.jobs(kind="meeting_reminder")
+    assert old.state == "done" and "moved" in (old.note or "")
+    assert new.state == "pending"
+    replies = [m for m in world.slack.messages(demo.channel_id) if m["thread_ts"]]
+    assert [message_as_text(r).split("\n")[0] for r in replies] == ["Rescheduled"]

@@ -111,6 +111,50 @@ class SlackSender:
         )
         return PostedMessage(channel_id=str(answer["channel"]), message_id=str(answer["ts"]))
 
+    async def reply(
+        self, *, target: ChatTarget, thread_id: str, message: ChatMessage, marker: str
+    ) -> PostedMessage:
+        text, blocks = render(message)
+        answer = await self._call(
+            target.workspace_id,
+            "chat.postMessage",
+            may_repeat=False,
+            channel=target.channel_id,
+            thread_ts=thread_id,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"marker": marker}},
+        )
+        return PostedMessage(channel_id=str(answer["channel"]), message_id=str(answer["ts"]))
+
+    async def find_reply(
+        self, *, target: ChatTarget, thread_id: str, marker: str
+    ) -> PostedMessage | None:
+        channel = target.channel_id
+        if channel[:1] in ("U", "W"):
+            channel = await self.open_dm(workspace_id=target.workspace_id, user_id=channel)
+        cursor = None
+        while True:
+            params: dict[str, Any] = {
+                "channel": channel,
+                "ts": thread_id,
+                "include_all_metadata": True,
+                "limit": 200,
+            }
+            if cursor:
+                params["cursor"] = cursor
+            page = await self._call(
+                target.workspace_id, "conversations.replies", may_repeat=True, **params
+            )
+            for message in page.get("messages") or []:
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("marker") == marker:
+                    return PostedMessage(target.channel_id, str(message["ts"]))
+            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
+            if not cursor:
+                return None
+
     async def find_posted(
         self, *, target: ChatTarget, marker: str, since: datetime
     ) -> PostedMessage | None:

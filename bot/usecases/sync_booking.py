@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from bot import templates
+from bot.clock import Clock
 from bot.domain import (
     AlertSpec,
     Booking,
@@ -35,7 +37,14 @@ from bot.errors import (
     MeetingGone,
     PermanentFailure,
 )
-from bot.messages import ChatMessage, Segment, booking_message, format_time_range
+from bot.messages import (
+    ChatMessage,
+    Segment,
+    booking_message,
+    format_time_range,
+    rescheduled_message,
+    starting_message,
+)
 from bot.ports import (
     AdminInbox,
     AlertStore,
@@ -72,6 +81,7 @@ class SyncDeps:
     alerts: AlertStore
     inbox: AdminInbox
     templates: TemplateStore
+    clock: Clock
 
 
 class NeedsAttention(Exception):
@@ -118,8 +128,8 @@ async def sync_booking(
     except NeedsAttention as problem:
         return _hold(deps, company, booking, problem)
     try:
-        meeting = await _ensure_platform_meeting(deps, booking, service, provider, host)
-        meeting, moved = await _follow_time(deps, booking, service, provider, meeting)
+        before = await _ensure_platform_meeting(deps, booking, service, provider, host)
+        meeting, moved = await _follow_time(deps, booking, service, provider, before)
     except MeetingAccountRevoked as revoked:
         return _hold(deps, company, booking, _revoked(revoked))
     except HostDailyLimit:
@@ -130,7 +140,69 @@ async def sync_booking(
         deps, company, booking, service, provider, meeting
     )
     store.note_booking_problem(booking_id=booking.id, problem=holdup)
+    if moved:
+        said = rescheduled_message(
+            old_start=before.start,
+            old_end=before.end,
+            start=meeting.start,
+            end=meeting.end,
+            timezone=company.timezone,
+        )
+        await _reply_in_threads(deps, meeting, f"moved:{meeting.start.isoformat()}", said)
+    _schedule_reminder(deps, company, meeting)
     return f"meeting moved to the new time; {outcome}" if moved else outcome
+
+
+def _schedule_reminder(deps: SyncDeps, company: Company, meeting: Meeting) -> None:
+    opening = meeting.start - timedelta(minutes=company.open_minutes_before)
+    if opening > deps.clock.now():  # booked inside the window: the message itself is the notice
+        deps.store.schedule_reminder(meeting=meeting, at=opening)
+
+
+async def remind(deps: SyncDeps, *, company_id: str, meeting_id: str, start: str) -> str:
+    """At the opening time: a "starting soon" reply with the host link under each message."""
+    found = deps.store.meeting_with_booking(company_id=company_id, meeting_id=meeting_id)
+    if found is None:
+        return "the meeting no longer exists"
+    meeting, booking = found
+    if meeting.state is not MeetingState.SCHEDULED or meeting.start.isoformat() != start:
+        return "the meeting was cancelled or moved; its own reminder is queued"
+    if deps.clock.now() > meeting.end:
+        return "the meeting is over; no reminder"
+    details = booking.details
+    said = starting_message(
+        service_name=details.service_name,
+        provider_name=details.provider_name,
+        client=details.client_name,
+        host_link=deps.links.host_link(meeting.host_token),
+    )
+    replied = await _reply_in_threads(deps, meeting, f"starting:{start}", said)
+    return f"reminder posted under {replied} message(s)"
+
+
+async def _reply_in_threads(
+    deps: SyncDeps, meeting: Meeting, key: str, message: ChatMessage
+) -> int:
+    """Replies once under each posted message of the meeting, even when the job is retried."""
+    replied = 0
+    for notification in deps.store.notifications_for_meeting(meeting=meeting):
+        thread = notification.message_id
+        if notification.state is not NotificationState.POSTED or thread is None:
+            continue
+        target, chat = notification.target, deps.chats[notification.target.platform]
+        row_id, marker, done, is_new = deps.inbox.ensure_admin_message(
+            company_id=meeting.company_id, key=f"{key}:{notification.id}", target=target
+        )
+        if done is None:
+            found = None
+            if not is_new:
+                found = await chat.find_reply(target=target, thread_id=thread, marker=marker)
+            posted = found or await chat.reply(
+                target=target, thread_id=thread, message=message, marker=marker
+            )
+            deps.inbox.record_admin_message_posted(row_id=row_id, posted=posted)
+        replied += 1
+    return replied
 
 
 def _reference(booking: Booking) -> str:

@@ -54,6 +54,7 @@ from storage.tables import (
 )
 
 SYNC_BOOKING_JOB = "sync_booking"
+MEETING_REMINDER_JOB = "meeting_reminder"
 
 
 def token_digest(token: str) -> str:
@@ -401,6 +402,34 @@ class SqlStore:
 
     def meeting_for_booking(self, *, booking: Booking) -> Meeting | None:
         return self._meeting_for_booking(booking)
+
+    def meeting_with_booking(
+        self, *, company_id: str, meeting_id: str
+    ) -> tuple[Meeting, Booking] | None:
+        with self._session() as session:
+            found = session.execute(
+                select(MeetingRow, col(SeatRow.client_token), BookingRow)
+                .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
+                .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
+                .where(col(MeetingRow.company_id) == company_id, col(MeetingRow.id) == meeting_id)
+            ).first()
+        if found is None:
+            return None
+        meeting_row, token, booking_row = found
+        booking = Booking(booking_row.id, company_id, _details(booking_row))
+        return meeting_from_row(meeting_row, token), booking
+
+    def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
+        """One reminder per meeting time: a moved meeting's old reminder finds the time changed."""
+        with self._engine.begin() as connection:
+            enqueue_unique(
+                connection,
+                kind=MEETING_REMINDER_JOB,
+                dedupe_key=f"{MEETING_REMINDER_JOB}:{meeting.id}:{meeting.start.isoformat()}",
+                payload={"meeting_id": meeting.id, "start": meeting.start.isoformat()},
+                company_id=meeting.company_id,
+                run_at=at,
+            )
 
     def _update_meeting(self, meeting_id: str, **values: object) -> Meeting:
         with self._session() as session, session.begin():

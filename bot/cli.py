@@ -136,6 +136,32 @@ def manifest_slack() -> None:
     typer.echo(source.read_text().replace(MANIFEST_PLACEHOLDER, settings.public_url), nl=False)
 
 
+@manifest_app.command("teams")
+def manifest_teams(
+    out: str = typer.Option("meetbot-teams.zip", "--out", help="Where to write the app package."),
+) -> None:
+    """Write the Teams app package (manifest.json and icons, zipped) for MEETBOT_TEAMS_APP_ID."""
+    from pathlib import Path
+
+    from adapters.teams.manifest import package
+
+    settings = _settings()
+    if not settings.teams_app_id:
+        typer.echo(
+            "meetbot: set MEETBOT_TEAMS_APP_ID (the bot's Microsoft App ID from Azure) first",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if not settings.public_url.startswith("https://"):
+        typer.echo(
+            "meetbot: note: Teams needs https; set MEETBOT_PUBLIC_URL to your public https address",
+            err=True,
+        )
+    target = Path(out)
+    target.write_bytes(package(app_id=settings.teams_app_id, public_url=settings.public_url))
+    typer.echo(f"wrote {target}: upload it in Teams (Apps → Manage your apps → Upload an app)")
+
+
 @keys_app.command("new")
 def keys_new() -> None:
     """Print a new random key for MEETBOT_SECRET_KEYS."""

@@ -95,6 +95,11 @@ class ProviderZoom:
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderTeams:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderChannel:
     name: str
     channel: Mention | None  # None: "this channel" (where the command was typed)
@@ -168,6 +173,7 @@ Command = (
     | SetService
     | ListProviders
     | ProviderZoom
+    | ProviderTeams
     | ProviderChannel
     | ProviderStaff
     | SetRole
@@ -182,14 +188,15 @@ Command = (
 USAGE = {
     "help": "help",
     "status": "status",
-    "connect": "connect simplybook | connect zoom",
-    "disconnect": "disconnect zoom",
+    "connect": "connect simplybook | connect zoom | connect teams",
+    "disconnect": "disconnect zoom | disconnect teams",
     "enable": "enable",
     "disable": "disable",
     "services": "services",
     "service": "service enable NAME | service disable NAME",
     "providers": "providers",
-    "provider": "provider NAME zoom EMAIL | provider NAME channel #channel | provider NAME staff @user",
+    "provider": "provider NAME zoom EMAIL | provider NAME teams | provider NAME channel #channel | "
+    "provider NAME staff @user",
     "role": "role @user admin|senior|junior|none",
     "start": "start BOOKING",
     "report": "report [FROM] [TO] [service NAME] [provider NAME]",
@@ -213,7 +220,7 @@ EXAMPLES = (
 )
 DATE_WORDS = ("today", "tomorrow", "yesterday")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_PROVIDER_KEYWORDS = ("zoom", "channel", "staff")
+_PROVIDER_KEYWORDS = ("zoom", "teams", "channel", "staff")
 
 
 def parse(text: str) -> Command:
@@ -238,9 +245,10 @@ def _no_args(command: Command, name: str) -> Callable[[list[str]], Command]:
 
 
 def _connect(rest: list[str], name: str = "connect") -> Command:
-    allowed = ("simplybook", "zoom") if name == "connect" else ("zoom",)
+    allowed = ("simplybook", "zoom", "teams") if name == "connect" else ("zoom", "teams")
     if len(rest) != 1 or rest[0].lower().replace(".me", "") not in allowed:
-        return _invalid(name, f"say what to {name}: " + " or ".join(allowed))
+        listed = ", ".join(allowed[:-1]) + " or " + allowed[-1]
+        return _invalid(name, f"say what to {name}: {listed}")
     target = rest[0].lower().replace(".me", "")
     return Connect(target) if name == "connect" else Disconnect(target)
 
@@ -255,9 +263,13 @@ def _provider(rest: list[str]) -> Command:
     lowered = [word.lower() for word in rest]
     positions = [i for i, word in enumerate(lowered) if word in _PROVIDER_KEYWORDS and i > 0]
     if not positions:
-        return _invalid("provider", "name the provider, then `zoom`, `channel` or `staff`")
+        return _invalid("provider", "name the provider, then `zoom`, `teams`, `channel` or `staff`")
     at = positions[-1]
     name, keyword, values = " ".join(rest[:at]), lowered[at], rest[at + 1 :]
+    if keyword == "teams":
+        if values:
+            return _invalid("provider", "`teams` takes nothing after it")
+        return ProviderTeams(name)
     if keyword == "zoom":
         if len(values) != 1 or not _EMAIL.match(_unlink(values[0])):
             return _invalid("provider", "give the Zoom user's e-mail address")
@@ -385,4 +397,6 @@ def required_role(command: Command) -> Role | None:
         return None
     if isinstance(command, Status | ListServices | ListProviders | StartMeeting | Report):
         return Role.JUNIOR  # start: the use case also checks the meeting's provider
+    if command == Connect("teams"):
+        return Role.JUNIOR  # staff tied to a provider connect that provider's own account (S10)
     return Role.ADMIN

@@ -178,6 +178,21 @@ class Meeting:
     client_token: str
     host_token: str
     opened_at: datetime | None = None
+    class_key: str | None = None  # a group class: several bookings' seats share this meeting
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """A client's place in a meeting; a class has several."""
+
+    booking_id: str
+    booking_code: str
+    client_name: str
+    client_email: str
+    client_token: str
+    registrant_id: str | None
+    join_url: str | None
+    cancelled: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +205,7 @@ class MeetingRequest:
     timezone: str
     agenda: str
     marker: str
+    registration: bool = False  # a class on Zoom: each client registers for a join URL of their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,3 +377,52 @@ class ReportRow:
     opened_at: datetime | None
     client_token: str | None
     host_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MsAccount:
+    """A Microsoft work account that hosts Teams meetings: the company's or a provider's own."""
+
+    id: str
+    company_id: str
+    provider_external_id: str  # "" = the company's own account
+    tenant_id: str
+    object_id: str
+    username: str
+    display_name: str
+    home_account_id: str
+    state: AccountState
+    state_reason: str = ""
+    connected_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MsConnection:
+    """A completed sign-in: who signed in, for which company and provider, and msal's cache."""
+
+    company_id: str
+    provider_external_id: str  # "" = the company's own account
+    actor: Actor
+    tenant_id: str
+    object_id: str
+    username: str
+    display_name: str
+    home_account_id: str
+    token_cache: str
+
+    def __repr__(self) -> str:  # the cache holds refresh tokens
+        return (
+            f"MsConnection(company_id={self.company_id!r}, "
+            f"provider_external_id={self.provider_external_id!r}, username={self.username!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MsConnectRefused:
+    """Why nothing was connected, in words for the person who tried."""
+
+    kind: str  # why, as a short name (personal_account, other_organisation, expired, ...)
+    reason: str
+    company_id: str | None = None
+    provider_external_id: str = ""
+    actor: Actor | None = None

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,12 +25,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from adapters.msgraph.connect import MsConnect
+from adapters.msgraph.meetings import GraphMeetings
+from adapters.msgraph.msal_apps import MsalApps, MsalConfig
+from adapters.msgraph.routes import CALLBACK_PATH as TEAMS_CALLBACK_PATH
+from adapters.msgraph.routes import teams_connect_routes
+from adapters.msgraph.tokens import GraphTokens
 from adapters.pages.routes import link_routes
 from adapters.simplybook.client import SimplyBookClient
 from adapters.simplybook.routes import simplybook_routes
 from adapters.slack.app import SlackConfig, SlackHandlers, answer_later, build_slack_app
 from adapters.slack.routes import slack_routes
 from adapters.slack.sender import SlackSender
+from adapters.teams.bot import MeetbotTeamsBot, TeamsHandlers
+from adapters.teams.connector import TeamsConfig, TeamsConnector
+from adapters.teams.routes import teams_routes
+from adapters.teams.sender import TeamsSender
 from adapters.zoom.api import ZoomApi
 from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
@@ -39,9 +49,11 @@ from adapters.zoom.routes import zoom_routes
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock, SystemClock
 from bot.domain import Actor, BookingCallback, ChatPlatform, Job, MeetingPlatform
+from bot.ports import ChatSender, MeetingPlatformPort
 from bot.settings import Settings
 from bot.usecases import admin, links
 from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins
+from bot.usecases.connect_teams import complete_teams_connect
 from bot.usecases.connect_zoom import complete_zoom_connect, zoom_deauthorized
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
@@ -53,10 +65,12 @@ from storage.alerts import NOTIFY_ADMINS, SqlAlerts
 from storage.crypto import SecretBox, SecretKeyError
 from storage.db import database_state, make_engine, migrate
 from storage.jobs import SqlJobQueue
+from storage.ms_accounts import SqlMsAccounts
 from storage.oauth_states import SqlOAuthStates
 from storage.repository import MEETING_REMINDER_JOB as MEETING_REMINDER
 from storage.repository import SqlStore
 from storage.setup import SqlSetup
+from storage.teams_conversations import SqlTeamsConversations
 from storage.templates import SqlTemplates
 
 log = logging.getLogger("meetbot")
@@ -81,6 +95,7 @@ class Core:
     alerts: SqlAlerts
     records: SqlAdminRecords
     templates: SqlTemplates
+    ms_accounts: SqlMsAccounts
     engine: Engine = field(repr=False)
 
     def migrate(self) -> None:
@@ -126,6 +141,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         alerts=SqlAlerts(engine, clock, store),
         records=SqlAdminRecords(engine, clock),
         templates=SqlTemplates(engine, clock),
+        ms_accounts=SqlMsAccounts(engine, box, clock),
         engine=engine,
     )
 
@@ -143,6 +159,15 @@ def _http_client(settings: Settings) -> httpx.AsyncClient:
 
 
 @dataclass
+class MicrosoftParts:
+    """Teams meetings through Graph, and Microsoft's sign-in (only when configured)."""
+
+    apps: MsalApps
+    graph: GraphMeetings
+    sign_in: MsConnect
+
+
+@dataclass
 class Integrations:
     simplybook: SimplyBookClient
     zoom_oauth: ZoomOAuth
@@ -150,16 +175,61 @@ class Integrations:
     zoom_directory: ZoomDirectory
     slack: SlackSender
     _clients: list[httpx.AsyncClient]
+    microsoft: MicrosoftParts | None = None
+    teams: TeamsSender | None = None
+
+    def chats(self) -> dict[ChatPlatform, ChatSender]:
+        found: dict[ChatPlatform, ChatSender] = {ChatPlatform.SLACK: self.slack}
+        if self.teams is not None:
+            found[ChatPlatform.TEAMS] = self.teams
+        return found
+
+    def platforms(self) -> dict[MeetingPlatform, MeetingPlatformPort]:
+        found: dict[MeetingPlatform, MeetingPlatformPort] = {MeetingPlatform.ZOOM: self.zoom}
+        if self.microsoft is not None:
+            found[MeetingPlatform.TEAMS] = self.microsoft.graph
+        return found
 
     async def aclose(self) -> None:
         await self.slack.aclose()
+        if self.teams is not None:
+            await self.teams.aclose()
         for client in self._clients:
             await client.aclose()
+        if self.microsoft is not None:
+            await asyncio.to_thread(self.microsoft.apps.close)
+
+
+def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | None:
+    settings = core.settings
+    secret = settings.ms_client_secret
+    if not settings.ms_client_id or secret is None:
+        return None
+    apps = MsalApps(
+        MsalConfig(
+            settings.ms_client_id,
+            secret.get_secret_value(),
+            settings.ms_authority,
+            ca_bundle=settings.ms_ca_bundle,
+            validate_authority=not settings.ms_simulated_authority,
+            timeout_seconds=settings.http_timeout_seconds,
+        )
+    )
+    return MicrosoftParts(
+        apps=apps,
+        graph=GraphMeetings(
+            http, api_url=settings.graph_api_url, tokens=GraphTokens(core.ms_accounts, apps)
+        ),
+        sign_in=MsConnect(
+            apps, core.ms_accounts, redirect_uri=f"{settings.public_url}{TEAMS_CALLBACK_PATH}"
+        ),
+    )
 
 
 def build_integrations(core: Core) -> Integrations:
     settings = core.settings
     simplybook_http, zoom_http = _http_client(settings), _http_client(settings)
+    graph_http = _http_client(settings)
     secret = settings.zoom_client_secret
     zoom_oauth = ZoomOAuth(
         zoom_http,
@@ -187,28 +257,53 @@ def build_integrations(core: Core) -> Integrations:
             token_for=core.slack_token,
             timeout=int(settings.http_timeout_seconds),
         ),
-        _clients=[simplybook_http, zoom_http],
+        _clients=[simplybook_http, zoom_http, graph_http],
+        microsoft=build_microsoft(core, graph_http),
+        teams=build_teams_sender(core),
     )
+
+
+def teams_config(settings: Settings) -> TeamsConfig:
+    password = settings.teams_app_password
+    return TeamsConfig(
+        app_id=settings.teams_app_id or "",
+        app_password=password.get_secret_value() if password else "",
+        tenant_id=settings.teams_app_tenant_id or "",
+        service_url_hosts=tuple(settings.teams_service_url_host_list()),
+        openid_metadata_url=settings.teams_openid_metadata_url,
+        token_issuer=settings.teams_token_issuer,
+        login_url=settings.teams_login_url,
+        oauth_scope=settings.teams_oauth_scope,
+        ca_bundle=settings.teams_ca_bundle,
+        timeout_seconds=settings.http_timeout_seconds,
+    )
+
+
+def build_teams_sender(core: Core) -> TeamsSender:
+    """Always there, so a Teams target never meets a missing sender: without Teams configured it
+    refuses every post in plain words."""
+    settings = core.settings
+    connector = TeamsConnector(teams_config(settings)) if settings.teams_enabled else None
+    return TeamsSender(connector, SqlTeamsConversations(core.engine, core.clock))
 
 
 def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
     return SyncDeps(
         store=core.store,
         bookings=integrations.simplybook,
-        platforms={MeetingPlatform.ZOOM: integrations.zoom},
-        chats={ChatPlatform.SLACK: integrations.slack},
+        platforms=integrations.platforms(),
+        chats=integrations.chats(),
         links=LinkBuilder(core.settings.public_url),
         alerts=core.alerts,
         inbox=core.alerts,
         templates=core.templates,
         clock=core.clock,
+        teams_accounts=core.ms_accounts if integrations.microsoft else None,
     )
 
 
 def notice_deps(core: Core, integrations: Integrations) -> NoticeDeps:
-    return NoticeDeps(
-        alerts=core.alerts, inbox=core.alerts, chats={ChatPlatform.SLACK: integrations.slack}
-    )
+    return NoticeDeps(alerts=core.alerts, inbox=core.alerts, chats=integrations.chats())
 
 
 def admin_deps(core: Core, integrations: Integrations) -> admin.AdminDeps:
@@ -223,8 +318,10 @@ def admin_deps(core: Core, integrations: Integrations) -> admin.AdminDeps:
         records=core.records,
         templates=core.templates,
         requeue=lambda company_id, job_id: core.queue.requeue(job_id=job_id, company_id=company_id),
-        chats={ChatPlatform.SLACK: integrations.slack},
+        chats=integrations.chats(),
         clock=core.clock,
+        teams_accounts=core.ms_accounts if integrations.microsoft else None,
+        teams_sign_in=integrations.microsoft.sign_in if integrations.microsoft else None,
     )
 
 
@@ -429,6 +526,10 @@ def health(core: Core) -> dict[str, object]:
         },
         "zoom": {"configured": bool(settings.zoom_client_id and settings.zoom_client_secret)},
         "microsoft": {"configured": bool(settings.ms_client_id and settings.ms_client_secret)},
+        "teams": {
+            "configured": settings.teams_enabled,
+            "authenticated": bool(settings.teams_app_id),
+        },
     }
     jobs = core.queue.counts() if database["ok"] else {}
     status = "ok" if database["ok"] else "unavailable"
@@ -459,7 +560,7 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
             return accept_booking_callback(core.store, token=token, callback=callback, raw_body=raw)
 
     async def host_link(token: str) -> links.LinkDecision:
-        platforms = {MeetingPlatform.ZOOM: state["integrations"].zoom}
+        platforms = state["integrations"].platforms()
         return await links.host_link(core.store, platforms, token=token)
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -475,6 +576,9 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     async def deauthorized(zoom_account_id: str) -> int:
         return await zoom_deauthorized(deps(), zoom_account_id=zoom_account_id)
 
+    async def teams_connected(form: Mapping[str, str]) -> Any:
+        return await complete_teams_connect(deps(), form=form)
+
     webhook_secret = core.settings.zoom_webhook_secret_token
     routes = [
         *simplybook_routes(ingest, on_accepted=worker.wake if worker else lambda: None),
@@ -488,16 +592,18 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
             webhook_secret=webhook_secret.get_secret_value() if webhook_secret else None,
             clock=core.clock,
         ),
+        *teams_connect_routes(complete=teams_connected),
         *_slack_routes(core, deps),
+        *_teams_routes(core, deps),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route]:
-    settings = core.settings
-    if settings.slack_signing_secret is None:
-        return []  # without the signing secret no Slack request can be verified, so none is taken
+def _simplybook_form(
+    deps: Callable[[], admin.AdminDeps],
+) -> Callable[[Actor, dict[str, str]], Awaitable[tuple[dict[str, str], admin.Reply | None]]]:
+    """The SimplyBook.me credentials form, as both chat front-ends hand it over."""
 
     async def submit(
         actor: Actor, values: dict[str, str]
@@ -510,12 +616,20 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
             api_secret=values.get("api_secret", ""),
         )
 
+    return submit
+
+
+def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route]:
+    settings = core.settings
+    if settings.slack_signing_secret is None:
+        return []  # without the signing secret no Slack request can be verified, so none is taken
+
     handlers = SlackHandlers(
         run_command=lambda actor, text: admin.run_command(deps(), actor, text),
         run_action=lambda actor, action_id, value: admin.run_action(
             deps(), actor, action_id, value
         ),
-        submit_simplybook=submit,
+        submit_simplybook=_simplybook_form(deps),
         defer_command=lambda actor, text, response_url: defer_command(
             core, actor, text, response_url
         ),
@@ -532,3 +646,26 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
     multi = bool(config.client_id and config.client_secret)
     app = build_slack_app(config, handlers, installations=core.workspaces, states=core.states)
     return slack_routes(app, with_install=multi)
+
+
+def _teams_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route]:
+    settings = core.settings
+    if not settings.teams_enabled:
+        return []  # no Teams app configured: /api/messages is not served at all
+    if not settings.teams_app_id:
+        log.warning(
+            "Teams: MEETBOT_TEAMS_APP_ID is not set, so /api/messages accepts activities WITHOUT "
+            "authentication: anyone who can reach it can act as any Teams user. Use this for local "
+            "development only (MEETBOT_TEAMS_ALLOW_UNAUTHENTICATED)."
+        )
+
+    handlers = TeamsHandlers(
+        run_command=lambda actor, text: admin.run_command(deps(), actor, text),
+        run_action=lambda actor, action_id, value: admin.run_action(
+            deps(), actor, action_id, value
+        ),
+        submit_simplybook=_simplybook_form(deps),
+    )
+    connector = TeamsConnector(teams_config(settings))
+    store = SqlTeamsConversations(core.engine, core.clock)
+    return teams_routes(connector, MeetbotTeamsBot(handlers, connector, store))

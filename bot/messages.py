@@ -181,3 +181,32 @@ def starting_message(
         buttons=(LinkButton("Open as host", host_link, primary=True),),
         note="The client's link opens the meeting from now on.",
     )
+
+
+def class_message(
+    *,
+    service_name: str,
+    provider_name: str,
+    when: str,
+    seats: list[tuple[str, str, str]],
+    host_link: str,
+    meeting_id: str,
+) -> ChatMessage:
+    """A group class (S7): one message for the class, listing its seats (client, booking, the
+    client's own link)."""
+    body: list[Segment] = []
+    for client, code, link in seats:
+        body += [
+            Text(f"{'' if not body else chr(10)}• {client or 'A client'} ({code}): "),
+            Link(link),
+        ]
+    return ChatMessage(
+        title=f"Group class: {service_name}",
+        summary=f"{service_name} with {provider_name}, {when}: {len(seats)} seat(s)",
+        facts=(Fact("When", when), Fact("Provider", provider_name), Fact("Seats", str(len(seats)))),
+        body=tuple(body),
+        buttons=(LinkButton("Host link", host_link),),
+        actions=(ActionButton("Start meeting now", START_ACTION, meeting_id, "primary"),),
+        note="Each client has a link of their own, all leading to this one meeting. This message "
+        "is updated as clients book and cancel.",
+    )

@@ -27,13 +27,18 @@ from bot.domain import (
     Job,
     Meeting,
     MeetingHostRef,
+    MeetingPlatform,
     MeetingRequest,
+    MsAccount,
+    MsConnection,
+    MsConnectRefused,
     Notification,
     PlatformMeeting,
     PlatformUser,
     PostedMessage,
     Provider,
     ReportRow,
+    Seat,
     Service,
     SimplyBookCredentials,
     StaffMember,
@@ -91,6 +96,18 @@ class MeetingPlatformPort(Protocol):
     async def delete_meeting(self, *, host: MeetingHostRef, external_id: str) -> None:
         """Deleting a meeting that is already gone is not an error."""
         ...
+
+    async def add_registrant(
+        self, *, host: MeetingHostRef, external_id: str, name: str, email: str
+    ) -> tuple[str, str] | None:
+        """A class client's own registration: (registrant id, personal join URL); None where the
+        platform has no registrations (everyone joins by the meeting's URL). Repeating it for the
+        same e-mail gives the same registration."""
+        ...
+
+    async def cancel_registrant(
+        self, *, host: MeetingHostRef, external_id: str, registrant_id: str, email: str
+    ) -> None: ...
 
 
 class ChatSender(Protocol):
@@ -161,12 +178,29 @@ class BookingStore(Protocol):
     def zoom_account_id(self, *, company_id: str) -> str | None: ...
 
     def ensure_meeting(
-        self, *, booking: Booking, host: MeetingHostRef, marker_prefix: str
+        self,
+        *,
+        booking: Booking,
+        host: MeetingHostRef,
+        marker_prefix: str,
+        class_key: str | None = None,
     ) -> tuple[Meeting, bool]:
         """The booking's meeting, recording the intent (with fresh link tokens) if there is none.
 
-        Returns the meeting and whether this call created the intent.
+        With `class_key`, the booking takes a seat in the class's meeting when the class has one.
+        Returns the meeting (with this booking's client token) and whether this call created the
+        meeting's intent.
         """
+        ...
+
+    def seats(self, *, meeting: Meeting) -> list[Seat]: ...
+
+    def record_seat_registered(
+        self, *, booking_id: str, registrant_id: str, join_url: str
+    ) -> None: ...
+
+    def record_seat_cancelled(self, *, booking_id: str) -> int:
+        """Returns how many seats of the meeting are still taken."""
         ...
 
     def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting: ...
@@ -295,6 +329,10 @@ class SetupStore(Protocol):
 
     def set_provider_zoom(self, *, company_id: str, external_id: str, zoom_user: str) -> None: ...
 
+    def set_provider_platform(
+        self, *, company_id: str, external_id: str, platform: MeetingPlatform
+    ) -> None: ...
+
     def set_provider_channel(
         self, *, company_id: str, external_id: str, channel: ChatTarget
     ) -> None: ...
@@ -390,3 +428,37 @@ class TemplateStore(Protocol):
     def reset_template(
         self, *, company_id: str, kind: TemplateKind, scope: TemplateScope, scope_id: str
     ) -> bool: ...
+
+
+class TeamsAccounts(Protocol):
+    """Microsoft work accounts that host Teams meetings (the company's, and providers' own)."""
+
+    def account(self, *, company_id: str, provider_external_id: str = "") -> MsAccount | None: ...
+
+    def accounts(self, *, company_id: str) -> list[MsAccount]: ...
+
+    def save_account(
+        self,
+        *,
+        company_id: str,
+        provider_external_id: str,
+        tenant_id: str,
+        object_id: str,
+        username: str,
+        display_name: str,
+        home_account_id: str,
+        token_cache: str,
+        connected_by: str = "",
+    ) -> MsAccount: ...
+
+    def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool: ...
+
+
+class TeamsSignIn(Protocol):
+    """Microsoft's sign-in (authorization code flow) for connecting an account."""
+
+    async def authorize_url(
+        self, *, company_id: str, provider_external_id: str, actor: Actor, login_hint: str = ""
+    ) -> str: ...
+
+    async def complete(self, form: Mapping[str, str]) -> MsConnection | MsConnectRefused: ...

@@ -7,8 +7,10 @@ the demo a newcomer sees is the flow the tests prove.
 from __future__ import annotations
 
 import contextlib
+import gc
 import html
 import re
+import shutil
 import socket
 import tempfile
 import threading
@@ -16,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,9 +27,11 @@ import httpx
 from bot.domain import CatalogEntry, ChatPlatform, ChatTarget, MeetingPlatform
 from bot.main import Core, WorkerThread, build_core, build_web_app
 from bot.settings import Settings
+from simulators.microsoft import MicrosoftSimulator
 from simulators.server import BackgroundServer
 from simulators.simplybook import SimplyBookSimulator
 from simulators.slack import SlackSimulator
+from simulators.tls import LoopbackCertificate, loopback_certificate
 from simulators.zoom import ZoomSimulator
 from storage.crypto import generate_key
 
@@ -43,7 +48,9 @@ class SandboxWorld:
         )
     )
     slack: SlackSimulator = field(default_factory=SlackSimulator)
+    microsoft: MicrosoftSimulator = field(default_factory=MicrosoftSimulator)
     servers: dict[str, BackgroundServer] = field(default_factory=dict)
+    certificate: LoopbackCertificate | None = None  # the identity stand-in speaks HTTPS (msal)
     secret_key: str = field(
         default_factory=generate_key
     )  # one key: every process shares the database
@@ -62,6 +69,12 @@ class SandboxWorld:
             "zoom_client_id": ZOOM_CLIENT_ID,
             "zoom_client_secret": ZOOM_CLIENT_SECRET,
             "slack_api_url": f"{self.url('slack')}/api",
+            "ms_client_id": self.microsoft.client_id,
+            "ms_client_secret": self.microsoft.client_secret,
+            "ms_authority": f"{self.url('microsoft_login')}/organizations",
+            "graph_api_url": f"{self.url('microsoft_graph')}/v1.0",
+            "ms_ca_bundle": str(self.certificate.cert_path) if self.certificate else None,
+            "ms_simulated_authority": True,
             "worker_idle_poll_seconds": 0.2,
         }
         values.update(overrides)
@@ -71,15 +84,28 @@ class SandboxWorld:
 @contextlib.contextmanager
 def simulators_running() -> Iterator[SandboxWorld]:
     world = SandboxWorld()
-    apps = {"simplybook": world.simplybook.app, "zoom": world.zoom.app, "slack": world.slack.app}
+    apps = {
+        "simplybook": world.simplybook.app,
+        "zoom": world.zoom.app,
+        "slack": world.slack.app,
+        "microsoft_graph": world.microsoft.app,
+    }
+    folder = Path(tempfile.mkdtemp(prefix="meetbot-tls-"))
+    world.certificate = loopback_certificate(folder)
     try:
         for name, app in apps.items():
             world.servers[name] = BackgroundServer(app, name=name, lifespan="off")
             world.servers[name].start()
+        world.servers["microsoft_login"] = BackgroundServer(
+            world.microsoft.app, name="microsoft_login", lifespan="off", tls=world.certificate
+        )
+        world.servers["microsoft_login"].start()
         yield world
     finally:
+        gc.collect()  # msal's keep-alive sockets would otherwise hold the HTTPS server open
         for server in world.servers.values():
             server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)

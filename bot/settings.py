@@ -57,6 +57,29 @@ class Settings(BaseSettings):
     ms_client_secret: SecretStr | None = None
     graph_api_url: str = "https://graph.microsoft.com/v1.0"
     ms_authority: str = "https://login.microsoftonline.com/organizations"
+    # Only for an authority that is not Microsoft's own (a local stand-in): a CA bundle to trust
+    # and no authority validation / instance discovery, which would ask login.microsoftonline.com.
+    ms_ca_bundle: str | None = None
+    ms_simulated_authority: bool = False
+
+    # Microsoft Teams as a chat front-end: the bot's Azure registration. Without an app id the
+    # Teams endpoint is off, unless teams_allow_unauthenticated turns it on for local development.
+    teams_app_id: str | None = None
+    teams_app_password: SecretStr | None = None
+    teams_app_tenant_id: str | None = None  # only for a single-tenant bot registration
+    teams_allow_unauthenticated: bool = False
+    # Hosts the bot may call back at (an activity's serviceUrl); "*.example.com" matches subdomains.
+    teams_service_url_hosts: str = (
+        "smba.trafficmanager.net,smba.onyx.prod.teams.trafficmanager.net,"
+        "smba.infra.gcc.teams.microsoft.com"
+    )
+    # botbuilder's endpoints, set only to use another cloud or a local stand-in; the CA bundle is
+    # trusted for the login endpoint alone.
+    teams_openid_metadata_url: str | None = None
+    teams_token_issuer: str | None = None
+    teams_login_url: str | None = None
+    teams_oauth_scope: str | None = None
+    teams_ca_bundle: str | None = None
 
     simplybook_api_url: str = "https://user-api.simplybook.me"
 
@@ -78,6 +101,7 @@ class Settings(BaseSettings):
         "slack_client_secret",
         "zoom_client_secret",
         "ms_client_secret",
+        "teams_app_password",
     )
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
@@ -110,6 +134,30 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("teams_openid_metadata_url", "teams_login_url")
+    @classmethod
+    def _optional_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _teams_is_complete(self) -> Settings:
+        if bool(self.teams_app_id) != bool(self.teams_app_password):
+            raise ValueError(
+                "Teams is half set up: MEETBOT_TEAMS_APP_ID and MEETBOT_TEAMS_APP_PASSWORD go "
+                "together (both from the bot's Azure registration)"
+            )
+        return self
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams' endpoint is served: authenticated with an app id, or explicitly without one."""
+        return bool(self.teams_app_id) or self.teams_allow_unauthenticated
+
+    def teams_service_url_host_list(self) -> list[str]:
+        return [host.strip() for host in self.teams_service_url_hosts.split(",") if host.strip()]
+
     def secret_key_list(self) -> list[str]:
         if self.secret_keys is None:
             return []
@@ -137,6 +185,7 @@ class Settings(BaseSettings):
             self.slack_client_secret,
             self.zoom_client_secret,
             self.ms_client_secret,
+            self.teams_app_password,
         )
         values = [field.get_secret_value() for field in fields if field is not None]
         return [*values, *self.secret_key_list()]

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -32,6 +32,7 @@ from bot.domain import (
     PlatformMeeting,
     PostedMessage,
     Provider,
+    Seat,
     Service,
     SimplyBookCredentials,
 )
@@ -115,7 +116,7 @@ def _details(row: BookingRow) -> BookingDetails:
     )
 
 
-def meeting_from_row(row: MeetingRow, client_token: str) -> Meeting:
+def meeting_from_row(row: MeetingRow, client_token: str, join_url: str | None = None) -> Meeting:
     return Meeting(
         id=row.id,
         company_id=row.company_id,
@@ -126,10 +127,11 @@ def meeting_from_row(row: MeetingRow, client_token: str) -> Meeting:
         start=row.start_at,
         end=row.end_at,
         external_id=row.external_id,
-        join_url=row.join_url,
+        join_url=join_url or row.join_url,
         client_token=client_token,
         host_token=row.host_token,
         opened_at=row.opened_at,
+        class_key=row.class_key,
     )
 
 
@@ -346,11 +348,20 @@ class SqlStore:
         return (Booking(row.id, company_id, _details(row)), row.problem) if row else None
 
     def ensure_meeting(
-        self, *, booking: Booking, host: MeetingHostRef, marker_prefix: str
+        self,
+        *,
+        booking: Booking,
+        host: MeetingHostRef,
+        marker_prefix: str,
+        class_key: str | None = None,
     ) -> tuple[Meeting, bool]:
         existing = self._meeting_for_booking(booking)
         if existing is not None:
             return existing, False
+        if class_key is not None and self._join_class(booking, class_key):
+            joined = self._meeting_for_booking(booking)
+            assert joined is not None
+            return joined, False
         meeting_id = new_id()
         try:
             with self._session() as session, session.begin():
@@ -367,6 +378,7 @@ class SqlStore:
                         start_at=booking.details.start,
                         end_at=booking.details.end,
                         host_token=new_link_token(),
+                        class_key=class_key,
                         created_at=self._clock.now(),
                     )
                 )
@@ -379,7 +391,11 @@ class SqlStore:
                         client_token=new_link_token(),
                     )
                 )
-        except IntegrityError:  # another process recorded the intent first: use theirs
+        except (
+            IntegrityError
+        ):  # another process recorded the intent (or the class) first: use theirs
+            if class_key is not None:
+                self._join_class(booking, class_key)
             existing = self._meeting_for_booking(booking)
             if existing is None:
                 raise
@@ -388,17 +404,93 @@ class SqlStore:
         assert created is not None
         return created, True
 
+    def _join_class(self, booking: Booking, class_key: str) -> bool:
+        """A seat for the booking in the class's live meeting, if the class has one."""
+        with self._session() as session, session.begin():
+            meeting_id = session.scalars(
+                select(col(MeetingRow.id)).where(
+                    col(MeetingRow.company_id) == booking.company_id,
+                    col(MeetingRow.class_key) == class_key,
+                )
+            ).first()
+            if meeting_id is None:
+                return False
+            taken = session.scalars(
+                select(col(SeatRow.id)).where(col(SeatRow.booking_id) == booking.id)
+            ).first()
+            if taken is None:
+                session.add(
+                    SeatRow(
+                        company_id=booking.company_id,
+                        meeting_id=meeting_id,
+                        booking_id=booking.id,
+                        client_token=new_link_token(),
+                    )
+                )
+        return True
+
     def _meeting_for_booking(self, booking: Booking) -> Meeting | None:
+        """The booking's meeting (through its seat: a class's meeting has several)."""
         with self._session() as session:
             found = session.execute(
                 select(MeetingRow, col(SeatRow.client_token))
-                .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
+                .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
                 .where(
                     col(MeetingRow.company_id) == booking.company_id,
-                    col(MeetingRow.booking_id) == booking.id,
+                    col(SeatRow.booking_id) == booking.id,
                 )
             ).first()
         return meeting_from_row(found[0], found[1]) if found else None
+
+    def seats(self, *, meeting: Meeting) -> list[Seat]:
+        with self._session() as session:
+            rows = session.execute(
+                select(SeatRow, BookingRow)
+                .join(BookingRow, col(BookingRow.id) == SeatRow.booking_id)
+                .where(
+                    col(SeatRow.company_id) == meeting.company_id,
+                    col(SeatRow.meeting_id) == meeting.id,
+                )
+                .order_by(col(BookingRow.client_name), col(BookingRow.external_id))
+            ).all()
+        return [
+            Seat(
+                booking_id=booking.id,
+                booking_code=booking.code or booking.external_id,
+                client_name=booking.client_name,
+                client_email=booking.client_email,
+                client_token=seat.client_token,
+                registrant_id=seat.registrant_id,
+                join_url=seat.join_url,
+                cancelled=seat.cancelled_at is not None,
+            )
+            for seat, booking in rows
+        ]
+
+    def record_seat_registered(self, *, booking_id: str, registrant_id: str, join_url: str) -> None:
+        with self._session() as session, session.begin():
+            session.execute(
+                update(SeatRow)
+                .where(col(SeatRow.booking_id) == booking_id)
+                .values(registrant_id=registrant_id, join_url=join_url, cancelled_at=None)
+            )
+
+    def record_seat_cancelled(self, *, booking_id: str) -> int:
+        """Marks the booking's seat cancelled; returns how many seats of its meeting remain."""
+        with self._session() as session, session.begin():
+            seat = session.scalars(
+                select(SeatRow).where(col(SeatRow.booking_id) == booking_id)
+            ).one()
+            seat.cancelled_at = seat.cancelled_at or self._clock.now()
+            session.flush()
+            return len(
+                session.scalars(
+                    select(col(SeatRow.id)).where(
+                        col(SeatRow.meeting_id) == seat.meeting_id,
+                        col(SeatRow.cancelled_at).is_(None),
+                    )
+                ).all()
+            )
 
     def meeting_for_booking(self, *, booking: Booking) -> Meeting | None:
         return self._meeting_for_booking(booking)
@@ -451,7 +543,8 @@ class SqlStore:
         return self._update_meeting(meeting_id, opened_at=self._clock.now())
 
     def record_meeting_cancelled(self, *, meeting_id: str) -> Meeting:
-        return self._update_meeting(meeting_id, state=MeetingState.CANCELLED.value)
+        # A class freed of its key: a later booking of the same class gets a new meeting.
+        return self._update_meeting(meeting_id, state=MeetingState.CANCELLED.value, class_key=None)
 
     def restart_meeting(
         self, *, meeting_id: str, marker_prefix: str, start: datetime, end: datetime
@@ -598,7 +691,13 @@ class SqlStore:
         """What a client's link leads to: the meeting, its booking, and the company's rules."""
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, BookingRow, CompanyRow, col(SeatRow.client_token))
+                select(
+                    MeetingRow,
+                    BookingRow,
+                    CompanyRow,
+                    col(SeatRow.client_token),
+                    col(SeatRow.join_url),
+                )
                 .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
                 .join(BookingRow, col(BookingRow.id) == SeatRow.booking_id)
                 .join(CompanyRow, col(CompanyRow.id) == MeetingRow.company_id)
@@ -606,7 +705,9 @@ class SqlStore:
             ).first()
         if found is None:
             return None
-        return meeting_from_row(found[0], found[3]), _details(found[1]), company_from_row(found[2])
+        # A class seat on Zoom has a join URL of its own: the client's registration.
+        meeting = meeting_from_row(found[0], found[3], found[4])
+        return meeting, _details(found[1]), company_from_row(found[2])
 
     def meeting_for_host_token(self, *, token: str) -> Meeting | None:
         with self._session() as session:

@@ -290,6 +290,13 @@ class SqlSetup(SqlStore):
             row = self._provider_row(session, company_id, external_id)
             row.platform, row.zoom_user = MeetingPlatform.ZOOM.value, zoom_user
 
+    def set_provider_platform(
+        self, *, company_id: str, external_id: str, platform: MeetingPlatform
+    ) -> None:
+        with self._session() as session, session.begin():
+            row = self._provider_row(session, company_id, external_id)
+            row.platform = platform.value
+
     def set_provider_channel(
         self, *, company_id: str, external_id: str, channel: ChatTarget
     ) -> None:

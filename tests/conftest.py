@@ -19,9 +19,13 @@ import psycopg
 import pytest
 
 from bot.clock import Clock
-from bot.main import Core, build_core, build_integrations, build_worker
+from bot.main import Core, build_core, build_integrations, build_web_app, build_worker
 from bot.sandbox import Demo, SandboxWorld, seed_demo, simulators_running
+from simulators.server import BackgroundServer
+from simulators.tls import loopback_certificate
 from storage.db import make_engine, migrate
+
+from .teams_platform import Meetbot, Servers, Tenant, _Slot, _tenant
 
 PG_ADMIN_URL = os.environ.get(
     "MEETBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -226,3 +230,47 @@ def slack_app(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[t
     )
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         yield core, SlackPlatform(world, url)
+
+
+# Microsoft Teams as a chat front-end (see teams_platform.py).
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    certificate = loopback_certificate(tmp_path_factory.mktemp("teams-tls"))
+    http, login = _Slot(), _Slot()
+    with (
+        BackgroundServer(http, name="teams", lifespan="off") as plain,
+        BackgroundServer(login, name="teams-login", lifespan="off", tls=certificate) as secure,
+    ):
+        yield Servers(http, plain.url, login, secure.url, certificate)
+
+
+@pytest.fixture
+def teams(servers: Servers, monkeypatch: pytest.MonkeyPatch) -> Tenant:
+    # meetbot trusts the login's certificate through MEETBOT_TEAMS_CA_BUNDLE alone.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    return _tenant(servers)
+
+
+@pytest.fixture
+def start_meetbot(make_core: Callable[..., Core]) -> Iterator[Callable[[Tenant], Meetbot]]:
+    running: list[BackgroundServer] = []
+
+    def start(tenant: Tenant, **overrides: Any) -> Meetbot:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        core = make_core(public_url=url, **{**tenant.settings(), **overrides})
+        server = BackgroundServer(build_web_app(core), port=port, name="meetbot")
+        server.start()
+        running.append(server)
+        return Meetbot(core, url)
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+@pytest.fixture
+def meetbot(start_meetbot: Callable[[Tenant], Meetbot], teams: Tenant) -> Meetbot:
+    return start_meetbot(teams)

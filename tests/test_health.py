@@ -23,7 +23,7 @@ def test_health_reports_database_and_integrations(core: Core, web: str) -> None:
         "schema_current": True,
     }
     assert report["integrations"]["zoom"] == {"configured": True}
-    assert report["integrations"]["microsoft"] == {"configured": False}
+    assert report["integrations"]["microsoft"] == {"configured": True}
     assert report["integrations"]["slack"]["configured"] is False
     assert report["jobs"] == {}
     for secret in [*core.settings.secret_values(), core.settings.database_url]:

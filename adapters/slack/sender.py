@@ -98,21 +98,15 @@ class SlackSender:
             raise (RetryLater(what) if may_repeat else OutcomeUnknown(what)) from error
 
     async def post(self, *, target: ChatTarget, message: ChatMessage, marker: str) -> PostedMessage:
-        text, blocks = render(message)
-        answer = await self._call(
-            target.workspace_id,
-            "chat.postMessage",
-            may_repeat=False,
-            channel=target.channel_id,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"marker": marker}},
-        )
-        return PostedMessage(channel_id=str(answer["channel"]), message_id=str(answer["ts"]))
+        return await self._post(target, message, marker)
 
     async def reply(
         self, *, target: ChatTarget, thread_id: str, message: ChatMessage, marker: str
+    ) -> PostedMessage:
+        return await self._post(target, message, marker, thread_ts=thread_id)
+
+    async def _post(
+        self, target: ChatTarget, message: ChatMessage, marker: str, **where: str
     ) -> PostedMessage:
         text, blocks = render(message)
         answer = await self._call(
@@ -120,44 +114,29 @@ class SlackSender:
             "chat.postMessage",
             may_repeat=False,
             channel=target.channel_id,
-            thread_ts=thread_id,
             text=text,
             blocks=blocks,
             unfurl_links=False,
             metadata={"event_type": METADATA_EVENT, "event_payload": {"marker": marker}},
+            **where,
         )
         return PostedMessage(channel_id=str(answer["channel"]), message_id=str(answer["ts"]))
 
     async def find_reply(
         self, *, target: ChatTarget, thread_id: str, marker: str
     ) -> PostedMessage | None:
-        channel = target.channel_id
-        if channel[:1] in ("U", "W"):
-            channel = await self.open_dm(workspace_id=target.workspace_id, user_id=channel)
-        cursor = None
-        while True:
-            params: dict[str, Any] = {
-                "channel": channel,
-                "ts": thread_id,
-                "include_all_metadata": True,
-                "limit": 200,
-            }
-            if cursor:
-                params["cursor"] = cursor
-            page = await self._call(
-                target.workspace_id, "conversations.replies", may_repeat=True, **params
-            )
-            for message in page.get("messages") or []:
-                payload = (message.get("metadata") or {}).get("event_payload") or {}
-                if payload.get("marker") == marker:
-                    return PostedMessage(target.channel_id, str(message["ts"]))
-            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
-            if not cursor:
-                return None
+        return await self._find(target, marker, "conversations.replies", ts=thread_id)
 
     async def find_posted(
         self, *, target: ChatTarget, marker: str, since: datetime
     ) -> PostedMessage | None:
+        oldest = f"{since.timestamp() - 60:.6f}"
+        return await self._find(target, marker, "conversations.history", oldest=oldest)
+
+    async def _find(
+        self, target: ChatTarget, marker: str, method: str, **window: str
+    ) -> PostedMessage | None:
+        """Pages through a conversation (or a thread) for the message carrying `marker`."""
         channel = target.channel_id
         if channel[:1] in ("U", "W"):  # a direct message was posted to the user: read the DM itself
             channel = await self.open_dm(workspace_id=target.workspace_id, user_id=channel)
@@ -166,20 +145,16 @@ class SlackSender:
             params: dict[str, Any] = {
                 "channel": channel,
                 "include_all_metadata": True,
-                "oldest": f"{since.timestamp() - 60:.6f}",
                 "limit": 200,
+                **window,
             }
             if cursor:
                 params["cursor"] = cursor
-            page = await self._call(
-                target.workspace_id, "conversations.history", may_repeat=True, **params
-            )
+            page = await self._call(target.workspace_id, method, may_repeat=True, **params)
             for message in page.get("messages") or []:
                 payload = (message.get("metadata") or {}).get("event_payload") or {}
                 if payload.get("marker") == marker:
-                    return PostedMessage(
-                        channel_id=target.channel_id, message_id=str(message["ts"])
-                    )
+                    return PostedMessage(target.channel_id, str(message["ts"]))
             cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
             if not cursor:
                 return None

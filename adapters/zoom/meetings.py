@@ -11,6 +11,7 @@ from bot.domain import MeetingHostRef, MeetingRequest, PlatformMeeting
 from bot.errors import MeetingGone, MeetingPlatformRejected
 
 SCHEDULED = 2
+AUTOMATIC_APPROVAL = 0
 PAGE_SIZE = 300
 AGENDA_LIMIT = 2000
 
@@ -33,6 +34,15 @@ class ZoomMeetings:
     async def create_meeting(
         self, *, host: MeetingHostRef, request: MeetingRequest
     ) -> PlatformMeeting:
+        settings: dict[str, Any] = {"join_before_host": False, "waiting_room": True}
+        if request.registration:  # a class: each client registers and gets a join URL of their own
+            settings |= {
+                "approval_type": AUTOMATIC_APPROVAL,
+                "registration_type": 1,
+                # meetbot hands out the links; Zoom's own e-mails would duplicate them
+                "registrants_confirmation_email": False,
+                "registrants_email_notification": False,
+            }
         body = {
             "topic": request.topic,
             "type": SCHEDULED,
@@ -40,7 +50,7 @@ class ZoomMeetings:
             "duration": request.duration_minutes,
             "timezone": request.timezone,
             "agenda": request.agenda[:AGENDA_LIMIT],
-            "settings": {"join_before_host": False, "waiting_room": True},
+            "settings": settings,
         }
         created = await self._api.request(
             host.account_id, "POST", f"/users/{quote(host.host_user, safe='@')}/meetings", json=body
@@ -87,6 +97,33 @@ class ZoomMeetings:
     async def delete_meeting(self, *, host: MeetingHostRef, external_id: str) -> None:
         try:
             await self._api.request(host.account_id, "DELETE", f"/meetings/{quote(external_id)}")
+        except MeetingGone:
+            return
+
+    async def add_registrant(
+        self, *, host: MeetingHostRef, external_id: str, name: str, email: str
+    ) -> tuple[str, str] | None:
+        first, _, last = (name.strip() or "Client").partition(" ")
+        body = {"email": email, "first_name": first[:64], "last_name": last[:64]}
+        answer = await self._api.request(
+            host.account_id, "POST", f"/meetings/{quote(external_id)}/registrants", json=body
+        )
+        try:
+            return str(answer["registrant_id"]), str(answer["join_url"])
+        except KeyError as error:
+            raise MeetingPlatformRejected("Zoom's registration answer had no join URL") from error
+
+    async def cancel_registrant(
+        self, *, host: MeetingHostRef, external_id: str, registrant_id: str, email: str
+    ) -> None:
+        body = {"action": "cancel", "registrants": [{"id": registrant_id, "email": email}]}
+        try:
+            await self._api.request(
+                host.account_id,
+                "PUT",
+                f"/meetings/{quote(external_id)}/registrants/status",
+                json=body,
+            )
         except MeetingGone:
             return
 

@@ -29,6 +29,7 @@ from bot.commands import (
     ListServices,
     ProviderChannel,
     ProviderStaff,
+    ProviderTeams,
     ProviderZoom,
     Report,
     Role,
@@ -48,7 +49,9 @@ from bot.domain import (
     AlertKind,
     ChatTarget,
     Company,
+    MeetingPlatform,
     MeetingState,
+    MsAccount,
     Provider,
     Service,
 )
@@ -62,12 +65,14 @@ from bot.ports import (
     ChatSender,
     OAuthStates,
     SetupStore,
+    TeamsAccounts,
+    TeamsSignIn,
     TemplateStore,
     ZoomDirectory,
 )
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 from bot.usecases import reports
-from bot.usecases.alerts import ACTION_RECONNECT_ZOOM, ACTION_RETRY_JOB
+from bot.usecases.alerts import ACTION_RECONNECT_TEAMS, ACTION_RECONNECT_ZOOM, ACTION_RETRY_JOB
 
 log = logging.getLogger("meetbot.commands")
 
@@ -106,6 +111,8 @@ class AdminDeps:
     templates: TemplateStore
     chats: dict[Any, ChatSender] = field(default_factory=dict)
     clock: Clock = field(default_factory=SystemClock)
+    teams_accounts: TeamsAccounts | None = None  # None: Microsoft Teams is not configured here
+    teams_sign_in: TeamsSignIn | None = None
 
     def audit(self, company_id: str, actor: Actor, action: str, detail: str = "") -> None:
         self.records.record(
@@ -186,8 +193,32 @@ async def _invalid(
     )
 
 
-def _provider_line(provider: Provider) -> str:
-    if provider.platform is None:
+def _teams_accounts(deps: AdminDeps, company: Company) -> dict[str, MsAccount]:
+    if deps.teams_accounts is None:
+        return {}
+    return {a.provider_external_id: a for a in deps.teams_accounts.accounts(company_id=company.id)}
+
+
+def _teams_text(account: MsAccount | None) -> str:
+    if account is None:
+        return "not connected"
+    if account.state is not AccountState.ACTIVE:
+        return f"{account.username}: needs reconnecting ({account.state_reason or account.state})"
+    return f"connected as {account.username}"
+
+
+def _provider_line(provider: Provider, teams: dict[str, MsAccount] | None = None) -> str:
+    teams = teams or {}
+    if provider.platform is MeetingPlatform.TEAMS:
+        own, shared = teams.get(provider.external_id), teams.get("")
+        host = (
+            f"Teams, hosted by {own.username} (their own account)"
+            if own
+            else f"Teams, hosted by {shared.username} (the company's account)"
+            if shared
+            else "Teams, no Microsoft account connected"
+        )
+    elif provider.platform is None:
         host = "no meeting platform"
     elif provider.zoom_user:
         host = f"{provider.platform.value} host {provider.zoom_user}"
@@ -210,13 +241,15 @@ async def _status(deps: AdminDeps, actor: Actor, company: Company | None, comman
         ) + f" (account {zoom.zoom_account_id})"
     services = [s.name for s in store.services(company_id=company.id) if s.online_meetings]
     providers = store.providers(company_id=company.id)
+    teams = _teams_accounts(deps, company)
     facts: tuple[Fact, ...] = (
         Fact("Online meetings", "on" if company.online_meetings_enabled else "off"),
         Fact("SimplyBook.me", f"connected as {company.simplybook_login} ({company.timezone})"),
         Fact("Zoom", zoom_text),
+        *((Fact("Microsoft Teams", _teams_text(teams.get(""))),) if deps.teams_accounts else ()),
         Fact("Services with online meetings", ", ".join(services) or "none yet"),
     )
-    lines = "\n".join(f"• {p.name}: {_provider_line(p)}" for p in providers)
+    lines = "\n".join(f"• {p.name}: {_provider_line(p, teams)}" for p in providers)
     if effective_role(deps, actor, company) is Role.ADMIN:  # replies are private to the asker
         facts = (*facts, Fact("Callback URL for SimplyBook.me", callback_url(deps, company.id)))
     problems = store.open_problems(company_id=company.id)
@@ -254,6 +287,10 @@ async def _connect(
             form=SIMPLYBOOK_FORM,
         )
     assert company is not None
+    if command.target == "teams":
+        return await teams_connect_reply(deps, actor, company)
+    if effective_role(deps, actor, company) is not Role.ADMIN:
+        return say("Not allowed", "Connecting Zoom needs the *admin* role in meetbot.")
     existing = deps.store.zoom_account(company_id=company.id)
     if existing is not None:
         return say(
@@ -266,6 +303,42 @@ async def _connect(
             ),
         )
     return zoom_authorize_reply(deps, actor, company)
+
+
+TEAMS_NOT_CONFIGURED = say(
+    "Microsoft Teams is not set up on this server",
+    "Whoever runs meetbot must register it with Microsoft first (MEETBOT_MS_CLIENT_ID and "
+    "MEETBOT_MS_CLIENT_SECRET). Zoom works meanwhile.",
+)
+
+
+async def teams_connect_reply(deps: AdminDeps, actor: Actor, company: Company) -> Reply:
+    """An admin connects the company's account (the default host); staff tied to a provider
+    connect that provider's own account, which then hosts their meetings (S10)."""
+    if deps.teams_sign_in is None:
+        return TEAMS_NOT_CONFIGURED
+    provider_id, whose = "", "the company's Microsoft account, the default host of Teams meetings"
+    if effective_role(deps, actor, company) is not Role.ADMIN:
+        member = deps.store.staff_member(company_id=company.id, actor=actor)
+        if member is None or not member.provider_external_id:
+            return say(
+                "Not allowed",
+                "Connecting Teams needs the *admin* role, or staff tied to a provider (to connect "
+                "that provider's own account). Ask an admin: `/meetings provider NAME staff @you`.",
+            )
+        provider_id = member.provider_external_id
+        names = {p.external_id: p.name for p in deps.store.providers(company_id=company.id)}
+        whose = f"{names.get(provider_id, 'your provider')}'s own Microsoft account"
+    url = await deps.teams_sign_in.authorize_url(
+        company_id=company.id, provider_external_id=provider_id, actor=actor
+    )
+    return say(
+        "Connect Microsoft Teams",
+        f"Sign in with {whose}. It must be a work or school account of your organisation "
+        "(personal outlook.com or hotmail.com accounts cannot host Teams meetings). "
+        "The button works once and for 15 minutes.",
+        buttons=(LinkButton("Connect Microsoft Teams", url, primary=True),),
+    )
 
 
 def resumed(deps: AdminDeps, company_id: str) -> str:
@@ -299,6 +372,8 @@ async def _disconnect(
     deps: AdminDeps, actor: Actor, company: Company | None, command: Disconnect
 ) -> Reply:
     assert company is not None
+    if command.target == "teams":
+        return _disconnect_teams(deps, actor, company)
     existing = deps.store.zoom_account(company_id=company.id)
     if existing is None:
         return say("Zoom is not connected", "There is nothing to disconnect.")
@@ -310,6 +385,57 @@ async def _disconnect(
             ActionButton("Disconnect", ACTION_DISCONNECT_ZOOM, style="danger"),
             ActionButton("Keep it", ACTION_CANCEL),
         ),
+    )
+
+
+def _disconnect_teams(deps: AdminDeps, actor: Actor, company: Company) -> Reply:
+    if deps.teams_accounts is None:
+        return TEAMS_NOT_CONFIGURED
+    if not deps.teams_accounts.disconnect(company_id=company.id):
+        return say("Teams is not connected", "There is nothing to disconnect.")
+    deps.audit(company.id, actor, "disconnected Microsoft Teams")
+    return say(
+        "Microsoft Teams is disconnected",
+        "Its tokens are deleted. Providers on Teams without an account of their own get no "
+        "meeting until `/meetings connect teams` is run again.",
+    )
+
+
+async def _provider_teams(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: ProviderTeams
+) -> Reply:
+    assert company is not None
+    if deps.teams_accounts is None:
+        return TEAMS_NOT_CONFIGURED
+    provider = await _find_provider(deps, company, command.name)
+    if isinstance(provider, str):
+        return say("Which provider?", provider)
+    deps.store.set_provider_platform(
+        company_id=company.id, external_id=provider.external_id, platform=MeetingPlatform.TEAMS
+    )
+    deps.audit(company.id, actor, "moved a provider to Teams meetings", provider.name)
+    own = deps.teams_accounts.account(
+        company_id=company.id, provider_external_id=provider.external_id
+    )
+    shared = deps.teams_accounts.account(company_id=company.id)
+    host = own or shared
+    if host is None:
+        return say(
+            f"{provider.name} will host on Microsoft Teams",
+            "No Microsoft account is connected yet: run `/meetings connect teams` (an admin, for "
+            "the company's account; or the provider, for their own).",
+        )
+    deps.alerts.resolve(
+        company_id=company.id,
+        kind=AlertKind.PROVIDER_UNMAPPED,
+        subject=provider.external_id,
+        resolution=f"{provider.name} now hosts on Microsoft Teams as {host.username}.",
+    )
+    which = "their own account" if own else "the company's account"
+    return say(
+        f"{provider.name} hosts on Microsoft Teams",
+        f"Online bookings with {provider.name} get a Teams meeting hosted by {host.username} "
+        f"({which})." + resumed(deps, company.id),
     )
 
 
@@ -430,7 +556,8 @@ async def _providers(
     assert company is not None
     await _refreshed_catalog(deps, company)
     providers = deps.store.providers(company_id=company.id)
-    lines = "\n".join(f"• {p.name}: {_provider_line(p)}" for p in providers)
+    teams = _teams_accounts(deps, company)
+    lines = "\n".join(f"• {p.name}: {_provider_line(p, teams)}" for p in providers)
     return Reply(
         ChatMessage(
             title="Providers",
@@ -746,6 +873,7 @@ _HANDLERS: dict[type[Command], Handler] = {
     ProviderZoom: _provider_zoom,
     ProviderChannel: _provider_channel,
     ProviderStaff: _provider_staff,
+    ProviderTeams: _provider_teams,
     SetRole: _role,
     StartMeeting: _start_command,
     Report: _report,
@@ -766,6 +894,8 @@ async def run_action(deps: AdminDeps, actor: Actor, action_id: str, value: str =
         return say("Not allowed", "Only a meetbot admin can do this.")
     if action_id in (ACTION_REPLACE_ZOOM, ACTION_RECONNECT_ZOOM):
         return zoom_authorize_reply(deps, actor, company)
+    if action_id == ACTION_RECONNECT_TEAMS:
+        return await teams_connect_reply(deps, actor, company)
     if action_id == ACTION_RETRY_JOB:
         return _retry_job(deps, actor, company, value)
     if action_id == ACTION_DISCONNECT_ZOOM:

@@ -19,6 +19,7 @@ from bot.ports import AdminInbox, AlertStore, ChatSender
 log = logging.getLogger("meetbot.alerts")
 
 ACTION_RECONNECT_ZOOM = "meetbot_zoom_reconnect"
+ACTION_RECONNECT_TEAMS = "meetbot_teams_reconnect"
 ACTION_RETRY_JOB = "meetbot_job_retry"
 
 
@@ -34,6 +35,19 @@ def zoom_revoked(reason: str) -> AlertSpec:
         "bookings wait until Zoom is connected again; then meetbot sets them up by itself.",
         action_label="Reconnect Zoom",
         action_id=ACTION_RECONNECT_ZOOM,
+    )
+
+
+def teams_revoked(reason: str) -> AlertSpec:
+    return AlertSpec(
+        kind=AlertKind.ACCOUNT_REVOKED,
+        subject="teams",
+        title="Microsoft Teams needs reconnecting",
+        detail=f"meetbot cannot create Teams meetings: {reason}. New and changed bookings of "
+        "providers on Teams wait until the account is connected again; then meetbot sets them "
+        "up by itself.",
+        action_label="Reconnect Teams",
+        action_id=ACTION_RECONNECT_TEAMS,
     )
 
 

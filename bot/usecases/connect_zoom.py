@@ -21,7 +21,7 @@ class Outcome:
     message: str
 
 
-async def _tell(deps: AdminDeps, actor: Actor, message: ChatMessage) -> None:
+async def tell(deps: AdminDeps, actor: Actor, message: ChatMessage) -> None:
     chat = deps.chats.get(actor.platform)
     if chat is None:
         return
@@ -69,7 +69,7 @@ async def complete_zoom_connect(deps: AdminDeps, *, state: str, code: str, error
         "bookings are being set up now.",
     )
     waiting = resumed(deps, company_id)
-    await _tell(
+    await tell(
         deps,
         actor,
         ChatMessage(

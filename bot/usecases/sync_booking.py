@@ -15,6 +15,7 @@ from datetime import timedelta
 from bot import templates
 from bot.clock import Clock
 from bot.domain import (
+    AccountState,
     AlertSpec,
     Booking,
     BookingStatus,
@@ -41,6 +42,7 @@ from bot.messages import (
     ChatMessage,
     Segment,
     booking_message,
+    class_message,
     format_time_range,
     rescheduled_message,
     starting_message,
@@ -52,6 +54,7 @@ from bot.ports import (
     BookingStore,
     ChatSender,
     MeetingPlatformPort,
+    TeamsAccounts,
     TemplateStore,
 )
 from bot.usecases import alerts
@@ -82,6 +85,7 @@ class SyncDeps:
     inbox: AdminInbox
     templates: TemplateStore
     clock: Clock
+    teams_accounts: TeamsAccounts | None = None  # None: Microsoft Teams is not configured here
 
 
 class NeedsAttention(Exception):
@@ -116,7 +120,7 @@ async def sync_booking(
         try:
             return await _cancel(deps, company, booking, meeting)
         except MeetingAccountRevoked as revoked:
-            return _hold(deps, company, booking, _revoked(revoked))
+            return _hold(deps, company, booking, _revoked(revoked, meeting.host.platform))
     if meeting is None and not company.online_meetings_enabled:
         store.note_booking_problem(booking_id=booking.id, problem=None)
         return "online meetings are off for this company"
@@ -124,14 +128,16 @@ async def sync_booking(
         service, provider = await _catalog_entries(deps, company, booking)
         if meeting is None and not service.online_meetings:
             return f"service {service.name!r} does not have online meetings enabled"
-        host = meeting.host if meeting is not None else _meeting_host(store, company, provider)
+        host = meeting.host if meeting is not None else _meeting_host(deps, company, provider)
     except NeedsAttention as problem:
         return _hold(deps, company, booking, problem)
     try:
         before = await _ensure_platform_meeting(deps, booking, service, provider, host)
         meeting, moved = await _follow_time(deps, booking, service, provider, before)
+        if meeting.class_key is not None:
+            await _register_seat(deps, booking, meeting)
     except MeetingAccountRevoked as revoked:
-        return _hold(deps, company, booking, _revoked(revoked))
+        return _hold(deps, company, booking, _revoked(revoked, host.platform))
     except HostDailyLimit:
         spec = alerts.daily_limit(host.host_user, f"the Zoom host of {provider.name}")
         deps.alerts.raise_alert(company_id=company.id, spec=spec, booking=_reference(booking))
@@ -218,7 +224,9 @@ def _hold(deps: SyncDeps, company: Company, booking: Booking, problem: NeedsAtte
     return str(problem)
 
 
-def _revoked(revoked: MeetingAccountRevoked) -> NeedsAttention:
+def _revoked(revoked: MeetingAccountRevoked, platform: MeetingPlatform) -> NeedsAttention:
+    if platform is MeetingPlatform.TEAMS:
+        return NeedsAttention(str(revoked), alerts.teams_revoked(str(revoked)))
     return NeedsAttention(str(revoked), alerts.zoom_revoked(str(revoked)))
 
 
@@ -244,7 +252,31 @@ async def _catalog_entries(
     return service, provider
 
 
-def _meeting_host(store: BookingStore, company: Company, provider: Provider) -> MeetingHostRef:
+def _teams_host(deps: SyncDeps, company: Company, provider: Provider) -> MeetingHostRef:
+    """The provider's own Microsoft account when connected, else the company's (S10)."""
+    accounts = deps.teams_accounts
+    if accounts is None:
+        raise NeedsAttention(
+            f"provider {provider.name!r} is set to Microsoft Teams, which is not set up on this server",
+            alerts.provider_unmapped(
+                provider.name, provider.external_id, "Microsoft Teams is not set up on this server"
+            ),
+        )
+    own = accounts.account(company_id=company.id, provider_external_id=provider.external_id)
+    usable = [a for a in (own, accounts.account(company_id=company.id)) if a is not None]
+    active = [a for a in usable if a.state is AccountState.ACTIVE]
+    if not active:
+        reason = (
+            f"the Microsoft account needs reconnecting ({usable[0].state_reason or usable[0].state})"
+            if usable
+            else "no Microsoft account is connected for Teams meetings"
+        )
+        raise NeedsAttention(reason, alerts.teams_revoked(reason))
+    host = active[0]
+    return MeetingHostRef(MeetingPlatform.TEAMS, host.id, host.object_id)
+
+
+def _meeting_host(deps: SyncDeps, company: Company, provider: Provider) -> MeetingHostRef:
     name, provider_id = provider.name, provider.external_id
     if provider.platform is None:
         raise NeedsAttention(
@@ -252,11 +284,8 @@ def _meeting_host(store: BookingStore, company: Company, provider: Provider) -> 
             alerts.provider_unmapped(name, provider_id, "no meeting platform is chosen for them"),
         )
     if provider.platform is MeetingPlatform.TEAMS:
-        raise NeedsAttention(
-            f"provider {name!r} is set to Microsoft Teams, which this server cannot host yet",
-            alerts.provider_unmapped(name, provider_id, "Microsoft Teams cannot host them yet"),
-        )
-    account_id = store.zoom_account_id(company_id=company.id)
+        return _teams_host(deps, company, provider)
+    account_id = deps.store.zoom_account_id(company_id=company.id)
     if account_id is None:
         raise NeedsAttention(
             "no Zoom account is connected for this company",
@@ -273,8 +302,14 @@ def _meeting_host(store: BookingStore, company: Company, provider: Provider) -> 
 async def _ensure_platform_meeting(
     deps: SyncDeps, booking: Booking, service: Service, provider: Provider, host: MeetingHostRef
 ) -> Meeting:
+    details = booking.details
+    class_key = (
+        f"{booking.company_id}|{details.service_id}|{details.provider_id}|{details.start.isoformat()}"
+        if service.is_class
+        else None
+    )
     meeting, intent_is_new = deps.store.ensure_meeting(
-        booking=booking, host=host, marker_prefix=MARKER_PREFIX
+        booking=booking, host=host, marker_prefix=MARKER_PREFIX, class_key=class_key
     )
     if meeting.state is not MeetingState.CREATING:
         return meeting
@@ -311,6 +346,11 @@ async def _follow_time(
     details = booking.details
     if (meeting.start, meeting.end) == (details.start, details.end) or meeting.external_id is None:
         return meeting, False
+    if meeting.class_key is not None:  # the class keeps its time for the other clients
+        raise NeedsAttention(
+            f"booking {details.code or details.external_id} moved away from its group class; "
+            "the class meeting keeps its time (cancel and re-book to join another class)"
+        )
     platform = deps.platforms[meeting.host.platform]
     try:
         await platform.move_meeting(
@@ -333,10 +373,53 @@ async def _follow_time(
 
 async def _cancel(deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting) -> str:
     """Each step can be repeated: a retry after any failure finishes what is left."""
+    if meeting.class_key is not None:
+        remaining = await _cancel_seat(deps, booking, meeting)
+        if remaining:
+            edited = await _edit_messages(deps, meeting, _class_message(deps, company, meeting))
+            return f"class seat cancelled; {remaining} seat(s) left, {edited} message(s) updated"
     if meeting.state is not MeetingState.CANCELLED:
         meeting = await _delete_on_platform(deps, meeting)
-    edited = await _mark_messages_cancelled(deps, company, booking, meeting)
+    cancelled = _provider_message(
+        deps,
+        company,
+        booking,
+        booking.details.service_name,
+        booking.details.provider_name,
+        meeting,
+        cancelled=True,
+    )
+    edited = await _edit_messages(deps, meeting, cancelled)
     return f"booking cancelled; meeting deleted, {edited} message(s) updated"
+
+
+async def _register_seat(deps: SyncDeps, booking: Booking, meeting: Meeting) -> None:
+    """A class client's own registration on platforms that have them (Zoom)."""
+    seat = next(s for s in deps.store.seats(meeting=meeting) if s.booking_id == booking.id)
+    if seat.registrant_id or not seat.client_email or meeting.external_id is None:
+        return  # registered, or no e-mail to register with: the meeting's own URL is used
+    registered = await deps.platforms[meeting.host.platform].add_registrant(
+        host=meeting.host,
+        external_id=meeting.external_id,
+        name=seat.client_name,
+        email=seat.client_email,
+    )
+    if registered is not None:
+        deps.store.record_seat_registered(
+            booking_id=booking.id, registrant_id=registered[0], join_url=registered[1]
+        )
+
+
+async def _cancel_seat(deps: SyncDeps, booking: Booking, meeting: Meeting) -> int:
+    seat = next(s for s in deps.store.seats(meeting=meeting) if s.booking_id == booking.id)
+    if seat.registrant_id and meeting.external_id is not None and not seat.cancelled:
+        await deps.platforms[meeting.host.platform].cancel_registrant(
+            host=meeting.host,
+            external_id=meeting.external_id,
+            registrant_id=seat.registrant_id,
+            email=seat.client_email,
+        )
+    return deps.store.record_seat_cancelled(booking_id=booking.id)
 
 
 async def _delete_on_platform(deps: SyncDeps, meeting: Meeting) -> Meeting:
@@ -352,9 +435,8 @@ async def _delete_on_platform(deps: SyncDeps, meeting: Meeting) -> Meeting:
     return deps.store.record_meeting_cancelled(meeting_id=meeting.id)
 
 
-async def _mark_messages_cancelled(
-    deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting
-) -> int:
+async def _edit_messages(deps: SyncDeps, meeting: Meeting, message: ChatMessage) -> int:
+    """Brings every posted message of the meeting to `message`, finding unrecorded posts first."""
     edited = 0
     for notification in deps.store.notifications_for_meeting(meeting=meeting):
         chat = deps.chats[notification.target.platform]
@@ -372,15 +454,6 @@ async def _mark_messages_cancelled(
             message_id = found.message_id
         if message_id is None:
             continue
-        message = _provider_message(
-            deps,
-            company,
-            booking,
-            booking.details.service_name,
-            booking.details.provider_name,
-            meeting,
-            cancelled=True,
-        )
         if message.digest() != notification.digest:
             await chat.update(target=notification.target, message_id=message_id, message=message)
             deps.store.record_notification_edited(
@@ -400,6 +473,8 @@ def _provider_message(
     *,
     cancelled: bool = False,
 ) -> ChatMessage:
+    if meeting.class_key is not None and not cancelled:
+        return _class_message(deps, company, meeting)
     details = booking.details
     client_link = deps.links.client_link(meeting.client_token)
     host_link = deps.links.host_link(meeting.host_token)
@@ -441,18 +516,44 @@ def _provider_message(
     )
 
 
+def _class_message(deps: SyncDeps, company: Company, meeting: Meeting) -> ChatMessage:
+    """A group class: one message listing its seats, edited as clients book and cancel."""
+    found = deps.store.meeting_with_booking(company_id=company.id, meeting_id=meeting.id)
+    assert found is not None
+    details = found[1].details
+    seats = [seat for seat in deps.store.seats(meeting=meeting) if not seat.cancelled]
+    return class_message(
+        service_name=details.service_name,
+        provider_name=details.provider_name,
+        when=format_time_range(meeting.start, meeting.end, company.timezone),
+        seats=[
+            (seat.client_name, seat.booking_code, deps.links.client_link(seat.client_token))
+            for seat in seats
+        ],
+        host_link=deps.links.host_link(meeting.host_token),
+        meeting_id=meeting.id,
+    )
+
+
 def _meeting_request(
     booking: Booking, service: Service, provider: Provider, meeting: Meeting
 ) -> MeetingRequest:
     details = booking.details
-    client = details.client_name or "client"
+    is_class = meeting.class_key is not None
+    client = "group class" if is_class else details.client_name or "client"
+    what = (
+        f"Group class with {provider.name}"
+        if is_class
+        else (f"Booking {details.code or details.external_id} with {provider.name}")
+    )
     return MeetingRequest(
         topic=f"{service.name} – {client}"[:200],
         start=meeting.start,
         duration_minutes=details.duration_minutes,
         timezone="UTC",
-        agenda=f"Booking {details.code or details.external_id} with {provider.name}.\n{meeting.marker}",
+        agenda=f"{what}.\n{meeting.marker}",
         marker=meeting.marker,
+        registration=is_class,
     )
 
 

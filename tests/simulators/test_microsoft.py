@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +28,8 @@ from simulators.microsoft import (
 from simulators.server import BackgroundServer
 from simulators.tls import LoopbackCertificate, loopback_certificate
 from tests.simulators.conftest import AppSlot
+
+from ..microsoft_platform import FormPost
 
 REDIRECT = "https://meetbot.example/teams/callback"
 SCOPES = ["OnlineMeetings.ReadWrite", "User.Read"]
@@ -104,23 +105,6 @@ def redirect_params(response: httpx.Response) -> dict[str, str]:
     location = response.headers["location"]
     assert location.startswith(REDIRECT + "?")
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-class FormPost(HTMLParser):
-    """What a browser would POST from a form_post answer."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-        self.feed(page)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = found["action"]
-        elif tag == "input" and found.get("type") == "hidden":
-            self.fields[found["name"]] = found["value"]
 
 
 def token_request(

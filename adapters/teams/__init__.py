@@ -1,0 +1,7 @@
+"""Microsoft Teams as a chat front-end, on botbuilder-python (archived upstream).
+
+botbuilder is imported here and nowhere else, so the package can be swapped for Microsoft's
+successor SDK without touching the core: `connector` (adapter, credentials, allow-list, errors),
+`bot` (activities → use cases), `cards` (messages → Adaptive Cards, pure), `sender` (ChatSender),
+`routes` (`POST /api/messages`) and `manifest` (the Teams app package).
+"""

@@ -1,0 +1,444 @@
+"""The Teams front-end on botbuilder's ActivityHandler: activities in, the core's use cases, cards out.
+
+The handler only converts: a Teams message → `Actor` and command text → `run_command` → an
+Adaptive Card; a card's Action.Submit → `run_action` or `submit_simplybook`. Role rules live in
+the core. Where the answer goes is this module's one decision: Slack shows command answers only to
+the asker, a Teams channel shows them to everyone, so in a channel an answer that carries a link
+(an OAuth link, a host link, the callback URL) or the credentials form goes to the asker's
+personal chat, with a pointer in the thread.
+
+Wire facts relied on (Teams docs "Channel and group chat conversations with a bot",
+"Conversation events"; the Teams simulator beside the tests):
+- In a channel the bot receives a message only when @mentioned. The text then carries
+  `<at>name</at>` for each mention and `entities` a {"type": "mention", "text": "<at>…</at>",
+  "mentioned": {"id", "name"}} per mention; the bot's own id is `recipient.id` ("28:<app id>").
+  A channel or team mention names the conversation ("19:…"). Whether a user mention carries the
+  person's `aadObjectId` is unconfirmed, so it is looked up when absent.
+- A channel message's `conversation.id` is "<channel id>;messageid=<thread root>", its
+  `conversationType` "channel"; `channelData.team`, `channelData.channel` name them.
+  `conversation.tenantId` (or `channelData.tenant.id`) is the tenant; `from.aadObjectId` the
+  person's Entra object id, stable across apps (`from.id`, "29:…", is per app).
+- Adding the bot to a team, or installing it for oneself, is a conversationUpdate whose
+  `membersAdded` holds the bot; `from` is the person who did it.
+- An Action.Submit arrives as a message with no text, `value` = the card's data and inputs, and
+  `replyToId` = the card's activity id (what an update replaces).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import ActivityHandler, BotAdapter, CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, ChannelAccount
+
+from adapters.teams.cards import (
+    ACTION_KEY,
+    FORM_FIELDS,
+    FORM_KEY,
+    SIMPLYBOOK_FORM,
+    notice_card,
+    render_card,
+    simplybook_form,
+)
+from adapters.teams.connector import (
+    ConversationStore,
+    TeamsConnector,
+    parse_reference,
+    personal_reference,
+    reference_json,
+)
+from bot.domain import Actor, ChatPlatform
+from bot.errors import MeetbotError
+from bot.messages import ChatMessage, Link
+from bot.usecases.admin import SIMPLYBOOK_FORM as CORE_FORM
+from bot.usecases.admin import Reply
+
+log = logging.getLogger("meetbot.teams")
+
+_AT = re.compile(r"</?at[^>]*>", re.IGNORECASE)
+_COMMAND_PREFIX = re.compile(r"^\s*/?meetings\b", re.IGNORECASE)
+GREETING = ChatMessage(
+    title="Hello, I am meetbot",
+    summary="meetbot is here",
+    text=(
+        "I turn SimplyBook.me bookings into online meetings and post them to the providers' "
+        "channels. To set me up, an admin writes `connect simplybook` to me in a private chat "
+        "(in a channel, mention @meetbot first). `help` lists every command."
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TeamsHandlers:
+    """The core's use cases, bound by the composition root."""
+
+    run_command: Callable[[Actor, str], Awaitable[Reply]]
+    run_action: Callable[[Actor, str, str], Awaitable[Reply]]
+    submit_simplybook: Callable[
+        [Actor, dict[str, str]], Awaitable[tuple[dict[str, str], Reply | None]]
+    ]
+
+
+@dataclass(frozen=True)
+class Mentioned:
+    text: str  # as it appears in the message: "<at>Olena Koval</at>"
+    id: str  # "28:…" a bot, "29:…" a person, "19:…" a channel or team
+    name: str
+    aad_object_id: str = ""
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Who sent an activity, and from where."""
+
+    tenant_id: str
+    aad_object_id: str
+    user_id: str
+    conversation_id: str  # without ";messageid=…"
+    conversation_type: str
+
+    @property
+    def in_channel(self) -> bool:
+        return self.conversation_type != "personal"
+
+
+def base_conversation(conversation_id: str) -> str:
+    return conversation_id.split(";messageid=", 1)[0]
+
+
+def mentions_of(activity: Activity) -> list[Mentioned]:
+    found = []
+    for entity in activity.entities or []:
+        extra: dict[str, Any] = getattr(entity, "additional_properties", None) or {}
+        mentioned = extra.get("mentioned") or {}
+        if (entity.type or "").lower() != "mention" or not isinstance(mentioned, dict):
+            continue
+        found.append(
+            Mentioned(
+                text=str(extra.get("text") or ""),
+                id=str(mentioned.get("id") or ""),
+                name=str(mentioned.get("name") or ""),
+                aad_object_id=str(mentioned.get("aadObjectId") or ""),
+            )
+        )
+    return found
+
+
+def command_text(
+    text: str, mentioned: Sequence[Mentioned], *, bot_id: str, people: Mapping[str, str]
+) -> str:
+    """The command as the grammar reads it: the bot's mention removed, people as `<@aadObjectId>`
+    (from `people`, Teams id → object id) and channels as `<#conversationId>`; a person who could
+    not be identified stays their plain name, which the grammar then questions."""
+    for mention in mentioned:
+        if not mention.text or mention.text not in text:
+            continue
+        if mention.id == bot_id:
+            replacement = " "
+        elif mention.id.startswith("19:"):
+            replacement = f" <#{base_conversation(mention.id)}> "
+        elif people.get(mention.id):
+            replacement = f" <@{people[mention.id]}> "
+        else:
+            replacement = f" {_AT.sub('', mention.text)} "
+        text = text.replace(mention.text, replacement, 1)
+    text = _AT.sub("", text).replace("&nbsp;", " ").replace("\u00a0", " ")
+    return _COMMAND_PREFIX.sub("", text, count=1).strip()
+
+
+def carries_link(message: ChatMessage) -> bool:
+    """A link in a Teams channel is a link for everyone in it."""
+    texts = [message.text, message.note, *(fact.value for fact in message.facts)]
+    return (
+        bool(message.buttons)
+        or any(isinstance(segment, Link) for segment in message.body)
+        or any("://" in text for text in texts)
+    )
+
+
+def card_activity(card: dict[str, Any], summary: str) -> Activity:
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity.summary = summary
+    return activity
+
+
+class MeetbotTeamsBot(ActivityHandler):
+    def __init__(
+        self, handlers: TeamsHandlers, connector: TeamsConnector, store: ConversationStore
+    ) -> None:
+        self._handlers = handlers
+        self._connector = connector
+        self._store = store
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        client = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+        if client is not None:  # botbuilder's default is msrest's 100 seconds
+            client.config.connection.timeout = self._connector.config.timeout_seconds
+        await super().on_turn(turn_context)
+
+    # Installs.
+
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        activity = turn_context.activity
+        if not any(member.id == activity.recipient.id for member in members_added):
+            return  # someone joined a team meetbot is in
+        speaker = self._speaker(activity)
+        if speaker is None:
+            return
+        self._remember(activity, speaker)
+        if speaker.aad_object_id:
+            self._store.bind_tenant(tenant_id=speaker.tenant_id, installed_by=speaker.aad_object_id)
+        await turn_context.send_activity(card_activity(render_card(GREETING), GREETING.summary))
+
+    # Messages and card submissions.
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        speaker = self._speaker(activity)
+        if speaker is None or not speaker.aad_object_id:
+            log.info("Teams message without a tenant or a person: ignored")
+            return
+        self._remember(activity, speaker)
+        if not speaker.in_channel and self._store.installer(tenant_id=speaker.tenant_id) is None:
+            # Teams delivers a personal message only once the person installed meetbot: the
+            # install event was missed, so this person is taken as the installer.
+            self._store.bind_tenant(tenant_id=speaker.tenant_id, installed_by=speaker.aad_object_id)
+        if isinstance(activity.value, dict):
+            await self._submitted(turn_context, speaker, activity.value)
+            return
+        await self._command(turn_context, speaker)
+
+    async def _command(self, turn_context: TurnContext, speaker: Speaker) -> None:
+        activity = turn_context.activity
+        mentioned = mentions_of(activity)
+        bot_id = activity.recipient.id
+        if speaker.in_channel and not any(mention.id == bot_id for mention in mentioned):
+            return  # not addressed to meetbot
+        people = await self._people(turn_context, mentioned, bot_id)
+        text = command_text(activity.text or "", mentioned, bot_id=bot_id, people=people)
+        reply = await self._handlers.run_command(self._actor(speaker), text)
+        if reply.form == CORE_FORM:
+            await self._send_form(turn_context, speaker)
+            return
+        names = self._names(activity, speaker, mentioned, people)
+        await self._answer(turn_context, speaker, reply, names)
+
+    async def _people(
+        self, turn_context: TurnContext, mentioned: Sequence[Mentioned], bot_id: str
+    ) -> dict[str, str]:
+        people: dict[str, str] = {}
+        for mention in mentioned:
+            if mention.id == bot_id or mention.id.startswith("19:") or not mention.id:
+                continue
+            if mention.aad_object_id:
+                people[mention.id] = mention.aad_object_id
+                continue
+            try:
+                member = await TeamsInfo.get_member(turn_context, mention.id)
+            except Exception as error:  # the grammar then asks for a proper mention
+                log.info("could not identify a mentioned person: %s", type(error).__name__)
+                continue
+            if getattr(member, "aad_object_id", None):
+                people[mention.id] = str(member.aad_object_id)
+        return people
+
+    async def _submitted(
+        self, turn_context: TurnContext, speaker: Speaker, value: dict[str, Any]
+    ) -> None:
+        actor = self._actor(speaker)
+        card_id = turn_context.activity.reply_to_id
+        if value.get(FORM_KEY) == SIMPLYBOOK_FORM:
+            values = {name: str(value.get(name) or "") for name in FORM_FIELDS}
+            errors, reply = await self._handlers.submit_simplybook(actor, values)
+            if errors:
+                form = simplybook_form(errors=errors, login=values["login"])
+                await self._replace_or_send(turn_context, card_id, form, "Connect SimplyBook.me")
+                return
+            closed = notice_card(
+                "SimplyBook.me details received",
+                "This form is closed, so nothing typed into it stays on screen.",
+            )
+            await self._replace_or_send(turn_context, card_id, closed, "SimplyBook.me connected")
+            if reply is not None:
+                await self._answer(turn_context, speaker, reply, {})
+            return
+        if isinstance(value.get(ACTION_KEY), str):
+            reply = await self._handlers.run_action(
+                actor, value[ACTION_KEY], str(value.get("value") or "")
+            )
+            await self._answer(turn_context, speaker, reply, {}, pressed=card_id)
+
+    # Answers.
+
+    async def _answer(
+        self,
+        turn_context: TurnContext,
+        speaker: Speaker,
+        reply: Reply,
+        names: Mapping[str, str],
+        *,
+        pressed: str | None = None,
+    ) -> None:
+        message = reply.message
+        card = render_card(message, names=names)
+        summary = message.summary or message.title
+        if speaker.in_channel and not reply.public and carries_link(message):
+            await self._privately(turn_context, speaker, card, summary)
+            return
+        if pressed and reply.replace_original:
+            await self._replace_or_send(turn_context, pressed, card, summary)
+            return
+        await turn_context.send_activity(card_activity(card, summary))
+
+    async def _send_form(self, turn_context: TurnContext, speaker: Speaker) -> None:
+        form = simplybook_form()
+        if speaker.in_channel:  # secrets are never typed into a channel
+            await self._privately(turn_context, speaker, form, "Connect SimplyBook.me")
+            return
+        await turn_context.send_activity(card_activity(form, "Connect SimplyBook.me"))
+
+    async def _replace_or_send(
+        self, turn_context: TurnContext, card_id: str | None, card: dict[str, Any], summary: str
+    ) -> None:
+        if card_id:
+            activity = card_activity(card, summary)
+            activity.id = card_id
+            try:
+                await turn_context.update_activity(activity)
+                return
+            except Exception as error:  # the card is gone: answer beside it instead
+                log.info("could not replace a Teams card: %s", type(error).__name__)
+        await turn_context.send_activity(card_activity(card, summary))
+
+    async def _privately(
+        self, turn_context: TurnContext, speaker: Speaker, card: dict[str, Any], summary: str
+    ) -> None:
+        activity = turn_context.activity
+        try:
+            chat = await self._personal_chat(activity, speaker)
+            await self._connector.send(
+                service_url=activity.service_url,
+                conversation_id=chat,
+                activity=card_activity(card, summary),
+            )
+        except MeetbotError as problem:
+            log.info("could not answer in a personal chat: %s", problem)
+            title = "I could not open a private chat with you"
+            pointer = notice_card(
+                title,
+                "This answer holds links only you should see. Open meetbot from Apps in Teams, "
+                "start a chat with it, and send the command there.",
+            )
+        else:
+            title = "I answered you in our private chat"
+            pointer = notice_card(title)
+        await turn_context.send_activity(card_activity(pointer, title))
+
+    async def _personal_chat(self, activity: Activity, speaker: Speaker) -> str:
+        known = self._store.personal_reference(
+            tenant_id=speaker.tenant_id, user_aad_id=speaker.aad_object_id
+        )
+        if known:
+            return str(parse_reference(known).conversation.id)
+        chat = await self._connector.open_personal_chat(
+            service_url=activity.service_url,
+            bot_id=activity.recipient.id,
+            user_id=speaker.user_id,
+            tenant_id=speaker.tenant_id,
+        )
+        reference = personal_reference(
+            service_url=activity.service_url,
+            conversation_id=chat,
+            tenant_id=speaker.tenant_id,
+            bot=activity.recipient,
+            user=activity.from_property,
+        )
+        self._store.remember(
+            tenant_id=speaker.tenant_id,
+            conversation_id=chat,
+            conversation_type="personal",
+            service_url=activity.service_url,
+            reference=reference_json(reference),
+            user_aad_id=speaker.aad_object_id,
+        )
+        return chat
+
+    # Conversions.
+
+    def _speaker(self, activity: Activity) -> Speaker | None:
+        conversation = activity.conversation
+        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        tenant = getattr(conversation, "tenant_id", None) or (
+            (channel_data.get("tenant") or {}).get("id") if isinstance(channel_data, dict) else None
+        )
+        sender = activity.from_property
+        if not tenant or conversation is None or sender is None:
+            return None
+        return Speaker(
+            tenant_id=str(tenant),
+            aad_object_id=str(getattr(sender, "aad_object_id", "") or ""),
+            user_id=str(sender.id or ""),
+            conversation_id=base_conversation(str(conversation.id or "")),
+            conversation_type=str(conversation.conversation_type or "personal"),
+        )
+
+    def _actor(self, speaker: Speaker) -> Actor:
+        installer = self._store.installer(tenant_id=speaker.tenant_id)
+        return Actor(
+            ChatPlatform.TEAMS,
+            speaker.tenant_id,
+            speaker.aad_object_id,
+            is_workspace_admin=bool(installer) and installer == speaker.aad_object_id,
+            channel_id=speaker.conversation_id,
+        )
+
+    def _remember(self, activity: Activity, speaker: Speaker) -> None:
+        """Keeps where the bot can post later; never a reference to a host off the allow-list."""
+        if not self._connector.allowed(activity.service_url or ""):
+            return
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.activity_id = None
+        reference.conversation.id = speaker.conversation_id
+        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        team = channel_data.get("team") or {}
+        channel = channel_data.get("channel") or {}
+        team_id = str(team.get("id") or "")
+        name = str(channel.get("name") or "")
+        if not name and team_id and team_id == speaker.conversation_id:
+            name = "General"  # Teams names every channel but the team's first one
+        self._store.remember(
+            tenant_id=speaker.tenant_id,
+            conversation_id=speaker.conversation_id,
+            conversation_type=speaker.conversation_type,
+            service_url=activity.service_url,
+            reference=reference_json(reference),
+            team_id=team_id,
+            channel_name=name,
+            user_aad_id="" if speaker.in_channel else speaker.aad_object_id,
+        )
+
+    def _names(
+        self,
+        activity: Activity,
+        speaker: Speaker,
+        mentioned: Sequence[Mentioned],
+        people: Mapping[str, str],
+    ) -> dict[str, str]:
+        names = self._store.channel_names(tenant_id=speaker.tenant_id)
+        for mention in mentioned:
+            name = _AT.sub("", mention.text) or mention.name
+            if mention.id.startswith("19:"):
+                names[base_conversation(mention.id)] = name
+            elif mention.id in people:
+                names[people[mention.id]] = name
+        sender = activity.from_property
+        if sender is not None and sender.name:
+            names[speaker.aad_object_id] = str(sender.name)
+        return names

@@ -1,0 +1,310 @@
+"""Connected Microsoft work accounts (Teams meeting hosts) and their pending sign-ins.
+
+Each account's whole msal token cache (a JSON document holding access, refresh and id tokens) is
+stored encrypted in `ms_account.token_cache_enc`, bound to its row. A company has at most one
+account of its own (provider "") and one per provider who connected their own (S10).
+
+Concurrent refresh, the choice made: an optimistic version check, not a row lock. The version is
+the stored ciphertext itself (its random nonce makes every write unique), so a worker writes its
+refreshed cache only if nobody wrote since it read; otherwise it keeps its fresh access token for the
+call at hand and leaves the other worker's cache in place. That is safe because Microsoft Entra
+keeps earlier refresh tokens valid after a refresh (unlike Zoom), so either cache works. A row lock
+would instead hold a transaction open across a call to Microsoft, which on SQLite blocks every
+writer of the database (webhooks included) for that long.
+
+Pending sign-ins live in `oauth_state` rows: the state only as a digest, single use, expiring, with
+who started it, and msal's flow dict (it holds the PKCE verifier and nonce) encrypted in
+`payload_enc`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.clock import Clock
+from bot.domain import AccountState, Actor, ChatPlatform, MsAccount
+from bot.errors import MeetingAccountRevoked
+from storage.crypto import SecretBox
+from storage.repository import token_digest
+from storage.tables import MsAccountRow, OAuthStateRow
+
+DISCONNECTED = "disconnected"
+MS_CONNECT = "ms_connect"
+FLOW_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCacheSnapshot:
+    """An account's msal cache as read; `version` is opaque and only compared."""
+
+    account_id: str
+    home_account_id: str
+    state: str
+    version: str
+
+    def __repr__(self) -> str:  # the cache holds refresh tokens
+        return f"TokenCacheSnapshot(account_id={self.account_id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMsFlow:
+    """A sign-in started from meetbot, as it was started."""
+
+    company_id: str
+    provider_external_id: str
+    actor: Actor
+    flow: dict[str, Any]
+
+    def __repr__(self) -> str:  # the flow holds the PKCE verifier
+        return (
+            f"PendingMsFlow(company_id={self.company_id!r}, "
+            f"provider_external_id={self.provider_external_id!r})"
+        )
+
+
+def _account(row: MsAccountRow) -> MsAccount:
+    return MsAccount(
+        id=row.id,
+        company_id=row.company_id,
+        provider_external_id=row.provider_external_id,
+        tenant_id=row.tenant_id,
+        object_id=row.object_id,
+        username=row.username,
+        display_name=row.display_name,
+        home_account_id=row.home_account_id,
+        state=AccountState(row.state),
+        state_reason=row.state_reason,
+        connected_by=row.connected_by,
+    )
+
+
+class SqlMsAccounts:
+    def __init__(self, engine: Engine, box: SecretBox, clock: Clock) -> None:
+        self._engine, self._box, self._clock = engine, box, clock
+
+    def _seal_cache(self, row_id: str, state: str) -> str:
+        return self._box.encrypt(state, context=f"ms_account.token_cache:{row_id}")
+
+    def _open_cache(self, row_id: str, sealed: str) -> str:
+        return self._box.decrypt(sealed, context=f"ms_account.token_cache:{row_id}")
+
+    # Accounts.
+
+    def save_account(
+        self,
+        *,
+        company_id: str,
+        provider_external_id: str,
+        tenant_id: str,
+        object_id: str,
+        username: str,
+        display_name: str,
+        home_account_id: str,
+        token_cache: str,
+        connected_by: str = "",
+    ) -> MsAccount:
+        """Stores a connected account, replacing the one of that company and provider.
+
+        The row (and its id) is kept on replacement, so meetings it hosts stay attached to it.
+        """
+        fields = {
+            "tenant_id": tenant_id,
+            "object_id": object_id,
+            "username": username,
+            "display_name": display_name,
+            "home_account_id": home_account_id,
+            "connected_by": connected_by,
+        }
+        try:
+            return self._upsert(company_id, provider_external_id, fields, token_cache)
+        except IntegrityError:  # a concurrent first connection inserted the row: replace it
+            return self._upsert(company_id, provider_external_id, fields, token_cache)
+
+    def _upsert(
+        self, company_id: str, provider_external_id: str, fields: dict[str, str], cache: str
+    ) -> MsAccount:
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            row = self._row(session, company_id, provider_external_id)
+            if row is None:
+                row = MsAccountRow(
+                    company_id=company_id,
+                    provider_external_id=provider_external_id,
+                    tenant_id=fields["tenant_id"],
+                    object_id=fields["object_id"],
+                    token_cache_enc="",
+                )
+                session.add(row)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.token_cache_enc = self._seal_cache(row.id, cache)
+            row.state, row.state_reason = AccountState.ACTIVE.value, ""
+            row.updated_at = self._clock.now()
+        return _account(row)
+
+    @staticmethod
+    def _row(session: Session, company_id: str, provider_external_id: str) -> MsAccountRow | None:
+        return session.scalars(
+            select(MsAccountRow).where(
+                col(MsAccountRow.company_id) == company_id,
+                col(MsAccountRow.provider_external_id) == provider_external_id,
+            )
+        ).first()
+
+    def account(self, *, company_id: str, provider_external_id: str = "") -> MsAccount | None:
+        """The company's account (provider "") or a provider's own; None when not connected."""
+        with Session(self._engine) as session:
+            row = self._row(session, company_id, provider_external_id)
+        return None if row is None or row.state == DISCONNECTED else _account(row)
+
+    def account_by_id(self, *, company_id: str, account_id: str) -> MsAccount | None:
+        with Session(self._engine) as session:
+            row = session.get(MsAccountRow, account_id)
+        if row is None or row.company_id != company_id or row.state == DISCONNECTED:
+            return None
+        return _account(row)
+
+    def accounts(self, *, company_id: str) -> list[MsAccount]:
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(MsAccountRow)
+                .where(
+                    col(MsAccountRow.company_id) == company_id,
+                    col(MsAccountRow.state) != DISCONNECTED,
+                )
+                .order_by(col(MsAccountRow.provider_external_id))
+            ).all()
+        return [_account(row) for row in rows]
+
+    def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool:
+        """Forgets the account's tokens; False if it was not connected."""
+        with Session(self._engine) as session, session.begin():
+            row = self._row(session, company_id, provider_external_id)
+            if row is None or row.state == DISCONNECTED:
+                return False
+            # The row stays, so meetings it hosts keep their account; a reconnect fills it again.
+            row.token_cache_enc = ""
+            row.state, row.state_reason = DISCONNECTED, "disconnected by an admin"
+            row.updated_at = self._clock.now()
+            return True
+
+    # The token cache, for the Graph adapter (which knows only the account id).
+
+    def token_cache(self, *, account_id: str) -> TokenCacheSnapshot:
+        with Session(self._engine) as session:
+            row = session.get(MsAccountRow, account_id)
+        if row is None or row.state == DISCONNECTED or not row.token_cache_enc:
+            raise MeetingAccountRevoked("the Teams account was disconnected")
+        if row.state != AccountState.ACTIVE.value:
+            raise MeetingAccountRevoked(
+                f"the Teams connection needs to be renewed: {row.state_reason}"
+            )
+        return TokenCacheSnapshot(
+            account_id=row.id,
+            home_account_id=row.home_account_id,
+            state=self._open_cache(row.id, row.token_cache_enc),
+            version=row.token_cache_enc,
+        )
+
+    def store_token_cache(self, *, account_id: str, version: str, state: str) -> bool:
+        """Writes a changed cache unless someone wrote since `version` was read."""
+        with Session(self._engine) as session, session.begin():
+            result = session.execute(
+                update(MsAccountRow)
+                .where(
+                    col(MsAccountRow.id) == account_id,
+                    col(MsAccountRow.token_cache_enc) == version,
+                    col(MsAccountRow.state) == AccountState.ACTIVE.value,
+                )
+                .values(
+                    token_cache_enc=self._seal_cache(account_id, state),
+                    updated_at=self._clock.now(),
+                )
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def mark_needs_reconnect(
+        self, *, account_id: str, reason: str, version: str | None = None
+    ) -> bool:
+        """Flags the account for an admin; with `version`, only if its cache is still that one
+        (a reconnect or another worker's refresh in between means the account works)."""
+        conditions = [
+            col(MsAccountRow.id) == account_id,
+            col(MsAccountRow.state) == AccountState.ACTIVE.value,
+        ]
+        if version is not None:
+            conditions.append(col(MsAccountRow.token_cache_enc) == version)
+        with Session(self._engine) as session, session.begin():
+            result = session.execute(
+                update(MsAccountRow)
+                .where(*conditions)
+                .values(
+                    state=AccountState.NEEDS_RECONNECT.value,
+                    state_reason=reason,
+                    updated_at=self._clock.now(),
+                )
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # Pending sign-ins.
+
+    def begin_flow(
+        self,
+        *,
+        company_id: str,
+        provider_external_id: str,
+        actor: Actor,
+        flow: dict[str, Any],
+        ttl_seconds: float = FLOW_SECONDS,
+    ) -> None:
+        """Keeps msal's flow dict until the callback; its `state` is what comes back."""
+        digest = token_digest(str(flow["state"]))
+        payload = json.dumps({"provider": provider_external_id, "flow": flow})
+        with Session(self._engine) as session, session.begin():
+            session.add(
+                OAuthStateRow(
+                    state_hash=digest,
+                    purpose=MS_CONNECT,
+                    company_id=company_id,
+                    platform=actor.platform.value,
+                    workspace_id=actor.workspace_id,
+                    user_id=actor.user_id,
+                    expires_at=self._clock.now() + timedelta(seconds=ttl_seconds),
+                    payload_enc=self._box.encrypt(payload, context=f"oauth_state.payload:{digest}"),
+                )
+            )
+
+    def finish_flow(self, *, state: str) -> PendingMsFlow | None:
+        """The sign-in `state` belongs to, once; None if unknown, used already or expired."""
+        now, digest = self._clock.now(), token_digest(state)
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            used = session.execute(
+                update(OAuthStateRow)
+                .where(
+                    col(OAuthStateRow.state_hash) == digest,
+                    col(OAuthStateRow.purpose) == MS_CONNECT,
+                    col(OAuthStateRow.used_at).is_(None),
+                    col(OAuthStateRow.expires_at) > now,
+                )
+                .values(used_at=now)
+            )
+            if not used.rowcount:  # type: ignore[attr-defined]
+                return None
+            row = session.get(OAuthStateRow, digest)
+            if row is None or row.company_id is None:
+                return None
+            sealed, row.payload_enc = row.payload_enc, ""  # the verifier is needed only once
+        payload = json.loads(self._box.decrypt(sealed, context=f"oauth_state.payload:{digest}"))
+        return PendingMsFlow(
+            company_id=row.company_id,
+            provider_external_id=str(payload["provider"]),
+            actor=Actor(ChatPlatform(row.platform), row.workspace_id, row.user_id),
+            flow=dict(payload["flow"]),
+        )

@@ -1,0 +1,174 @@
+"""Where the Teams bot can post proactively, and who installed it in each tenant.
+
+A Teams tenant is one chat workspace (`chat_workspace`, platform "teams", external id = tenant
+id); whoever installed meetbot there is its first admin. Conversation references are kept as
+botbuilder serialises them, one row per conversation (a channel, a team's General channel, a
+person's 1:1 chat), refreshed whenever the bot hears from it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.clock import Clock, SystemClock
+from storage.tables import ChatWorkspaceRow, TeamsConversationRow
+
+PLATFORM = "teams"
+
+
+class SqlTeamsConversations:
+    """Implements `adapters.teams.connector.ConversationStore`."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._clock = clock or SystemClock()
+
+    def remember(
+        self,
+        *,
+        tenant_id: str,
+        conversation_id: str,
+        conversation_type: str,
+        service_url: str,
+        reference: str,
+        team_id: str = "",
+        channel_name: str = "",
+        user_aad_id: str = "",
+    ) -> None:
+        for attempt in range(2):  # two first contacts at once: the loser updates the winner's row
+            try:
+                self._upsert(
+                    tenant_id=tenant_id,
+                    conversation_id=conversation_id,
+                    conversation_type=conversation_type,
+                    service_url=service_url,
+                    reference=reference,
+                    team_id=team_id,
+                    channel_name=channel_name,
+                    user_aad_id=user_aad_id,
+                )
+                return
+            except IntegrityError:
+                if attempt:
+                    raise
+
+    def _upsert(
+        self,
+        *,
+        tenant_id: str,
+        conversation_id: str,
+        conversation_type: str,
+        service_url: str,
+        reference: str,
+        team_id: str,
+        channel_name: str,
+        user_aad_id: str,
+    ) -> None:
+        with Session(self._engine) as session, session.begin():
+            row = session.scalars(
+                select(TeamsConversationRow).where(
+                    col(TeamsConversationRow.conversation_id) == conversation_id
+                )
+            ).first()
+            if row is None:
+                row = TeamsConversationRow(
+                    tenant_id=tenant_id,
+                    conversation_id=conversation_id,
+                    service_url=service_url,
+                    reference=reference,
+                )
+                session.add(row)
+            row.company_id = self._company(session, tenant_id)
+            row.tenant_id, row.service_url, row.reference = tenant_id, service_url, reference
+            row.conversation_type = conversation_type or row.conversation_type
+            row.team_id = team_id or row.team_id
+            row.channel_name = channel_name or row.channel_name
+            row.user_aad_id = user_aad_id or row.user_aad_id
+            row.updated_at = self._clock.now()
+
+    def _company(self, session: Session, tenant_id: str) -> str | None:
+        return session.scalars(
+            select(col(ChatWorkspaceRow.company_id)).where(
+                col(ChatWorkspaceRow.platform) == PLATFORM,
+                col(ChatWorkspaceRow.external_id) == tenant_id,
+            )
+        ).first()
+
+    def reference(self, *, conversation_id: str) -> str | None:
+        with Session(self._engine) as session:
+            return session.scalars(
+                select(col(TeamsConversationRow.reference)).where(
+                    col(TeamsConversationRow.conversation_id) == conversation_id
+                )
+            ).first()
+
+    def personal_reference(self, *, tenant_id: str, user_aad_id: str) -> str | None:
+        with Session(self._engine) as session:
+            return session.scalars(
+                select(col(TeamsConversationRow.reference))
+                .where(
+                    col(TeamsConversationRow.tenant_id) == tenant_id,
+                    col(TeamsConversationRow.user_aad_id) == user_aad_id,
+                    col(TeamsConversationRow.conversation_type) == "personal",
+                )
+                .order_by(col(TeamsConversationRow.updated_at).desc())
+            ).first()
+
+    def tenant_references(self, *, tenant_id: str) -> list[str]:
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(
+                    col(TeamsConversationRow.reference), col(TeamsConversationRow.conversation_type)
+                )
+                .where(col(TeamsConversationRow.tenant_id) == tenant_id)
+                .order_by(col(TeamsConversationRow.updated_at).desc())
+            ).all()
+        teams = [reference for reference, kind in rows if kind != "personal"]
+        return teams + [reference for reference, kind in rows if kind == "personal"]
+
+    def channel_names(self, *, tenant_id: str) -> dict[str, str]:
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(
+                    col(TeamsConversationRow.conversation_id),
+                    col(TeamsConversationRow.channel_name),
+                ).where(
+                    col(TeamsConversationRow.tenant_id) == tenant_id,
+                    col(TeamsConversationRow.channel_name) != "",
+                )
+            ).all()
+        return {conversation: name for conversation, name in rows}
+
+    def installer(self, *, tenant_id: str) -> str | None:
+        with Session(self._engine) as session:
+            found = session.scalars(
+                select(col(ChatWorkspaceRow.installed_by)).where(
+                    col(ChatWorkspaceRow.platform) == PLATFORM,
+                    col(ChatWorkspaceRow.external_id) == tenant_id,
+                )
+            ).first()
+        return found or None
+
+    def bind_tenant(self, *, tenant_id: str, installed_by: str) -> str:
+        for attempt in range(2):
+            try:
+                with Session(self._engine) as session, session.begin():
+                    row = session.scalars(
+                        select(ChatWorkspaceRow).where(
+                            col(ChatWorkspaceRow.platform) == PLATFORM,
+                            col(ChatWorkspaceRow.external_id) == tenant_id,
+                        )
+                    ).first()
+                    if row is None:
+                        row = ChatWorkspaceRow(platform=PLATFORM, external_id=tenant_id)
+                        session.add(row)
+                    # The first installer stays: a later install must not take over the tenant.
+                    row.installed_by = row.installed_by or installed_by
+                    return row.installed_by
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")

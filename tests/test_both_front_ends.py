@@ -1,0 +1,251 @@
+"""One command table through both chat front-ends: Slack's slash command and a Teams message give
+the same answers, change the same things, and refuse the same people (C1, C2)."""
+
+from __future__ import annotations
+
+import re
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from bot.domain import Actor, ChatPlatform
+from bot.main import Core, build_web_app
+from bot.sandbox import Demo, SandboxWorld, book, seed_demo
+from simulators.server import BackgroundServer
+from simulators.teams import DEFAULT_TENANT_ID
+
+from .conftest import free_port, run_jobs
+from .microsoft_platform import FormPost
+from .slack_platform import SIGNING_SECRET, SlackPlatform, reply_text
+from .teams_platform import (
+    IVAN_AAD,
+    OLENA_AAD,
+    Meetbot,
+    Tenant,
+    ask,
+    ask_in_channel,
+    install,
+    new_posts,
+    text_of,
+)
+
+SLACK_ADMIN, SLACK_STAFF = "UADMIN01", "USTAFF01"
+
+
+@dataclass
+class Row:
+    """A command, who types it, what the answer must say, and what must be true afterwards."""
+
+    text: str
+    says: tuple[str, ...]
+    admin: bool = True
+    check: Callable[[Core, Demo], bool] | None = None
+
+
+def _service_online(core: Core, demo: Demo) -> bool:
+    return any(s.online_meetings for s in core.setup.services(company_id=demo.company_id))
+
+
+TABLE = [
+    Row("help", ("meetbot commands", "/meetings connect simplybook")),
+    Row("statsu", ("I don't know the command", "Did you mean `status`?")),
+    Row("status", ("meetbot status for Demo Yoga Studio", "Providers:")),
+    Row("services", ("Services", "Online yoga consultation")),
+    Row(
+        "service disable online yoga",
+        ("Online meetings off for Online yoga consultation",),
+        check=lambda core, demo: not _service_online(core, demo),
+    ),
+    Row(
+        "service enable online yoga",
+        ("Online meetings on for Online yoga consultation",),
+        check=_service_online,
+    ),
+    Row("service enable nothing-like-it", ("Which service?",)),
+    Row("providers", ("Providers", "Olena Koval")),
+    Row("provider olena zoom not-an-email", ("Give the Zoom user's e-mail address",)),
+    Row(
+        "provider olena zoom olena@demo-studio.test",
+        ("Olena Koval hosts on Zoom as olena@demo-studio.test",),
+    ),
+    Row(
+        "disable",
+        ("Online meetings are off",),
+        check=lambda core, demo: (
+            not core.store.company(company_id=demo.company_id).online_meetings_enabled
+        ),
+    ),
+    Row(
+        "enable",
+        ("Online meetings are on",),
+        check=lambda core, demo: (
+            core.store.company(company_id=demo.company_id).online_meetings_enabled
+        ),
+    ),
+    Row("connect zoom", ("Replace the connected Zoom account?",)),
+    Row("connect skype", ("Say what to connect: simplybook, zoom or teams.",)),
+    Row("connect teams", ("Connect Microsoft Teams", "work or school account")),
+    Row("digest at 9", ("Daily digest on", "at 9:00 (Europe/Kyiv)")),
+    Row("template provider : Hi [clinet]", ("The template was not saved", "[clinet]")),
+    Row(
+        "template provider : Hello [client]",
+        ("The provider template for the whole company is saved",),
+    ),
+    Row("start NOPE123", ("No such meeting",)),
+    Row("audit", ("Latest changes", "set the daily digest")),
+    Row("enable", ("Not allowed", "This command needs the"), admin=False),
+    Row("audit", ("Not allowed",), admin=False),
+    Row("role", ("Not quite", "Mention one person with @")),
+]
+
+
+@dataclass
+class FrontEnd:
+    name: str
+    core: Core
+    demo: Demo
+    say: Callable[[str, bool], str]
+    meetbot: Meetbot
+
+
+@pytest.fixture(params=["slack", "teams"])
+def front_end(
+    request: pytest.FixtureRequest,
+    make_core: Callable[..., Core],
+    world: SandboxWorld,
+    teams: Tenant,
+) -> Iterator[FrontEnd]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    core = make_core(
+        public_url=url,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_client_id=world.slack.client_id,
+        slack_client_secret=world.slack.client_secret,
+        **teams.settings(),
+    )
+    demo = seed_demo(core, world)
+    with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
+        if request.param == "slack":
+            yield _slack(core, demo, world, url)
+        else:
+            yield _teams(core, demo, teams, Meetbot(core, url))
+
+
+def _slack(core: Core, demo: Demo, world: SandboxWorld, url: str) -> FrontEnd:
+    slack = SlackPlatform(world, url)
+    slack.team_id = demo.team_id
+    world.slack.add_user(demo.team_id, id=SLACK_ADMIN, name="owner", is_admin=True)
+    world.slack.add_user(demo.team_id, id=SLACK_STAFF, name="staff")
+
+    def say(text: str, admin: bool) -> str:
+        answer = slack.command(text, user=SLACK_ADMIN if admin else SLACK_STAFF)
+        assert answer.status_code == 200, answer.text
+        return reply_text(answer).replace("*", "")
+
+    return FrontEnd("slack", core, demo, say, Meetbot(core, url))
+
+
+def _teams(core: Core, demo: Demo, teams: Tenant, meetbot: Meetbot) -> FrontEnd:
+    # The same company, reached from a Teams tenant too; its installer is its admin there.
+    core.workspaces.bind(
+        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
+    )
+    core.setup.set_role(
+        company_id=demo.company_id,
+        actor=Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD),
+        user_id=OLENA_AAD,
+        role="admin",
+    )
+
+    def say(text: str, admin: bool) -> str:
+        user = teams.olena if admin else teams.ivan
+        posts = ask(teams, meetbot, user, text)
+        assert posts, f"no answer to {text!r}"
+        return "\n".join(text_of(post) for post in posts).replace("*", "")
+
+    return FrontEnd("teams", core, demo, say, meetbot)
+
+
+def test_the_same_commands_give_the_same_results(front_end: FrontEnd) -> None:
+    """The table is one set-up session, typed in order; every row is checked on both."""
+    for row in TABLE:
+        answer = front_end.say(row.text, row.admin)
+        for phrase in row.says:
+            assert phrase in answer, f"{front_end.name}: {row.text!r} → {answer!r}"
+        if row.check is not None:
+            assert row.check(front_end.core, front_end.demo), f"{front_end.name}: {row.text!r}"
+
+
+def test_a_mention_sets_a_role_on_both(front_end: FrontEnd, teams: Tenant) -> None:
+    if front_end.name == "slack":
+        answer = front_end.say(f"role <@{SLACK_STAFF}|staff> junior", True)
+        who = Actor(ChatPlatform.SLACK, front_end.demo.team_id, SLACK_STAFF)
+    else:
+        posts = ask_in_channel(
+            teams,
+            front_end.meetbot,
+            teams.olena,
+            "role <at>Ivan Staff</at> junior",
+            mention=(teams.ivan, "Ivan Staff"),
+        )
+        answer = "\n".join(text_of(p) for p in posts)
+        who = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, IVAN_AAD)
+    assert "Role set" in answer
+    member = front_end.core.setup.staff_member(company_id=front_end.demo.company_id, actor=who)
+    assert member is not None and member.role == "junior"
+
+
+def test_teams_chat_with_teams_meetings_end_to_end(
+    make_core: Callable[..., Core], world: SandboxWorld, teams: Tenant
+) -> None:
+    """Teams as both chat and meeting platform: set up from a Teams chat, a booking becomes a
+    Graph meeting and a card with both links in the provider's Teams channel."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    core = make_core(public_url=url, **teams.settings())
+    demo = seed_demo(core, world)
+    owner = world.microsoft.add_user("Studio Owner", "owner@studio.example")
+    core.workspaces.bind(
+        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
+    )
+    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
+    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
+        meetbot = Meetbot(core, url)
+        install(teams, meetbot)
+        mapped = ask_in_channel(teams, meetbot, teams.olena, "provider olena channel")
+        assert "bookings go to" in "\n".join(text_of(p) for p in mapped)
+
+        [sign_in] = ask(teams, meetbot, teams.olena, "connect teams")
+        link = re.search(r"\[Connect Microsoft Teams\] (\S+)", text_of(sign_in))
+        assert link, text_of(sign_in)
+        world.microsoft.signing_in = owner
+        assert world.certificate is not None
+        trust = ssl.create_default_context(cafile=str(world.certificate.cert_path))
+        form = FormPost(httpx.get(link.group(1), verify=trust).text)
+        done = httpx.post(form.action, data=form.fields)
+        assert done.status_code == 200 and "Microsoft Teams is connected" in done.text
+        [moved] = ask(teams, meetbot, teams.olena, "provider olena teams")
+        assert "hosts on Microsoft Teams" in text_of(moved)
+
+        booking = book(world, demo, client_name="Iryna", starts_in=timedelta(minutes=5))
+        answer = httpx.post(
+            f"{url}/webhooks/simplybook/{demo.webhook_token}",
+            json=world.simplybook.callback(demo.login, booking["id"]),
+        )
+        assert answer.status_code == 202
+        [card] = new_posts(teams, teams.bookings, lambda: run_jobs(core))
+        shown = text_of(card)
+        assert shown.startswith("Online meeting: Online yoga consultation") and "Iryna" in shown
+        [meeting] = world.microsoft.meetings_of(owner)
+        client = re.search(r"\[Client's join link\] (\S+)", shown)
+        host = re.search(r"\[Host link\] (\S+)", shown)
+        assert client and host, shown
+        assert httpx.get(client.group(1)).headers["location"] == meeting["joinWebUrl"]
+        assert httpx.get(host.group(1)).headers["location"] == meeting["joinWebUrl"]
+        assert world.slack.messages(demo.channel_id) == [], "the provider's channel is in Teams"

@@ -1,0 +1,129 @@
+"""Group classes (S7): bookings of one class share one meeting, each client has a link of their
+own (a Zoom registration), and the provider gets one message listing the seats."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bot.domain import CatalogEntry
+from bot.main import Core
+from bot.sandbox import Demo, SandboxWorld, message_as_text
+
+from .conftest import run_jobs
+
+CLASS_SERVICE = "3"
+
+
+@pytest.fixture
+def with_class(core: Core, demo: Demo, world: SandboxWorld) -> Demo:
+    world.simplybook.add_service(demo.login, id=CLASS_SERVICE, name="Group yoga", is_class="1")
+    core.store.merge_catalog(
+        company_id=demo.company_id,
+        services=[CatalogEntry(CLASS_SERVICE, "Group yoga", is_class=True)],
+        providers=[],
+    )
+    core.setup.set_service_online(
+        company_id=demo.company_id, external_id=CLASS_SERVICE, enabled=True
+    )
+    return demo
+
+
+def _book_class(world: SandboxWorld, demo: Demo, start: datetime, client: str) -> dict[str, Any]:
+    return world.simplybook.add_booking(
+        demo.login,
+        service_id=CLASS_SERVICE,
+        provider_id=demo.provider_id,
+        client_name=client,
+        client_email=f"{client.lower()}@example.test",
+        start=f"{start:%Y-%m-%d %H:%M:%S}",
+        end=f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+    )
+
+
+def _deliver(world: SandboxWorld, demo: Demo, web: str, booking: dict[str, Any], kind: str) -> None:
+    answer = httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking["id"], kind),
+    )
+    assert answer.status_code == 202
+
+
+def _seat_links(message: dict[str, Any], web: str) -> dict[str, str]:
+    text = message_as_text(message)
+    found = re.findall(r"• (\w+) \(\w+\): (http://meetbot\.test/m/[\w-]+)", text)
+    return {client: link.replace("http://meetbot.test", web) for client, link in found}
+
+
+def test_a_class_of_three_shares_one_meeting_with_a_link_each(
+    core: Core, with_class: Demo, world: SandboxWorld, web: str
+) -> None:
+    demo = with_class
+    start = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(minutes=5)).replace(
+        second=0, microsecond=0
+    )
+    bookings = [_book_class(world, demo, start, name) for name in ("Iryna", "Petro", "Oksana")]
+    for booking in bookings:
+        _deliver(world, demo, web, booking, "create")
+    run_jobs(core)
+
+    [meeting] = world.zoom.live_meetings()
+    assert meeting["settings"]["approval_type"] == 0, "registration on, approved automatically"
+    registrants = {r["email"]: r for r in world.zoom.meeting(meeting["id"])["registrants"]}
+    assert len(registrants) == 3
+    [message] = world.slack.messages(demo.channel_id)
+    assert message_as_text(message).startswith("Group class: Group yoga")
+    assert "Seats: 3" in message_as_text(message)
+    links = _seat_links(message, web)
+    assert set(links) == {"Iryna", "Petro", "Oksana"} and len(set(links.values())) == 3
+    for client, link in links.items():
+        target = httpx.get(link).headers["location"]
+        registrant = registrants[f"{client.lower()}@example.test"]
+        assert target.endswith(f"/w/{meeting['id']}?tk={registrant['token']}"), (
+            "the client's own registration, leading to the one meeting"
+        )
+
+    world.simplybook.update_booking(demo.login, bookings[1]["id"], status="cancelled")
+    _deliver(world, demo, web, bookings[1], "cancel")
+    run_jobs(core)
+
+    assert [m["id"] for m in world.zoom.live_meetings()] == [meeting["id"]], "the class goes on"
+    [message] = world.slack.messages(demo.channel_id)
+    assert "Seats: 2" in message_as_text(message) and "Petro" not in message_as_text(message)
+    assert len(message["edits"]) >= 1, "the same message, edited"
+    assert httpx.get(links["Petro"]).status_code == 410
+    for client in ("Iryna", "Oksana"):
+        assert httpx.get(links[client]).status_code == 303
+    statuses = {r["email"]: r["status"] for r in world.zoom.meeting(meeting["id"])["registrants"]}
+    assert statuses["petro@example.test"] == "denied", "the seat is cancelled on Zoom too"
+    assert world.zoom.created_count() == 1
+
+
+def test_the_class_meeting_goes_when_its_last_seat_does(
+    core: Core, with_class: Demo, world: SandboxWorld, web: str
+) -> None:
+    demo = with_class
+    start = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=1)).replace(
+        hour=18, minute=0, second=0, microsecond=0
+    )
+    bookings = [_book_class(world, demo, start, name) for name in ("Iryna", "Petro")]
+    for booking in bookings:
+        _deliver(world, demo, web, booking, "create")
+    run_jobs(core)
+    for booking in bookings:
+        world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
+        _deliver(world, demo, web, booking, "cancel")
+    run_jobs(core)
+    assert world.zoom.live_meetings() == []
+    [message] = world.slack.messages(demo.channel_id)
+    assert message_as_text(message).startswith("Cancelled: Group yoga")
+
+    again = _book_class(world, demo, start, "Oksana")
+    _deliver(world, demo, web, again, "create")
+    run_jobs(core)
+    assert len(world.zoom.live_meetings()) == 1, "a new booking of the class opens a new meeting"

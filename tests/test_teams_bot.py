@@ -49,7 +49,7 @@ from adapters.teams.manifest import (
     covered_commands,
     package,
 )
-from adapters.teams.sender import Pacer
+from adapters.teams.sender import teams_pacer
 from bot.commands import USAGE
 from bot.domain import ChatPlatform, ChatTarget
 from bot.errors import ChatChannelUnavailable, RetryLater
@@ -303,7 +303,7 @@ def test_service_url_allow_list(url: str, allowed: bool) -> None:
 
 def test_pacing_per_conversation() -> None:
     now = [100.0]
-    pacer = Pacer(max_wait=0.0, clock=lambda: now[0])
+    pacer = teams_pacer(max_wait=0.0, clock=lambda: now[0])
 
     async def burst(key: str, count: int) -> None:
         for _ in range(count):

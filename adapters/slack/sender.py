@@ -20,6 +20,7 @@ from bot.errors import (
     RetryLater,
 )
 from bot.messages import ChatMessage
+from bot.pacing import Pacer
 
 METADATA_EVENT = "meetbot_message"
 CHANNEL_PROBLEMS = {
@@ -37,6 +38,8 @@ AUTH_PROBLEMS = {
 }
 
 TokenFor = Callable[[str], str | None]
+# Slack: about one message a second per channel, short bursts allowed.
+CHANNEL_LIMITS = ((1.0, 3), (60.0, 60))
 
 
 def _api_error(error: SlackApiError) -> MeetbotError:
@@ -60,7 +63,13 @@ def _api_error(error: SlackApiError) -> MeetbotError:
 class SlackSender:
     """Implements the core's ChatSender for Slack. One AsyncWebClient per workspace token."""
 
-    def __init__(self, *, api_url: str, token_for: TokenFor, timeout: int = 15) -> None:
+    def __init__(
+        self, *, api_url: str, token_for: TokenFor, timeout: int = 15, pacer: Pacer | None = None
+    ) -> None:
+        self._pacer = pacer or Pacer(
+            limits=CHANNEL_LIMITS,
+            reason="Slack takes about one message a second in a channel; the rest follow shortly",
+        )
         self._base_url = api_url.rstrip("/") + "/"  # slack_sdk needs the trailing slash
         self._token_for = token_for
         self._timeout = timeout
@@ -109,6 +118,7 @@ class SlackSender:
         self, target: ChatTarget, message: ChatMessage, marker: str, **where: str
     ) -> PostedMessage:
         text, blocks = render(message)
+        await self._pacer.acquire(f"{target.workspace_id}:{target.channel_id}")
         answer = await self._call(
             target.workspace_id,
             "chat.postMessage",

@@ -18,10 +18,8 @@ with Retry-After covers what they add up to.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -38,11 +36,11 @@ from adapters.teams.connector import (
     reference_json,
 )
 from bot.domain import ChatTarget, PostedMessage
-from bot.errors import ChatAuthRevoked, ChatChannelUnavailable, RetryLater
+from bot.errors import ChatAuthRevoked, ChatChannelUnavailable
 from bot.messages import ChatMessage
+from bot.pacing import Pacer
 
 THREAD_LIMITS = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))  # (seconds, sends)
-MAX_WAIT_SECONDS = 1.0
 _PERSON = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -50,43 +48,13 @@ def is_person(channel_id: str) -> bool:
     return bool(_PERSON.match(channel_id))
 
 
-class Pacer:
-    """Sliding windows of recent sends per conversation."""
-
-    def __init__(
-        self,
-        *,
-        limits: tuple[tuple[float, int], ...] = THREAD_LIMITS,
-        max_wait: float = MAX_WAIT_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._limits, self._max_wait, self._clock = limits, max_wait, clock
-        self._sent: dict[str, deque[float]] = {}
-
-    def wait(self, key: str) -> float:
-        """Seconds until one more send to `key` stays within every limit."""
-        now = self._clock()
-        sent = self._sent.setdefault(key, deque())
-        longest = max(window for window, _ in self._limits)
-        while sent and now - sent[0] >= longest:
-            sent.popleft()
-        waits = [0.0]
-        for window, allowed in self._limits:
-            recent = [moment for moment in sent if now - moment < window]
-            if len(recent) >= allowed:
-                waits.append(window - (now - recent[-allowed]))
-        return max(waits)
-
-    async def acquire(self, key: str) -> None:
-        while (wait := self.wait(key)) > 0:
-            if wait > self._max_wait:
-                raise RetryLater(
-                    "Teams allows only a few messages a second in one conversation; "
-                    "the rest follow shortly",
-                    after_seconds=round(wait, 3),
-                )
-            await asyncio.sleep(wait)
-        self._sent[key].append(self._clock())
+def teams_pacer(clock: Callable[[], float] = time.monotonic, max_wait: float = 1.0) -> Pacer:
+    return Pacer(
+        limits=THREAD_LIMITS,
+        reason="Teams allows only a few messages a second in one conversation; the rest follow shortly",
+        max_wait=max_wait,
+        clock=clock,
+    )
 
 
 class TeamsSender:
@@ -102,7 +70,7 @@ class TeamsSender:
     ) -> None:
         self._connector = connector
         self._store = store
-        self._pacer = pacer or Pacer()
+        self._pacer = pacer or teams_pacer()
 
     def _teams(self) -> TeamsConnector:
         if self._connector is None:

@@ -33,6 +33,7 @@ from bot.clock import Clock
 from bot.domain import AccountState, Actor, ChatPlatform, MsAccount
 from bot.errors import MeetingAccountRevoked
 from storage.crypto import SecretBox
+from storage.oauth_states import take_state
 from storage.repository import token_digest
 from storage.tables import MsAccountRow, OAuthStateRow
 
@@ -283,21 +284,9 @@ class SqlMsAccounts:
 
     def finish_flow(self, *, state: str) -> PendingMsFlow | None:
         """The sign-in `state` belongs to, once; None if unknown, used already or expired."""
-        now, digest = self._clock.now(), token_digest(state)
+        digest = token_digest(state)
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
-            used = session.execute(
-                update(OAuthStateRow)
-                .where(
-                    col(OAuthStateRow.state_hash) == digest,
-                    col(OAuthStateRow.purpose) == MS_CONNECT,
-                    col(OAuthStateRow.used_at).is_(None),
-                    col(OAuthStateRow.expires_at) > now,
-                )
-                .values(used_at=now)
-            )
-            if not used.rowcount:  # type: ignore[attr-defined]
-                return None
-            row = session.get(OAuthStateRow, digest)
+            row = take_state(session, purpose=MS_CONNECT, state=state, now=self._clock.now())
             if row is None or row.company_id is None:
                 return None
             sealed, row.payload_enc = row.payload_enc, ""  # the verifier is needed only once

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
@@ -38,21 +38,29 @@ class SqlOAuthStates:
         return state
 
     def consume(self, *, purpose: str, state: str) -> tuple[str | None, Actor] | None:
-        now, digest = self._clock.now(), token_digest(state)
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
-            used = session.execute(
-                update(OAuthStateRow)
-                .where(
-                    col(OAuthStateRow.state_hash) == digest,
-                    col(OAuthStateRow.purpose) == purpose,
-                    col(OAuthStateRow.used_at).is_(None),
-                    col(OAuthStateRow.expires_at) > now,
-                )
-                .values(used_at=now)
-            )
-            if not used.rowcount:  # type: ignore[attr-defined]
-                return None
-            row = session.get(OAuthStateRow, digest)
-            assert row is not None
+            row = take_state(session, purpose=purpose, state=state, now=self._clock.now())
+        if row is None:
+            return None
         platform = ChatPlatform(row.platform) if row.platform else ChatPlatform.SLACK
         return row.company_id, Actor(platform, row.workspace_id, row.user_id)
+
+
+def take_state(
+    session: Session, *, purpose: str, state: str, now: datetime
+) -> OAuthStateRow | None:
+    """Marks the state used and returns its row, once; None if unknown, used or expired."""
+    digest = token_digest(state)
+    used = session.execute(
+        update(OAuthStateRow)
+        .where(
+            col(OAuthStateRow.state_hash) == digest,
+            col(OAuthStateRow.purpose) == purpose,
+            col(OAuthStateRow.used_at).is_(None),
+            col(OAuthStateRow.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if not used.rowcount:  # type: ignore[attr-defined]
+        return None
+    return session.get(OAuthStateRow, digest)

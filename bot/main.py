@@ -48,7 +48,7 @@ from adapters.zoom.oauth import ZoomOAuth
 from adapters.zoom.routes import zoom_routes
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock, SystemClock
-from bot.domain import Actor, BookingCallback, ChatPlatform, Job, MeetingPlatform
+from bot.domain import Actor, BookingCallback, ChatPlatform, ChatTarget, Job, MeetingPlatform
 from bot.ports import ChatSender, MeetingPlatformPort
 from bot.settings import Settings
 from bot.usecases import admin, links
@@ -347,7 +347,13 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
             payload["channel_id"],
         )
         reply = await admin.run_command(admin_deps(core, integrations), actor, payload["text"])
-        await answer_later(payload["response_url"], reply)
+        if payload["response_url"]:  # Slack: where the slash command said to answer
+            await answer_later(payload["response_url"], reply)
+        else:  # elsewhere: the person's own chat with meetbot, as private as Slack's answer
+            inbox = ChatTarget(actor.platform, actor.workspace_id, actor.user_id)
+            await integrations.chats()[actor.platform].post(
+                target=inbox, message=reply.message, marker=f"{CHAT_COMMAND}:{job.id}"
+            )
         return f"answered {reply.message.title!r}"
 
     notices = notice_deps(core, integrations)
@@ -665,6 +671,7 @@ def _teams_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
             deps(), actor, action_id, value
         ),
         submit_simplybook=_simplybook_form(deps),
+        defer_command=lambda actor, text: defer_command(core, actor, text, ""),
     )
     connector = TeamsConnector(teams_config(settings))
     store = SqlTeamsConversations(core.engine, core.clock)

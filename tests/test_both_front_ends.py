@@ -249,3 +249,28 @@ def test_teams_chat_with_teams_meetings_end_to_end(
         assert httpx.get(client.group(1)).headers["location"] == meeting["joinWebUrl"]
         assert httpx.get(host.group(1)).headers["location"] == meeting["joinWebUrl"]
         assert world.slack.messages(demo.channel_id) == [], "the provider's channel is in Teams"
+
+
+def test_a_slow_teams_command_is_acknowledged_and_answered_in_the_persons_chat(
+    make_core: Callable[..., Core], world: SandboxWorld, teams: Tenant
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    core = make_core(public_url=url, **teams.settings())
+    demo = seed_demo(core, world)
+    core.workspaces.bind(
+        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
+    )
+    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
+    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
+        meetbot = Meetbot(core, url)
+        world.simplybook.faults.latency = 3.0  # two calls (services, providers): past Teams' wait
+        [working] = ask(teams, meetbot, teams.olena, "providers")
+        assert text_of(working).startswith("Working on it…")
+        world.simplybook.faults.latency = 0.0
+        chat = teams.sim.personal_conversation(teams.olena)
+        [answer] = new_posts(teams, chat, lambda: run_jobs(core))
+        assert text_of(answer).startswith("Providers") and "Olena Koval" in text_of(answer)
+        [job] = core.queue.jobs(kind="chat_command")
+        assert job.state == "done"

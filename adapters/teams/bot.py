@@ -26,6 +26,7 @@ Wire facts relied on (Teams docs "Channel and group chat conversations with a bo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -60,6 +61,7 @@ from bot.usecases.admin import Reply
 
 log = logging.getLogger("meetbot.teams")
 
+ANSWER_WITHIN_SECONDS = 5.0  # the Bot Framework waits about 15 s for the HTTP answer
 _AT = re.compile(r"</?at[^>]*>", re.IGNORECASE)
 _COMMAND_PREFIX = re.compile(r"^\s*/?meetings\b", re.IGNORECASE)
 GREETING = ChatMessage(
@@ -82,6 +84,8 @@ class TeamsHandlers:
     submit_simplybook: Callable[
         [Actor, dict[str, str]], Awaitable[tuple[dict[str, str], Reply | None]]
     ]
+    # A command slower than Teams waits for is redone by a worker, answered in the person's chat.
+    defer_command: Callable[[Actor, str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,19 @@ class MeetbotTeamsBot(ActivityHandler):
             return  # not addressed to meetbot
         people = await self._people(turn_context, mentioned, bot_id)
         text = command_text(activity.text or "", mentioned, bot_id=bot_id, people=people)
-        reply = await self._handlers.run_command(self._actor(speaker), text)
+        actor = self._actor(speaker)
+        work = asyncio.ensure_future(self._handlers.run_command(actor, text))
+        done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN_SECONDS)
+        if not done and self._handlers.defer_command is not None:
+            # Stopped at its next wait (writes are atomic) and redone by a job: commands repeat safely.
+            work.cancel()
+            self._handlers.defer_command(actor, text)
+            working = notice_card(
+                "Working on it…", "The answer will come in our private chat in a moment."
+            )
+            await turn_context.send_activity(card_activity(working, "Working on it…"))
+            return
+        reply = await work
         if reply.form == CORE_FORM:
             await self._send_form(turn_context, speaker)
             return

@@ -75,7 +75,8 @@ class ChatMessage:
 
     def digest(self) -> str:
         """Identifies what the message says, so a later sync edits it only when it changed."""
-        encoded = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()
+        # default=str: a `When` segment carries a datetime
+        encoded = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()
 
 

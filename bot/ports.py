@@ -80,9 +80,15 @@ class MeetingPlatformPort(Protocol):
     ) -> PlatformMeeting: ...
 
     async def find_meeting(
-        self, *, host: MeetingHostRef, marker: str, start: datetime
+        self,
+        *,
+        host: MeetingHostRef,
+        marker: str,
+        start: datetime,
+        request: MeetingRequest | None = None,
     ) -> PlatformMeeting | None:
-        """The meeting carrying `marker`, if an earlier attempt created it."""
+        """The meeting carrying `marker`, if an earlier attempt created it (`request`: what that
+        attempt asked for, for platforms that can only look up by asking again)."""
         ...
 
     async def fresh_host_url(self, *, host: MeetingHostRef, external_id: str) -> str: ...

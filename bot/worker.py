@@ -23,6 +23,7 @@ from bot.ports import JobQueue
 log = logging.getLogger("meetbot.worker")
 
 JobHandler = Callable[[Job], Awaitable[str | None]]
+DIRECTED_WAIT_ROOM = 4
 
 
 class JobObserver(Protocol):
@@ -149,7 +150,10 @@ class Worker:
                     await task
 
     def _retry(self, job: Job, error: str, after_seconds: float | None) -> None:
-        if job.attempts >= self._policy.max_attempts:
+        # A wait the platform asked for (pacing, Retry-After, a daily limit) is not a failure: such
+        # retries get more room before the job is given up.
+        limit = self._policy.max_attempts * (DIRECTED_WAIT_ROOM if after_seconds is not None else 1)
+        if job.attempts >= limit:
             self._bury(job, f"gave up after {job.attempts} attempts: {error}")
             return
         delay = backoff_delay(job.attempts, self._policy)

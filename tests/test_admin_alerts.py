@@ -260,3 +260,19 @@ def test_another_companys_admin_gets_none_of_it(shop: Shop) -> None:
     pressed = shop.slack.press("meetbot_job_retry", user="UOTHER01", team=other.team_id, value="1")
     assert pressed.status_code == 200
     assert wait_for(lambda: "Nothing to retry" in str(world.slack.response_posts()[-1]))
+
+
+def test_an_admin_who_left_does_not_keep_the_others_from_being_told(shop: Shop) -> None:
+    world, demo, core = shop.world, shop.demo, shop.core
+    core.setup.set_role(
+        company_id=demo.company_id,
+        actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
+        user_id="UGONE0001",  # an admin whose Slack account is gone
+        role="admin",
+    )
+    world.slack.archive_channel(demo.channel_id)
+    booking = shop.book_and_sync(client_name="Iryna")
+    assert any(t.startswith("For Olena Koval") for t in shop.dms()), "the booking still arrives"
+    [alert] = _alert_messages(shop)
+    assert booking["code"] in message_as_text(alert)
+    assert {job.state for job in core.queue.jobs()} <= {"done", "pending"}

@@ -127,3 +127,28 @@ def test_the_class_meeting_goes_when_its_last_seat_does(
     _deliver(world, demo, web, again, "create")
     run_jobs(core)
     assert len(world.zoom.live_meetings()) == 1, "a new booking of the class opens a new meeting"
+
+
+def test_a_class_booking_moved_to_another_time_is_held_not_lost(
+    core: Core, with_class: Demo, world: SandboxWorld, web: str
+) -> None:
+    demo = with_class
+    start = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=1)).replace(
+        hour=18, minute=0, second=0, microsecond=0
+    )
+    booking = _book_class(world, demo, start, "Iryna")
+    _deliver(world, demo, web, booking, "create")
+    run_jobs(core)
+    later = start + timedelta(days=1)
+    world.simplybook.update_booking(
+        demo.login,
+        booking["id"],
+        start=f"{later:%Y-%m-%d %H:%M:%S}",
+        end=f"{later + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+    )
+    _deliver(world, demo, web, booking, "change")
+    run_jobs(core)
+    assert {job.state for job in core.queue.jobs(kind="sync_booking")} == {"done"}
+    held = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    assert held is not None and "moved away from its group class" in (held[1] or "")
+    assert len(world.zoom.live_meetings()) == 1, "the class keeps its time for the others"

@@ -114,6 +114,7 @@ def _booked_message(
     )
     assert answer.status_code == 202
     run_jobs(core)
+    assert {job.state for job in core.queue.jobs(kind="sync_booking")} == {"done"}
     return world.slack.messages(demo.channel_id)[-1]
 
 

@@ -83,7 +83,12 @@ class GraphMeetings:
         )
 
     async def find_meeting(
-        self, *, host: MeetingHostRef, marker: str, start: datetime
+        self,
+        *,
+        host: MeetingHostRef,
+        marker: str,
+        start: datetime,
+        request: MeetingRequest | None = None,
     ) -> PlatformMeeting | None:
         """The meeting createOrGet keeps for `marker`.
 
@@ -91,6 +96,8 @@ class GraphMeetings:
         it returns the meeting an earlier attempt made. If none was made, this creates one: harmless,
         because the caller either records it as the booking's meeting or deletes it.
         """
+        if request is not None:  # asking again exactly as the first attempt did
+            return await self.create_meeting(host=host, request=request)
         return await self._create_or_get(host, marker, start, FIND_MINUTES, subject=None)
 
     async def fresh_host_url(self, *, host: MeetingHostRef, external_id: str) -> str:

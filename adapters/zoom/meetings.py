@@ -58,7 +58,12 @@ class ZoomMeetings:
         return _platform_meeting(created)
 
     async def find_meeting(
-        self, *, host: MeetingHostRef, marker: str, start: datetime
+        self,
+        *,
+        host: MeetingHostRef,
+        marker: str,
+        start: datetime,
+        request: MeetingRequest | None = None,
     ) -> PlatformMeeting | None:
         """Looks through the host's scheduled meetings for one whose agenda carries `marker`."""
         page_token = ""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.domain import Alert, AlertKind, AlertSpec, ChatPlatform, ChatTarget, Job
+from bot.errors import PermanentFailure
 from bot.messages import ActionButton, ChatMessage, Fact
 from bot.ports import AdminInbox, AlertStore, ChatSender
 
@@ -183,9 +184,16 @@ async def send_to_admins(
     targets = deps.inbox.admin_inboxes(company_id=company_id)
     if not targets:
         log.warning("company %s has no admin to tell (%s)", company_id, message.title)
+    reached = 0
     for target in targets:
-        await _send_once(deps, company_id, key, target, message)
-    return len(targets)
+        try:
+            await _send_once(deps, company_id, key, target, message)
+            reached += 1
+        except PermanentFailure as unreachable:  # one admin gone must not silence the others
+            log.warning("an admin could not be reached (%s): %s", message.title, unreachable)
+    if targets and not reached:
+        raise PermanentFailure(f"no admin could be reached for {message.title!r}")
+    return reached
 
 
 async def _send_once(

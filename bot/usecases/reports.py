@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain import Alert, BookingStatus, PaymentState, ReportRow
-from bot.messages import ChatMessage, Fact
+from bot.domain import Alert, BookingStatus, MeetingState, PaymentState, ReportRow
+from bot.messages import ChatMessage, Fact, Text
 
 STATUSES = ("scheduled", "started", "cancelled", "awaiting payment", "failed")
 MAX_DAYS = 366
@@ -70,7 +70,7 @@ def report_period(start: str, end: str, *, now: datetime, timezone: str) -> Peri
 def row_status(row: ReportRow, now: datetime) -> str:
     if row.booking_status is BookingStatus.CANCELLED:
         return "cancelled"
-    if row.problem or row.client_token is None:
+    if row.meeting_state is not MeetingState.SCHEDULED:  # no meeting (yet): held up or failed
         return "failed"
     if row.payment is PaymentState.PENDING:
         return "awaiting payment"
@@ -164,7 +164,9 @@ def digest_message(
     return ChatMessage(
         title=f"Today at {company}: {len(rows)} online meeting(s)",
         summary=f"Daily digest: {len(rows)} online meeting(s) today",
-        text="\n".join(lines) if lines else "No online meetings today.",
+        # Client names are the clients' own text: literal segments, never markup or mentions.
+        body=(Text("\n".join(lines)),) if lines else (),
+        text="" if lines else "No online meetings today.",
         facts=(Fact("Date", f"{today:%a %d %b %Y} ({timezone})"),),
         note=("Open problems:\n" + "\n".join(open_items))
         if open_items

@@ -110,7 +110,7 @@ async def _send_digest(deps: RoutineDeps, company: Company) -> str:
     )
     # Sent before it is marked: a retry after a crash finds each admin's copy and sends no second.
     told = await send_to_admins(
-        deps.notices, company_id=company.id, key=f"digest:{today}", message=message
+        deps.notices, company_id=company.id, key=f"digest:{company.id}:{today}", message=message
     )
     deps.records.claim_digest(company_id=company.id, local_date=today)
     return f"digest sent to {told} admin(s)"

@@ -8,6 +8,7 @@ after an ambiguous failure looks for the effect (by its marker) before repeating
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -32,11 +33,14 @@ from bot.domain import (
     Service,
 )
 from bot.errors import (
+    ChatAuthRevoked,
     ChatChannelUnavailable,
     HostDailyLimit,
     MeetingAccountRevoked,
     MeetingGone,
+    MeetingPlatformRejected,
     PermanentFailure,
+    RetryLater,
 )
 from bot.messages import (
     ChatMessage,
@@ -58,6 +62,8 @@ from bot.ports import (
     TemplateStore,
 )
 from bot.usecases import alerts
+
+log = logging.getLogger("meetbot.sync")
 
 SYNC_BOOKING = "sync_booking"
 MARKER_PREFIX = "meetbot-ref"
@@ -138,6 +144,8 @@ async def sync_booking(
             await _register_seat(deps, booking, meeting)
     except MeetingAccountRevoked as revoked:
         return _hold(deps, company, booking, _revoked(revoked, host.platform))
+    except NeedsAttention as problem:
+        return _hold(deps, company, booking, problem)
     except HostDailyLimit:
         spec = alerts.daily_limit(host.host_user, f"the Zoom host of {provider.name}")
         deps.alerts.raise_alert(company_id=company.id, spec=spec, booking=_reference(booking))
@@ -313,6 +321,8 @@ async def _ensure_platform_meeting(
     )
     if meeting.state is not MeetingState.CREATING:
         return meeting
+    if meeting.booking_id != booking.id:  # a class joined while its first booking creates it
+        raise RetryLater("the group class's meeting is still being created", after_seconds=2.0)
     return await _create_on_platform(
         deps, booking, service, provider, meeting, look_first=not intent_is_new
     )
@@ -328,14 +338,13 @@ async def _create_on_platform(
     look_first: bool,
 ) -> Meeting:
     platform = deps.platforms[meeting.host.platform]
+    request = _meeting_request(booking, service, provider, meeting)
     found = None
     if look_first:  # an earlier attempt may have created it before failing
         found = await platform.find_meeting(
-            host=meeting.host, marker=meeting.marker, start=meeting.start
+            host=meeting.host, marker=meeting.marker, start=meeting.start, request=request
         )
-    created = found or await platform.create_meeting(
-        host=meeting.host, request=_meeting_request(booking, service, provider, meeting)
-    )
+    created = found or await platform.create_meeting(host=meeting.host, request=request)
     return deps.store.record_meeting_created(meeting_id=meeting.id, created=created)
 
 
@@ -398,12 +407,16 @@ async def _register_seat(deps: SyncDeps, booking: Booking, meeting: Meeting) -> 
     seat = next(s for s in deps.store.seats(meeting=meeting) if s.booking_id == booking.id)
     if seat.registrant_id or not seat.client_email or meeting.external_id is None:
         return  # registered, or no e-mail to register with: the meeting's own URL is used
-    registered = await deps.platforms[meeting.host.platform].add_registrant(
-        host=meeting.host,
-        external_id=meeting.external_id,
-        name=seat.client_name,
-        email=seat.client_email,
-    )
+    try:
+        registered = await deps.platforms[meeting.host.platform].add_registrant(
+            host=meeting.host,
+            external_id=meeting.external_id,
+            name=seat.client_name,
+            email=seat.client_email,
+        )
+    except MeetingPlatformRejected as refused:  # e.g. a host without registration: keep the URL
+        log.warning("class seat not registered, the meeting's own URL is used: %s", refused)
+        return
     if registered is not None:
         deps.store.record_seat_registered(
             booking_id=booking.id, registrant_id=registered[0], join_url=registered[1]
@@ -609,10 +622,17 @@ async def _deliver_to_admins(
         title=f"For {provider.name}: {message.title}",
         text=f"This could not be posted for {provider.name}: {why}. Please pass it on. {alert.fix}",
     )
+    reached = 0
     for admin in admins:
-        await _deliver(deps, meeting, admin, fallback)
+        try:
+            await _deliver(deps, meeting, admin, fallback)
+            reached += 1
+        except (ChatChannelUnavailable, ChatAuthRevoked) as unreachable:  # try the others
+            log.warning("an admin could not be reached: %s", unreachable)
+    if not reached:
+        raise PermanentFailure(f"{why}, and no admin could be reached. {alert.fix}")
     return (
-        f"provider's channel unusable; delivered to {len(admins)} admin(s) by direct message",
+        f"provider's channel unusable; delivered to {reached} admin(s) by direct message",
         f"{why}; the booking went to the admins instead",
     )
 

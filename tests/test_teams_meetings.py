@@ -55,7 +55,7 @@ class Office:
         page = httpx.get(found.group(1), verify=trust)
         assert page.status_code == 200, page.text
         form = FormPost(page.text)
-        assert form.action == f"{self.slack.meetbot_url}/oauth/teams/callback"
+        assert form.action == f"{self.slack.meetbot_url}/oauth/microsoft/callback"
         return httpx.post(form.action, data=form.fields)
 
     def deliver(self, booking: dict[str, Any], kind: str = "create") -> None:
@@ -261,3 +261,17 @@ def test_teams_booking_create_change_cancel_moves_then_deletes_behind_the_same_l
     client = next(w for w in links if "/m/" in w)
     assert httpx.get(client).status_code == 410
     assert world.microsoft.created_count() == 1
+
+
+def test_the_callback_also_takes_the_answer_in_the_query(office: Office) -> None:
+    """`GET /oauth/microsoft/callback` is a fixed route: an answer there is read like a form post."""
+    found = re.search(r"(https://127\.0\.0\.1:\d+/\S+)", office.say("connect teams"))
+    assert found
+    office.world.microsoft.signing_in = office.owner
+    assert office.world.certificate is not None
+    trust = ssl.create_default_context(cafile=str(office.world.certificate.cert_path))
+    form = FormPost(httpx.get(found.group(1), verify=trust).text)
+    page = httpx.get(form.action, params=form.fields)
+    assert page.status_code == 200 and "Microsoft Teams is connected" in page.text
+    declined = httpx.get(form.action, params={"error": "access_denied", "state": "x"})
+    assert declined.status_code == 400

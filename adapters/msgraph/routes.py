@@ -1,4 +1,9 @@
-"""Microsoft's sign-in callback. `response_mode=form_post`: the answer arrives as a POSTed form."""
+"""Microsoft's sign-in callback, `GET /oauth/microsoft/callback` (a fixed interface).
+
+meetbot asks for `response_mode=form_post` (msal's recommendation: the code never sits in a URL or
+a browser history), so the answer normally arrives as a POSTed form on the same path; a GET with
+the answer in the query is read the same way.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 MAX_BODY_BYTES = 64 * 1024
-CALLBACK_PATH = "/oauth/teams/callback"
+CALLBACK_PATH = "/oauth/microsoft/callback"
 
 
 class CallbackOutcome(Protocol):
@@ -40,6 +45,9 @@ def _page(title: str, message: str, status: int) -> HTMLResponse:
 
 def teams_connect_routes(*, complete: Complete) -> list[Route]:
     async def callback(request: Request) -> Response:
+        if request.method == "GET":
+            outcome = await complete(dict(request.query_params))
+            return _page(outcome.title, outcome.message, 200 if outcome.ok else 400)
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             return _page("Microsoft Teams was not connected", "The answer was too large.", 413)
@@ -50,4 +58,4 @@ def teams_connect_routes(*, complete: Complete) -> list[Route]:
         outcome = await complete(form)
         return _page(outcome.title, outcome.message, 200 if outcome.ok else 400)
 
-    return [Route(CALLBACK_PATH, callback, methods=["POST"])]
+    return [Route(CALLBACK_PATH, callback, methods=["GET", "POST"])]

@@ -59,5 +59,9 @@ class ChatChannelUnavailable(PermanentFailure):
         self.code = code
 
 
+class ChatMessageGone(MeetbotError):
+    """The message to edit no longer exists (a person deleted it); a new one can be posted."""
+
+
 class ChatAuthRevoked(PermanentFailure):
     pass

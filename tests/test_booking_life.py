@@ -230,3 +230,28 @@ def test_a_moved_meetings_old_reminder_stays_quiet(
     assert new.state == "pending"
     replies = [m for m in world.slack.messages(demo.channel_id) if m["thread_ts"]]
     assert [message_as_text(r).split("\n")[0] for r in replies] == ["Rescheduled"]
+
+
+def test_a_message_deleted_in_slack_is_posted_again_on_the_next_change(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo, client_name="Iryna")
+    _deliver(world, demo, web, booking["id"], "create")
+    run_jobs(core)
+    [first] = world.slack.messages(demo.channel_id)
+    deleted = httpx.post(
+        f"{world.url('slack')}/api/chat.delete",
+        data={"channel": demo.channel_id, "ts": first["ts"]},
+        headers={"Authorization": f"Bearer xoxb-{demo.team_id}-sandbox"},
+    )
+    assert deleted.json()["ok"], deleted.text
+    world.simplybook.update_booking(demo.login, booking["id"], payment_status="not_paid")
+    _deliver(world, demo, web, booking["id"], "change")
+    run_jobs(core)
+    [again] = _top(world, demo)
+    assert again["ts"] != first["ts"] and "Payment: pending" in message_as_text(again)
+    last = core.queue.jobs(kind="sync_booking")[-1]
+    assert (
+        last.state == "done"
+        and last.note == "the provider's message had been deleted; posted again"
+    )

@@ -15,6 +15,7 @@ from bot.domain import ChatTarget, PostedMessage
 from bot.errors import (
     ChatAuthRevoked,
     ChatChannelUnavailable,
+    ChatMessageGone,
     MeetbotError,
     OutcomeUnknown,
     RetryLater,
@@ -46,6 +47,8 @@ def _api_error(error: SlackApiError) -> MeetbotError:
     code = str(error.response.get("error", "unknown_error"))
     if code in CHANNEL_PROBLEMS:
         return ChatChannelUnavailable(f"Slack: {CHANNEL_PROBLEMS[code]}", code=code)
+    if code == "message_not_found":
+        return ChatMessageGone("Slack: the message was deleted")
     if code in AUTH_PROBLEMS:
         return ChatAuthRevoked(
             f"Slack no longer accepts meetbot's token ({code}); reinstall the app"

@@ -56,6 +56,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.errors import (
     ChatAuthRevoked,
     ChatChannelUnavailable,
+    ChatMessageGone,
     MeetbotError,
     OutcomeUnknown,
     PermanentFailure,
@@ -478,6 +479,8 @@ def _status_error(error: HttpOperationError, *, posting: bool) -> MeetbotError:
             else "meetbot was removed from this team, channel or chat"
         )
         return ChatChannelUnavailable(f"Teams: {why}", code=code)
+    if status == 404 and code == "ActivityNotFoundInConversation":
+        return ChatMessageGone("Teams: the message was deleted")
     if status == 404:
         return ChatChannelUnavailable(
             "Teams: the conversation or message no longer exists (deleted, or meetbot was removed)",

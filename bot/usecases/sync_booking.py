@@ -35,6 +35,7 @@ from bot.domain import (
 from bot.errors import (
     ChatAuthRevoked,
     ChatChannelUnavailable,
+    ChatMessageGone,
     HostDailyLimit,
     MeetingAccountRevoked,
     MeetingGone,
@@ -468,7 +469,12 @@ async def _edit_messages(deps: SyncDeps, meeting: Meeting, message: ChatMessage)
         if message_id is None:
             continue
         if message.digest() != notification.digest:
-            await chat.update(target=notification.target, message_id=message_id, message=message)
+            try:
+                await chat.update(
+                    target=notification.target, message_id=message_id, message=message
+                )
+            except ChatMessageGone:  # deleted by a person: nothing left to bring up to date
+                continue
             deps.store.record_notification_edited(
                 notification_id=notification.id, digest=message.digest()
             )
@@ -644,21 +650,31 @@ async def _deliver(
     store = deps.store
     notification, intent_is_new = store.ensure_notification(meeting=meeting, target=target)
     chat = deps.chats[target.platform]
+    deleted = None
     if notification.state is NotificationState.POSTED and notification.message_id is not None:
         if notification.digest == message.digest():
             return "meeting and message already in place"
-        await chat.update(target=target, message_id=notification.message_id, message=message)
-        store.record_notification_edited(notification_id=notification.id, digest=message.digest())
-        return "provider's message updated"
+        try:
+            await chat.update(target=target, message_id=notification.message_id, message=message)
+        except ChatMessageGone:  # a person deleted it: the booking is posted again, not lost
+            deleted = notification.message_id
+        else:
+            store.record_notification_edited(
+                notification_id=notification.id, digest=message.digest()
+            )
+            return "provider's message updated"
     posted = None
-    if not intent_is_new:
+    if not intent_is_new:  # an earlier attempt (or re-post) may have posted it before failing
         posted = await chat.find_posted(
             target=target,
             marker=notification.marker,
             since=store.notification_started_at(notification_id=notification.id),
         )
+        posted = None if posted is not None and posted.message_id == deleted else posted
     posted = posted or await chat.post(target=target, message=message, marker=notification.marker)
     store.record_notification_posted(
         notification_id=notification.id, posted=posted, digest=message.digest()
     )
+    if deleted is not None:
+        return "the provider's message had been deleted; posted again"
     return "meeting created and provider notified"

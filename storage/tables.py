@@ -290,7 +290,9 @@ class AlertRow(SQLModel, table=True):
 
 
 class AdminMessageRow(SQLModel, table=True):
-    """A direct message to one admin (alert, resolution, digest), recorded before it is sent."""
+    """A message meetbot sends outside the booking's own post: a direct message to one admin
+    (alert, resolution, digest) or a reply in a booking's thread (reschedule, reminder). Recorded
+    before it is sent, with a marker, so a retry finds it instead of sending it twice."""
 
     __tablename__ = "admin_message"
     __table_args__ = (UniqueConstraint("key", "chat_platform", "workspace_id", "channel_id"),)

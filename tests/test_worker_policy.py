@@ -10,7 +10,7 @@ import pytest
 from bot.domain import Job
 from bot.errors import PermanentFailure, RetryLater
 from bot.main import Core
-from bot.worker import Worker, WorkerPolicy, backoff_delay
+from bot.worker import DIRECTED_WAIT_ROOM, Worker, WorkerPolicy, backoff_delay
 from storage.jobs import SqlJobQueue
 
 
@@ -71,6 +71,25 @@ def test_retry_later_honours_the_platforms_delay(queue: SqlJobQueue, clock: Fake
     assert row.state == "pending"
     assert timedelta(seconds=30) <= row.run_at - clock.now() <= timedelta(seconds=31)
     assert queue.claim(worker_id="w2", lease_seconds=10) is None, "nothing runs before Retry-After"
+
+
+def test_waits_the_platform_asked_for_get_more_room_than_failures(
+    queue: SqlJobQueue, clock: FakeClock
+) -> None:
+    async def paced(job: Job) -> str:
+        raise RetryLater("paced", after_seconds=5)
+
+    queue.enqueue(kind="test", dedupe_key="a", payload={})
+    worker = _worker(queue, clock, paced, max_attempts=2)
+    for _ in range(2 * DIRECTED_WAIT_ROOM - 1):
+        assert asyncio.run(worker.run_once())
+        clock.advance(10)
+    [row] = queue.jobs()
+    assert row.state == "pending", "two attempts' worth of failures, but these were only waits"
+    assert asyncio.run(worker.run_once())
+    [row] = queue.jobs()
+    assert row.state == "dead" and row.attempts == 2 * DIRECTED_WAIT_ROOM
+    assert row.last_error == f"gave up after {2 * DIRECTED_WAIT_ROOM} attempts: paced"
 
 
 def test_a_bug_is_retried_then_buried(queue: SqlJobQueue, clock: FakeClock) -> None:

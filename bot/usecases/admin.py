@@ -563,7 +563,7 @@ async def _providers(
             title="Providers",
             summary="Providers",
             text=lines or "SimplyBook.me lists no providers yet.",
-            note="Map one with `/meetings provider NAME zoom EMAIL` and "
+            note="Map one with `/meetings provider NAME zoom EMAIL` (or `provider NAME teams`) and "
             "`/meetings provider NAME channel #channel`.",
         )
     )

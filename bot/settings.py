@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     teams_app_password: SecretStr | None = None
     teams_app_tenant_id: str | None = None  # only for a single-tenant bot registration
     teams_allow_unauthenticated: bool = False
-    # Hosts the bot may call back at (an activity's serviceUrl); "*.example.com" matches subdomains.
+    # Hosts the bot may call back at (an activity's serviceUrl); "*.example.com" matches subdomains;
+    # "host:port" allows that port, a bare host only the scheme's default one.
     teams_service_url_hosts: str = (
         "smba.trafficmanager.net,smba.onyx.prod.teams.trafficmanager.net,"
         "smba.infra.gcc.teams.microsoft.com"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -54,12 +55,13 @@ class Tenant:
 
     def settings(self) -> dict[str, Any]:
         """meetbot pointed at the simulator, as an operator would set MEETBOT_TEAMS_*."""
+        connector = urlsplit(self.sim.url).netloc  # the allow-list checks the port too
         if not self.sim.app_id:
-            return {"teams_allow_unauthenticated": True, "teams_service_url_hosts": "127.0.0.1"}
+            return {"teams_allow_unauthenticated": True, "teams_service_url_hosts": connector}
         return {
             "teams_app_id": self.sim.app_id,
             "teams_app_password": self.sim.app_password,
-            "teams_service_url_hosts": "127.0.0.1",
+            "teams_service_url_hosts": connector,
             "teams_openid_metadata_url": self.sim.openid_metadata_url,
             "teams_token_issuer": CHANNEL_ISSUER,
             "teams_login_url": f"{self.sim.login_url}/adfs",

@@ -293,12 +293,22 @@ def test_command_text_from_a_teams_message() -> None:
         ("https://teams.example/", False),
         ("http://127.0.0.1:3978/teams/", False),  # loopback only when listed
         ("not a url", False),
+        ("https://smba.trafficmanager.net:443/emea/", True),
+        ("https://smba.trafficmanager.net:8443/emea/", False),  # the port is checked too
+        ("https://x.teams.example:8443/", False),
+        ("https://smba.onyx.example:8443/", True),  # listed with its port
+        ("https://smba.onyx.example/", False),
     ],
 )
 def test_service_url_allow_list(url: str, allowed: bool) -> None:
-    hosts = ("smba.trafficmanager.net", "*.teams.example")
+    hosts = ("smba.trafficmanager.net", "*.teams.example", "smba.onyx.example:8443")
     assert allowed_service_url(url, hosts) is allowed
-    assert allowed_service_url("http://127.0.0.1:3978/teams/", ("127.0.0.1",))
+
+
+def test_service_url_allow_list_checks_the_loopback_port() -> None:
+    assert allowed_service_url("http://127.0.0.1:3978/teams/", ("127.0.0.1:3978",))
+    assert not allowed_service_url("http://127.0.0.1:3979/teams/", ("127.0.0.1:3978",))
+    assert not allowed_service_url("http://127.0.0.1:3978/teams/", ("127.0.0.1",))
 
 
 def test_pacing_per_conversation() -> None:

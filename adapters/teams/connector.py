@@ -105,24 +105,37 @@ class ServiceUrlRefused(PermanentFailure):
 
 
 def allowed_service_url(url: str, hosts: Iterable[str]) -> bool:
-    """https to a listed host (`*.example.com` matches its subdomains); plain http only to a
-    listed loopback host, which is what a local simulator or tunnel looks like."""
+    """https to a listed host and port (`*.example.com` matches its subdomains; an entry without
+    a port allows only the scheme's default one); plain http only to a listed loopback host,
+    which is what a local simulator or tunnel looks like."""
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        _ = parts.port  # a malformed port raises here
-    except ValueError:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # a malformed port
         return False
     if not host or parts.username is not None or parts.password is not None:
         return False
     if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(host)):
         return False
-    for entry in (entry.strip().lower() for entry in hosts):
-        if entry.startswith("*.") and host.endswith(entry[1:]) and host != entry[2:]:
-            return True
-        if entry and host == entry:
-            return True
-    return False
+    return any(_entry_matches(entry, host, port, parts.scheme) for entry in hosts)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _entry_matches(entry: str, host: str, port: int | None, scheme: str) -> bool:
+    try:
+        allowed = urlsplit("//" + entry.strip().lower())
+        allowed_host = allowed.hostname or ""
+        allowed_port = allowed.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        return False
+    if not allowed_host or port != allowed_port:
+        return False
+    if allowed_host.startswith("*."):
+        return host.endswith(allowed_host[1:]) and host != allowed_host[2:]
+    return host == allowed_host
 
 
 def _is_loopback(host: str) -> bool:

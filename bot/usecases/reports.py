@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from bot.messages import ChatMessage, Fact, Text
 STATUSES = ("scheduled", "started", "cancelled", "awaiting payment", "failed")
 MAX_DAYS = 366
 CSV_COLUMNS = ("time", "service", "provider", "client", "status", "client link", "provider link")
-# A spreadsheet runs a cell starting with these as a formula; client names are user text.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of =+-@, tab or CR as a formula; client names are
+# user text. A spreadsheet whose list separator is ";" (most European locales) or that splits on
+# tabs or line ends starts a new cell after those too, so each such start gets a quote mark.
+_FORMULA_START = re.compile(r"(^|[;,\t\r\n])(?=[=+\-@\t\r])")
 
 
 class ReportRangeError(ValueError):
@@ -90,8 +93,9 @@ class LinkPaths:
         return f"{self.public_url.rstrip('/')}/h/{token}" if token else ""
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+def safe_cell(value: str) -> str:
+    """The cell as text that no spreadsheet, whatever its list separator, runs as a formula."""
+    return _FORMULA_START.sub(r"\1'", value)
 
 
 def report_csv(
@@ -104,13 +108,13 @@ def report_csv(
     for row in rows:
         writer.writerow(
             [
-                row.start.astimezone(zone).isoformat(timespec="minutes"),
-                _cell(row.service),
-                _cell(row.provider),
-                _cell(row.client),
-                row_status(row, now),
-                links.client(row.client_token),
-                links.host(row.host_token),
+                safe_cell(row.start.astimezone(zone).isoformat(timespec="minutes")),
+                safe_cell(row.service),
+                safe_cell(row.provider),
+                safe_cell(row.client),
+                safe_cell(row_status(row, now)),
+                safe_cell(links.client(row.client_token)),
+                safe_cell(links.host(row.host_token)),
             ]
         )
     return buffer.getvalue().encode("utf-8")

@@ -64,6 +64,13 @@ def booking_sign(booking_id: str, booking_hash: str, api_secret: str) -> str:
     ).hexdigest()
 
 
+def _token_key(credentials: SimplyBookCredentials) -> tuple[str, str]:
+    return (
+        credentials.company_login,
+        hashlib.sha256(credentials.api_key.encode()).hexdigest(),
+    )
+
+
 class SimplyBookClient:
     def __init__(self, http: httpx.AsyncClient, *, api_url: str, parallel: int = 2) -> None:
         self._http = http
@@ -71,7 +78,8 @@ class SimplyBookClient:
         self._parallel = parallel
         self._gates: dict[str, asyncio.Semaphore] = {}
         self._ids = itertools.count(1)
-        self._tokens: dict[str, tuple[str, float]] = {}
+        # Keyed by login and API key: a token won with one key never answers for another.
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self._catalogs: dict[tuple[str, str], tuple[list[CatalogEntry], float]] = {}
 
     def _gate(self, company_login: str) -> asyncio.Semaphore:
@@ -119,7 +127,8 @@ class SimplyBookClient:
         return answer.get("result")
 
     async def _token(self, credentials: SimplyBookCredentials, *, fresh: bool = False) -> str:
-        cached = self._tokens.get(credentials.company_login)
+        key = _token_key(credentials)
+        cached = self._tokens.get(key)
         if cached and not fresh and cached[1] > time.monotonic():
             return cached[0]
         try:
@@ -136,12 +145,19 @@ class SimplyBookClient:
             ) from error
         if not isinstance(token, str) or not token:
             raise BookingSystemError("SimplyBook.me gave no API token")
-        self._tokens[credentials.company_login] = (token, time.monotonic() + TOKEN_LIFETIME_SECONDS)
+        self._tokens[key] = (token, time.monotonic() + TOKEN_LIFETIME_SECONDS)
         return token
 
-    async def call(self, credentials: SimplyBookCredentials, method: str, *params: Any) -> Any:
-        """A public-API call; an expired token is renewed once."""
-        for fresh in (False, True):
+    async def call(
+        self,
+        credentials: SimplyBookCredentials,
+        method: str,
+        *params: Any,
+        fresh_login: bool = False,
+    ) -> Any:
+        """A public-API call; an expired token is renewed once. `fresh_login` skips the cached
+        token, so the call proves the login and API key as they are now."""
+        for fresh in (fresh_login, True):
             token = await self._token(credentials, fresh=fresh)
             headers = {"X-Company-Login": credentials.company_login, "X-Token": token}
             try:
@@ -186,7 +202,8 @@ class SimplyBookClient:
         return await self._catalog(credentials, "getUnitList")
 
     async def company_info(self, *, credentials: SimplyBookCredentials) -> CompanyInfo:
-        raw = await self.call(credentials, "getCompanyInfo")
+        """Also the credentials check: always a fresh login, never a token cached earlier."""
+        raw = await self.call(credentials, "getCompanyInfo", fresh_login=True)
         info = raw if isinstance(raw, dict) else {}
         return CompanyInfo(
             login=str(info.get("login") or credentials.company_login),
@@ -199,6 +216,7 @@ class SimplyBookClient:
 
     def forget(self, company_login: str) -> None:
         """Drop cached token and lists, e.g. after the admin changed the credentials."""
-        self._tokens.pop(company_login, None)
+        for key in [key for key in self._tokens if key[0] == company_login]:
+            del self._tokens[key]
         for key in [key for key in self._catalogs if key[0] == company_login]:
             del self._catalogs[key]

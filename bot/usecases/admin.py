@@ -18,6 +18,7 @@ from bot import templates
 from bot.clock import Clock, SystemClock
 from bot.commands import (
     EXAMPLES,
+    MAX_COMMAND_CHARS,
     USAGE,
     Audit,
     Command,
@@ -40,6 +41,7 @@ from bot.commands import (
     StartMeeting,
     Status,
     TemplateCommand,
+    TooLong,
     parse,
     required_role,
 )
@@ -150,7 +152,7 @@ async def run_command(deps: AdminDeps, actor: Actor, text: str) -> Reply:
         )
     if (
         company is None
-        and not isinstance(command, Help | Invalid)
+        and not isinstance(command, Help | Invalid | TooLong)
         and command != Connect("simplybook")
     ):
         return say(
@@ -190,6 +192,17 @@ async def _invalid(
     return say(
         "Not quite",
         f"{command.problem[:1].upper()}{command.problem[1:]}.\nUsage: `/meetings {command.usage}`",
+    )
+
+
+async def _too_long(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: TooLong
+) -> Reply:
+    return say(
+        "That command is too long",
+        f"A command can be at most {MAX_COMMAND_CHARS:,} characters long, and this one has "
+        f"{command.length:,}, so I did not read it. Please shorten it and send it again "
+        f"(a template's text can be up to {templates.MAX_LENGTH:,} characters).",
     )
 
 
@@ -863,6 +876,7 @@ Handler = Callable[[AdminDeps, Actor, Company | None, Any], Awaitable[Reply]]
 _HANDLERS: dict[type[Command], Handler] = {
     Help: _help,
     Invalid: _invalid,
+    TooLong: _too_long,
     Status: _status,
     Connect: _connect,
     Disconnect: _disconnect,

@@ -60,20 +60,20 @@ def serve(
     """The web app (webhooks, chat events, OAuth callbacks, link pages) and its in-process worker."""
     import uvicorn
 
-    from bot.main import WorkerThread, build_web_app
+    from adapters.edge.server import server_config
+    from bot.main import WorkerThread, build_web_app, server_limits
 
     settings = _settings()
     core = _core(settings)
     core.migrate()
     web = build_web_app(core, worker=WorkerThread(core))
-    # No access log: request paths carry secret webhook and link tokens.
-    uvicorn.run(
+    config = server_config(
         web,
         host=host or settings.host,
         port=port or settings.port,
-        access_log=False,
-        log_config=None,
+        limits=server_limits(settings),
     )
+    uvicorn.Server(config).run()
 
 
 @app.command()

@@ -21,30 +21,38 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from adapters.edge.guard import BodyLimits, RequestGuard
+from adapters.edge.server import ServerLimits
 from adapters.msgraph.connect import MsConnect
 from adapters.msgraph.meetings import GraphMeetings
 from adapters.msgraph.msal_apps import MsalApps, MsalConfig
 from adapters.msgraph.routes import CALLBACK_PATH as TEAMS_CALLBACK_PATH
+from adapters.msgraph.routes import MAX_BODY_BYTES as MS_CALLBACK_MAX_BODY
 from adapters.msgraph.routes import teams_connect_routes
 from adapters.msgraph.tokens import GraphTokens
 from adapters.pages.routes import link_routes
 from adapters.simplybook.client import SimplyBookClient
 from adapters.simplybook.routes import simplybook_routes
+from adapters.simplybook.webhook import MAX_BODY_BYTES as SIMPLYBOOK_MAX_BODY
 from adapters.slack.app import SlackConfig, SlackHandlers, answer_later, build_slack_app
+from adapters.slack.routes import MAX_BODY_BYTES as SLACK_MAX_BODY
 from adapters.slack.routes import slack_routes
 from adapters.slack.sender import SlackSender
 from adapters.teams.bot import MeetbotTeamsBot, TeamsHandlers
 from adapters.teams.connector import TeamsConfig, TeamsConnector
+from adapters.teams.routes import MAX_BODY_BYTES as TEAMS_MAX_BODY
 from adapters.teams.routes import teams_routes
 from adapters.teams.sender import TeamsSender
 from adapters.zoom.api import ZoomApi
 from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
 from adapters.zoom.oauth import ZoomOAuth
+from adapters.zoom.routes import MAX_BODY_BYTES as ZOOM_MAX_BODY
 from adapters.zoom.routes import zoom_routes
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock, SystemClock
@@ -53,15 +61,14 @@ from bot.ports import ChatSender, MeetingPlatformPort
 from bot.settings import Settings
 from bot.usecases import admin, links
 from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins
-from bot.usecases.connect_teams import begin_teams_sign_in, complete_teams_connect
-from bot.usecases.connect_zoom import begin_zoom_sign_in, complete_zoom_connect, zoom_deauthorized
+from bot.usecases.connect_teams import complete_teams_connect
+from bot.usecases.connect_zoom import complete_zoom_connect, zoom_deauthorized
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
 from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, remind, sync_booking
 from bot.worker import JobHandler, Worker, WorkerPolicy
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
-from bot.usecases.account_actions import run_action
 from storage.alerts import NOTIFY_ADMINS, SqlAlerts
 from storage.crypto import SecretBox, SecretKeyError
 from storage.db import database_state, make_engine, migrate
@@ -138,7 +145,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         zoom_accounts=SqlZoomAccounts(engine, box, clock),
         workspaces=SqlChatWorkspaces(engine, box),
         queue=SqlJobQueue(engine, clock),
-        states=SqlOAuthStates(engine, clock, box),
+        states=SqlOAuthStates(engine, clock),
         alerts=SqlAlerts(engine, clock, store),
         records=SqlAdminRecords(engine, clock),
         templates=SqlTemplates(engine, clock),
@@ -336,7 +343,6 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
             company_id=job.company_id,
             booking_id=job.payload["booking_id"],
             booking_hash=job.payload["booking_hash"],
-            take_turn=lambda key: core.queue.hold(job=job, key=key),
         )
 
     async def run_chat_command(job: Job) -> str:
@@ -578,24 +584,14 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     def deps() -> admin.AdminDeps:
         return admin_deps(core, state["integrations"])
 
-    async def begin_zoom(start_id: str) -> Any:
-        return begin_zoom_sign_in(deps(), start_id=start_id)
-
-    async def complete(state_value: str, code: str, error: str, browser_nonce: str) -> Any:
-        return await complete_zoom_connect(
-            deps(), state=state_value, code=code, error=error, browser_nonce=browser_nonce
-        )
+    async def complete(state_value: str, code: str, error: str) -> Any:
+        return await complete_zoom_connect(deps(), state=state_value, code=code, error=error)
 
     async def deauthorized(zoom_account_id: str) -> int:
         return await zoom_deauthorized(deps(), zoom_account_id=zoom_account_id)
 
-    async def begin_teams(start_id: str) -> Any:
-        return await begin_teams_sign_in(deps(), start_id=start_id)
-
-    async def teams_connected(form: Mapping[str, str], browser_nonce: str) -> Any:
-        return await complete_teams_connect(deps(), form=form, browser_nonce=browser_nonce)
-
-    secure_cookie = core.settings.public_url.startswith("https://")
+    async def teams_connected(form: Mapping[str, str]) -> Any:
+        return await complete_teams_connect(deps(), form=form)
 
     webhook_secret = core.settings.zoom_webhook_secret_token
     routes = [
@@ -610,11 +606,37 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
             webhook_secret=webhook_secret.get_secret_value() if webhook_secret else None,
             clock=core.clock,
         ),
+        *teams_connect_routes(complete=teams_connected),
         *_slack_routes(core, deps),
         *_teams_routes(core, deps),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    guard = Middleware(RequestGuard, limits=body_limits(core.settings))
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """Each route's body cap: every body is read and counted before any route sees it."""
+    return BodyLimits(
+        caps={
+            "/webhooks/simplybook/": SIMPLYBOOK_MAX_BODY,
+            "/webhooks/zoom": ZOOM_MAX_BODY,
+            TEAMS_CALLBACK_PATH: MS_CALLBACK_MAX_BODY,
+            "/slack/events": SLACK_MAX_BODY,
+            "/api/messages": TEAMS_MAX_BODY,
+        },
+        default_cap=8 * 1024,  # the rest are GET routes: no body is expected
+        read_timeout_seconds=settings.server_body_timeout_seconds,
+    )
+
+
+def server_limits(settings: Settings) -> ServerLimits:
+    return ServerLimits(
+        header_timeout_seconds=settings.server_header_timeout_seconds,
+        keep_alive_seconds=settings.server_keep_alive_seconds,
+        max_concurrency=settings.server_max_connections,
+        max_header_bytes=settings.server_max_header_bytes,
+    )
 
 
 def _simplybook_form(
@@ -629,15 +651,10 @@ def _simplybook_form(
             deps(),
             actor,
             login=values.get("login", ""),
-            begin=begin_zoom,
             api_key=values.get("api_key", ""),
             api_secret=values.get("api_secret", ""),
         )
 
-            secure_cookie=secure_cookie,
-        ),
-        *teams_connect_routes(
-            begin=begin_teams, complete=teams_connected, secure_cookie=secure_cookie
     return submit
 
 
@@ -648,7 +665,9 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
 
     handlers = SlackHandlers(
         run_command=lambda actor, text: admin.run_command(deps(), actor, text),
-        run_action=lambda actor, action_id, value: run_action(deps(), actor, action_id, value),
+        run_action=lambda actor, action_id, value: admin.run_action(
+            deps(), actor, action_id, value
+        ),
         submit_simplybook=_simplybook_form(deps),
         defer_command=lambda actor, text, response_url: defer_command(
             core, actor, text, response_url
@@ -665,7 +684,7 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
     )
     multi = bool(config.client_id and config.client_secret)
     app = build_slack_app(config, handlers, installations=core.workspaces, states=core.states)
-    return slack_routes(app, with_install=multi)
+    return slack_routes(app, signing_secret=config.signing_secret, with_install=multi)
 
 
 def _teams_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route]:
@@ -681,7 +700,9 @@ def _teams_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
 
     handlers = TeamsHandlers(
         run_command=lambda actor, text: admin.run_command(deps(), actor, text),
-        run_action=lambda actor, action_id, value: run_action(deps(), actor, action_id, value),
+        run_action=lambda actor, action_id, value: admin.run_action(
+            deps(), actor, action_id, value
+        ),
         submit_simplybook=_simplybook_form(deps),
         defer_command=lambda actor, text: defer_command(core, actor, text, ""),
     )

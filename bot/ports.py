@@ -46,7 +46,6 @@ from bot.domain import (
     ZoomConnection,
 )
 from bot.messages import ChatMessage
-from bot.signin import SignInState, StateProblem
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 
 
@@ -266,15 +265,9 @@ class JobQueue(Protocol):
         """Keeps a running job's claim; False if another worker has taken it over."""
         ...
 
-    def hold(self, *, job: Job, key: str) -> bool:
-        """Takes the running job's turn on a shared resource; False while another job has it."""
-        ...
-
     def complete(self, *, job: Job, note: str | None = None) -> None: ...
 
-    def retry(self, *, job: Job, run_at: datetime, error: str, counted: bool = True) -> None:
-        """Runs the job again at `run_at`; an uncounted retry does not use up an attempt."""
-        ...
+    def retry(self, *, job: Job, run_at: datetime, error: str) -> None: ...
 
     def bury(self, *, job: Job, error: str) -> None:
         """The job is dead: recorded, never silently dropped."""
@@ -291,31 +284,9 @@ class ZoomDirectory(Protocol):
 
 class OAuthStates(Protocol):
     def issue(
-        self,
-        *,
-        purpose: str,
-        company_id: str | None,
-        actor: Actor,
-        ttl_seconds: float,
-        browser_nonce: str = "",
-        payload: str = "",
+        self, *, purpose: str, company_id: str | None, actor: Actor, ttl_seconds: float
     ) -> str:
-        """A new single-use state value (bound to the browser holding `browser_nonce`, if given;
-        `payload` is kept encrypted)."""
-        ...
-
-    def take(self, *, purpose: str, state: str) -> SignInState | None:
-        """What the state was issued for, once; None if unknown, used or expired."""
-        ...
-
-    def take_bound(
-        self, *, purpose: str, state: str, browser_nonce: str
-    ) -> SignInState | StateProblem:
-        """Like `take`, only from the browser whose nonce the state was bound to."""
-        ...
-
-    def take_for(self, *, purpose: str, state: str, actor: Actor) -> SignInState | None:
-        """Like `take`, only for the person who started it."""
+        """A new single-use state value."""
         ...
 
     def consume(self, *, purpose: str, state: str) -> tuple[str | None, Actor] | None:
@@ -379,10 +350,6 @@ class SetupStore(Protocol):
     ) -> None: ...
 
     def disconnect_zoom(self, *, company_id: str) -> bool: ...
-
-    def zoom_account_elsewhere(self, *, company_id: str, zoom_account_id: str) -> bool:
-        """Whether that Zoom account is connected to another company."""
-        ...
 
     def drop_zoom_account(self, *, zoom_account_id: str) -> list[tuple[str, str]]:
         """Deletes every connection to that Zoom account; returns (company id, connected by)."""
@@ -492,24 +459,12 @@ class TeamsAccounts(Protocol):
 
     def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool: ...
 
-    def linked_elsewhere(self, *, company_id: str, tenant_id: str, object_id: str) -> bool:
-        """Whether that Microsoft account is connected to another company."""
-        ...
-
 
 class TeamsSignIn(Protocol):
     """Microsoft's sign-in (authorization code flow) for connecting an account."""
 
     async def authorize_url(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        actor: Actor,
-        browser_nonce: str,
-        login_hint: str = "",
+        self, *, company_id: str, provider_external_id: str, actor: Actor, login_hint: str = ""
     ) -> str: ...
 
-    async def complete(
-        self, form: Mapping[str, str], *, browser_nonce: str
-    ) -> MsConnection | MsConnectRefused: ...
+    async def complete(self, form: Mapping[str, str]) -> MsConnection | MsConnectRefused: ...

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     simplybook_api_url: str = "https://user-api.simplybook.me"
 
     http_timeout_seconds: float = 15.0
+    # meetbot's own server, facing the internet (see README, "Limits and timeouts").
+    server_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    server_body_timeout_seconds: float = Field(default=15.0, gt=0)
+    server_keep_alive_seconds: int = Field(default=5, ge=1)
+    server_max_connections: int = Field(default=500, ge=2)
+    server_max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     http_max_connections: int = 32
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     job_lease_seconds: float = 120.0

@@ -95,8 +95,6 @@ class OAuthStateRow(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
     # What the flow must remember until the callback (msal's auth-code flow), encrypted.
     payload_enc: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    # The digest of the nonce in the starting browser's cookie: only that browser may finish.
-    browser_hash: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class ZoomAccountRow(SQLModel, table=True):
@@ -241,20 +239,11 @@ class JobRow(SQLModel, table=True):
             postgresql_where=text("state = 'pending'"),
         ),
         Index("ix_job_due", "state", "run_at"),
-        # Jobs that write one shared message (a group class's) take turns: one running holder.
-        Index(
-            "ux_job_running_serial",
-            "serial_key",
-            unique=True,
-            sqlite_where=text("state = 'running' AND serial_key IS NOT NULL"),
-            postgresql_where=text("state = 'running' AND serial_key IS NOT NULL"),
-        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str
     company_id: str | None = Field(default=None, index=True)
     dedupe_key: str | None = None
-    serial_key: str | None = None  # held while running; see SqlJobQueue.hold
     payload: str = Field(sa_column=Column(Text, nullable=False))
     state: str = "pending"
     run_at: datetime = _when()

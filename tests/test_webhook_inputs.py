@@ -29,7 +29,7 @@ BAD_BODIES = [
     ("not json", b"{booking_id: 1", 400, "not valid JSON"),
     ("not an object", b'["create"]', 400, "JSON object"),
     ("empty", b"", 400, "not valid JSON"),
-    ("not utf-8", b"\xff\xfe{}", 400, "not valid JSON"),
+    ("not utf-8", b"\xff\xfe{}", 400, "not valid UTF-8"),
     (
         "missing fields",
         b'{"booking_id": "1"}',

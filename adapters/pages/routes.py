@@ -6,6 +6,7 @@ Tokens are secrets: they never appear in logs or on the pages.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.usecases.links import LinkDecision, LinkOutcome
+
+MAX_TOKEN_CHARS = 128
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 
 ClientDecider = Callable[[str], LinkDecision]
 HostDecider = Callable[[str], Awaitable[LinkDecision]]
@@ -181,13 +185,25 @@ def _answer(decision: LinkDecision, lang: str) -> Response:
     return _page(decision, lang)
 
 
+def _could_be_token(token: str) -> bool:
+    """Link tokens are URL-safe base64; anything else is not looked up at all (PostgreSQL, for
+    one, refuses to compare text holding a NUL character)."""
+    return 0 < len(token) <= MAX_TOKEN_CHARS and _TOKEN_CHARS.issuperset(token)
+
+
 def link_routes(*, client: ClientDecider, host: HostDecider) -> list[Route]:
     async def client_link(request: Request) -> Response:
-        decision = await run_in_threadpool(client, request.path_params["token"])
+        token = request.path_params["token"]
+        if not _could_be_token(token):
+            return _page(LinkDecision(LinkOutcome.NOT_FOUND), language(request))
+        decision = await run_in_threadpool(client, token)
         return _answer(decision, language(request))
 
     async def host_link(request: Request) -> Response:
-        return _answer(await host(request.path_params["token"]), language(request))
+        token = request.path_params["token"]
+        if not _could_be_token(token):
+            return _page(LinkDecision(LinkOutcome.NOT_FOUND), language(request))
+        return _answer(await host(token), language(request))
 
     return [
         Route("/m/{token}", client_link, methods=["GET"]),

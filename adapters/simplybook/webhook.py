@@ -3,9 +3,9 @@ the company matching the tenant, and the follow-up API call (there is no signatu
 
 from __future__ import annotations
 
-import json
 import re
 
+from adapters.edge.strict import BadInput, parse_json_object
 from bot.domain import BookingCallback, NotificationType
 
 MAX_BODY_BYTES = 64 * 1024
@@ -22,12 +22,10 @@ class InvalidCallback(ValueError):
 
 
 def parse_callback(body: bytes) -> BookingCallback:
-    try:  # strictly UTF-8: json.loads would also accept UTF-16/32 bytes
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidCallback(400, "body is not valid JSON") from error
-    if not isinstance(data, dict):
-        raise InvalidCallback(400, "body must be a JSON object")
+    try:
+        data = parse_json_object(body)
+    except BadInput as error:
+        raise InvalidCallback(400, error.reason) from error
     missing = [name for name in REQUIRED if data.get(name) in (None, "")]
     if missing:
         raise InvalidCallback(422, f"missing field(s): {', '.join(missing)}")

@@ -1,7 +1,9 @@
-"""Slack's HTTP routes, through bolt's Starlette adapter, behind a guard for malformed headers.
+"""Slack's HTTP routes, through bolt's Starlette adapter, behind a guard.
 
-slack-bolt 1.30 answers 500 to a non-numeric `X-Slack-Request-Timestamp`; the guard answers
-400/401 first, so malformed input never becomes a server error.
+The guard answers malformed headers with 400/401 (slack-bolt 1.30 answers 500 to a non-numeric
+`X-Slack-Request-Timestamp`), checks the signature before anything reads the body, and holds a
+signed body to the shapes meetbot handles (adapters/slack/inbound.py); bolt verifies again.
+The request guard has already capped the body at MAX_BODY_BYTES.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ import re
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from adapters.edge.strict import BadInput, parse_form
+from adapters.slack.inbound import check_shape, verified
 
 _TIMESTAMP = re.compile(r"^\d{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
@@ -28,22 +34,37 @@ def header_problem(request: Request) -> tuple[int, str] | None:
         return 400, "malformed X-Slack-Request-Timestamp"
     if not _SIGNATURE.match(signature):
         return 401, "malformed X-Slack-Signature"
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return 413, "body too large"
     return None
 
 
-def slack_routes(app: AsyncApp, *, with_install: bool) -> list[Route]:
+async def body_problem(request: Request, verifier: SignatureVerifier) -> tuple[int, str] | None:
+    body = await request.body()
+    headers = request.headers
+    timestamp, signature = headers["x-slack-request-timestamp"], headers["x-slack-signature"]
+    if not verified(verifier, body, timestamp, signature):
+        return 401, "invalid or expired signature"
+    try:
+        check_shape(body, headers.get("content-type", ""))
+    except BadInput as bad:
+        return 400, bad.reason
+    return None
+
+
+def slack_routes(app: AsyncApp, *, signing_secret: str, with_install: bool) -> list[Route]:
     handler = AsyncSlackRequestHandler(app)
+    verifier = SignatureVerifier(signing_secret)
 
     async def events(request: Request) -> Response:
-        problem = header_problem(request)
+        problem = header_problem(request) or await body_problem(request, verifier)
         if problem is not None:
             return JSONResponse({"ok": False, "reason": problem[1]}, status_code=problem[0])
         return await handler.handle(request)
 
     async def oauth(request: Request) -> Response:
+        try:  # bolt reads the query itself; this only refuses what it should never see
+            parse_form(request.scope["query_string"])
+        except BadInput as bad:
+            return JSONResponse({"ok": False, "reason": bad.reason}, status_code=400)
         return await handler.handle(request)
 
     routes = [Route("/slack/events", events, methods=["POST"])]

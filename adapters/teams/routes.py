@@ -1,16 +1,17 @@
 """`POST /api/messages`: where the Bot Connector delivers Teams activities.
 
-Order of checks, cheapest and safest first: size and JSON (400/413), the `serviceUrl` host
-against the allow-list (403: nothing is ever sent to, or stored for, another host), then the Bot
-Framework token (401). botbuilder's token validation raises PermissionError, PyJWT errors,
-KeyError, IndexError or AttributeError depending on how a token is bad (checked against the
-simulator), so every exception there is a 401 and never a 500. An absent Authorization header
-must reach botbuilder as None, not "": it reads "" as a header and fails on it.
+Order of checks, cheapest and safest first: strict, bounded JSON (400; the request guard caps the
+body with 413), the `serviceUrl` host against the allow-list (403: nothing is ever sent to, or
+stored for, another host), then the Bot Framework token (401), checked against the only fields it
+is bound to (channel and serviceUrl) before the rest of the activity is read. botbuilder's token
+validation raises PermissionError, PyJWT errors, KeyError, IndexError or AttributeError depending
+on how a token is bad (checked against the simulator), so every exception there is a 401 and never
+a 500. An absent Authorization header must reach botbuilder as None, not "": it reads "" as a
+header and fails on it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.edge.strict import BadInput, parse_json_object
 from adapters.teams.connector import TeamsConnector
 
 log = logging.getLogger("meetbot.teams")
@@ -31,19 +33,10 @@ def _refuse(status: int, reason: str) -> JSONResponse:
 
 
 async def _payload(request: Request) -> dict[str, Any] | JSONResponse:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return _refuse(413, "body too large")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return _refuse(413, "body too large")
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _refuse(400, "the body is not JSON")
-    if not isinstance(payload, dict):
-        return _refuse(400, "the body is not an activity")
-    return payload
+    try:  # the request guard has capped the body at MAX_BODY_BYTES
+        return parse_json_object(await request.body())
+    except BadInput as bad:
+        return _refuse(400, bad.reason)
 
 
 def teams_routes(connector: TeamsConnector, bot: ActivityHandler) -> list[Route]:
@@ -54,15 +47,19 @@ def teams_routes(connector: TeamsConnector, bot: ActivityHandler) -> list[Route]
         service_url = payload.get("serviceUrl")
         if not isinstance(service_url, str) or not connector.allowed(service_url):
             return _refuse(403, "serviceUrl is not a Microsoft Teams host meetbot trusts")
+        channel = payload.get("channelId")
+        if channel is not None and not isinstance(channel, str):
+            return _refuse(400, "the body is not an activity")
+        claimed = Activity(channel_id=channel, service_url=service_url)
+        try:
+            auth = await connector.authenticate(claimed, request.headers.get("authorization"))
+        except Exception as error:
+            log.info("Teams activity refused: %s", type(error).__name__)
+            return _refuse(401, "missing or invalid Bot Framework token")
         try:
             activity = Activity().deserialize(payload)
         except Exception:
             return _refuse(400, "the body is not an activity")
-        try:
-            auth = await connector.authenticate(activity, request.headers.get("authorization"))
-        except Exception as error:
-            log.info("Teams activity refused: %s", type(error).__name__)
-            return _refuse(401, "missing or invalid Bot Framework token")
         try:
             invoke = await connector.adapter.process_activity(auth, activity, bot.on_turn)
         except Exception:

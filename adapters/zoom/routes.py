@@ -9,22 +9,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.edge.strict import BadInput, parse_form, parse_json_object
 from bot.clock import Clock
 
 log = logging.getLogger("meetbot.zoom")
 MAX_AGE_SECONDS = 300
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")  # str.isdigit() also accepts "²", which int() refuses
 MAX_BODY_BYTES = 64 * 1024
+# Checked before hmac.compare_digest, which raises on text that is not ASCII.
+_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 
 
 class CallbackOutcome(Protocol):
@@ -36,18 +38,7 @@ class CallbackOutcome(Protocol):
     def message(self) -> str: ...
 
 
-@runtime_checkable
-class StartRedirect(Protocol):
-    """Where the start link sends the browser, and the nonce its cookie must carry."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def browser_nonce(self) -> str: ...
-
-
-Begin = Callable[[str], Awaitable[StartRedirect | CallbackOutcome]]  # start link id
-Complete = Callable[[str, str, str, str], Awaitable[CallbackOutcome]]  # state, code, error, nonce
+Complete = Callable[[str, str, str], Awaitable[CallbackOutcome]]  # state, code, error
 Deauthorized = Callable[[str], Awaitable[int]]  # Zoom account id → connections dropped
 
 
@@ -69,74 +60,31 @@ def _page(outcome: CallbackOutcome) -> HTMLResponse:
 
 
 def zoom_routes(
-    *,
-    begin: Begin,
-    complete: Complete,
-    deauthorized: Deauthorized,
-    webhook_secret: str | None,
-    clock: Clock,
-    secure_cookie: bool = True,
-# The sign-in's nonce, sent back only to meetbot's own Zoom sign-in paths, never to scripts.
-COOKIE = "meetbot_zoom_signin"
-COOKIE_PATH = "/oauth/zoom"
-COOKIE_SECONDS = 15 * 60
-
-
-def start_response(started: StartRedirect | CallbackOutcome, *, secure: bool) -> Response:
-    """A 302 to Zoom that gives the browser the sign-in's cookie, or a page saying why not."""
-    if not isinstance(started, StartRedirect):
-        return _page(started)
-    response = Response(
-        status_code=302, headers={"Location": started.url, "Cache-Control": "no-store"}
-    )
-    response.set_cookie(
-        COOKIE,
-        started.browser_nonce,
-        max_age=COOKIE_SECONDS,
-        path=COOKIE_PATH,
-        secure=secure,
-        httponly=True,
-        samesite="lax",  # sent on Zoom's redirect back (a top-level GET), not on other sites' posts
-    )
-    return response
-
-
+    *, complete: Complete, deauthorized: Deauthorized, webhook_secret: str | None, clock: Clock
 ) -> list[Route]:
     async def callback(request: Request) -> Response:
-        query = request.query_params
-    async def start(request: Request) -> Response:
-        started = await begin(request.query_params.get("id", ""))
-        return start_response(started, secure=secure_cookie)
-
+        try:
+            query = parse_form(request.scope["query_string"])
+        except BadInput as bad:
+            return JSONResponse({"ok": False, "reason": bad.reason}, status_code=400)
         outcome = await complete(
-            query.get("state", ""),
-            query.get("code", ""),
-            query.get("error", ""),
-            request.cookies.get(COOKIE, ""),
+            query.get("state", ""), query.get("code", ""), query.get("error", "")
         )
-        page = _page(outcome)
-        if outcome.ok:  # used up: the browser need not keep it
-            page.delete_cookie(COOKIE, path=COOKIE_PATH, secure=secure_cookie, httponly=True)
-        return page
+        return _page(outcome)
 
     async def events(request: Request) -> Response:
         if not webhook_secret:
             return JSONResponse(
                 {"ok": False, "reason": "Zoom events are not configured"}, status_code=404
             )
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return JSONResponse({"ok": False, "reason": "body too large"}, status_code=413)
-        body = await request.body()
+        body = await request.body()  # capped at MAX_BODY_BYTES by the request guard
         problem = _verify(request, body, webhook_secret, clock)
         if problem is not None:
             return JSONResponse({"ok": False, "reason": problem}, status_code=401)
-        event = _event(body)
-        if event is None:
-            return JSONResponse(
-                {"ok": False, "reason": "body is not a Zoom event"}, status_code=400
-            )
-        name, payload = event.get("event"), event.get("payload") or {}
+        try:
+            name, payload = _event(body)
+        except BadInput as bad:
+            return JSONResponse({"ok": False, "reason": bad.reason}, status_code=400)
         if name == "endpoint.url_validation" and isinstance(payload.get("plainToken"), str):
             plain = payload["plainToken"]
             return JSONResponse(
@@ -150,7 +98,6 @@ def start_response(started: StartRedirect | CallbackOutcome, *, secure: bool) ->
         return JSONResponse({"ok": False, "reason": f"unsupported event {name!r}"}, status_code=422)
 
     return [
-        Route("/oauth/zoom/start", start, methods=["GET"]),
         Route("/oauth/zoom/callback", callback, methods=["GET"]),
         Route("/webhooks/zoom", events, methods=["POST"]),
     ]
@@ -161,7 +108,7 @@ def _verify(request: Request, body: bytes, secret: str, clock: Clock) -> str | N
     signature = request.headers.get("x-zm-signature", "")
     if len(body) > MAX_BODY_BYTES:
         return "body too large"
-    if not _TIMESTAMP.match(timestamp) or not signature.startswith("v0="):
+    if not _TIMESTAMP.match(timestamp) or not _SIGNATURE.match(signature):
         return "missing or malformed signature headers"
     if abs(clock.now().timestamp() - int(timestamp)) > MAX_AGE_SECONDS:
         return "stale request"
@@ -171,9 +118,9 @@ def _verify(request: Request, body: bytes, secret: str, clock: Clock) -> str | N
     return None
 
 
-def _event(body: bytes) -> dict[str, Any] | None:
-    try:
-        event = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return event if isinstance(event, dict) else None
+def _event(body: bytes) -> tuple[object, dict[str, Any]]:
+    event = parse_json_object(body)
+    payload = event.get("payload") or {}
+    if not isinstance(payload, dict):
+        raise BadInput("body is not a Zoom event")
+    return event.get("event"), payload

@@ -8,19 +8,16 @@ company's data: the company is found from the actor's own workspace.
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot import templates
 from bot.clock import Clock, SystemClock
 from bot.commands import (
     EXAMPLES,
-    MAX_COMMAND_CHARS,
     USAGE,
     Audit,
     Command,
@@ -43,7 +40,6 @@ from bot.commands import (
     StartMeeting,
     Status,
     TemplateCommand,
-    TooLong,
     parse,
     required_role,
 )
@@ -74,7 +70,6 @@ from bot.ports import (
     TemplateStore,
     ZoomDirectory,
 )
-from bot.signin import MS_START, START_SECONDS, ZOOM_START
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 from bot.usecases import reports
 from bot.usecases.alerts import ACTION_RECONNECT_TEAMS, ACTION_RECONNECT_ZOOM, ACTION_RETRY_JOB
@@ -155,7 +150,7 @@ async def run_command(deps: AdminDeps, actor: Actor, text: str) -> Reply:
         )
     if (
         company is None
-        and not isinstance(command, Help | Invalid | TooLong)
+        and not isinstance(command, Help | Invalid)
         and command != Connect("simplybook")
     ):
         return say(
@@ -195,17 +190,6 @@ async def _invalid(
     return say(
         "Not quite",
         f"{command.problem[:1].upper()}{command.problem[1:]}.\nUsage: `/meetings {command.usage}`",
-    )
-
-
-async def _too_long(
-    deps: AdminDeps, actor: Actor, company: Company | None, command: TooLong
-) -> Reply:
-    return say(
-        "That command is too long",
-        f"A command can be at most {MAX_COMMAND_CHARS:,} characters long, and this one has "
-        f"{command.length:,}, so I did not read it. Please shorten it and send it again "
-        f"(a template's text can be up to {templates.MAX_LENGTH:,} characters).",
     )
 
 
@@ -345,19 +329,14 @@ async def teams_connect_reply(deps: AdminDeps, actor: Actor, company: Company) -
         provider_id = member.provider_external_id
         names = {p.external_id: p.name for p in deps.store.providers(company_id=company.id)}
         whose = f"{names.get(provider_id, 'your provider')}'s own Microsoft account"
-    start_id = deps.states.issue(
-        purpose=MS_START,
-        company_id=company.id,
-        actor=actor,
-        ttl_seconds=START_SECONDS,
-        payload=json.dumps({"provider": provider_id}),
+    url = await deps.teams_sign_in.authorize_url(
+        company_id=company.id, provider_external_id=provider_id, actor=actor
     )
-    url = f"{deps.public_url.rstrip('/')}/oauth/microsoft/start?{urlencode({'id': start_id})}"
     return say(
         "Connect Microsoft Teams",
         f"Sign in with {whose}. It must be a work or school account of your organisation "
-        "(personal outlook.com or hotmail.com accounts cannot host Teams meetings); then confirm "
-        "the account here. The button works once and for 15 minutes.",
+        "(personal outlook.com or hotmail.com accounts cannot host Teams meetings). "
+        "The button works once and for 15 minutes.",
         buttons=(LinkButton("Connect Microsoft Teams", url, primary=True),),
     )
 
@@ -378,16 +357,14 @@ def callback_url(deps: AdminDeps, company_id: str) -> str:
 
 
 def zoom_authorize_reply(deps: AdminDeps, actor: Actor, company: Company) -> Reply:
-    """A button to meetbot's own start link, which binds the sign-in to the browser opening it."""
-    start_id = deps.states.issue(
-        purpose=ZOOM_START, company_id=company.id, actor=actor, ttl_seconds=START_SECONDS
+    state = deps.states.issue(
+        purpose=ZOOM_CONNECT, company_id=company.id, actor=actor, ttl_seconds=STATE_TTL_SECONDS
     )
-    url = f"{deps.public_url.rstrip('/')}/oauth/zoom/start?{urlencode({'id': start_id})}"
     return say(
         "Connect Zoom",
-        "Sign in to Zoom with the account whose users will host the meetings, and allow meetbot; "
-        "then confirm the account here. The button works once and for 15 minutes.",
-        buttons=(LinkButton("Connect Zoom", url, primary=True),),
+        "Sign in to Zoom with the account whose users will host the meetings, and allow meetbot. "
+        "The button works once and for 15 minutes.",
+        buttons=(LinkButton("Connect Zoom", deps.zoom_authorize_url(state), primary=True),),
     )
 
 
@@ -886,7 +863,6 @@ Handler = Callable[[AdminDeps, Actor, Company | None, Any], Awaitable[Reply]]
 _HANDLERS: dict[type[Command], Handler] = {
     Help: _help,
     Invalid: _invalid,
-    TooLong: _too_long,
     Status: _status,
     Connect: _connect,
     Disconnect: _disconnect,

@@ -61,8 +61,9 @@ from bot.ports import ChatSender, MeetingPlatformPort
 from bot.settings import Settings
 from bot.usecases import admin, links
 from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins
-from bot.usecases.connect_teams import complete_teams_connect
-from bot.usecases.connect_zoom import complete_zoom_connect, zoom_deauthorized
+from bot.usecases.account_actions import run_action
+from bot.usecases.connect_teams import begin_teams_sign_in, complete_teams_connect
+from bot.usecases.connect_zoom import begin_zoom_sign_in, complete_zoom_connect, zoom_deauthorized
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
 from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, remind, sync_booking
@@ -145,7 +146,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         zoom_accounts=SqlZoomAccounts(engine, box, clock),
         workspaces=SqlChatWorkspaces(engine, box),
         queue=SqlJobQueue(engine, clock),
-        states=SqlOAuthStates(engine, clock),
+        states=SqlOAuthStates(engine, clock, box),
         alerts=SqlAlerts(engine, clock, store),
         records=SqlAdminRecords(engine, clock),
         templates=SqlTemplates(engine, clock),
@@ -584,14 +585,24 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     def deps() -> admin.AdminDeps:
         return admin_deps(core, state["integrations"])
 
-    async def complete(state_value: str, code: str, error: str) -> Any:
-        return await complete_zoom_connect(deps(), state=state_value, code=code, error=error)
+    async def begin_zoom(start_id: str) -> Any:
+        return begin_zoom_sign_in(deps(), start_id=start_id)
+
+    async def complete(state_value: str, code: str, error: str, browser_nonce: str) -> Any:
+        return await complete_zoom_connect(
+            deps(), state=state_value, code=code, error=error, browser_nonce=browser_nonce
+        )
 
     async def deauthorized(zoom_account_id: str) -> int:
         return await zoom_deauthorized(deps(), zoom_account_id=zoom_account_id)
 
-    async def teams_connected(form: Mapping[str, str]) -> Any:
-        return await complete_teams_connect(deps(), form=form)
+    async def begin_teams(start_id: str) -> Any:
+        return await begin_teams_sign_in(deps(), start_id=start_id)
+
+    async def teams_connected(form: Mapping[str, str], browser_nonce: str) -> Any:
+        return await complete_teams_connect(deps(), form=form, browser_nonce=browser_nonce)
+
+    secure_cookie = core.settings.public_url.startswith("https://")
 
     webhook_secret = core.settings.zoom_webhook_secret_token
     routes = [
@@ -606,7 +617,6 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
             webhook_secret=webhook_secret.get_secret_value() if webhook_secret else None,
             clock=core.clock,
         ),
-        *teams_connect_routes(complete=teams_connected),
         *_slack_routes(core, deps),
         *_teams_routes(core, deps),
         Route("/healthz", healthz, methods=["GET"]),
@@ -619,10 +629,15 @@ def body_limits(settings: Settings) -> BodyLimits:
     """Each route's body cap: every body is read and counted before any route sees it."""
     return BodyLimits(
         caps={
+            begin=begin_zoom,
             "/webhooks/simplybook/": SIMPLYBOOK_MAX_BODY,
             "/webhooks/zoom": ZOOM_MAX_BODY,
             TEAMS_CALLBACK_PATH: MS_CALLBACK_MAX_BODY,
             "/slack/events": SLACK_MAX_BODY,
+            secure_cookie=secure_cookie,
+        ),
+        *teams_connect_routes(
+            begin=begin_teams, complete=teams_connected, secure_cookie=secure_cookie
             "/api/messages": TEAMS_MAX_BODY,
         },
         default_cap=8 * 1024,  # the rest are GET routes: no body is expected
@@ -665,9 +680,7 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
 
     handlers = SlackHandlers(
         run_command=lambda actor, text: admin.run_command(deps(), actor, text),
-        run_action=lambda actor, action_id, value: admin.run_action(
-            deps(), actor, action_id, value
-        ),
+        run_action=lambda actor, action_id, value: run_action(deps(), actor, action_id, value),
         submit_simplybook=_simplybook_form(deps),
         defer_command=lambda actor, text, response_url: defer_command(
             core, actor, text, response_url
@@ -700,9 +713,7 @@ def _teams_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
 
     handlers = TeamsHandlers(
         run_command=lambda actor, text: admin.run_command(deps(), actor, text),
-        run_action=lambda actor, action_id, value: admin.run_action(
-            deps(), actor, action_id, value
-        ),
+        run_action=lambda actor, action_id, value: run_action(deps(), actor, action_id, value),
         submit_simplybook=_simplybook_form(deps),
         defer_command=lambda actor, text: defer_command(core, actor, text, ""),
     )

@@ -46,6 +46,7 @@ from bot.domain import (
     ZoomConnection,
 )
 from bot.messages import ChatMessage
+from bot.signin import SignInState, StateProblem
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 
 
@@ -284,9 +285,31 @@ class ZoomDirectory(Protocol):
 
 class OAuthStates(Protocol):
     def issue(
-        self, *, purpose: str, company_id: str | None, actor: Actor, ttl_seconds: float
+        self,
+        *,
+        purpose: str,
+        company_id: str | None,
+        actor: Actor,
+        ttl_seconds: float,
+        browser_nonce: str = "",
+        payload: str = "",
     ) -> str:
-        """A new single-use state value."""
+        """A new single-use state value (bound to the browser holding `browser_nonce`, if given;
+        `payload` is kept encrypted)."""
+        ...
+
+    def take(self, *, purpose: str, state: str) -> SignInState | None:
+        """What the state was issued for, once; None if unknown, used or expired."""
+        ...
+
+    def take_bound(
+        self, *, purpose: str, state: str, browser_nonce: str
+    ) -> SignInState | StateProblem:
+        """Like `take`, only from the browser whose nonce the state was bound to."""
+        ...
+
+    def take_for(self, *, purpose: str, state: str, actor: Actor) -> SignInState | None:
+        """Like `take`, only for the person who started it."""
         ...
 
     def consume(self, *, purpose: str, state: str) -> tuple[str | None, Actor] | None:
@@ -356,6 +379,10 @@ class SetupStore(Protocol):
         ...
 
     def open_problems(self, *, company_id: str) -> list[str]: ...
+
+    def zoom_account_elsewhere(self, *, company_id: str, zoom_account_id: str) -> bool:
+        """Whether that Zoom account is connected to another company."""
+        ...
 
     def meeting_to_start(self, *, company_id: str, meeting_id: str) -> tuple[Meeting, str] | None:
         """The company's meeting and its booking's provider id."""
@@ -464,7 +491,19 @@ class TeamsSignIn(Protocol):
     """Microsoft's sign-in (authorization code flow) for connecting an account."""
 
     async def authorize_url(
-        self, *, company_id: str, provider_external_id: str, actor: Actor, login_hint: str = ""
+        self,
+        *,
+        company_id: str,
+        provider_external_id: str,
+        actor: Actor,
+        browser_nonce: str,
+        login_hint: str = "",
+    def linked_elsewhere(self, *, company_id: str, tenant_id: str, object_id: str) -> bool:
+        """Whether that Microsoft account is connected to another company."""
+        ...
+
     ) -> str: ...
 
-    async def complete(self, form: Mapping[str, str]) -> MsConnection | MsConnectRefused: ...
+    async def complete(
+        self, form: Mapping[str, str], *, browser_nonce: str
+    ) -> MsConnection | MsConnectRefused: ...

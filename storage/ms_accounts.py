@@ -32,8 +32,9 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import AccountState, Actor, ChatPlatform, MsAccount
 from bot.errors import MeetingAccountRevoked
+from bot.signin import StateProblem
 from storage.crypto import SecretBox
-from storage.oauth_states import take_state
+from storage.oauth_states import payload_context, same_browser, take_state
 from storage.repository import token_digest
 from storage.tables import MsAccountRow, OAuthStateRow
 
@@ -184,6 +185,19 @@ class SqlMsAccounts:
             ).all()
         return [_account(row) for row in rows]
 
+    def linked_elsewhere(self, *, company_id: str, tenant_id: str, object_id: str) -> bool:
+        """Whether that Microsoft account is connected to another company."""
+        with Session(self._engine) as session:
+            found = session.scalars(
+                select(col(MsAccountRow.id)).where(
+                    col(MsAccountRow.tenant_id) == tenant_id,
+                    col(MsAccountRow.object_id) == object_id,
+                    col(MsAccountRow.company_id) != company_id,
+                    col(MsAccountRow.state) != DISCONNECTED,
+                )
+            ).first()
+        return found is not None
+
     def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool:
         """Forgets the account's tokens; False if it was not connected."""
         with Session(self._engine) as session, session.begin():
@@ -263,9 +277,11 @@ class SqlMsAccounts:
         provider_external_id: str,
         actor: Actor,
         flow: dict[str, Any],
+        browser_nonce: str,
         ttl_seconds: float = FLOW_SECONDS,
     ) -> None:
-        """Keeps msal's flow dict until the callback; its `state` is what comes back."""
+        """Keeps msal's flow dict until the callback; its `state` is what comes back, from the
+        browser holding `browser_nonce` only."""
         digest = token_digest(str(flow["state"]))
         payload = json.dumps({"provider": provider_external_id, "flow": flow})
         with Session(self._engine) as session, session.begin():
@@ -278,19 +294,25 @@ class SqlMsAccounts:
                     workspace_id=actor.workspace_id,
                     user_id=actor.user_id,
                     expires_at=self._clock.now() + timedelta(seconds=ttl_seconds),
-                    payload_enc=self._box.encrypt(payload, context=f"oauth_state.payload:{digest}"),
+                    payload_enc=self._box.encrypt(payload, context=payload_context(digest)),
+                    browser_hash=token_digest(browser_nonce),
                 )
             )
 
-    def finish_flow(self, *, state: str) -> PendingMsFlow | None:
-        """The sign-in `state` belongs to, once; None if unknown, used already or expired."""
-        digest = token_digest(state)
+    def finish_flow(self, *, state: str, browser_nonce: str) -> PendingMsFlow | StateProblem:
+        """The sign-in `state` belongs to, once, for the browser that started it."""
+        digest, now = token_digest(state), self._clock.now()
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
-            row = take_state(session, purpose=MS_CONNECT, state=state, now=self._clock.now())
+            found = session.get(OAuthStateRow, digest)
+            if found is None or found.purpose != MS_CONNECT or found.used_at:
+                return StateProblem.EXPIRED
+            if found.expires_at > now and not same_browser(found.browser_hash, browser_nonce):
+                return StateProblem.OTHER_BROWSER
+            row = take_state(session, purpose=MS_CONNECT, state=state, now=now)
             if row is None or row.company_id is None:
-                return None
+                return StateProblem.EXPIRED
             sealed, row.payload_enc = row.payload_enc, ""  # the verifier is needed only once
-        payload = json.loads(self._box.decrypt(sealed, context=f"oauth_state.payload:{digest}"))
+        payload = json.loads(self._box.decrypt(sealed, context=payload_context(digest)))
         return PendingMsFlow(
             company_id=row.company_id,
             provider_external_id=str(payload["provider"]),

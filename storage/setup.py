@@ -373,6 +373,18 @@ class SqlSetup(SqlStore):
             self._forget_tokens(row, "disconnected by an admin")
             return True
 
+    def zoom_account_elsewhere(self, *, company_id: str, zoom_account_id: str) -> bool:
+        """Whether that Zoom account is connected to another company."""
+        with self._session() as session:
+            found = session.scalars(
+                select(col(ZoomAccountRow.id)).where(
+                    col(ZoomAccountRow.zoom_account_id) == zoom_account_id,
+                    col(ZoomAccountRow.company_id) != company_id,
+                    col(ZoomAccountRow.state) != DISCONNECTED,
+                )
+            ).first()
+        return found is not None
+
     def drop_zoom_account(self, *, zoom_account_id: str) -> list[tuple[str, str]]:
         with self._session() as session, session.begin():
             rows = session.scalars(

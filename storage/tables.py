@@ -95,6 +95,8 @@ class OAuthStateRow(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
     # What the flow must remember until the callback (msal's auth-code flow), encrypted.
     payload_enc: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The digest of the nonce in the starting browser's cookie: only that browser may finish.
+    browser_hash: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class ZoomAccountRow(SQLModel, table=True):

@@ -64,6 +64,7 @@ REDIRECT = "https://meetbot.example/teams/callback"
 ADMIN = Actor(ChatPlatform.SLACK, "T1", "U-admin")
 PROVIDER = Actor(ChatPlatform.SLACK, "T1", "U-provider")
 START = datetime(2030, 5, 1, 7, 0, tzinfo=UTC)
+BROWSER = "nonce-in-the-starting-browsers-cookie"
 
 T = TypeVar("T")
 
@@ -254,7 +255,10 @@ class SignIn:
         self.sim.signing_in = user
         url = run(
             self.connect.authorize_url(
-                company_id=company_id, provider_external_id=provider, actor=actor
+                company_id=company_id,
+                provider_external_id=provider,
+                actor=actor,
+                browser_nonce=BROWSER,
             )
         )
         page = self.browser.get(url)
@@ -264,7 +268,8 @@ class SignIn:
     def __call__(
         self, user: MicrosoftUser, company_id: str, provider: str = "", actor: Actor = ADMIN
     ) -> MsConnection | ConnectRefused:
-        return run(self.connect.complete(self.answer(user, company_id, provider, actor)))
+        answer = self.answer(user, company_id, provider, actor)
+        return run(self.connect.complete(answer, browser_nonce=BROWSER))
 
 
 @pytest.fixture
@@ -371,7 +376,7 @@ def test_tokens_are_stored_encrypted(
     with Session(engine) as session:
         [pending] = session.scalars(select(OAuthStateRow)).all()
     assert pending.state_hash == hashlib.sha256(answer["state"].encode()).hexdigest()
-    connection = run(sign_in.connect.complete(answer))
+    connection = run(sign_in.connect.complete(answer, browser_nonce=BROWSER))
     account_id = save(accounts, connection)
     with Session(engine) as session:
         row = session.get(MsAccountRow, account_id)
@@ -460,7 +465,7 @@ def test_declined_sign_in(sign_in: SignIn, company_id: str, cast: Cast) -> None:
         "error": "access_denied",
         "error_description": "AADSTS65004: User declined to consent to access the app.",
     }
-    refused = run(sign_in.connect.complete(declined))
+    refused = run(sign_in.connect.complete(declined, browser_nonce=BROWSER))
     assert isinstance(refused, ConnectRefused) and refused.kind is RefusalKind.DECLINED
     assert "Nothing changed" in refused.reason
 
@@ -469,15 +474,27 @@ def test_used_unknown_or_expired_state(
     sign_in: SignIn, company_id: str, cast: Cast, clock: Clock
 ) -> None:
     answer = sign_in.answer(cast.alice, company_id)
-    assert isinstance(run(sign_in.connect.complete(answer)), MsConnection)
+    assert isinstance(run(sign_in.connect.complete(answer, browser_nonce=BROWSER)), MsConnection)
     for form in (answer, {**answer, "state": "forged"}, {"code": answer["code"]}):
-        again = run(sign_in.connect.complete(form))
+        again = run(sign_in.connect.complete(form, browser_nonce=BROWSER))
         assert isinstance(again, ConnectRefused) and again.kind is RefusalKind.EXPIRED
         assert "expired or was already used" in again.reason
     late = sign_in.answer(cast.alice, company_id)
     clock.offset = timedelta(minutes=16)
-    expired = run(sign_in.connect.complete(late))
+    expired = run(sign_in.connect.complete(late, browser_nonce=BROWSER))
     assert isinstance(expired, ConnectRefused) and expired.kind is RefusalKind.EXPIRED
+
+
+def test_only_the_starting_browser_finishes_the_sign_in(
+    sign_in: SignIn, company_id: str, cast: Cast
+) -> None:
+    answer = sign_in.answer(cast.alice, company_id)
+    for nonce in ("", "another-browsers-nonce"):
+        refused = run(sign_in.connect.complete(answer, browser_nonce=nonce))
+        assert isinstance(refused, ConnectRefused) and refused.kind is RefusalKind.OTHER_BROWSER
+        assert "only in the browser that opened its Connect button" in refused.reason
+    finished = run(sign_in.connect.complete(answer, browser_nonce=BROWSER))
+    assert isinstance(finished, MsConnection), "a wrong browser does not use the state up"
 
 
 def test_reconnect_replaces_the_account_and_keeps_its_id(

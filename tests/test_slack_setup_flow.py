@@ -14,6 +14,7 @@ from bot.main import Core
 from bot.sandbox import SandboxWorld, message_as_text, wait_for
 
 from .conftest import run_jobs
+from .signin_flow import ZOOM_START, Browser, confirmation, press, start_link
 from .slack_platform import SlackPlatform, reply_text
 
 TEAM, OWNER = "TSHOP0001", "UOWNER001"
@@ -95,16 +96,22 @@ def test_full_setup_through_slack_only(
     )
     assert callback_url, world.slack.dm_messages(OWNER)[-1]
 
-    button = re.search(r"(http://\S+/oauth/authorize\?\S+)", _say(slack, "connect zoom"))
-    assert button
+    start = start_link(_say(slack, "connect zoom"), ZOOM_START)
     world.zoom.authorizing_user = ("acct-shop", olena["id"])
-    to_meetbot = httpx.get(button.group(1), follow_redirects=False)
-    assert to_meetbot.status_code == 302
-    done = httpx.get(to_meetbot.headers["location"])
-    assert done.status_code == 200 and "Zoom is connected" in done.text
-    assert wait_for(lambda: "Zoom account acct-shop" in str(world.slack.dm_messages(OWNER)[-1]))
-    reused = httpx.get(to_meetbot.headers["location"])
-    assert reused.status_code == 400 and "expired" in reused.text, "the state is single-use"
+    browser = Browser(world)
+    try:
+        signed_in = browser.zoom(start)
+        assert signed_in.status_code == 200 and "Confirm in chat" in signed_in.text
+        callback = str(signed_in.url)
+        reused = browser.client.get(callback)
+        assert reused.status_code == 400 and "expired" in reused.text, "the state is single-use"
+        again = browser.zoom(start)
+        assert again.status_code == 400 and "expired" in again.text, "the start link is single-use"
+    finally:
+        browser.close()
+    asked = confirmation(world, OWNER)
+    assert "Zoom account acct-shop (olena@yoga.shop) will host Yoga Shop's meetings" in str(asked)
+    assert "Zoom is connected" in press(world, slack, asked, "Confirm", user=OWNER)
 
     assert "Online meetings are on" in _say(slack, "enable")
     assert "Online meetings on for Online yoga consultation" in _say(

@@ -3,8 +3,7 @@ the simulated identity platform, meetings made through Graph's createOrGet, Grap
 
 from __future__ import annotations
 
-import re
-import ssl
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +22,7 @@ from simulators.microsoft import AccountKind, MicrosoftUser
 from storage.tables import MsAccountRow
 
 from .conftest import run_jobs
-from .microsoft_platform import FormPost
+from .signin_flow import MS_START, Browser, confirmation, press, start_link
 from .slack_platform import SlackPlatform, reply_text
 
 ADMIN, OLENA_STAFF = "UADMIN01", "UOLENA01"
@@ -45,18 +44,17 @@ class Office:
 
     def sign_in(self, reply: str, user: MicrosoftUser) -> httpx.Response:
         """Presses the reply's sign-in button as `user`; returns meetbot's callback page."""
-        found = re.search(
-            r"(https://127\.0\.0\.1:\d+/organizations/oauth2/v2\.0/authorize\S+)", reply
-        )
-        assert found, reply
         self.world.microsoft.signing_in = user
-        assert self.world.certificate is not None
-        trust = ssl.create_default_context(cafile=str(self.world.certificate.cert_path))
-        page = httpx.get(found.group(1), verify=trust)
-        assert page.status_code == 200, page.text
-        form = FormPost(page.text)
-        assert form.action == f"{self.slack.meetbot_url}/oauth/microsoft/callback"
-        return httpx.post(form.action, data=form.fields)
+        browser = Browser(self.world)
+        try:
+            answer = browser.microsoft_answer(start_link(reply, MS_START))
+            assert answer.action == f"{self.slack.meetbot_url}/oauth/microsoft/callback"
+            return browser.post_answer(answer)
+        finally:
+            browser.close()
+
+    def confirm(self, user: str = ADMIN) -> str:
+        return press(self.world, self.slack, confirmation(self.world, user), "Confirm", user=user)
 
     def deliver(self, booking: dict[str, Any], kind: str = "create") -> None:
         answer = httpx.post(
@@ -89,7 +87,8 @@ def office(slack_app: tuple[Core, SlackPlatform], world: SandboxWorld) -> Iterat
 
 def _connected(office: Office) -> None:
     page = office.sign_in(office.say("connect teams"), office.owner)
-    assert page.status_code == 200 and "Microsoft Teams is connected" in page.text
+    assert page.status_code == 200 and "Confirm in chat" in page.text
+    assert "Microsoft Teams is connected" in office.confirm()
 
 
 def test_company_and_provider_accounts_connect_and_tokens_are_encrypted(office: Office) -> None:
@@ -97,7 +96,10 @@ def test_company_and_provider_accounts_connect_and_tokens_are_encrypted(office: 
     reply = office.say("connect teams", user=OLENA_STAFF)
     assert "Olena Koval's own Microsoft account" in reply
     page = office.sign_in(reply, office.olena)
-    assert page.status_code == 200 and "Microsoft Teams is connected" in page.text
+    assert page.status_code == 200 and "Confirm in chat" in page.text
+    asked = confirmation(office.world, OLENA_STAFF)
+    assert "will host Olena Koval's Teams meetings at" in json.dumps(asked)
+    assert "Microsoft Teams is connected" in office.confirm(OLENA_STAFF)
 
     with Session(office.core.engine) as session:
         rows = {row.provider_external_id: row for row in session.scalars(select(MsAccountRow))}
@@ -164,6 +166,7 @@ def test_a_providers_own_account_hosts_their_meetings(office: Office) -> None:
     world, demo = office.world, office.demo
     _connected(office)
     office.sign_in(office.say("connect teams", user=OLENA_STAFF), office.olena)
+    office.confirm(OLENA_STAFF)
     assert "their own account" in office.say("provider olena teams")
     office.deliver(book(world, demo, starts_in=timedelta(days=1)))
     run_jobs(office.core)
@@ -265,13 +268,14 @@ def test_teams_booking_create_change_cancel_moves_then_deletes_behind_the_same_l
 
 def test_the_callback_also_takes_the_answer_in_the_query(office: Office) -> None:
     """`GET /oauth/microsoft/callback` is a fixed route: an answer there is read like a form post."""
-    found = re.search(r"(https://127\.0\.0\.1:\d+/\S+)", office.say("connect teams"))
-    assert found
+    start = start_link(office.say("connect teams"), MS_START)
     office.world.microsoft.signing_in = office.owner
-    assert office.world.certificate is not None
-    trust = ssl.create_default_context(cafile=str(office.world.certificate.cert_path))
-    form = FormPost(httpx.get(found.group(1), verify=trust).text)
-    page = httpx.get(form.action, params=form.fields)
-    assert page.status_code == 200 and "Microsoft Teams is connected" in page.text
-    declined = httpx.get(form.action, params={"error": "access_denied", "state": "x"})
+    browser = Browser(office.world)
+    try:
+        form = browser.microsoft_answer(start)
+        page = browser.client.get(form.action, params=form.fields)
+        declined = browser.client.get(form.action, params={"error": "access_denied", "state": "x"})
+    finally:
+        browser.close()
+    assert page.status_code == 200 and "Confirm in chat" in page.text
     assert declined.status_code == 400

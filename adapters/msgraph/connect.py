@@ -39,6 +39,7 @@ from adapters.msgraph.msal_apps import (
 from bot.domain import Actor, MsConnection
 from bot.domain import MsConnectRefused as ConnectRefused
 from bot.errors import MeetingPlatformRejected, RetryLater
+from bot.signin import StateProblem
 
 
 class RefusalKind(StrEnum):
@@ -48,6 +49,7 @@ class RefusalKind(StrEnum):
     DECLINED = "declined"
     NEEDS_ADMIN_CONSENT = "needs_admin_consent"
     EXPIRED = "expired"
+    OTHER_BROWSER = "other_browser"
     MISCONFIGURED = "misconfigured"
     UNREACHABLE = "unreachable"
     FAILED = "failed"
@@ -77,6 +79,11 @@ NEEDS_ADMIN_CONSENT = (
 EXPIRED = (
     "This sign-in link has expired or was already used (links work once, for 15 minutes). "
     "Start connecting Teams again from meetbot."
+)
+OTHER_BROWSER = (
+    "This sign-in was started in another browser, or this browser did not keep meetbot's cookie. "
+    "meetbot finishes a sign-in only in the browser that opened its Connect button: press the "
+    "button again and finish in the same browser. Nothing was connected."
 )
 MISCONFIGURED = (
     "Microsoft refused meetbot's app registration: check MEETBOT_MS_CLIENT_ID and "
@@ -120,9 +127,15 @@ class ConnectedAccount(Protocol):
 
 class ConnectStore(Protocol):
     def begin_flow(
-        self, *, company_id: str, provider_external_id: str, actor: Actor, flow: dict[str, Any]
+        self,
+        *,
+        company_id: str,
+        provider_external_id: str,
+        actor: Actor,
+        flow: dict[str, Any],
+        browser_nonce: str,
     ) -> None: ...
-    def finish_flow(self, *, state: str) -> PendingFlow | None: ...
+    def finish_flow(self, *, state: str, browser_nonce: str) -> PendingFlow | StateProblem: ...
     def account(
         self, *, company_id: str, provider_external_id: str = ""
     ) -> ConnectedAccount | None: ...
@@ -140,9 +153,16 @@ class MsConnect:
         self._apps, self._store, self._redirect_uri = apps, store, redirect_uri
 
     async def authorize_url(
-        self, *, company_id: str, provider_external_id: str, actor: Actor, login_hint: str = ""
+        self,
+        *,
+        company_id: str,
+        provider_external_id: str,
+        actor: Actor,
+        browser_nonce: str,
+        login_hint: str = "",
     ) -> str:
-        """Where to send the person signing in; the flow is kept until the callback."""
+        """Where to send the person signing in; the flow is kept until the callback, which only
+        the browser holding `browser_nonce` may bring."""
         state = secrets.token_urlsafe(32)  # msal's own state is 16 letters from `random`
         flow = await self._in_thread(self._initiate, state, login_hint)
         self._store.begin_flow(
@@ -150,6 +170,7 @@ class MsConnect:
             provider_external_id=provider_external_id,
             actor=actor,
             flow=flow,
+            browser_nonce=browser_nonce,
         )
         return str(flow["auth_uri"])
 
@@ -165,10 +186,20 @@ class MsConnect:
         )
         return flow
 
-    async def complete(self, form: Mapping[str, str]) -> MsConnection | ConnectRefused:
-        """Finishes a sign-in from the fields Microsoft POSTed to the redirect URI."""
-        pending = self._store.finish_flow(state=form["state"]) if form.get("state") else None
-        if pending is None:
+    async def complete(
+        self, form: Mapping[str, str], *, browser_nonce: str
+    ) -> MsConnection | ConnectRefused:
+        """Finishes a sign-in from the fields Microsoft POSTed to the redirect URI, in the browser
+        that started it."""
+        state = form.get("state")
+        pending = (
+            self._store.finish_flow(state=state, browser_nonce=browser_nonce)
+            if state
+            else StateProblem.EXPIRED
+        )
+        if pending is StateProblem.OTHER_BROWSER:
+            return ConnectRefused(RefusalKind.OTHER_BROWSER, OTHER_BROWSER)
+        if isinstance(pending, StateProblem):
             return ConnectRefused(RefusalKind.EXPIRED, EXPIRED)
         if form.get("error"):
             return self._refused(pending, *_sign_in_error(form))

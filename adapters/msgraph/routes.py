@@ -1,23 +1,33 @@
-"""Microsoft's sign-in callback, `GET /oauth/microsoft/callback` (a fixed interface).
+"""Microsoft's sign-in: meetbot's start link `GET /oauth/microsoft/start`, and the callback
+`GET /oauth/microsoft/callback` (a fixed interface).
 
+The start link gives the browser a cookie with the sign-in's nonce and sends it on to Microsoft.
 meetbot asks for `response_mode=form_post` (msal's recommendation: the code never sits in a URL or
-a browser history), so the answer normally arrives as a POSTed form on the same path; a GET with
-the answer in the query is read the same way.
+a browser history), so the answer normally arrives as a form POSTed from Microsoft's page; a GET
+with the answer in the query is read the same way. A SameSite=Lax cookie is not sent with another
+site's POST, so a posted answer without it is handed back to the browser once as a form that posts
+itself to the same path from meetbot's own page, which the cookie does accompany.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol
-from urllib.parse import parse_qsl
+from typing import Protocol, runtime_checkable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from adapters.edge.strict import BadInput, parse_form
+
 MAX_BODY_BYTES = 64 * 1024
 CALLBACK_PATH = "/oauth/microsoft/callback"
+START_PATH = "/oauth/microsoft/start"
+COOKIE = "meetbot_ms_signin"
+COOKIE_PATH = "/oauth/microsoft"
+COOKIE_SECONDS = 15 * 60
+RELAYED = "meetbot_relayed"  # marks the form meetbot's own page posted
 
 
 class CallbackOutcome(Protocol):
@@ -29,33 +39,93 @@ class CallbackOutcome(Protocol):
     def message(self) -> str: ...
 
 
-Complete = Callable[[Mapping[str, str]], Awaitable[CallbackOutcome]]
+@runtime_checkable
+class StartRedirect(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def browser_nonce(self) -> str: ...
 
 
-def _page(title: str, message: str, status: int) -> HTMLResponse:
-    body = (
+Begin = Callable[[str], Awaitable[StartRedirect | CallbackOutcome]]
+Complete = Callable[[Mapping[str, str], str], Awaitable[CallbackOutcome]]  # answer, nonce
+
+
+def _document(title: str, body: str) -> str:
+    return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title></head><body style='font-family:system-ui,sans-serif;"
         f"max-width:32rem;margin:12vh auto;padding:0 1rem'><h1>{html.escape(title)}</h1>"
-        f"<p>{html.escape(message)}</p></body></html>"
+        f"{body}</body></html>"
     )
+
+
+def _page(title: str, message: str, status: int) -> HTMLResponse:
+    body = _document(title, f"<p>{html.escape(message)}</p>")
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def teams_connect_routes(*, complete: Complete) -> list[Route]:
+def _relay(form: Mapping[str, str]) -> HTMLResponse:
+    """Microsoft's answer, posted again from meetbot's own page so the sign-in cookie comes too."""
+    fields = "".join(
+        f"<input type='hidden' name='{html.escape(name)}' value='{html.escape(value)}'>"
+        for name, value in {**form, RELAYED: "1"}.items()
+    )
+    body = _document(
+        "Finishing the sign-in",
+        f"<form method='post' action='{CALLBACK_PATH}'>{fields}"
+        "<p>One moment… If nothing happens, press <button type='submit'>Continue</button>.</p>"
+        "</form><script>document.forms[0].submit()</script>",
+    )
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def _started(started: StartRedirect | CallbackOutcome, secure: bool) -> Response:
+    if not isinstance(started, StartRedirect):
+        return _page(started.title, started.message, 400)
+    response = Response(
+        status_code=302, headers={"Location": started.url, "Cache-Control": "no-store"}
+    )
+    response.set_cookie(
+        COOKIE,
+        started.browser_nonce,
+        max_age=COOKIE_SECONDS,
+        path=COOKIE_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+def teams_connect_routes(
+    *, begin: Begin, complete: Complete, secure_cookie: bool = True
+) -> list[Route]:
+    async def start(request: Request) -> Response:
+        return _started(await begin(request.query_params.get("id", "")), secure_cookie)
+
+    async def finish(form: Mapping[str, str], nonce: str) -> Response:
+        outcome = await complete({k: v for k, v in form.items() if k != RELAYED}, nonce)
+        page = _page(outcome.title, outcome.message, 200 if outcome.ok else 400)
+        if outcome.ok:
+            page.delete_cookie(COOKIE, path=COOKIE_PATH, secure=secure_cookie, httponly=True)
+        return page
+
     async def callback(request: Request) -> Response:
-        if request.method == "GET":
-            outcome = await complete(dict(request.query_params))
-            return _page(outcome.title, outcome.message, 200 if outcome.ok else 400)
-        raw = await request.body()
+        nonce = request.cookies.get(COOKIE, "")
+        raw = request.scope["query_string"] if request.method == "GET" else await request.body()
         if len(raw) > MAX_BODY_BYTES:
             return _page("Microsoft Teams was not connected", "The answer was too large.", 413)
         try:
-            form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-        except UnicodeDecodeError:
+            form = parse_form(raw)
+        except BadInput:
             return _page("Microsoft Teams was not connected", "The answer was not readable.", 400)
-        outcome = await complete(form)
-        return _page(outcome.title, outcome.message, 200 if outcome.ok else 400)
+        if request.method == "POST" and not nonce and RELAYED not in form:
+            return _relay(form)
+        return await finish(form, nonce)
 
-    return [Route(CALLBACK_PATH, callback, methods=["GET", "POST"])]
+    return [
+        Route(START_PATH, start, methods=["GET"]),
+        Route(CALLBACK_PATH, callback, methods=["GET", "POST"]),
+    ]

@@ -12,7 +12,7 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -38,7 +38,18 @@ class CallbackOutcome(Protocol):
     def message(self) -> str: ...
 
 
-Complete = Callable[[str, str, str], Awaitable[CallbackOutcome]]  # state, code, error
+@runtime_checkable
+class StartRedirect(Protocol):
+    """Where the start link sends the browser, and the nonce its cookie must carry."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def browser_nonce(self) -> str: ...
+
+
+Begin = Callable[[str], Awaitable[StartRedirect | CallbackOutcome]]  # start link id
+Complete = Callable[[str, str, str, str], Awaitable[CallbackOutcome]]  # state, code, error, nonce
 Deauthorized = Callable[[str], Awaitable[int]]  # Zoom account id → connections dropped
 
 
@@ -59,18 +70,59 @@ def _page(outcome: CallbackOutcome) -> HTMLResponse:
     )
 
 
+# The sign-in's nonce, sent back only to meetbot's own Zoom sign-in paths, never to scripts.
+COOKIE = "meetbot_zoom_signin"
+COOKIE_PATH = "/oauth/zoom"
+COOKIE_SECONDS = 15 * 60
+
+
+def start_response(started: StartRedirect | CallbackOutcome, *, secure: bool) -> Response:
+    """A 302 to Zoom that gives the browser the sign-in's cookie, or a page saying why not."""
+    if not isinstance(started, StartRedirect):
+        return _page(started)
+    response = Response(
+        status_code=302, headers={"Location": started.url, "Cache-Control": "no-store"}
+    )
+    response.set_cookie(
+        COOKIE,
+        started.browser_nonce,
+        max_age=COOKIE_SECONDS,
+        path=COOKIE_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="lax",  # sent on Zoom's redirect back (a top-level GET), not on other sites' posts
+    )
+    return response
+
+
 def zoom_routes(
-    *, complete: Complete, deauthorized: Deauthorized, webhook_secret: str | None, clock: Clock
+    *,
+    begin: Begin,
+    complete: Complete,
+    deauthorized: Deauthorized,
+    webhook_secret: str | None,
+    clock: Clock,
+    secure_cookie: bool = True,
 ) -> list[Route]:
+    async def start(request: Request) -> Response:
+        started = await begin(request.query_params.get("id", ""))
+        return start_response(started, secure=secure_cookie)
+
     async def callback(request: Request) -> Response:
         try:
             query = parse_form(request.scope["query_string"])
         except BadInput as bad:
             return JSONResponse({"ok": False, "reason": bad.reason}, status_code=400)
         outcome = await complete(
-            query.get("state", ""), query.get("code", ""), query.get("error", "")
+            query.get("state", ""),
+            query.get("code", ""),
+            query.get("error", ""),
+            request.cookies.get(COOKIE, ""),
         )
-        return _page(outcome)
+        page = _page(outcome)
+        if outcome.ok:  # used up: the browser need not keep it
+            page.delete_cookie(COOKIE, path=COOKIE_PATH, secure=secure_cookie, httponly=True)
+        return page
 
     async def events(request: Request) -> Response:
         if not webhook_secret:
@@ -98,6 +150,7 @@ def zoom_routes(
         return JSONResponse({"ok": False, "reason": f"unsupported event {name!r}"}, status_code=422)
 
     return [
+        Route("/oauth/zoom/start", start, methods=["GET"]),
         Route("/oauth/zoom/callback", callback, methods=["GET"]),
         Route("/webhooks/zoom", events, methods=["POST"]),
     ]

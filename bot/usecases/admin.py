@@ -8,10 +8,12 @@ company's data: the company is found from the actor's own workspace.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot import templates
@@ -72,6 +74,7 @@ from bot.ports import (
 )
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 from bot.usecases import reports
+from bot.signin import MS_START, START_SECONDS, ZOOM_START
 from bot.usecases.alerts import ACTION_RECONNECT_TEAMS, ACTION_RECONNECT_ZOOM, ACTION_RETRY_JOB
 
 log = logging.getLogger("meetbot.commands")
@@ -329,14 +332,18 @@ async def teams_connect_reply(deps: AdminDeps, actor: Actor, company: Company) -
         provider_id = member.provider_external_id
         names = {p.external_id: p.name for p in deps.store.providers(company_id=company.id)}
         whose = f"{names.get(provider_id, 'your provider')}'s own Microsoft account"
-    url = await deps.teams_sign_in.authorize_url(
-        company_id=company.id, provider_external_id=provider_id, actor=actor
+    start_id = deps.states.issue(
+        purpose=MS_START,
+        company_id=company.id,
+        actor=actor,
+        ttl_seconds=START_SECONDS,
+        payload=json.dumps({"provider": provider_id}),
     )
     return say(
         "Connect Microsoft Teams",
         f"Sign in with {whose}. It must be a work or school account of your organisation "
-        "(personal outlook.com or hotmail.com accounts cannot host Teams meetings). "
-        "The button works once and for 15 minutes.",
+        "(personal outlook.com or hotmail.com accounts cannot host Teams meetings); then confirm "
+        "the account here. The button works once and for 15 minutes.",
         buttons=(LinkButton("Connect Microsoft Teams", url, primary=True),),
     )
 
@@ -345,6 +352,7 @@ def resumed(deps: AdminDeps, company_id: str) -> str:
     """Re-queues bookings that were waiting for set-up; says so when there were any."""
     count = deps.store.resync_blocked_bookings(company_id=company_id)
     return (
+    url = f"{deps.public_url.rstrip('/')}/oauth/microsoft/start?{urlencode({'id': start_id})}"
         f"\n\n{count} upcoming booking(s) that were waiting for this are being set up now."
         if count
         else ""
@@ -357,14 +365,15 @@ def callback_url(deps: AdminDeps, company_id: str) -> str:
 
 
 def zoom_authorize_reply(deps: AdminDeps, actor: Actor, company: Company) -> Reply:
-    state = deps.states.issue(
-        purpose=ZOOM_CONNECT, company_id=company.id, actor=actor, ttl_seconds=STATE_TTL_SECONDS
+    """A button to meetbot's own start link, which binds the sign-in to the browser opening it."""
+    start_id = deps.states.issue(
+        purpose=ZOOM_START, company_id=company.id, actor=actor, ttl_seconds=START_SECONDS
     )
     return say(
         "Connect Zoom",
-        "Sign in to Zoom with the account whose users will host the meetings, and allow meetbot. "
-        "The button works once and for 15 minutes.",
-        buttons=(LinkButton("Connect Zoom", deps.zoom_authorize_url(state), primary=True),),
+        "Sign in to Zoom with the account whose users will host the meetings, and allow meetbot; "
+        "then confirm the account here. The button works once and for 15 minutes.",
+        buttons=(LinkButton("Connect Zoom", url, primary=True),),
     )
 
 
@@ -373,6 +382,7 @@ async def _disconnect(
 ) -> Reply:
     assert company is not None
     if command.target == "teams":
+    url = f"{deps.public_url.rstrip('/')}/oauth/zoom/start?{urlencode({'id': start_id})}"
         return _disconnect_teams(deps, actor, company)
     existing = deps.store.zoom_account(company_id=company.id)
     if existing is None:

@@ -1,23 +1,178 @@
-"""Finishing Microsoft's sign-in: the company's account, or a provider's own (S9, S10)."""
+"""Connecting Microsoft Teams: the company's account, or a provider's own (S9, S10).
+
+As with Zoom, the sign-in is bound to the browser that opened meetbot's start link, an account
+already connected to another company is refused, and nothing is used until the person who signed
+in confirms it in chat.
+"""
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Mapping
 
-from bot.domain import AlertKind, MsConnection
-from bot.messages import ChatMessage
-from bot.usecases.admin import AdminDeps, actor_key, resumed
-from bot.usecases.connect_zoom import Outcome, tell
+from bot.commands import Role
+from bot.domain import Actor, AlertKind, Company, MsConnection
+from bot.messages import ActionButton, ChatMessage
+from bot.signin import CONFIRM_SECONDS, MS_CONFIRM, MS_START
+from bot.usecases.admin import AdminDeps, Reply, actor_key, effective_role, resumed, say
+from bot.usecases.connect_zoom import Outcome, Redirect, company_of_sign_in, tell
+
+ACTION_CONFIRM_TEAMS = "meetbot_teams_confirm"
+ACTION_DISCARD_TEAMS = "meetbot_teams_discard"
+
+EXPIRED = (
+    "This sign-in link has expired or was already used (links work once, for 15 minutes). "
+    "Start connecting Teams again from meetbot."
+)
+ACCOUNT_TAKEN = (
+    "This Microsoft account is already connected to another company on meetbot, and one account "
+    "hosts the meetings of one company only. Nothing was connected. Sign in with an account of "
+    "your own company; if this one is yours, disconnect it from meetbot there first."
+)
+NOTHING_TO_CONFIRM = (
+    "This confirmation has expired or was answered already, or it belongs to whoever started the "
+    "sign-in. Nothing changed; run `/meetings connect teams` to start again."
+)
+NOT_SET_UP = Outcome(False, "Microsoft Teams is not set up", "Nothing was connected.")
 
 
-async def complete_teams_connect(deps: AdminDeps, *, form: Mapping[str, str]) -> Outcome:
+async def begin_teams_sign_in(deps: AdminDeps, *, start_id: str) -> Redirect | Outcome:
+    """The chat button's link, once: Microsoft's sign-in, bound to this browser."""
+    if deps.teams_sign_in is None:
+        return NOT_SET_UP
+    started = deps.states.take(purpose=MS_START, state=start_id) if start_id else None
+    if started is None or started.company_id is None:
+        return Outcome(False, "This link has expired", EXPIRED)
+    nonce = secrets.token_urlsafe(32)
+    url = await deps.teams_sign_in.authorize_url(
+        company_id=started.company_id,
+        provider_external_id=str(json.loads(started.payload or "{}").get("provider", "")),
+        actor=started.actor,
+        browser_nonce=nonce,
+    )
+    return Redirect(url, nonce)
+
+
+async def complete_teams_connect(
+    deps: AdminDeps, *, form: Mapping[str, str], browser_nonce: str
+) -> Outcome:
     if deps.teams_sign_in is None or deps.teams_accounts is None:
-        return Outcome(False, "Microsoft Teams is not set up", "Nothing was connected.")
-    result = await deps.teams_sign_in.complete(form)
+        return NOT_SET_UP
+    result = await deps.teams_sign_in.complete(form, browser_nonce=browser_nonce)
     if not isinstance(result, MsConnection):
         return Outcome(False, "Microsoft Teams was not connected", result.reason)
+    if deps.teams_accounts.linked_elsewhere(
+        company_id=result.company_id, tenant_id=result.tenant_id, object_id=result.object_id
+    ):
+        deps.audit(result.company_id, result.actor, "was refused a Microsoft account in use")
+        return Outcome(False, "This Microsoft account is already in use", ACCOUNT_TAKEN)
+    return await _ask_to_confirm(deps, result)
+
+
+def _whose(deps: AdminDeps, company: Company, provider_external_id: str) -> str:
+    if not provider_external_id:
+        return f"{company.name}'s Teams meetings (the company's account)"
+    names = {p.external_id: p.name for p in deps.store.providers(company_id=company.id)}
+    provider = names.get(provider_external_id, "your provider")
+    return f"{provider}'s Teams meetings at {company.name} (their own account)"
+
+
+async def _ask_to_confirm(deps: AdminDeps, connection: MsConnection) -> Outcome:
+    company = company_of_sign_in(deps, connection.actor, connection.company_id)
+    if company is None:
+        return Outcome(False, "Microsoft Teams was not connected", EXPIRED)
+    token = deps.states.issue(
+        purpose=MS_CONFIRM,
+        company_id=company.id,
+        actor=connection.actor,
+        ttl_seconds=CONFIRM_SECONDS,
+        payload=_sealable(connection),
+    )
+    account = f"Microsoft account {connection.display_name} ({connection.username})"
+    asked = await tell(
+        deps,
+        connection.actor,
+        ChatMessage(
+            title="Confirm the Microsoft account",
+            summary="Confirm the Microsoft account",
+            text=f"{account} will host {_whose(deps, company, connection.provider_external_id)}.",
+            note="Only you can answer, within an hour. If you did not just sign in to Microsoft "
+            "for meetbot, press Cancel.",
+            actions=(
+                ActionButton("Confirm", ACTION_CONFIRM_TEAMS, token, "primary"),
+                ActionButton("Cancel", ACTION_DISCARD_TEAMS, token),
+            ),
+        ),
+    )
+    if not asked:
+        return Outcome(
+            False,
+            "Microsoft Teams was not connected",
+            "meetbot could not send you the confirmation in chat. Nothing changed; start "
+            "connecting Teams again from meetbot.",
+        )
+    return Outcome(
+        True,
+        "Confirm in chat",
+        f"{account} is signed in. meetbot sent you a message in chat: press Confirm there to let "
+        "it host Teams meetings. Until then nothing changes. You can close this tab.",
+    )
+
+
+_KEPT = ("provider_external_id", "tenant_id", "object_id", "username", "display_name")
+
+
+def _sealable(connection: MsConnection) -> str:
+    fields = {name: getattr(connection, name) for name in _KEPT}
+    return json.dumps(
+        {
+            **fields,
+            "home_account_id": connection.home_account_id,
+            "token_cache": connection.token_cache,
+        }
+    )
+
+
+def _unsealed(payload: str, company_id: str, actor: Actor) -> MsConnection:
+    fields = json.loads(payload)
+    return MsConnection(
+        company_id=company_id,
+        actor=actor,
+        **{name: str(fields[name]) for name in (*_KEPT, "home_account_id", "token_cache")},
+    )
+
+
+async def answer_teams_confirmation(
+    deps: AdminDeps, actor: Actor, *, confirmed: bool, token: str
+) -> Reply:
+    """Confirm or Cancel, pressed by the person who signed in, in the company they signed in for."""
+    taken = deps.states.take_for(purpose=MS_CONFIRM, state=token, actor=actor) if token else None
+    company = company_of_sign_in(deps, actor, taken.company_id) if taken else None
+    if taken is None or company is None or deps.teams_accounts is None:
+        return say("Nothing to confirm", NOTHING_TO_CONFIRM)
+    connection = _unsealed(taken.payload, company.id, actor)
+    if not confirmed:
+        deps.audit(company.id, actor, "cancelled connecting Microsoft Teams", connection.username)
+        return say(
+            "Microsoft Teams was not connected", "The sign-in is discarded; nothing changed."
+        )
+    if (
+        not connection.provider_external_id
+        and effective_role(deps, actor, company) is not Role.ADMIN
+    ):
+        return say("Not allowed", "Connecting the company's Teams account needs the *admin* role.")
+    if deps.teams_accounts.linked_elsewhere(
+        company_id=company.id, tenant_id=connection.tenant_id, object_id=connection.object_id
+    ):
+        return say("This Microsoft account is already in use", ACCOUNT_TAKEN)
+    return _activate(deps, company, connection)
+
+
+def _activate(deps: AdminDeps, company: Company, result: MsConnection) -> Reply:
+    assert deps.teams_accounts is not None
     account = deps.teams_accounts.save_account(
-        company_id=result.company_id,
+        company_id=company.id,
         provider_external_id=result.provider_external_id,
         tenant_id=result.tenant_id,
         object_id=result.object_id,
@@ -31,26 +186,18 @@ async def complete_teams_connect(deps: AdminDeps, *, form: Mapping[str, str]) ->
         "the company's account" if not account.provider_external_id else "a provider's own account"
     )
     deps.audit(
-        result.company_id, result.actor, "connected Microsoft Teams", f"{account.username}, {whose}"
+        company.id, result.actor, "connected Microsoft Teams", f"{account.username}, {whose}"
     )
     deps.alerts.resolve(
-        company_id=result.company_id,
+        company_id=company.id,
         kind=AlertKind.ACCOUNT_REVOKED,
         subject="teams",
         resolution=f"Microsoft Teams is connected again ({account.username}); the waiting bookings "
         "are being set up now.",
     )
-    waiting = resumed(deps, result.company_id)
-    await tell(
-        deps,
-        result.actor,
-        ChatMessage(
-            title="Microsoft Teams is connected",
-            summary="Microsoft Teams is connected",
-            text=f"{account.username} ({whose}) now hosts Teams meetings. Move a provider to Teams "
-            "with `/meetings provider NAME teams`." + waiting,
-        ),
-    )
-    return Outcome(
-        True, "Microsoft Teams is connected", "You can close this tab and go back to chat."
+    waiting = resumed(deps, company.id)
+    return say(
+        "Microsoft Teams is connected",
+        f"{account.username} ({whose}) now hosts Teams meetings. Move a provider to Teams with "
+        "`/meetings provider NAME teams`." + waiting,
     )

@@ -2,15 +2,18 @@
 
 Adapters hand over the text after the command with mentions normalised to `<@USER>` and
 `<#CHANNEL>` (Slack's escaped forms `<@U1|name>` and `<#C1|name>` are accepted as they are).
-Parsing is pure: it never looks anything up.
+Parsing is pure: it never looks anything up. Anyone in a workspace can send text before any role
+check, so every pattern here runs on RE2 (linear time, no backtracking) and text longer than
+`MAX_COMMAND_CHARS` is not parsed at all.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+import re2
 
 
 class Role(StrEnum):
@@ -32,9 +35,13 @@ class Mention:
         return f"{sigil}{self.label or self.id}"
 
 
-_USER = re.compile(r"^<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>$")
-_CHANNEL = re.compile(r"^<#([A-Za-z0-9._:@-]+)(?:\|([^>]*))?>$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Room for the longest template (2,000 characters) with its scope words and some spacing.
+MAX_COMMAND_CHARS = 4000
+
+_USER = re2.compile(r"^<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>$")
+_CHANNEL = re2.compile(r"^<#([A-Za-z0-9._:@-]+)(?:\|([^>]*))?>$")
+_EMAIL = re2.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MAILTO = re2.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
 
 
 def user_mention(token: str) -> Mention | None:
@@ -156,6 +163,13 @@ class TemplateCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class TooLong:
+    """More text than any command needs: answered without being parsed."""
+
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
 class Invalid:
     """The command exists but was typed wrong: what is wrong, and how to type it."""
 
@@ -182,6 +196,7 @@ Command = (
     | Audit
     | SetDigest
     | TemplateCommand
+    | TooLong
     | Invalid
 )
 
@@ -219,11 +234,13 @@ EXAMPLES = (
     "digest at 8",
 )
 DATE_WORDS = ("today", "tomorrow", "yesterday")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re2.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PROVIDER_KEYWORDS = ("zoom", "teams", "channel", "staff")
 
 
 def parse(text: str) -> Command:
+    if len(text) > MAX_COMMAND_CHARS:
+        return TooLong(len(text))
     words = text.split()
     if not words:
         return Help()
@@ -291,7 +308,7 @@ def _provider(rest: list[str]) -> Command:
 
 def _unlink(token: str) -> str:
     """Slack turns e-mail addresses into `<mailto:a@b|a@b>`."""
-    found = re.match(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$", token)
+    found = _MAILTO.match(token)
     return found.group(1) if found else token
 
 
@@ -393,7 +410,7 @@ _PARSERS: dict[str, Callable[[list[str]], Command]] = {
 
 def required_role(command: Command) -> Role | None:
     """The least role a command needs; None: anyone in the workspace may use it."""
-    if isinstance(command, Help | Invalid):
+    if isinstance(command, Help | Invalid | TooLong):
         return None
     if isinstance(command, Status | ListServices | ListProviders | StartMeeting | Report):
         return Role.JUNIOR  # start: the use case also checks the meeting's provider

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import re2
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
@@ -33,6 +34,7 @@ from adapters.slack.installations import (
     StateStore,
 )
 from adapters.slack.render import render
+from bot.commands import MAX_COMMAND_CHARS
 from bot.domain import Actor, ChatPlatform
 from bot.errors import RetryLater
 from bot.usecases.admin import SIMPLYBOOK_FORM, Reply
@@ -55,11 +57,17 @@ BOT_SCOPES = [
 ]
 
 
+# RE2: linear time on whatever a workspace member types.
+_TYPED_LINK = re2.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
+
+
 def command_text(raw: str) -> str:
     """Slack's escaping undone, except the mention forms (`<@U1>`, `<#C1|name>`) the grammar
     reads: typed links become plain URLs and `&lt;` is `<` again, so a template keeps exactly
     what the admin typed."""
-    unlinked = re.sub(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>", r"\1", raw)
+    if len(raw) > MAX_COMMAND_CHARS:  # the core answers "too long" without reading it
+        return raw
+    unlinked = _TYPED_LINK.sub(r"\1", raw)
     return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

@@ -6,10 +6,13 @@ name renders literally instead of pinging a channel or disguising a link.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+import re2
+
 from bot.messages import ChatMessage, Link, Segment, Text, When
+
+_ESCAPED_MENTION = re2.compile(r"&lt;([@#][A-Z0-9]+)&gt;")
 
 
 def escape(text: str) -> str:
@@ -25,7 +28,7 @@ def _mrkdwn_keeping_mentions(text: str) -> str:
 
     Only `text` and `note` go through this; user data belongs in facts."""
     escaped = escape(text)
-    return re.sub(r"&lt;([@#][A-Z0-9]+)&gt;", r"<\1>", escaped)
+    return _ESCAPED_MENTION.sub(r"<\1>", escaped)
 
 
 def _rich_text(segments: tuple[Segment, ...]) -> dict[str, Any]:

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import re2
 from botbuilder.core import ActivityHandler, BotAdapter, CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ChannelAccount
@@ -53,6 +53,7 @@ from adapters.teams.connector import (
     personal_reference,
     reference_json,
 )
+from bot.commands import MAX_COMMAND_CHARS
 from bot.domain import Actor, ChatPlatform
 from bot.errors import MeetbotError
 from bot.messages import ChatMessage, Link
@@ -62,8 +63,9 @@ from bot.usecases.admin import Reply
 log = logging.getLogger("meetbot.teams")
 
 ANSWER_WITHIN_SECONDS = 5.0  # the Bot Framework waits about 15 s for the HTTP answer
-_AT = re.compile(r"</?at[^>]*>", re.IGNORECASE)
-_COMMAND_PREFIX = re.compile(r"^\s*/?meetings\b", re.IGNORECASE)
+# RE2: linear time on whatever any member of any tenant sends.
+_AT = re2.compile(r"(?i)</?at[^>]*>")
+_COMMAND_PREFIX = re2.compile(r"(?i)^\s*/?meetings\b")
 GREETING = ChatMessage(
     title="Hello, I am meetbot",
     summary="meetbot is here",
@@ -225,8 +227,11 @@ class MeetbotTeamsBot(ActivityHandler):
         bot_id = activity.recipient.id
         if speaker.in_channel and not any(mention.id == bot_id for mention in mentioned):
             return  # not addressed to meetbot
-        people = await self._people(turn_context, mentioned, bot_id)
-        text = command_text(activity.text or "", mentioned, bot_id=bot_id, people=people)
+        text = activity.text or ""
+        people: dict[str, str] = {}
+        if len(text) <= MAX_COMMAND_CHARS:  # longer: the core answers "too long" without reading it
+            people = await self._people(turn_context, mentioned, bot_id)
+            text = command_text(text, mentioned, bot_id=bot_id, people=people)
         actor = self._actor(speaker)
         work = asyncio.ensure_future(self._handlers.run_command(actor, text))
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN_SECONDS)

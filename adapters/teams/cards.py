@@ -24,6 +24,8 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
+import re2
+
 from bot.messages import ActionButton, ChatMessage, Link, LinkButton, Segment, Text, When
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -38,10 +40,13 @@ FILE_TEXT_LIMIT = 20 * 1024  # Teams refuses messages over about 28 KB
 # Escaped wherever they stand, so no construct can form across two pieces of text either:
 # "&" (entities), "{" (the date functions) and the inline Markdown characters.
 _INLINE = frozenset("\\*_[]`~<{&")
+# Every pattern here meets text anyone may have written, so each runs in linear time: those that
+# could retry a long run from many starting points run on RE2; the stdlib keeps the two that do
+# constant work per position (no quantifier; a `^`-pinned run of blanks or digits), being faster.
 _LINE_START = re.compile(r"^([ \t]*)([-+#>]|\d+(?=[.)]))", re.MULTILINE)
-_MENTION = re.compile(r"<([@#])([A-Za-z0-9._:@-]+)(?:\|([^>]*))?>")
+_MENTION = re2.compile(r"<([@#])([A-Za-z0-9._:@-]+)(?:\|([^>]*))?>")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
-_DATE = re.compile(r"\{\{DATE\(([^,)]+), LONG\)\}\} \{\{TIME\(([^)]+)\)\}\}")
+_DATE = re2.compile(r"\{\{DATE\(([^,)]+), LONG\)\}\} \{\{TIME\(([^)]+)\)\}\}")
 
 
 def escape(text: str) -> str:
@@ -222,8 +227,35 @@ def file_card(*, title: str, comment: str, filename: str, content: bytes) -> dic
 def unescape(markdown: str) -> str:
     """What a reader sees of text this module escaped (moments stay as their ISO time)."""
     text = _DATE.sub(lambda found: found.group(1), markdown)
-    text = re.sub(r"(?<!\\)\[((?:\\.|[^\[\]\\])*)\]\([^)]*\)", r"\1", text)
-    return _ESCAPED.sub(r"\1", text).replace("\n\n", "\n")
+    return _ESCAPED.sub(r"\1", _link_texts(text)).replace("\n\n", "\n")
+
+
+def _link_texts(markdown: str) -> str:
+    """`[text](url)` → text, escaped characters untouched. Scanned by hand in one pass: a pattern
+    would retry every unclosed "[" to the end of the text, which is quadratic."""
+    out: list[str] = []
+    opened: int | None = None  # where in `out` the last unescaped "[" went
+    closes_left = True  # False once no ")" follows: no link can end any more
+    at = 0
+    while at < len(markdown):
+        char = markdown[at]
+        if char == "\\":
+            out.append(markdown[at : at + 2])
+            at += 2
+            continue
+        close = -1
+        if char == "]" and opened is not None and markdown.startswith("(", at + 1) and closes_left:
+            close = markdown.find(")", at + 2)
+            closes_left = close >= 0
+        if close >= 0 and opened is not None:
+            out[opened:] = out[opened + 1 :]  # the label stays, its brackets and URL go
+            at = close + 1
+            opened = None
+            continue
+        opened = len(out) if char == "[" else None if char == "]" else opened
+        out.append(char)
+        at += 1
+    return "".join(out)
 
 
 def card_text(card: Mapping[str, Any]) -> str:

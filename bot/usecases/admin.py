@@ -20,6 +20,7 @@ from bot import templates
 from bot.clock import Clock, SystemClock
 from bot.commands import (
     EXAMPLES,
+    MAX_COMMAND_CHARS,
     USAGE,
     Audit,
     Command,
@@ -42,6 +43,7 @@ from bot.commands import (
     StartMeeting,
     Status,
     TemplateCommand,
+    TooLong,
     parse,
     required_role,
 )
@@ -72,9 +74,9 @@ from bot.ports import (
     TemplateStore,
     ZoomDirectory,
 )
+from bot.signin import MS_START, START_SECONDS, ZOOM_START
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 from bot.usecases import reports
-from bot.signin import MS_START, START_SECONDS, ZOOM_START
 from bot.usecases.alerts import ACTION_RECONNECT_TEAMS, ACTION_RECONNECT_ZOOM, ACTION_RETRY_JOB
 
 log = logging.getLogger("meetbot.commands")
@@ -153,7 +155,7 @@ async def run_command(deps: AdminDeps, actor: Actor, text: str) -> Reply:
         )
     if (
         company is None
-        and not isinstance(command, Help | Invalid)
+        and not isinstance(command, Help | Invalid | TooLong)
         and command != Connect("simplybook")
     ):
         return say(
@@ -193,6 +195,17 @@ async def _invalid(
     return say(
         "Not quite",
         f"{command.problem[:1].upper()}{command.problem[1:]}.\nUsage: `/meetings {command.usage}`",
+    )
+
+
+async def _too_long(
+    deps: AdminDeps, actor: Actor, company: Company | None, command: TooLong
+) -> Reply:
+    return say(
+        "That command is too long",
+        f"A command can be at most {MAX_COMMAND_CHARS:,} characters long, and this one has "
+        f"{command.length:,}, so I did not read it. Please shorten it and send it again "
+        f"(a template's text can be up to {templates.MAX_LENGTH:,} characters).",
     )
 
 
@@ -339,6 +352,7 @@ async def teams_connect_reply(deps: AdminDeps, actor: Actor, company: Company) -
         ttl_seconds=START_SECONDS,
         payload=json.dumps({"provider": provider_id}),
     )
+    url = f"{deps.public_url.rstrip('/')}/oauth/microsoft/start?{urlencode({'id': start_id})}"
     return say(
         "Connect Microsoft Teams",
         f"Sign in with {whose}. It must be a work or school account of your organisation "
@@ -352,7 +366,6 @@ def resumed(deps: AdminDeps, company_id: str) -> str:
     """Re-queues bookings that were waiting for set-up; says so when there were any."""
     count = deps.store.resync_blocked_bookings(company_id=company_id)
     return (
-    url = f"{deps.public_url.rstrip('/')}/oauth/microsoft/start?{urlencode({'id': start_id})}"
         f"\n\n{count} upcoming booking(s) that were waiting for this are being set up now."
         if count
         else ""
@@ -369,6 +382,7 @@ def zoom_authorize_reply(deps: AdminDeps, actor: Actor, company: Company) -> Rep
     start_id = deps.states.issue(
         purpose=ZOOM_START, company_id=company.id, actor=actor, ttl_seconds=START_SECONDS
     )
+    url = f"{deps.public_url.rstrip('/')}/oauth/zoom/start?{urlencode({'id': start_id})}"
     return say(
         "Connect Zoom",
         "Sign in to Zoom with the account whose users will host the meetings, and allow meetbot; "
@@ -382,7 +396,6 @@ async def _disconnect(
 ) -> Reply:
     assert company is not None
     if command.target == "teams":
-    url = f"{deps.public_url.rstrip('/')}/oauth/zoom/start?{urlencode({'id': start_id})}"
         return _disconnect_teams(deps, actor, company)
     existing = deps.store.zoom_account(company_id=company.id)
     if existing is None:
@@ -873,6 +886,7 @@ Handler = Callable[[AdminDeps, Actor, Company | None, Any], Awaitable[Reply]]
 _HANDLERS: dict[type[Command], Handler] = {
     Help: _help,
     Invalid: _invalid,
+    TooLong: _too_long,
     Status: _status,
     Connect: _connect,
     Disconnect: _disconnect,

@@ -60,8 +60,8 @@ from bot.domain import Actor, BookingCallback, ChatPlatform, ChatTarget, Job, Me
 from bot.ports import ChatSender, MeetingPlatformPort
 from bot.settings import Settings
 from bot.usecases import admin, links
-from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins
 from bot.usecases.account_actions import run_action
+from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins
 from bot.usecases.connect_teams import begin_teams_sign_in, complete_teams_connect
 from bot.usecases.connect_zoom import begin_zoom_sign_in, complete_zoom_connect, zoom_deauthorized
 from bot.usecases.ingest import IngestResult, accept_booking_callback
@@ -612,10 +612,15 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
             host=host_link,
         ),
         *zoom_routes(
+            begin=begin_zoom,
             complete=complete,
             deauthorized=deauthorized,
             webhook_secret=webhook_secret.get_secret_value() if webhook_secret else None,
             clock=core.clock,
+            secure_cookie=secure_cookie,
+        ),
+        *teams_connect_routes(
+            begin=begin_teams, complete=teams_connected, secure_cookie=secure_cookie
         ),
         *_slack_routes(core, deps),
         *_teams_routes(core, deps),
@@ -629,15 +634,10 @@ def body_limits(settings: Settings) -> BodyLimits:
     """Each route's body cap: every body is read and counted before any route sees it."""
     return BodyLimits(
         caps={
-            begin=begin_zoom,
             "/webhooks/simplybook/": SIMPLYBOOK_MAX_BODY,
             "/webhooks/zoom": ZOOM_MAX_BODY,
             TEAMS_CALLBACK_PATH: MS_CALLBACK_MAX_BODY,
             "/slack/events": SLACK_MAX_BODY,
-            secure_cookie=secure_cookie,
-        ),
-        *teams_connect_routes(
-            begin=begin_teams, complete=teams_connected, secure_cookie=secure_cookie
             "/api/messages": TEAMS_MAX_BODY,
         },
         default_cap=8 * 1024,  # the rest are GET routes: no body is expected

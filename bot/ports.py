@@ -374,15 +374,15 @@ class SetupStore(Protocol):
 
     def disconnect_zoom(self, *, company_id: str) -> bool: ...
 
+    def zoom_account_elsewhere(self, *, company_id: str, zoom_account_id: str) -> bool:
+        """Whether that Zoom account is connected to another company."""
+        ...
+
     def drop_zoom_account(self, *, zoom_account_id: str) -> list[tuple[str, str]]:
         """Deletes every connection to that Zoom account; returns (company id, connected by)."""
         ...
 
     def open_problems(self, *, company_id: str) -> list[str]: ...
-
-    def zoom_account_elsewhere(self, *, company_id: str, zoom_account_id: str) -> bool:
-        """Whether that Zoom account is connected to another company."""
-        ...
 
     def meeting_to_start(self, *, company_id: str, meeting_id: str) -> tuple[Meeting, str] | None:
         """The company's meeting and its booking's provider id."""
@@ -486,6 +486,10 @@ class TeamsAccounts(Protocol):
 
     def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool: ...
 
+    def linked_elsewhere(self, *, company_id: str, tenant_id: str, object_id: str) -> bool:
+        """Whether that Microsoft account is connected to another company."""
+        ...
+
 
 class TeamsSignIn(Protocol):
     """Microsoft's sign-in (authorization code flow) for connecting an account."""
@@ -498,10 +502,6 @@ class TeamsSignIn(Protocol):
         actor: Actor,
         browser_nonce: str,
         login_hint: str = "",
-    def linked_elsewhere(self, *, company_id: str, tenant_id: str, object_id: str) -> bool:
-        """Whether that Microsoft account is connected to another company."""
-        ...
-
     ) -> str: ...
 
     async def complete(

@@ -1,0 +1,336 @@
+"""Messages that several jobs write (a group class's, admins' notices, the digest) are posted once
+and end complete, however the jobs interleave: concurrent bookings of one class, slow platforms,
+a post that Slack accepts long before it answers (issue: shared-message race, rule 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bot.domain import Actor, CatalogEntry, ChatPlatform
+from bot.main import Core, build_integrations, build_web_app, build_worker, schedule_routine
+from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
+from simulators.server import BackgroundServer
+from simulators.teams import DEFAULT_TENANT_ID
+
+from .conftest import SteppingClock, free_port
+from .teams_platform import OLENA_AAD, Meetbot, Tenant, ask_in_channel, install, text_of
+
+pytestmark = pytest.mark.slow
+
+CLASS_SERVICE = "3"
+KYIV = ZoneInfo("Europe/Kyiv")
+SLOW = (0.5, 6.0)  # seconds; all inside meetbot's own HTTP timeouts
+POST = r"/api/chat\.postMessage$"
+
+
+def add_class_service(core: Core, demo: Demo, world: SandboxWorld) -> None:
+    world.simplybook.add_service(demo.login, id=CLASS_SERVICE, name="Group yoga", is_class="1")
+    core.store.merge_catalog(
+        company_id=demo.company_id,
+        services=[CatalogEntry(CLASS_SERVICE, "Group yoga", is_class=True)],
+        providers=[],
+    )
+    core.setup.set_service_online(
+        company_id=demo.company_id, external_id=CLASS_SERVICE, enabled=True
+    )
+
+
+def class_start(days: int, hour: int) -> datetime:
+    return (datetime.now(KYIV) + timedelta(days=days)).replace(
+        hour=hour, minute=0, second=0, microsecond=0
+    )
+
+
+def book_seat(world: SandboxWorld, demo: Demo, start: datetime, client: str) -> dict[str, Any]:
+    return world.simplybook.add_booking(
+        demo.login,
+        service_id=CLASS_SERVICE,
+        provider_id=demo.provider_id,
+        client_name=client,
+        client_email=f"{client.lower()}@example.test",
+        start=f"{start:%Y-%m-%d %H:%M:%S}",
+        end=f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+    )
+
+
+def deliver(web: str, world: SandboxWorld, demo: Demo, booking: dict[str, Any], kind: str) -> None:
+    answer = httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking["id"], kind),
+    )
+    assert answer.status_code == 202, answer.text
+
+
+def _busy(core: Core) -> bool:
+    soon = core.clock.now() + timedelta(seconds=10)
+    return any(
+        job.state == "running" or (job.state == "pending" and job.run_at <= soon)
+        for job in core.queue.jobs()
+    )
+
+
+def run_two_workers(
+    core: Core, *, timeout: float, while_running: Callable[[], None] = lambda: None
+) -> None:
+    """Two workers of four lanes each, side by side on one database, until nothing is left to do.
+
+    `while_running` is called (in a thread) once the workers are up: it can deliver more webhooks
+    or release a held answer while jobs are in flight."""
+
+    async def main() -> None:
+        integrations = build_integrations(core)
+        workers = [build_worker(core, integrations, role=f"race-{n}") for n in (1, 2)]
+        stop = asyncio.Event()
+        running = [asyncio.create_task(worker.run(stop)) for worker in workers]
+        try:
+            await asyncio.to_thread(while_running)
+            for _ in range(int(timeout * 10)):
+                if not _busy(core):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await asyncio.gather(*running)
+            await integrations.aclose()
+        assert not _busy(core), "the jobs did not finish in time"
+
+    asyncio.run(main())
+
+
+def seats_in(text: str) -> dict[str, str]:
+    """Client name → their own link, as the class message lists them."""
+    return dict(re.findall(r"• (\w+) \(\w+\): (\S+/m/[\w-]+)", text))
+
+
+def assert_one_complete_class(
+    world: SandboxWorld, texts: list[str], clients: set[str], web: str
+) -> None:
+    assert len(texts) == 1, f"one class message, not {len(texts)}"
+    [text] = texts
+    seats = seats_in(text)
+    assert set(seats) == clients, text
+    assert f"Seats: {len(clients)}" in text
+    assert len(set(seats.values())) == len(clients), "a link of their own each"
+    [meeting] = world.zoom.live_meetings()
+    registered = {
+        r["email"]
+        for r in world.zoom.meeting(meeting["id"])["registrants"]
+        if r["status"] == "approved"
+    }
+    assert registered == {f"{client.lower()}@example.test" for client in clients}
+    for link in seats.values():
+        answer = httpx.get(link.replace("http://meetbot.test", web))
+        assert answer.status_code in (200, 303), "every listed link opens (or waits)"
+    assert world.zoom.created_count() == 1
+
+
+def test_three_concurrent_bookings_of_a_class_on_slow_slack_and_zoom_end_in_one_complete_message(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    add_class_service(core, demo, world)
+    world.zoom.faults.delay(path="/v2/", seconds=SLOW, seed=7)
+    world.slack.faults.delay(path=POST, seconds=SLOW, after_effect=True, seed=7)
+    world.slack.faults.delay(path=r"/api/chat\.update$", seconds=SLOW, seed=8)
+    start = class_start(days=1, hour=18)
+    clients = {"Iryna", "Petro", "Oksana"}
+    for client in sorted(clients):
+        deliver(web, world, demo, book_seat(world, demo, start, client), "create")
+
+    run_two_workers(core, timeout=240)
+
+    texts = [message_as_text(m) for m in world.slack.messages(demo.channel_id)]
+    assert_one_complete_class(world, texts, clients, web)
+    assert {job.state for job in core.queue.jobs(kind="sync_booking")} == {"done"}
+
+
+def test_a_class_post_held_by_slack_while_two_more_book_is_still_one_message_with_all_three(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    add_class_service(core, demo, world)
+    world.slack.faults.hang_after_effect(path=POST, seconds=60)
+    start = class_start(days=2, hour=9)
+    deliver(web, world, demo, book_seat(world, demo, start, "Iryna"), "create")
+
+    def two_more_while_the_first_post_is_held() -> None:
+        assert world.slack.faults.wait_for_hang(30), "the first post reached Slack"
+        for client in ("Petro", "Oksana"):
+            deliver(web, world, demo, book_seat(world, demo, start, client), "create")
+        held_back = world.slack.messages(demo.channel_id)
+        assert len(held_back) == 1, "Slack has the post; meetbot has not heard back yet"
+        world.slack.faults.release()
+
+    run_two_workers(core, timeout=120, while_running=two_more_while_the_first_post_is_held)
+
+    [message] = world.slack.messages(demo.channel_id)
+    assert_one_complete_class(world, [message_as_text(message)], {"Iryna", "Petro", "Oksana"}, web)
+    assert message["edits"], "the one message was edited to show the later seats"
+
+
+def test_clients_booking_and_cancelling_one_class_at_once_leave_exactly_the_live_seats(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    add_class_service(core, demo, world)
+    world.zoom.faults.delay(path="/v2/", seconds=(0.05, 1.0), seed=3)
+    world.slack.faults.delay(path=r"/api/chat\.", seconds=(0.05, 1.0), after_effect=True, seed=3)
+    start = class_start(days=3, hour=19)
+    names = ["Iryna", "Petro", "Oksana", "Taras", "Olha", "Marko"]
+    bookings = {name: book_seat(world, demo, start, name) for name in names}
+    for name in names:
+        deliver(web, world, demo, bookings[name], "create")
+
+    def two_cancel_while_others_book() -> None:
+        for name in ("Petro", "Taras"):
+            world.simplybook.update_booking(demo.login, bookings[name]["id"], status="cancelled")
+            deliver(web, world, demo, bookings[name], "cancel")
+
+    run_two_workers(core, timeout=240, while_running=two_cancel_while_others_book)
+
+    texts = [message_as_text(m) for m in world.slack.messages(demo.channel_id)]
+    assert_one_complete_class(world, texts, {"Iryna", "Oksana", "Olha", "Marko"}, web)
+
+
+def test_three_concurrent_bookings_of_a_class_in_a_teams_channel_end_in_one_complete_card(
+    make_core: Callable[..., Core], world: SandboxWorld, teams: Tenant
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    core = make_core(public_url=url, **teams.settings())
+    demo = seed_demo(core, world)
+    add_class_service(core, demo, world)
+    core.workspaces.bind(
+        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
+    )
+    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
+    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
+        meetbot = Meetbot(core, url)
+        install(teams, meetbot)
+        mapped = ask_in_channel(teams, meetbot, teams.olena, "provider olena channel")
+        assert "bookings go to" in "\n".join(text_of(p) for p in mapped)
+        world.zoom.faults.delay(path="/v2/", seconds=SLOW, seed=11)
+        teams.sim.faults.delay(path="/v3/conversations/", seconds=SLOW, after_effect=True, seed=11)
+        start = class_start(days=1, hour=20)
+        clients = {"Iryna", "Petro", "Oksana"}
+        before = {post["id"] for post in teams.sim.activities(teams.bookings)}
+        for client in sorted(clients):
+            deliver(url, world, demo, book_seat(world, demo, start, client), "create")
+
+        run_two_workers(core, timeout=240)
+
+        cards = [p for p in teams.sim.activities(teams.bookings) if p["id"] not in before]
+        texts = [text_of(card) for card in cards]
+        assert_one_complete_class(world, texts, clients, url)
+
+
+# Every other message that several jobs can write, each under the rule that protects it.
+
+ADMIN = "UADMIN01"
+
+
+def add_admin(core: Core, world: SandboxWorld, demo: Demo) -> None:
+    world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
+    core.setup.set_role(
+        company_id=demo.company_id,
+        actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
+        user_id=ADMIN,
+        role="admin",
+    )
+    core.records.set_digest(company_id=demo.company_id, enabled=False)
+
+
+def admin_dms(world: SandboxWorld, starting: str) -> list[str]:
+    return [
+        text
+        for text in (message_as_text(m) for m in world.slack.dm_messages(ADMIN))
+        if text.startswith(starting)
+    ]
+
+
+def test_a_problem_met_by_many_jobs_at_once_is_told_to_each_admin_once(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    """Alert notices: one open alert per (company, kind, subject), one notice job per alert."""
+    add_admin(core, world, demo)
+    world.zoom.revoke_account(f"acct-{demo.login}")
+    world.slack.faults.delay(path=r"/api/chat\.postMessage$", seconds=(0.2, 1.5), after_effect=True)
+    for client in ("Iryna", "Petro", "Oksana", "Taras", "Olha", "Marko"):
+        deliver(
+            web,
+            world,
+            demo,
+            book(world, demo, client_name=client, starts_in=timedelta(days=2)),
+            "create",
+        )
+
+    run_two_workers(core, timeout=120)
+
+    assert len(admin_dms(world, "Needs attention: Zoom needs reconnecting")) == 1
+
+
+def test_a_class_whose_channel_is_gone_reaches_the_admins_once_with_every_seat(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    """The admins' copy of a class message is written under the class's turn, like the original."""
+    add_class_service(core, demo, world)
+    add_admin(core, world, demo)
+    world.slack.archive_channel(demo.channel_id)
+    world.slack.faults.delay(path=r"/api/chat\.", seconds=(0.2, 2.0), after_effect=True, seed=5)
+    start = class_start(days=4, hour=10)
+    clients = {"Iryna", "Petro", "Oksana"}
+    for client in sorted(clients):
+        deliver(web, world, demo, book_seat(world, demo, start, client), "create")
+
+    run_two_workers(core, timeout=180)
+
+    copies = admin_dms(world, "For Olena Koval: Group class")
+    assert len(copies) == 1, copies
+    assert set(seats_in(copies[0])) == clients
+    assert len(admin_dms(world, "Needs attention")) == 1
+
+
+def test_a_class_gets_one_starting_soon_reply_however_many_bookings_it_has(
+    core: Core, demo: Demo, world: SandboxWorld, web: str, clock: SteppingClock
+) -> None:
+    """Thread replies: one reminder job per meeting and time, one reply record per message."""
+    add_class_service(core, demo, world)
+    start = (datetime.now(KYIV) + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    for client in ("Iryna", "Petro", "Oksana"):
+        deliver(web, world, demo, book_seat(world, demo, start, client), "create")
+    run_two_workers(core, timeout=120)
+
+    clock.offset += timedelta(minutes=25)
+    world.slack.faults.delay(path=r"/api/chat\.", seconds=(0.2, 1.5), after_effect=True)
+    run_two_workers(core, timeout=120)
+
+    messages = world.slack.messages(demo.channel_id)
+    replies = [m for m in messages if m["thread_ts"] and m["thread_ts"] != m["ts"]]
+    assert len(messages) - len(replies) == 1
+    assert len(replies) == 1 and "starting" in message_as_text(replies[0]).lower()
+
+
+def test_the_digest_is_sent_once_while_its_routine_is_queued_again_and_again(
+    core: Core, demo: Demo, world: SandboxWorld
+) -> None:
+    """The digest: one routine job per company at a time, and a sent-once record per day."""
+    add_admin(core, world, demo)
+    core.records.set_digest(company_id=demo.company_id, enabled=True, hour=0)
+    world.slack.faults.delay(path=r"/api/chat\.", seconds=(0.3, 1.5), after_effect=True)
+
+    def queue_it_again_while_it_runs() -> None:
+        for _ in range(5):
+            schedule_routine(core, demo.company_id)
+            time.sleep(0.3)
+
+    schedule_routine(core, demo.company_id)
+    run_two_workers(core, timeout=120, while_running=queue_it_again_while_it_runs)
+
+    assert len(admin_dms(world, "Today at ")) == 1

@@ -15,6 +15,10 @@ class RetryLater(MeetbotError):
         self.after_seconds = after_seconds
 
 
+class WaitingForTurn(RetryLater):
+    """Another job is writing the same shared message; this one runs after it, attempts intact."""
+
+
 class PermanentFailure(MeetbotError):
     """Retrying cannot help until a person changes something."""
 

@@ -344,6 +344,7 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
             company_id=job.company_id,
             booking_id=job.payload["booking_id"],
             booking_hash=job.payload["booking_hash"],
+            take_turn=lambda key: core.queue.hold(job=job, key=key),
         )
 
     async def run_chat_command(job: Job) -> str:

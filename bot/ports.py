@@ -266,9 +266,15 @@ class JobQueue(Protocol):
         """Keeps a running job's claim; False if another worker has taken it over."""
         ...
 
+    def hold(self, *, job: Job, key: str) -> bool:
+        """Takes the running job's turn on a shared resource; False while another job has it."""
+        ...
+
     def complete(self, *, job: Job, note: str | None = None) -> None: ...
 
-    def retry(self, *, job: Job, run_at: datetime, error: str) -> None: ...
+    def retry(self, *, job: Job, run_at: datetime, error: str, counted: bool = True) -> None:
+        """Runs the job again at `run_at`; an uncounted retry does not use up an attempt."""
+        ...
 
     def bury(self, *, job: Job, error: str) -> None:
         """The job is dead: recorded, never silently dropped."""

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain import Job
-from bot.errors import PermanentFailure, RetryLater
+from bot.errors import PermanentFailure, RetryLater, WaitingForTurn
 from bot.ports import JobQueue
 
 log = logging.getLogger("meetbot.worker")
@@ -96,6 +96,8 @@ class Worker:
         except PermanentFailure as failure:
             log.warning("job %s (%s) failed for good: %s", job.id, job.kind, failure)
             self._bury(job, str(failure))
+        except WaitingForTurn as waiting:
+            self._wait_for_turn(job, waiting)
         except RetryLater as passing:
             self._retry(job, str(passing), passing.after_seconds)
         except Exception as error:  # a bug or an unmapped failure: retried, then buried, never lost
@@ -148,6 +150,17 @@ class Worker:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+    def _wait_for_turn(self, job: Job, waiting: WaitingForTurn) -> None:
+        # The holder's lease bounds the wait: a dead holder loses its turn when its lease runs out.
+        pause = (waiting.after_seconds or 1.0) * (0.5 + random.random())
+        log.info("job %s (%s) waits %.1fs for its turn: %s", job.id, job.kind, pause, waiting)
+        self._queue.retry(
+            job=job,
+            run_at=self._clock.now() + timedelta(seconds=pause),
+            error=f"waiting for its turn: {waiting}",
+            counted=False,
+        )
 
     def _retry(self, job: Job, error: str, after_seconds: float | None) -> None:
         # A wait the platform asked for (pacing, Retry-After, a daily limit) is not a failure: such

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import re
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -67,6 +68,13 @@ class _HangRule(_Rule):
     seconds: float = 30.0
 
 
+@dataclass
+class _DelayRule(_Rule):
+    shortest: float = 0.0
+    longest: float = 0.0
+    after_effect: bool = False
+
+
 _R = TypeVar("_R", bound=_Rule)
 
 
@@ -79,6 +87,8 @@ class FaultPlan:
         self._changed = threading.Condition(self._lock)
         self._fail_rules: list[_FailRule] = []
         self._hang_rules: list[_HangRule] = []
+        self._delay_rules: list[_DelayRule] = []
+        self._random = random.Random()
         self._hangs_started = 0
         self._hangs_seen = 0
         # Responses held back right now: release() wakes them from the test's thread.
@@ -109,11 +119,32 @@ class FaultPlan:
         with self._lock:
             self._hang_rules.append(_HangRule(method, re.compile(path), times, seconds))
 
+    def delay(
+        self,
+        *,
+        method: str | None = None,
+        path: str = ".*",
+        seconds: float | tuple[float, float],
+        after_effect: bool = False,
+        times: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Slow the matching requests by `seconds` (or a random time in a (shortest, longest)
+        range). With `after_effect` the request is carried out first and only its answer waits:
+        a post is then visible (in history, to other callers) before its poster hears back."""
+        shortest, longest = seconds if isinstance(seconds, tuple) else (seconds, seconds)
+        rule = _DelayRule(method, re.compile(path), times, shortest, longest, after_effect)
+        with self._lock:
+            if seed is not None:
+                self._random.seed(seed)
+            self._delay_rules.append(rule)
+
     def clear(self) -> None:
         """Forget every rule, reset latency and let held-back responses go."""
         with self._lock:
             self._fail_rules.clear()
             self._hang_rules.clear()
+            self._delay_rules.clear()
             self.latency = 0.0
         self.release()
 
@@ -141,6 +172,14 @@ class FaultPlan:
 
     def take_hang(self, method: str, path: str) -> _HangRule | None:
         return self._take(self._hang_rules, method, path)
+
+    def take_delay(self, method: str, path: str) -> tuple[float, bool] | None:
+        """How long the request waits, and whether only its answer does."""
+        rule = self._take(self._delay_rules, method, path)
+        if rule is None:
+            return None
+        with self._lock:
+            return self._random.uniform(rule.shortest, rule.longest), rule.after_effect
 
     def _take(self, rules: list[_R], method: str, path: str) -> _R | None:
         with self._lock:
@@ -207,25 +246,25 @@ class FaultMiddleware:
         if self.faults.latency > 0:
             await anyio.sleep(self.faults.latency)
         method, path = record.method, record.path
+        delay = self.faults.take_delay(method, path)
+        if delay is not None and not delay[1]:
+            await anyio.sleep(delay[0])
         failure = self.faults.take_failure(method, path)
         if failure is not None:
             await _send_failure(send, failure)
             return
         hang = self.faults.take_hang(method, path)
-        if hang is None:
+        if hang is not None:
+            await self._handle_then_hang(scope, replay, send, hang)
+        elif delay is not None and delay[1]:
+            await _handle_then_wait(self.app, scope, replay, send, delay[0])
+        else:
             await self.app(scope, replay, send)
-            return
-        await self._handle_then_hang(scope, replay, send, hang)
 
     async def _handle_then_hang(
         self, scope: Scope, receive: Receive, send: Send, hang: _HangRule
     ) -> None:
-        held: list[Message] = []
-
-        async def hold(message: Message) -> None:
-            held.append(message)
-
-        await self.app(scope, receive, hold)
+        held = await _carry_out(self.app, scope, receive)
         released = self.faults.hang_started()
         try:
             with anyio.move_on_after(hang.seconds):
@@ -234,6 +273,26 @@ class FaultMiddleware:
             self.faults.hang_finished(released)
         for message in held:
             await send(message)
+
+
+async def _carry_out(app: ASGIApp, scope: Scope, receive: Receive) -> list[Message]:
+    """Runs the request to its effect and keeps the answer back."""
+    held: list[Message] = []
+
+    async def hold(message: Message) -> None:
+        held.append(message)
+
+    await app(scope, receive, hold)
+    return held
+
+
+async def _handle_then_wait(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, seconds: float
+) -> None:
+    held = await _carry_out(app, scope, receive)
+    await anyio.sleep(seconds)
+    for message in held:
+        await send(message)
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:

@@ -2,6 +2,11 @@
 
 Claiming takes a lease (`lease_until`); a job whose worker died is claimable again once its lease
 ran out. Jobs sharing a `dedupe_key` never run at the same time, and at most one of them is pending.
+
+A running job may also hold a `serial_key` (`hold`): jobs of different subjects that write one
+shared message (a group class's) take turns on it. A unique index over running holders makes the
+turn exclusive across processes, on SQLite and PostgreSQL alike; finishing, rescheduling or losing
+the lease gives the key back.
 """
 
 from __future__ import annotations
@@ -137,6 +142,7 @@ class SqlJobQueue:
             if row is None:
                 return None
             row.state, row.locked_by = RUNNING, worker_id
+            row.serial_key = None  # a reclaimed job asks for its turn again
             row.lease_until = now + timedelta(seconds=lease_seconds)
             row.attempts += 1
             session.flush()
@@ -165,6 +171,37 @@ class SqlJobQueue:
             )
             return bool(result.rowcount)
 
+    def hold(self, *, job: Job, key: str) -> bool:
+        """Takes the turn on `key` for this running job; False while another live job has it.
+
+        A holder whose lease ran out (its worker died) loses the key here; its job is reclaimed
+        later and waits for its turn like any other.
+        """
+        now = self._clock.now()
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    update(JobRow)
+                    .where(
+                        col(JobRow.serial_key) == key,
+                        col(JobRow.id) != job.id,
+                        col(JobRow.lease_until) <= now,
+                    )
+                    .values(serial_key=None)
+                )
+                taken = connection.execute(
+                    update(JobRow)
+                    .where(
+                        col(JobRow.id) == job.id,
+                        col(JobRow.locked_by) == job.worker_id,
+                        col(JobRow.state) == RUNNING,
+                    )
+                    .values(serial_key=key)
+                )
+                return bool(taken.rowcount)
+        except IntegrityError:  # another running job holds the key
+            return False
+
     def complete(self, *, job: Job, note: str | None = None) -> None:
         self._finish(job, DONE, note=note, error=None)
 
@@ -177,17 +214,17 @@ class SqlJobQueue:
             if row is None:  # the lease ran out and another worker owns the job now
                 return
             row.state, row.note, row.finished_at = state, note, self._clock.now()
-            row.lease_until = None
+            row.lease_until, row.serial_key = None, None
             if error is not None:
                 row.last_error = error[:2000]
 
-    def retry(self, *, job: Job, run_at: datetime, error: str) -> None:
+    def retry(self, *, job: Job, run_at: datetime, error: str, counted: bool = True) -> None:
         try:
-            self._reschedule(job, run_at, error)
+            self._reschedule(job, run_at, error, counted)
         except IntegrityError:  # a newer callback queued a twin meanwhile; it will do the work
             self._finish(job, DONE, note="superseded by a newer pending job", error=error)
 
-    def _reschedule(self, job: Job, run_at: datetime, error: str) -> None:
+    def _reschedule(self, job: Job, run_at: datetime, error: str, counted: bool) -> None:
         with Session(self._engine) as session, session.begin():
             row = self._owned(session, job)
             if row is None:
@@ -198,7 +235,7 @@ class SqlJobQueue:
                 )
             ).first()
             row.last_error = error[:2000]
-            row.lease_until, row.locked_by = None, None
+            row.lease_until, row.locked_by, row.serial_key = None, None, None
             if twin_pending is not None and row.dedupe_key is not None:
                 row.state, row.note, row.finished_at = (
                     DONE,
@@ -207,6 +244,8 @@ class SqlJobQueue:
                 )
                 return
             row.state, row.run_at = PENDING, run_at
+            if not counted:  # waiting for a turn is not a failed attempt
+                row.attempts = max(0, row.attempts - 1)
 
     def requeue(self, *, job_id: int, company_id: str | None = None) -> bool:
         """A person asked to try a dead job again (only their own company's, when given)."""

@@ -241,11 +241,20 @@ class JobRow(SQLModel, table=True):
             postgresql_where=text("state = 'pending'"),
         ),
         Index("ix_job_due", "state", "run_at"),
+        # Jobs that write one shared message (a group class's) take turns: one running holder.
+        Index(
+            "ux_job_running_serial",
+            "serial_key",
+            unique=True,
+            sqlite_where=text("state = 'running' AND serial_key IS NOT NULL"),
+            postgresql_where=text("state = 'running' AND serial_key IS NOT NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str
     company_id: str | None = Field(default=None, index=True)
     dedupe_key: str | None = None
+    serial_key: str | None = None  # held while running; see SqlJobQueue.hold
     payload: str = Field(sa_column=Column(Text, nullable=False))
     state: str = "pending"
     run_at: datetime = _when()

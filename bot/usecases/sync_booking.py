@@ -9,7 +9,7 @@ after an ambiguous failure looks for the effect (by its marker) before repeating
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -41,7 +41,7 @@ from bot.errors import (
     MeetingGone,
     MeetingPlatformRejected,
     PermanentFailure,
-    RetryLater,
+    WaitingForTurn,
 )
 from bot.messages import (
     ChatMessage,
@@ -68,6 +68,14 @@ log = logging.getLogger("meetbot.sync")
 
 SYNC_BOOKING = "sync_booking"
 MARKER_PREFIX = "meetbot-ref"
+
+TakeTurn = Callable[[str], bool]
+"""Takes the running job's turn on a shared message; False while another job has it.
+
+A group class's message (and its meeting and seats) is written by the jobs of several bookings: they
+take turns, so each one reconciles the class from the seats the database holds at that moment, and
+whichever runs last leaves the message showing every live seat.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +114,20 @@ class NeedsAttention(Exception):
         self.alert = alert
 
 
+def _wait_for_class(take_turn: TakeTurn, class_key: str) -> None:
+    if not take_turn(f"class:{class_key}"):
+        raise WaitingForTurn(
+            "another booking of the same group class is being handled", after_seconds=1.0
+        )
+
+
+def _class_key(booking: Booking) -> str:
+    details = booking.details
+    return f"{booking.company_id}|{details.service_id}|{details.provider_id}|{details.start.isoformat()}"
+
+
 async def sync_booking(
-    deps: SyncDeps, *, company_id: str, booking_id: str, booking_hash: str
+    deps: SyncDeps, *, company_id: str, booking_id: str, booking_hash: str, take_turn: TakeTurn
 ) -> str:
     """Returns a short, plain description of what was done (kept on the finished job)."""
     store = deps.store
@@ -120,6 +140,9 @@ async def sync_booking(
     )
     booking = store.save_booking(company_id=company_id, details=details, booking_hash=booking_hash)
     meeting = store.meeting_for_booking(booking=booking)
+    if meeting is not None and meeting.class_key is not None:
+        _wait_for_class(take_turn, meeting.class_key)
+        meeting = store.meeting_for_booking(booking=booking)  # as the previous turn left it
     if details.status is BookingStatus.CANCELLED:
         store.note_booking_problem(booking_id=booking.id, problem=None)
         if meeting is None:
@@ -135,6 +158,8 @@ async def sync_booking(
         service, provider = await _catalog_entries(deps, company, booking)
         if meeting is None and not service.online_meetings:
             return f"service {service.name!r} does not have online meetings enabled"
+        if meeting is None and service.is_class:
+            _wait_for_class(take_turn, _class_key(booking))
         host = meeting.host if meeting is not None else _meeting_host(deps, company, provider)
     except NeedsAttention as problem:
         return _hold(deps, company, booking, problem)
@@ -142,7 +167,7 @@ async def sync_booking(
         before = await _ensure_platform_meeting(deps, booking, service, provider, host)
         meeting, moved = await _follow_time(deps, booking, service, provider, before)
         if meeting.class_key is not None:
-            await _register_seat(deps, booking, meeting)
+            await _register_seats(deps, meeting)
     except MeetingAccountRevoked as revoked:
         return _hold(deps, company, booking, _revoked(revoked, host.platform))
     except NeedsAttention as problem:
@@ -311,21 +336,17 @@ def _meeting_host(deps: SyncDeps, company: Company, provider: Provider) -> Meeti
 async def _ensure_platform_meeting(
     deps: SyncDeps, booking: Booking, service: Service, provider: Provider, host: MeetingHostRef
 ) -> Meeting:
-    details = booking.details
-    class_key = (
-        f"{booking.company_id}|{details.service_id}|{details.provider_id}|{details.start.isoformat()}"
-        if service.is_class
-        else None
-    )
+    class_key = _class_key(booking) if service.is_class else None
     meeting, intent_is_new = deps.store.ensure_meeting(
         booking=booking, host=host, marker_prefix=MARKER_PREFIX, class_key=class_key
     )
     if meeting.state is not MeetingState.CREATING:
         return meeting
-    if meeting.booking_id != booking.id:  # a class joined while its first booking creates it
-        raise RetryLater("the group class's meeting is still being created", after_seconds=2.0)
+    # A class whose first booking's job stopped half-way is finished by whichever booking has the
+    # class's turn now; it looks first, as that job may have created the meeting.
+    look_first = not intent_is_new or meeting.booking_id != booking.id
     return await _create_on_platform(
-        deps, booking, service, provider, meeting, look_first=not intent_is_new
+        deps, booking, service, provider, meeting, look_first=look_first
     )
 
 
@@ -403,25 +424,28 @@ async def _cancel(deps: SyncDeps, company: Company, booking: Booking, meeting: M
     return f"booking cancelled; meeting deleted, {edited} message(s) updated"
 
 
-async def _register_seat(deps: SyncDeps, booking: Booking, meeting: Meeting) -> None:
-    """A class client's own registration on platforms that have them (Zoom)."""
-    seat = next(s for s in deps.store.seats(meeting=meeting) if s.booking_id == booking.id)
-    if seat.registrant_id or not seat.client_email or meeting.external_id is None:
-        return  # registered, or no e-mail to register with: the meeting's own URL is used
-    try:
-        registered = await deps.platforms[meeting.host.platform].add_registrant(
-            host=meeting.host,
-            external_id=meeting.external_id,
-            name=seat.client_name,
-            email=seat.client_email,
-        )
-    except MeetingPlatformRejected as refused:  # e.g. a host without registration: keep the URL
-        log.warning("class seat not registered, the meeting's own URL is used: %s", refused)
+async def _register_seats(deps: SyncDeps, meeting: Meeting) -> None:
+    """Each live seat's own registration on platforms that have them (Zoom), from the database's
+    seats: a seat whose own job stopped half-way is registered by the next booking of the class."""
+    if meeting.external_id is None:
         return
-    if registered is not None:
-        deps.store.record_seat_registered(
-            booking_id=booking.id, registrant_id=registered[0], join_url=registered[1]
-        )
+    for seat in deps.store.seats(meeting=meeting):
+        if seat.cancelled or seat.registrant_id or not seat.client_email:
+            continue  # registered, or no e-mail to register with: the meeting's own URL is used
+        try:
+            registered = await deps.platforms[meeting.host.platform].add_registrant(
+                host=meeting.host,
+                external_id=meeting.external_id,
+                name=seat.client_name,
+                email=seat.client_email,
+            )
+        except MeetingPlatformRejected as refused:  # e.g. a host without registration
+            log.warning("class seat not registered, the meeting's own URL is used: %s", refused)
+            continue
+        if registered is not None:
+            deps.store.record_seat_registered(
+                booking_id=seat.booking_id, registrant_id=registered[0], join_url=registered[1]
+            )
 
 
 async def _cancel_seat(deps: SyncDeps, booking: Booking, meeting: Meeting) -> int:
@@ -671,7 +695,10 @@ async def _deliver(
             since=store.notification_started_at(notification_id=notification.id),
         )
         posted = None if posted is not None and posted.message_id == deleted else posted
-    posted = posted or await chat.post(target=target, message=message, marker=notification.marker)
+    if posted is not None:  # what it shows is unknown (a class's seats may have changed): edit it
+        store.record_notification_posted(notification_id=notification.id, posted=posted, digest="")
+        return await _deliver(deps, meeting, target, message)
+    posted = await chat.post(target=target, message=message, marker=notification.marker)
     store.record_notification_posted(
         notification_id=notification.id, posted=posted, digest=message.digest()
     )

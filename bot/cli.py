@@ -173,11 +173,21 @@ def keys_new() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt every stored secret with the first key of MEETBOT_SECRET_KEYS."""
-    from storage.rotation import rotate_secrets
+    from storage.rotation import RotationProgress, rotate_secrets
 
     core = _core(_settings())
-    count = rotate_secrets(core.engine, core.box)
-    typer.echo(f"re-encrypted {count} secret value(s) with key {core.box.primary_key_id}")
+
+    def report(progress: RotationProgress) -> None:
+        typer.echo(
+            f"{progress.table}: {progress.rows_done}/{progress.rows_total} rows, "
+            f"{progress.values_rotated} value(s) re-encrypted"
+        )
+
+    count = rotate_secrets(core.engine, core.box, on_progress=report)
+    typer.echo(
+        f"re-encrypted {count} secret value(s) with key {core.box.primary_key_id}; "
+        "a run stopped midway can be run again and finishes the rest"
+    )
 
 
 def main() -> None:

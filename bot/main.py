@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -73,6 +74,7 @@ from storage.admin_records import SqlAdminRecords
 from storage.alerts import NOTIFY_ADMINS, SqlAlerts
 from storage.crypto import SecretBox, SecretKeyError
 from storage.db import database_state, make_engine, migrate
+from storage.job_secrets import SqlJobSecrets
 from storage.jobs import SqlJobQueue
 from storage.ms_accounts import SqlMsAccounts
 from storage.oauth_states import SqlOAuthStates
@@ -108,7 +110,7 @@ class Core:
     engine: Engine = field(repr=False)
 
     def migrate(self) -> None:
-        migrate(self.engine)
+        migrate(self.engine, box=self.box)  # a migration may need to encrypt what it moves
 
     def slack_token(self, workspace_id: str) -> str | None:
         stored = self.workspaces.bot_token(
@@ -148,7 +150,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         queue=SqlJobQueue(engine, clock),
         states=SqlOAuthStates(engine, clock, box),
         alerts=SqlAlerts(engine, clock, store),
-        records=SqlAdminRecords(engine, clock),
+        records=SqlAdminRecords(engine, clock, box),
         templates=SqlTemplates(engine, clock),
         ms_accounts=SqlMsAccounts(engine, box, clock),
         engine=engine,
@@ -357,8 +359,9 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
             payload["channel_id"],
         )
         reply = await admin.run_command(admin_deps(core, integrations), actor, payload["text"])
-        if payload["response_url"]:  # Slack: where the slash command said to answer
-            await answer_later(payload["response_url"], reply)
+        response_url = job_secrets(core).open(payload.get("response_url_id", ""))
+        if response_url:  # Slack: where the slash command said to answer
+            await answer_later(response_url, reply)
         else:  # elsewhere: the person's own chat with meetbot, as private as Slack's answer
             inbox = ChatTarget(actor.platform, actor.workspace_id, actor.user_id)
             await integrations.chats()[actor.platform].post(
@@ -433,8 +436,22 @@ def build_worker(core: Core, integrations: Integrations, *, role: str = "worker"
     )
 
 
+# Slack takes answers on a response_url for 30 minutes; one that has expired answers by DM.
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)
+
+
+def job_secrets(core: Core) -> SqlJobSecrets:
+    return SqlJobSecrets(core.engine, core.box, core.clock)
+
+
 def defer_command(core: Core, actor: Actor, text: str, response_url: str) -> None:
-    """A chat command that needs longer than the platform waits: redone by a worker."""
+    """A chat command that needs longer than the platform waits: redone by a worker. The
+    response_url works like a password for half an hour, so the payload names it, encrypted."""
+    response_url_id = (
+        job_secrets(core).seal(response_url, company_id=None, ttl=RESPONSE_URL_LIFETIME)
+        if response_url
+        else ""
+    )
     core.queue.enqueue(
         kind=CHAT_COMMAND,
         dedupe_key=f"{CHAT_COMMAND}:{uuid.uuid4().hex}",
@@ -445,7 +462,7 @@ def defer_command(core: Core, actor: Actor, text: str, response_url: str) -> Non
             "is_admin": "1" if actor.is_workspace_admin else "0",
             "channel_id": actor.channel_id,
             "text": text,
-            "response_url": response_url,
+            "response_url_id": response_url_id,
         },
     )
 

@@ -423,6 +423,11 @@ class MicrosoftSimulator(Simulator):
         with self._lock:
             return len(self._meetings)
 
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token still known, for tests that look for leaks."""
+        with self._lock:
+            return [*self._access, *self._refresh]
+
     # App.
 
     def _build_app(self) -> Starlette:

@@ -17,15 +17,18 @@ from bot.domain import (
     PaymentState,
     ReportRow,
 )
+from storage.crypto import SecretBox
+from storage.repository import client_token, host_token
 from storage.tables import AuditEntryRow, BookingRow, CompanyRow, MeetingRow, SeatRow
 
 
 class SqlAdminRecords:
     """Implements the core's AuditLog, ReportSource and DigestSchedule ports."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, box: SecretBox) -> None:
         self._engine = engine
         self._clock = clock
+        self._box = box  # the report writes each booking's links
 
     def _session(self) -> Session:
         return Session(self._engine, expire_on_commit=False)
@@ -60,7 +63,7 @@ class SqlAdminRecords:
     def report_rows(self, *, company_id: str, start: datetime, end: datetime) -> list[ReportRow]:
         """The company's bookings starting in [start, end) that have, or should have, a meeting."""
         query = (
-            select(BookingRow, MeetingRow, col(SeatRow.client_token))
+            select(BookingRow, MeetingRow, SeatRow)
             .outerjoin(
                 SeatRow,
                 (col(SeatRow.booking_id) == col(BookingRow.id))
@@ -80,7 +83,10 @@ class SqlAdminRecords:
             .order_by(col(BookingRow.start_at), col(BookingRow.external_id))
         )
         with self._session() as session:
-            return [_report_row(b, m, token) for b, m, token in session.execute(query).all()]
+            return [
+                _report_row(self._box, booking, meeting, seat)
+                for booking, meeting, seat in session.execute(query).all()
+            ]
 
     # -- digest -------------------------------------------------------------------------------
 
@@ -116,7 +122,9 @@ class SqlAdminRecords:
             return list(session.scalars(select(col(CompanyRow.id)).order_by(col(CompanyRow.id))))
 
 
-def _report_row(booking: BookingRow, meeting: MeetingRow | None, token: str | None) -> ReportRow:
+def _report_row(
+    box: SecretBox, booking: BookingRow, meeting: MeetingRow | None, seat: SeatRow | None
+) -> ReportRow:
     return ReportRow(
         booking_code=booking.code or booking.external_id,
         start=booking.start_at,
@@ -131,6 +139,6 @@ def _report_row(booking: BookingRow, meeting: MeetingRow | None, token: str | No
         problem=booking.problem,
         meeting_state=MeetingState(meeting.state) if meeting is not None else None,
         opened_at=meeting.opened_at if meeting is not None else None,
-        client_token=token,
-        host_token=meeting.host_token if meeting is not None else None,
+        client_token=client_token(box, seat) if seat is not None else None,
+        host_token=host_token(box, meeting) if meeting is not None else None,
     )

@@ -39,6 +39,7 @@ from bot.domain import (
 from bot.errors import NotFound
 from storage.crypto import SecretBox
 from storage.jobs import enqueue_unique
+from storage.secret_columns import secret_context
 from storage.tables import (
     BookingRow,
     ChatWorkspaceRow,
@@ -64,6 +65,24 @@ def token_digest(token: str) -> str:
 
 def new_link_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits: unguessable, and says nothing about the meeting
+
+
+def seal_link_token(box: SecretBox, *, table: str, column: str, row_id: str) -> tuple[str, str]:
+    """A new link token as stored: its digest (to find the row) and its ciphertext (to write the
+    link into a message again). The token itself is never stored in the clear."""
+    token = new_link_token()
+    return token_digest(token), box.encrypt(token, context=secret_context(table, column, row_id))
+
+
+def host_token(box: SecretBox, row: MeetingRow) -> str:
+    context = secret_context("meeting", "host_token_enc", row.id)
+    return box.decrypt(row.host_token_enc, context=context)
+
+
+def client_token(box: SecretBox, seat: SeatRow) -> str:
+    return box.decrypt(
+        seat.client_token_enc, context=secret_context("seat", "client_token_enc", seat.id)
+    )
 
 
 def company_from_row(row: CompanyRow) -> Company:
@@ -116,7 +135,9 @@ def _details(row: BookingRow) -> BookingDetails:
     )
 
 
-def meeting_from_row(row: MeetingRow, client_token: str, join_url: str | None = None) -> Meeting:
+def meeting_from_row(
+    row: MeetingRow, seat: SeatRow, box: SecretBox, join_url: str | None = None
+) -> Meeting:
     return Meeting(
         id=row.id,
         company_id=row.company_id,
@@ -128,8 +149,8 @@ def meeting_from_row(row: MeetingRow, client_token: str, join_url: str | None = 
         end=row.end_at,
         external_id=row.external_id,
         join_url=join_url or row.join_url,
-        client_token=client_token,
-        host_token=row.host_token,
+        client_token=client_token(box, seat),
+        host_token=host_token(box, row),
         opened_at=row.opened_at,
         class_key=row.class_key,
     )
@@ -363,6 +384,9 @@ class SqlStore:
             assert joined is not None
             return joined, False
         meeting_id = new_id()
+        host_hash, host_sealed = seal_link_token(
+            self._box, table="meeting", column="host_token_enc", row_id=meeting_id
+        )
         try:
             with self._session() as session, session.begin():
                 session.add(
@@ -377,20 +401,14 @@ class SqlStore:
                         state=MeetingState.CREATING.value,
                         start_at=booking.details.start,
                         end_at=booking.details.end,
-                        host_token=new_link_token(),
+                        host_token_hash=host_hash,
+                        host_token_enc=host_sealed,
                         class_key=class_key,
                         created_at=self._clock.now(),
                     )
                 )
                 session.flush()
-                session.add(
-                    SeatRow(
-                        company_id=booking.company_id,
-                        meeting_id=meeting_id,
-                        booking_id=booking.id,
-                        client_token=new_link_token(),
-                    )
-                )
+                session.add(self._new_seat(booking, meeting_id))
         except (
             IntegrityError
         ):  # another process recorded the intent (or the class) first: use theirs
@@ -419,28 +437,35 @@ class SqlStore:
                 select(col(SeatRow.id)).where(col(SeatRow.booking_id) == booking.id)
             ).first()
             if taken is None:
-                session.add(
-                    SeatRow(
-                        company_id=booking.company_id,
-                        meeting_id=meeting_id,
-                        booking_id=booking.id,
-                        client_token=new_link_token(),
-                    )
-                )
+                session.add(self._new_seat(booking, meeting_id))
         return True
+
+    def _new_seat(self, booking: Booking, meeting_id: str) -> SeatRow:
+        seat_id = new_id()
+        digest, sealed = seal_link_token(
+            self._box, table="seat", column="client_token_enc", row_id=seat_id
+        )
+        return SeatRow(
+            id=seat_id,
+            company_id=booking.company_id,
+            meeting_id=meeting_id,
+            booking_id=booking.id,
+            client_token_hash=digest,
+            client_token_enc=sealed,
+        )
 
     def _meeting_for_booking(self, booking: Booking) -> Meeting | None:
         """The booking's meeting (through its seat: a class's meeting has several)."""
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, col(SeatRow.client_token))
+                select(MeetingRow, SeatRow)
                 .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
                 .where(
                     col(MeetingRow.company_id) == booking.company_id,
                     col(SeatRow.booking_id) == booking.id,
                 )
             ).first()
-        return meeting_from_row(found[0], found[1]) if found else None
+        return meeting_from_row(found[0], found[1], self._box) if found else None
 
     def seats(self, *, meeting: Meeting) -> list[Seat]:
         with self._session() as session:
@@ -459,7 +484,7 @@ class SqlStore:
                 booking_code=booking.code or booking.external_id,
                 client_name=booking.client_name,
                 client_email=booking.client_email,
-                client_token=seat.client_token,
+                client_token=client_token(self._box, seat),
                 registrant_id=seat.registrant_id,
                 join_url=seat.join_url,
                 cancelled=seat.cancelled_at is not None,
@@ -500,16 +525,16 @@ class SqlStore:
     ) -> tuple[Meeting, Booking] | None:
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, col(SeatRow.client_token), BookingRow)
+                select(MeetingRow, SeatRow, BookingRow)
                 .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
                 .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
                 .where(col(MeetingRow.company_id) == company_id, col(MeetingRow.id) == meeting_id)
             ).first()
         if found is None:
             return None
-        meeting_row, token, booking_row = found
+        meeting_row, seat, booking_row = found
         booking = Booking(booking_row.id, company_id, _details(booking_row))
-        return meeting_from_row(meeting_row, token), booking
+        return meeting_from_row(meeting_row, seat, self._box), booking
 
     def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
         """One reminder per meeting time: a moved meeting's old reminder finds the time changed."""
@@ -530,10 +555,10 @@ class SqlStore:
                 raise NotFound("meeting not found")
             for name, value in values.items():
                 setattr(row, name, value)
-            token = session.scalars(
-                select(col(SeatRow.client_token)).where(col(SeatRow.booking_id) == row.booking_id)
+            seat = session.scalars(
+                select(SeatRow).where(col(SeatRow.booking_id) == row.booking_id)
             ).one()
-            return meeting_from_row(row, token)
+            return meeting_from_row(row, seat, self._box)
 
     def record_meeting_moved(self, *, meeting_id: str, start: datetime, end: datetime) -> Meeting:
         # An early start was for the old time; the new time opens on its own schedule.
@@ -568,10 +593,10 @@ class SqlStore:
                 raise NotFound("meeting not found")
             row.external_id, row.join_url = created.external_id, created.join_url
             row.state = MeetingState.SCHEDULED.value
-            token = session.scalars(
-                select(col(SeatRow.client_token)).where(col(SeatRow.booking_id) == row.booking_id)
+            seat = session.scalars(
+                select(SeatRow).where(col(SeatRow.booking_id) == row.booking_id)
             ).one()
-            return meeting_from_row(row, token)
+            return meeting_from_row(row, seat, self._box)
 
     def ensure_notification(
         self, *, meeting: Meeting, target: ChatTarget
@@ -690,30 +715,28 @@ class SqlStore:
     def client_view(self, *, token: str) -> tuple[Meeting, BookingDetails, Company] | None:
         """What a client's link leads to: the meeting, its booking, and the company's rules."""
         with self._session() as session:
+            digest = token_digest(token)
             found = session.execute(
-                select(
-                    MeetingRow,
-                    BookingRow,
-                    CompanyRow,
-                    col(SeatRow.client_token),
-                    col(SeatRow.join_url),
-                )
+                select(MeetingRow, BookingRow, CompanyRow, SeatRow)
                 .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
                 .join(BookingRow, col(BookingRow.id) == SeatRow.booking_id)
                 .join(CompanyRow, col(CompanyRow.id) == MeetingRow.company_id)
-                .where(col(SeatRow.client_token) == token)
+                .where(col(SeatRow.client_token_hash) == digest)
             ).first()
-        if found is None:
+        if found is None or not hmac.compare_digest(found[3].client_token_hash, digest):
             return None
         # A class seat on Zoom has a join URL of its own: the client's registration.
-        meeting = meeting_from_row(found[0], found[3], found[4])
+        meeting = meeting_from_row(found[0], found[3], self._box, found[3].join_url)
         return meeting, _details(found[1]), company_from_row(found[2])
 
     def meeting_for_host_token(self, *, token: str) -> Meeting | None:
+        digest = token_digest(token)
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, col(SeatRow.client_token))
+                select(MeetingRow, SeatRow)
                 .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
-                .where(col(MeetingRow.host_token) == token)
+                .where(col(MeetingRow.host_token_hash) == digest)
             ).first()
-        return meeting_from_row(found[0], found[1]) if found else None
+        if found is None or not hmac.compare_digest(found[0].host_token_hash, digest):
+            return None
+        return meeting_from_row(found[0], found[1], self._box)

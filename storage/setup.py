@@ -400,12 +400,12 @@ class SqlSetup(SqlStore):
     def meeting_to_start(self, *, company_id: str, meeting_id: str) -> tuple[Meeting, str] | None:
         with self._session() as session:
             found = session.execute(
-                select(MeetingRow, col(BookingRow.provider_external_id), col(SeatRow.client_token))
+                select(MeetingRow, col(BookingRow.provider_external_id), SeatRow)
                 .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
                 .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
                 .where(col(MeetingRow.company_id) == company_id, col(MeetingRow.id) == meeting_id)
             ).first()
-        return (meeting_from_row(found[0], found[2]), found[1]) if found else None
+        return (meeting_from_row(found[0], found[2], self._box), found[1]) if found else None
 
     def meeting_id_for_booking(self, *, company_id: str, reference: str) -> str | None:
         with self._session() as session:

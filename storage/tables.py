@@ -181,7 +181,10 @@ class MeetingRow(SQLModel, table=True):
     end_at: datetime = _when()
     external_id: str | None = None
     join_url: str | None = None
-    host_token: str = Field(unique=True, index=True)
+    # The provider's link token: its SHA-256 digest finds the meeting; the token itself, encrypted,
+    # is only for writing the link into messages again.
+    host_token_hash: str = Field(unique=True, index=True, sa_column_kwargs={"server_default": ""})
+    host_token_enc: str = Field(sa_column=Column(Text, nullable=False, server_default=""))
     opened_at: datetime | None = _when(nullable=True)  # opened early by hand ("Start meeting")
     # A group class: bookings of one service, provider and start share this meeting (S7).
     class_key: str | None = None
@@ -196,7 +199,9 @@ class SeatRow(SQLModel, table=True):
     company_id: str = Field(foreign_key="company.id", index=True)
     meeting_id: str = Field(foreign_key="meeting.id", index=True)
     booking_id: str = Field(foreign_key="booking.id", unique=True)
-    client_token: str = Field(unique=True, index=True)
+    # As host_token_* on the meeting.
+    client_token_hash: str = Field(unique=True, index=True, sa_column_kwargs={"server_default": ""})
+    client_token_enc: str = Field(sa_column=Column(Text, nullable=False, server_default=""))
     registrant_id: str | None = None  # a class on Zoom: the client's own registration
     join_url: str | None = None  # ... and its personal join URL
     cancelled_at: datetime | None = _when(nullable=True)
@@ -265,6 +270,17 @@ class JobRow(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _when(now=True)
     finished_at: datetime | None = _when(nullable=True)
+
+
+class JobSecretRow(SQLModel, table=True):
+    """A secret a job needs (a Slack command's response_url), kept out of the job's JSON payload,
+    which names it by id. Deleted when it expires."""
+
+    __tablename__ = "job_secret"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    company_id: str | None = Field(default=None, index=True)
+    value_enc: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime = _when()
 
 
 class AlertRow(SQLModel, table=True):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.main import Core, WorkerThread, build_web_app
 from bot.sandbox import Demo, SandboxWorld, book, message_as_text, wait_for
 from simulators.server import BackgroundServer
+from storage.repository import client_token, host_token
 from storage.tables import MeetingRow, SeatRow
 
 from .conftest import count_rows, run_jobs
@@ -95,7 +96,7 @@ def test_link_before_the_meeting_exists_says_it_is_being_prepared(
         meeting = session.scalars(select(MeetingRow)).one()
         seat = session.scalars(select(SeatRow)).one()
     assert meeting.state == "creating"
-    page = httpx.get(f"{web}/m/{seat.client_token}")
+    page = httpx.get(f"{web}/m/{client_token(core.box, seat)}")
     assert page.status_code == 200 and "being prepared" in page.text
-    host = httpx.get(f"{web}/h/{meeting.host_token}")
+    host = httpx.get(f"{web}/h/{host_token(core.box, meeting)}")
     assert host.status_code == 200 and "being prepared" in host.text

@@ -4,21 +4,41 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import subprocess
+import sys
 import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from bot.main import Core, build_core
-from bot.sandbox import Demo, SandboxWorld, book
+from bot.main import Core, build_core, build_web_app
+from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
+from simulators.server import BackgroundServer
 from storage.crypto import DecryptionError, SecretBox, generate_key
-from storage.rotation import rotate_secrets
+from storage.db import alembic_config
+from storage.rotation import RotationProgress, rotate_secrets
+from storage.secret_columns import secret_tables
 from storage.tables import CompanyRow
 
 from .conftest import run_jobs
+from .slack_platform import SlackPlatform
+from .test_teams_meetings import Office, _connected, office  # noqa: F401  (office: a fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = "UADMIN01"
+CIPHERTEXT = re.compile(r"^v1\.[0-9a-f]{8}\.")
 
 
 def _secrets(core: Core, demo: Demo) -> dict[str, str]:
@@ -141,3 +161,325 @@ def test_no_secret_reaches_the_logs(
     }
     for name, secret in secrets.items():
         assert secret not in logged, f"{name} appeared in the logs"
+
+
+# Every encrypted column known by construction (storage.secret_columns).
+
+
+def _registry() -> set[tuple[str, str]]:
+    return {(secret.name, column.name) for secret in secret_tables() for column in secret.columns}
+
+
+def test_every_encrypted_column_in_the_schema_is_in_the_registry(core: Core) -> None:
+    with core.engine.connect() as connection:
+        schema = inspect(connection)
+        in_schema = {
+            (table, column["name"])
+            for table in schema.get_table_names()
+            for column in schema.get_columns(table)
+            if column["name"].endswith("_enc")
+        }
+    assert in_schema == _registry()
+    assert {
+        ("company", "api_key_enc"),
+        ("zoom_account", "refresh_token_enc"),
+        ("chat_workspace", "bot_token_enc"),
+        ("ms_account", "token_cache_enc"),
+        ("oauth_state", "payload_enc"),
+        ("meeting", "host_token_enc"),
+        ("seat", "client_token_enc"),
+        ("job_secret", "value_enc"),
+    } <= in_schema
+
+
+def _ciphertexts_outside_the_registry(core: Core) -> list[str]:
+    """Every stored value shaped like a ciphertext must sit in a registry column."""
+    registry, stray = _registry(), []
+    with core.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            result = connection.execute(text(f"SELECT * FROM {table}"))
+            for row in result.mappings():
+                stray.extend(
+                    f"{table}.{column}"
+                    for column, value in row.items()
+                    if isinstance(value, str)
+                    and CIPHERTEXT.match(value)
+                    and (table, column) not in registry
+                )
+    return stray
+
+
+# A full flow, Slack and Zoom or Slack and Teams, with a slow command answered on response_url.
+
+
+def _slow_command(core: Core, slack: SlackPlatform, world: SandboxWorld) -> str:
+    """`services` while SimplyBook.me is slow: a durable job; returns its response_url."""
+    world.simplybook.faults.latency = 1.5  # two calls: past Slack's wait, so a job answers
+    body = slack.command_body("services", user=ADMIN)
+    answer = slack.post(body, slack.signed(body))
+    assert answer.status_code == 200 and "Working on it" in answer.text
+    world.simplybook.faults.latency = 0
+    run_jobs(core)
+    assert wait_for(lambda: world.slack.response_posts()), "answered on the response_url"
+    return parse_qs(body)["response_url"][0]
+
+
+def _link_tokens(world: SandboxWorld, channel_id: str) -> tuple[str, str]:
+    """The client's and the provider's link tokens, from the posted message."""
+    [message] = world.slack.messages(channel_id)
+    return _link_tokens_in(message)
+
+
+def _link_tokens_in(message: dict[str, Any]) -> tuple[str, str]:
+    shown = message_as_text(message)
+    client = re.search(r"/m/([A-Za-z0-9_-]{16,})", shown)
+    host = re.search(r"/h/([A-Za-z0-9_-]{16,})", shown)
+    assert client and host, shown
+    return client.group(1), host.group(1)
+
+
+@pytest.fixture
+def slack_flow(
+    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
+) -> tuple[Core, SlackPlatform, Demo]:
+    core, slack = slack_app
+    demo = seed_demo(core, world)
+    slack.team_id = demo.team_id
+    world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
+    return core, slack, demo
+
+
+def _every_secret(core: Core, demo: Demo, world: SandboxWorld) -> dict[str, str]:
+    signing_secret = core.settings.slack_signing_secret
+    assert signing_secret is not None
+    return {
+        **_secrets(core, demo),
+        "encryption key": core.settings.secret_key_list()[0],
+        "slack signing secret": signing_secret.get_secret_value(),
+        "slack client secret": world.slack.client_secret,
+        "zoom client secret": world.zoom.client_secret,
+        "microsoft client secret": world.microsoft.client_secret,
+    }
+
+
+def _assert_nothing_plain(core: Core, secrets: dict[str, str]) -> None:
+    stored = _every_stored_text(core)
+    for name, secret in secrets.items():
+        assert len(secret) >= 16, f"{name} is long enough not to match by chance"
+        assert secret not in stored, f"{name} is stored in plain text"
+    if core.engine.url.get_backend_name() == "sqlite":
+        database = Path(str(core.engine.url.database))
+        raw = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+        for name, secret in secrets.items():
+            assert secret.encode() not in raw, f"{name} found in the database file"
+    assert _ciphertexts_outside_the_registry(core) == []
+
+
+def test_no_plain_secret_link_token_or_response_url_after_a_slack_and_zoom_flow(
+    slack_flow: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
+) -> None:
+    core, slack, demo = slack_flow
+    _deliver(world, demo, slack.meetbot_url)
+    run_jobs(core)
+    client, host = _link_tokens(world, demo.channel_id)
+    response_url = _slow_command(core, slack, world)
+
+    _assert_nothing_plain(
+        core,
+        {
+            **_every_secret(core, demo, world),
+            "client link token": client,
+            "host link token": host,
+            "response_url": response_url,
+            "response_url's path": response_url.split("://", 1)[1].split("/", 1)[1],
+        },
+    )
+    assert httpx.get(f"{slack.meetbot_url}/m/{client}").status_code == 303, "the links work"
+    assert httpx.get(f"{slack.meetbot_url}/h/{host}").status_code == 303
+
+
+def test_no_plain_secret_link_token_or_response_url_after_a_slack_and_teams_flow(
+    office: Office,  # noqa: F811
+) -> None:
+    core, world, demo = office.core, office.world, office.demo
+    _connected(office)
+    assert "hosts on Microsoft Teams" in office.say("provider olena teams")
+    office.deliver(book(world, demo, client_name="Iryna", starts_in=timedelta(minutes=5)))
+    run_jobs(core)
+    assert len(world.microsoft.meetings_of(office.owner)) == 1
+    client, host = _link_tokens(world, demo.channel_id)
+    response_url = _slow_command(core, office.slack, world)
+    microsoft = {f"microsoft token {n}": t for n, t in enumerate(world.microsoft.issued_tokens())}
+    assert microsoft, "the flow signed in to Microsoft"
+
+    _assert_nothing_plain(
+        core,
+        {
+            **_every_secret(core, demo, world),
+            **microsoft,
+            "client link token": client,
+            "host link token": host,
+            "response_url": response_url,
+        },
+    )
+
+
+# Rotation: every registry column, resumable, with progress; then the old key can go.
+
+
+def test_rotation_stopped_midway_finishes_on_a_second_run(
+    slack_flow: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
+) -> None:
+    core, slack, demo = slack_flow
+    _deliver(world, demo, slack.meetbot_url)
+    run_jobs(core)
+    client, host = _link_tokens(world, demo.channel_id)
+    before = _secrets(core, demo)
+    old_key, new_key = core.settings.secret_key_list()[0], generate_key()
+    box = SecretBox([new_key, old_key])
+    seen: list[RotationProgress] = []
+
+    def crash_after_three_batches(progress: RotationProgress) -> None:
+        seen.append(progress)
+        if len(seen) == 3:
+            raise KeyboardInterrupt("the operator pressed Ctrl-C")
+
+    with pytest.raises(KeyboardInterrupt):
+        rotate_secrets(core.engine, box, batch_rows=1, on_progress=crash_after_three_batches)
+    done_before = sum(1 for p in seen if p.values_rotated)
+    reports: list[RotationProgress] = []
+    rest = rotate_secrets(core.engine, box, batch_rows=1, on_progress=reports.append)
+
+    assert done_before >= 1 and rest >= 1
+    assert rotate_secrets(core.engine, box) == 0, "nothing is left on the old key"
+    finished = {p.table: p for p in reports}
+    assert {name for name, _ in _registry()} <= set(finished), "every table reports progress"
+    assert all(p.rows_done == p.rows_total for p in finished.values())
+    _assert_all_on(core, box.primary_key_id)
+    rebuilt = build_core(core.settings.model_copy(update={"secret_keys": SecretStr(new_key)}))
+    try:
+        assert _secrets(rebuilt, demo) == before
+        found = rebuilt.store.client_view(token=client)
+        assert found is not None and found[0].host_token == host, "links render with the new key"
+    finally:
+        rebuilt.engine.dispose()
+
+
+def _assert_all_on(core: Core, key_id: str) -> None:
+    with core.engine.connect() as connection:
+        for secret in secret_tables():
+            for column in secret.columns:
+                values = connection.scalars(select(column).where(column != "")).all()
+                assert all(value.startswith(f"v1.{key_id}.") for value in values), column
+
+
+def _meetbot_keys_rotate(core: Core, keys: str) -> str:
+    environment = {**os.environ, **core.settings.as_environment(), "MEETBOT_SECRET_KEYS": keys}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "keys", "rotate"],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def restarted() -> Iterator[Callable[[Core, str], tuple[Core, str]]]:
+    """meetbot started again on the same database with other keys: a new core and web app."""
+    running: list[tuple[Core, BackgroundServer]] = []
+
+    def restart(core: Core, keys: str) -> tuple[Core, str]:
+        settings = core.settings.model_copy(update={"secret_keys": SecretStr(keys)})
+        rebuilt = build_core(settings, clock=core.clock)
+        server = BackgroundServer(build_web_app(rebuilt), name="meetbot-restarted")
+        server.start()
+        running.append((rebuilt, server))
+        return rebuilt, server.url
+
+    yield restart
+    for rebuilt, server in running:
+        server.stop()
+        rebuilt.engine.dispose()
+
+
+def test_teams_meetings_survive_rotation_and_dropping_the_old_key(
+    office: Office,  # noqa: F811
+    restarted: Callable[[Core, str], tuple[Core, str]],
+) -> None:
+    core, world, demo = office.core, office.world, office.demo
+    _connected(office)
+    assert "hosts on Microsoft Teams" in office.say("provider olena teams")
+    old_key, new_key = core.settings.secret_key_list()[0], generate_key()
+
+    printed = _meetbot_keys_rotate(core, f"{new_key},{old_key}")
+    assert "ms_account: 1/1 rows, 1 value(s) re-encrypted" in printed, printed
+    meetbot, url = restarted(core, new_key)  # the old key is gone
+
+    booking = book(world, demo, client_name="Iryna", starts_in=timedelta(minutes=5))
+    answer = httpx.post(
+        f"{url}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking["id"]),
+    )
+    assert answer.status_code == 202
+    run_jobs(meetbot)
+
+    [meeting] = world.microsoft.meetings_of(office.owner)
+    client, _host = _link_tokens(world, demo.channel_id)
+    joined = httpx.get(f"{url}/m/{client}")
+    assert joined.status_code == 303 and joined.headers["location"] == meeting["joinWebUrl"]
+
+
+def _migrate_to(core: Core, revision: str) -> None:
+    with core.engine.begin() as connection:
+        config = alembic_config(core.engine)
+        config.attributes["connection"] = connection
+        config.attributes["secret_box"] = core.box
+        if revision == "head":
+            command.upgrade(config, revision)
+        else:
+            command.downgrade(config, revision)
+
+
+def test_links_posted_before_tokens_became_digests_still_work(
+    slack_flow: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
+) -> None:
+    core, slack, demo = slack_flow
+    booking = book(world, demo, starts_in=timedelta(days=2))
+    _callback(world, demo, slack.meetbot_url, booking["id"], "create")
+    run_jobs(core)
+    client, host = _link_tokens(world, demo.channel_id)
+    _migrate_to(core, "0009")
+    with core.engine.connect() as connection:
+        plain = connection.execute(text("SELECT host_token FROM meeting")).scalars().all()
+        assert plain == [host], "before 0010 the token itself was stored"
+
+    _migrate_to(core, "head")
+
+    assert client not in _every_stored_text(core) and host not in _every_stored_text(core)
+    assert httpx.get(f"{slack.meetbot_url}/m/{client}").status_code == 200  # "opens at ..."
+    assert httpx.get(f"{slack.meetbot_url}/h/{host}").status_code == 303
+    later = datetime.now(ZoneInfo("Europe/Kyiv")).replace(microsecond=0) + timedelta(days=3)
+    world.simplybook.update_booking(
+        demo.login,
+        booking["id"],
+        start=f"{later:%Y-%m-%d %H:%M:%S}",
+        end=f"{later + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+    )
+    _callback(world, demo, slack.meetbot_url, booking["id"], "change")
+    run_jobs(core)
+    edited = world.slack.messages(demo.channel_id)[0]
+    assert edited["edits"], "the message was edited"
+    assert _link_tokens_in(edited) == (client, host), "an edit writes the same links"
+
+
+def _callback(world: SandboxWorld, demo: Demo, web: str, booking_id: str, kind: str) -> None:
+    answer = httpx.post(
+        f"{web}/webhooks/simplybook/{demo.webhook_token}",
+        json=world.simplybook.callback(demo.login, booking_id, kind),
+    )
+    assert answer.status_code == 202

@@ -75,7 +75,13 @@ def _asks(world: SandboxWorld, user: str) -> list[dict[str, Any]]:
 
 
 def press(
-    world: SandboxWorld, slack: SlackPlatform, message: dict[str, Any], label: str, *, user: str
+    world: SandboxWorld,
+    slack: SlackPlatform,
+    message: dict[str, Any],
+    label: str,
+    *,
+    user: str,
+    team: str | None = None,
 ) -> str:
     """Presses a button of `message` as `user`; returns meetbot's answer as text."""
     [button] = [
@@ -86,7 +92,7 @@ def press(
         if element["text"]["text"] == label
     ]
     before = len(world.slack.response_posts())
-    answer = slack.press(button["action_id"], user=user, value=button.get("value"))
+    answer = slack.press(button["action_id"], user=user, team=team, value=button.get("value"))
     assert answer.status_code == 200
     assert wait_for(lambda: len(world.slack.response_posts()) > before)
     return json.dumps(world.slack.response_posts()[-1]["payload"])

@@ -1,52 +1,162 @@
-"""Logging that cannot leak secrets: tokens, Authorization headers and link tokens are masked."""
+"""Logging that cannot leak secrets and cannot flood.
+
+Every log record is cleaned when it is made (a log-record factory, so it holds for every logger
+and every handler, including ones added later): the secret values meetbot knows (its settings,
+and every value sealed or opened by the secret box) and anything shaped like a credential are
+masked, and a message is cut to `MAX_MESSAGE_BYTES`. Request bodies that meetbot refuses are
+described by `body_fingerprint` (length and SHA-256), never logged.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
 
-_PATTERNS = [
+# A formatted line (time, level, logger name, message) stays under 2 KB.
+MAX_MESSAGE_BYTES = 1800
+_WINDOW_BYTES = 4 * MAX_MESSAGE_BYTES
+_TRACEBACK_BYTES = 32 * 1024
+_SHORTEST_SECRET = 8  # shorter values would mask ordinary words
+_LONGEST_SECRET = 4096  # a larger value (a token cache) is masked by the patterns instead
+_REMEMBERED = 4096
+_MASK = "[redacted]"
+
+_CREDENTIAL_FIELDS = (
+    r"api[_-]?key|api[_-]?secret|secret|client[_-]?secret|signing[_-]?secret|password|passwd"
+    r"|token|access[_-]?token|refresh[_-]?token|id[_-]?token|bot[_-]?token|code[_-]?verifier"
+    r"|response[_-]?url|authorization|x-token|x-slack-signature|assertion"
+)
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # key=value, key: value, "key": "value" (JSON, form and header shapes)
     (
-        re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer|basic)\s+[^\s\"',}]+"),
-        r"\1\2 [redacted]",
+        re.compile(
+            rf"(?i)([\"']?\b(?:{_CREDENTIAL_FIELDS})[\"']?\s*[:=]\s*[\"']?)"
+            r"(?:(?:bearer|basic)\s+)?[^\s\"'&,;}]+"
+        ),
+        rf"\1{_MASK}",
     ),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer [redacted]"),
-    (re.compile(r"xox[abposr]-[A-Za-z0-9-]+"), "xox?-[redacted]"),
-    (
-        re.compile(r"(?i)((?:access|refresh|id)_token[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
-        r"\1[redacted]",
-    ),
-    (re.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"), r"\1[redacted]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {_MASK}"),
+    (re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), f"xox?-{_MASK}"),
+    (re.compile(r"\bxapp-[A-Za-z0-9-]+"), f"xapp-{_MASK}"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"), f"[jwt {_MASK}]"),
+    (re.compile(r"https://hooks\.slack\.com/\S+"), f"https://hooks.slack.com/{_MASK}"),
+    (re.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"), rf"\1{_MASK}"),
 ]
 
 
-class RedactingFilter(logging.Filter):
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+class KnownSecrets:
+    """The most recently seen secret values; thread-safe, bounded."""
 
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+    def __init__(self, limit: int = _REMEMBERED) -> None:
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def add(self, value: str) -> None:
+        if not _SHORTEST_SECRET <= len(value) <= _LONGEST_SECRET:
+            return
+        with self._lock:
+            self._values[value] = None
+            self._values.move_to_end(value)
+            while len(self._values) > self._limit:
+                self._values.popitem(last=False)
+
+    def mask(self, text: str) -> str:
+        with self._lock:
+            values = list(self._values)
+        for value in sorted((v for v in values if v in text), key=len, reverse=True):
+            text = text.replace(value, _MASK)
         return text
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = self.redact(record.getMessage())
-        record.msg, record.args = message, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        return True
+
+KNOWN_SECRETS = KnownSecrets()
+
+
+def remember_secret(value: str) -> None:
+    """Tells the log cleaner a value that must never appear in a log line."""
+    KNOWN_SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    text = KNOWN_SECRETS.mask(text)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def cap(text: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    raw = text.encode("utf-8", errors="replace")
+    if len(raw) <= limit:
+        return text
+    kept = raw[: limit - 40].decode("utf-8", errors="ignore")
+    return f"{kept} … [{len(raw) - len(kept.encode())} more bytes]"
+
+
+def body_fingerprint(body: bytes | str) -> str:
+    """How a refused request body is logged: its length and digest, never its content."""
+    raw = body.encode("utf-8", errors="replace") if isinstance(body, str) else body
+    return f"{len(raw)} bytes, sha256 {hashlib.sha256(raw).hexdigest()}"
+
+
+def clean(text: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    """Masked and cut to `limit` bytes. A bounded window is masked first, so a huge message
+    costs little; a secret cut at the window's edge lies beyond the final cut anyway."""
+    return cap(redact(cap(text, _WINDOW_BYTES)), limit)
+
+
+def clean_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # arguments that do not fit the format
+        message = f"{record.msg!s} {record.args!r}"
+    record.msg, record.args = clean(message), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = _clean_lines(record.exc_text)
+    if record.stack_info:
+        record.stack_info = _clean_lines(record.stack_info)
+
+
+def _clean_lines(text: str) -> str:
+    masked = redact(cap(text, _TRACEBACK_BYTES))
+    return "\n".join(cap(line) for line in masked.splitlines())
+
+
+_installed = threading.Lock()
+_factory_installed = False
+
+
+def install_redaction(secrets: Iterable[str] = ()) -> None:
+    """Cleans every log record from now on; idempotent, so every entry point may call it."""
+    global _factory_installed
+    for secret in secrets:
+        remember_secret(secret)
+    with _installed:
+        if _factory_installed:
+            return
+        logging.setLogRecordFactory(_cleaning(logging.getLogRecordFactory()))
+        _factory_installed = True
+
+
+def _cleaning(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        clean_record(record)
+        return record
+
+    return factory
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    install_redaction(secrets)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -58,6 +58,7 @@ from adapters.zoom.routes import zoom_routes
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock, SystemClock
 from bot.domain import Actor, BookingCallback, ChatPlatform, ChatTarget, Job, MeetingPlatform
+from bot.logs import install_redaction
 from bot.ports import ChatSender, MeetingPlatformPort
 from bot.settings import Settings
 from bot.usecases import admin, links
@@ -126,6 +127,7 @@ class Core:
 
 
 def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
+    install_redaction(settings.secret_values())  # whoever embeds meetbot gets clean logs too
     keys = settings.secret_key_list()
     if not keys:
         raise ConfigurationError(

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bot.logs import remember_secret
+
 _VERSION = "v1"
 _NONCE_BYTES = 12
 
@@ -60,6 +62,7 @@ class SecretBox:
         return self._primary_id
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
+        remember_secret(plaintext)  # whatever is sealed must never be logged either
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._ciphers[self._primary_id].encrypt(
             nonce, plaintext.encode(), context.encode()
@@ -77,11 +80,15 @@ class SecretBox:
             raise DecryptionError(f"no key {key_id!r} among MEETBOT_SECRET_KEYS")
         raw = base64.urlsafe_b64decode(body.encode())
         try:
-            return cipher.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode()).decode()
+            plaintext = cipher.decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode()
+            ).decode()
         except InvalidTag as error:
             raise DecryptionError(
                 "ciphertext does not belong to this row or was altered"
             ) from error
+        remember_secret(plaintext)
+        return plaintext
 
     def needs_rotation(self, ciphertext: str) -> bool:
         return not ciphertext.startswith(f"{_VERSION}.{self._primary_id}.")

@@ -8,6 +8,7 @@ The request guard has already capped the body at MAX_BODY_BYTES.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -19,10 +20,12 @@ from starlette.routing import Route
 
 from adapters.edge.strict import BadInput, parse_form
 from adapters.slack.inbound import check_shape, verified
+from bot.logs import body_fingerprint
 
 _TIMESTAMP = re.compile(r"^\d{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 MAX_BODY_BYTES = 512 * 1024
+log = logging.getLogger("meetbot.slack")
 
 
 def header_problem(request: Request) -> tuple[int, str] | None:
@@ -57,6 +60,8 @@ def slack_routes(app: AsyncApp, *, signing_secret: str, with_install: bool) -> l
     async def events(request: Request) -> Response:
         problem = header_problem(request) or await body_problem(request, verifier)
         if problem is not None:
+            body = await request.body()  # a refused body may hold secrets: never its content
+            log.info("Slack request refused (%s): %s", problem[1], body_fingerprint(body))
             return JSONResponse({"ok": False, "reason": problem[1]}, status_code=problem[0])
         return await handler.handle(request)
 

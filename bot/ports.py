@@ -400,6 +400,12 @@ class SetupStore(Protocol):
         """The meeting of the company's booking with that code or number."""
         ...
 
+    def hold_bookings_for_chat(
+        self, *, company_id: str, platform: str, workspace_id: str, problem: str
+    ) -> int:
+        """Notes `problem` on the upcoming bookings posted into that chat workspace."""
+        ...
+
     def resync_blocked_bookings(self, *, company_id: str) -> int:
         """Queues a sync of every upcoming booking held up by a set-up problem; returns how many."""
         ...

@@ -14,12 +14,19 @@ Wire facts (docs.slack.dev method reference, slack_sdk sources):
   metadata only when include_all_metadata is true.
 - response_url takes up to 5 posts within 30 minutes (what happens past that is not
   documented: this simulator answers 404 "used_url" / "expired_url").
+- Events API: Slack POSTs `{"type": "event_callback", "team_id", "api_app_id", "event": {...},
+  "event_id", "event_time", "authorizations": [...]}` as JSON to the app's request URL, signed
+  like every request (`X-Slack-Signature: v0=hex(HMAC-SHA256(signing secret,
+  "v0:{timestamp}:{body}"))`). `app_uninstalled` comes once the app is removed and its tokens
+  are dead; `tokens_revoked` lists the revoked tokens' user ids under `tokens.oauth` / `tokens.bot`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import secrets
 import string
@@ -31,6 +38,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -189,6 +197,67 @@ class SlackSimulator(Simulator):
     def revoke_token(self, token: str) -> None:
         with self._lock:
             self._tokens.pop(token, None)
+
+    def uninstall_app(
+        self, team_id: str, *, events_url: str, signing_secret: str
+    ) -> httpx.Response:
+        """The app is removed from the workspace: its bot token dies and the app is told."""
+        with self._lock:
+            self._tokens.pop(self._workspace(team_id).bot_token, None)
+        event = {"type": "app_uninstalled"}
+        return self.send_event(team_id, event, events_url=events_url, signing_secret=signing_secret)
+
+    def revoke_bot_token(
+        self, team_id: str, *, events_url: str, signing_secret: str
+    ) -> httpx.Response:
+        """A workspace admin revokes the bot's token: it dies and the app is told."""
+        with self._lock:
+            workspace = self._workspace(team_id)
+            self._tokens.pop(workspace.bot_token, None)
+        event = {"type": "tokens_revoked", "tokens": {"bot": [workspace.bot_user_id]}}
+        return self.send_event(team_id, event, events_url=events_url, signing_secret=signing_secret)
+
+    def send_event(
+        self,
+        team_id: str,
+        event: dict[str, Any],
+        *,
+        events_url: str,
+        signing_secret: str,
+        timeout: float = 15.0,
+    ) -> httpx.Response:
+        """POSTs an Events API event to the app, signed as Slack signs it."""
+        with self._lock:
+            workspace = self._workspace(team_id)
+        now = int(time.time())
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": team_id,
+                "api_app_id": workspace.app_id,
+                "event": {**event, "event_ts": f"{now}.000100"},
+                "type": "event_callback",
+                "event_id": _random_id("Ev"),
+                "event_time": now,
+                "authorizations": [
+                    {
+                        "enterprise_id": None,
+                        "team_id": team_id,
+                        "user_id": workspace.bot_user_id,
+                        "is_bot": True,
+                        "is_enterprise_install": False,
+                    }
+                ],
+            }
+        )
+        signed = hmac.new(signing_secret.encode(), f"v0:{now}:{body}".encode(), hashlib.sha256)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": str(now),
+            "X-Slack-Signature": f"v0={signed.hexdigest()}",
+        }
+        with httpx.Client(timeout=timeout) as client:
+            return client.post(events_url, content=body, headers=headers)
 
     def messages(self, channel_id: str) -> list[dict[str, Any]]:
         """Top-level and thread messages in the order they were posted."""

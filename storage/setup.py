@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
@@ -444,6 +444,30 @@ class SqlSetup(SqlStore):
                     run_at=now,
                 )
         return len(blocked)
+
+    def hold_bookings_for_chat(
+        self, *, company_id: str, platform: str, workspace_id: str, problem: str
+    ) -> int:
+        """Notes `problem` on every upcoming booking posted into that chat workspace (those
+        already held keep their reason); returns how many. Fixing it re-syncs them."""
+        in_workspace = select(col(ProviderRow.external_id)).where(
+            col(ProviderRow.company_id) == company_id,
+            col(ProviderRow.chat_platform) == platform,
+            col(ProviderRow.chat_workspace_id) == workspace_id,
+        )
+        with self._session() as session, session.begin():
+            held = session.execute(
+                update(BookingRow)
+                .where(
+                    col(BookingRow.company_id) == company_id,
+                    col(BookingRow.provider_external_id).in_(in_workspace),
+                    col(BookingRow.problem).is_(None),
+                    col(BookingRow.status) != "cancelled",
+                    col(BookingRow.end_at) > self._clock.now(),
+                )
+                .values(problem=problem)
+            )
+            return int(held.rowcount)  # type: ignore[attr-defined]
 
     def open_problems(self, *, company_id: str) -> list[str]:
         problems = []

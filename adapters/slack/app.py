@@ -82,6 +82,10 @@ class SlackHandlers:
     ]
     # A command that outlives Slack's 3 seconds becomes a durable job answering on response_url.
     defer_command: Callable[[Actor, str, str], None]
+    # meetbot removed from a workspace, after its tokens are deleted (team id, what happened),
+    # and installed there again (team id).
+    workspace_removed: Callable[[str, str], Awaitable[object]] | None = None
+    workspace_installed: Callable[[str], Awaitable[object]] | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,7 @@ def build_slack_app(
             redirect_uri=config.redirect_uri,
             authorization_url=f"{oauth_base(config.api_url)}/oauth/v2/authorize",
             callback_options=AsyncCallbackOptions(
-                success=_greeter(config.api_url), failure=_install_failed
+                success=_greeter(config.api_url, handlers), failure=_install_failed
             ),
         )
         app = AsyncApp(
@@ -204,6 +208,7 @@ def build_slack_app(
             signing_secret=config.signing_secret, client=single, request_verification_enabled=True
         )
     _listen(app, handlers)
+    _listen_for_removal(app, handlers, installations)
     quiet_request_verification()
     return app
 
@@ -232,9 +237,13 @@ def quiet_request_verification() -> None:
             bolt.addFilter(DropRefusedBodies())
 
 
-def _greeter(api_url: str) -> Callable[[AsyncSuccessArgs], Awaitable[BoltResponse]]:
+def _greeter(
+    api_url: str, handlers: SlackHandlers
+) -> Callable[[AsyncSuccessArgs], Awaitable[BoltResponse]]:
     async def installed(args: AsyncSuccessArgs) -> BoltResponse:
         installation = args.installation
+        if handlers.workspace_installed is not None and installation.team_id:
+            await handlers.workspace_installed(installation.team_id)
         if installation.bot_token and installation.user_id:
             client = AsyncWebClient(
                 token=installation.bot_token, base_url=api_url.rstrip("/") + "/"
@@ -257,6 +266,31 @@ def _greeter(api_url: str) -> Callable[[AsyncSuccessArgs], Awaitable[BoltRespons
 async def _install_failed(args: AsyncFailureArgs) -> BoltResponse:
     log.warning("Slack install failed: %s", args.reason)
     return await args.default.failure(args)
+
+
+def _listen_for_removal(
+    app: AsyncApp, handlers: SlackHandlers, installations: InstallationStore | None
+) -> None:
+    """Slack's `app_uninstalled` and `tokens_revoked` (bolt lets both through without an
+    installation): the workspace's tokens are deleted, then the core holds what it would post."""
+
+    async def removed(team_id: str, what: str) -> None:
+        if not team_id:
+            return
+        if installations is not None:
+            installations.forget_installation(team_id=team_id)
+        if handlers.workspace_removed is not None:
+            await handlers.workspace_removed(team_id, what)
+
+    @app.event("app_uninstalled")
+    async def on_uninstalled(body: dict[str, Any]) -> None:
+        await removed(str(body.get("team_id") or ""), "meetbot was uninstalled from Slack")
+
+    @app.event("tokens_revoked")
+    async def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any]) -> None:
+        if (event.get("tokens") or {}).get("bot"):  # meetbot keeps no user tokens
+            what = "the Slack workspace revoked meetbot's access"
+            await removed(str(body.get("team_id") or ""), what)
 
 
 def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:

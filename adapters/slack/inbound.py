@@ -14,8 +14,10 @@ from typing import Any
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.edge.strict import BadInput, parse_form, parse_json_object
+from adapters.slack.app import COMMAND
 
 INTERACTIONS = ("block_actions", "view_submission")
+EVENTS = ("app_uninstalled", "tokens_revoked")  # the Events API events meetbot subscribes to
 # Keys bolt follows into nested objects; none belongs to the requests meetbot handles.
 _FOREIGN = (
     "authorizations",
@@ -51,13 +53,44 @@ def check_shape(body: bytes, content_type: str) -> None:
 
 
 def _check_json_request(request: dict[str, Any]) -> None:
+    if request.get("type") == "event_callback":
+        _check_event(request)
+        return
     if request.get("type") != "url_verification" or not isinstance(request.get("challenge"), str):
         raise BadInput("not a request meetbot handles")
+
+
+def _check_event(request: dict[str, Any]) -> None:
+    event = request.get("event")
+    if not isinstance(event, dict) or event.get("type") not in EVENTS:
+        raise BadInput("not an event meetbot handles")
+    others = [key for key in _FOREIGN if key not in ("event", "authorizations")]
+    if any(key in request or key in event for key in others):
+        raise BadInput("not an event meetbot handles")
+    authorizations = request.get("authorizations", [])
+    if not isinstance(authorizations, list) or not all(
+        isinstance(entry, dict)
+        and all(isinstance(value, str | bool | None) for value in entry.values())
+        for entry in authorizations
+    ):
+        raise BadInput("authorizations must list plain objects")
+    team = request.get("team_id")
+    if not isinstance(team, str) or not team:
+        raise BadInput("an event without its team")
+    for name in ("api_app_id", "enterprise_id", "event_id"):
+        _text_or_none(request.get(name), name)
+    tokens = event.get("tokens", {})
+    if not isinstance(tokens, dict) or not all(
+        isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in tokens.values()
+    ):
+        raise BadInput("tokens must list user ids")
 
 
 def _check_command(form: dict[str, str]) -> None:
     if any(key in form for key in (*_FOREIGN, "response_urls")):
         raise BadInput("not a request meetbot handles")
+    if form.get("command", COMMAND) != COMMAND:
+        raise BadInput("not a command meetbot handles")
     if "command" in form and not (form.get("team_id") and form.get("user_id")):
         raise BadInput("a command without its team or user")
 

@@ -618,6 +618,11 @@ async def _ensure_provider_message(
         )
     try:
         return await _deliver(deps, meeting, provider.channel, message), None
+    except ChatAuthRevoked as removed:
+        if provider.channel.platform is not ChatPlatform.SLACK:
+            raise
+        # meetbot was removed from the workspace: held, and posted when it is installed again.
+        return f"held: {removed}", f"{removed}; the booking is posted when meetbot is back"
     except ChatChannelUnavailable as unusable:
         channel_id = provider.channel.channel_id
         spec = alerts.channel_unusable(

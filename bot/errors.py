@@ -69,3 +69,8 @@ class ChatMessageGone(MeetbotError):
 
 class ChatAuthRevoked(PermanentFailure):
     pass
+
+
+class StorageUnavailable(RetryLater):
+    """The database cannot be used right now (locked, full, unreachable); nothing was stored.
+    `str()` says which, in plain words."""

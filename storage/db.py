@@ -10,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
+from bot.errors import StorageUnavailable
+from storage.availability import begins_deferred, reads_only, translate_outages, write_problem
 from storage.crypto import SecretBox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,16 +21,23 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+def make_engine(
+    url: str, *, sqlite_synchronous: str = "FULL", sqlite_busy_timeout_seconds: float = 30.0
+) -> Engine:
     # hide_parameters: error texts (logged, kept on failed jobs) must not carry bound values,
     # which include link tokens and clients' contact details.
     if not is_sqlite(url):
-        return create_engine(
+        engine = create_engine(
             url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
         )
+        translate_outages(engine)
+        return engine
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        url,
+        connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_seconds},
+        hide_parameters=True,
     )
+    translate_outages(engine)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -36,7 +45,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
         dbapi_connection.isolation_level = None
         for pragma in (
             "journal_mode=WAL",
-            "busy_timeout=30000",
+            f"busy_timeout={int(sqlite_busy_timeout_seconds * 1000)}",
             f"synchronous={sqlite_synchronous}",  # FULL: an acknowledged webhook survives power loss
             "foreign_keys=ON",
         ):
@@ -45,8 +54,8 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Any) -> None:
         # Writers take the lock up front; a deferred transaction that upgrades later can fail
-        # with SQLITE_BUSY without waiting for busy_timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # with SQLITE_BUSY without waiting for busy_timeout. Readers never need it (WAL).
+        connection.exec_driver_sql("BEGIN" if begins_deferred(connection) else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -82,11 +91,12 @@ def head_revision() -> str:
 
 
 def database_state(engine: Engine) -> dict[str, object]:
-    """For health checks: reachable, which backend, schema revision (and whether it is the newest).
+    """For health checks: reachable, writable, which backend, schema revision (and whether it is
+    the newest); when something is wrong, what, in plain words.
 
     Never the URL: it may hold a password."""
     try:
-        with engine.connect() as connection:
+        with reads_only(engine).connect() as connection:
             connection.execute(text("SELECT 1"))
             has_version = inspect(connection).has_table("alembic_version")
             revision = (
@@ -94,12 +104,20 @@ def database_state(engine: Engine) -> dict[str, object]:
                 if has_version
                 else None
             )
+    except StorageUnavailable as outage:
+        return {"ok": False, "backend": engine.dialect.name, "problem": str(outage)}
     except Exception as error:
         return {"ok": False, "backend": engine.dialect.name, "error": type(error).__name__}
     current = revision == head_revision()
-    return {
+    state: dict[str, object] = {
         "ok": current,
         "backend": engine.dialect.name,
         "schema_revision": revision,
         "schema_current": current,
     }
+    problem = write_problem(engine)
+    if problem is not None:
+        state.update(ok=False, problem=problem)
+    elif not current:
+        state["problem"] = "the database schema is not the newest; run `meetbot migrate`"
+    return state

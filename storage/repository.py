@@ -37,6 +37,7 @@ from bot.domain import (
     SimplyBookCredentials,
 )
 from bot.errors import NotFound
+from storage.availability import reads_only
 from storage.crypto import SecretBox
 from storage.jobs import enqueue_unique
 from storage.secret_columns import secret_context
@@ -179,12 +180,16 @@ class SqlStore:
     def _session(self) -> Session:
         return Session(self._engine, expire_on_commit=False)
 
+    def _read_session(self) -> Session:
+        """For reads alone: on SQLite it does not wait for the write lock."""
+        return Session(reads_only(self._engine), expire_on_commit=False)
+
     # -- callbacks ----------------------------------------------------------------------------
 
     def company_for_webhook_token(self, *, token: str) -> Company | None:
         digest = token_digest(token)
         company = CompanyRow.__table__.c  # type: ignore[attr-defined]
-        with self._engine.connect() as connection:
+        with reads_only(self._engine).connect() as connection:
             row = connection.execute(
                 select(
                     company.id,
@@ -714,7 +719,7 @@ class SqlStore:
 
     def client_view(self, *, token: str) -> tuple[Meeting, BookingDetails, Company] | None:
         """What a client's link leads to: the meeting, its booking, and the company's rules."""
-        with self._session() as session:
+        with self._read_session() as session:
             digest = token_digest(token)
             found = session.execute(
                 select(MeetingRow, BookingRow, CompanyRow, SeatRow)
@@ -731,7 +736,7 @@ class SqlStore:
 
     def meeting_for_host_token(self, *, token: str) -> Meeting | None:
         digest = token_digest(token)
-        with self._session() as session:
+        with self._read_session() as session:
             found = session.execute(
                 select(MeetingRow, SeatRow)
                 .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)

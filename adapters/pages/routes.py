@@ -119,6 +119,22 @@ _PAGES: dict[LinkOutcome, tuple[int, int, dict[str, tuple[str, str]]]] = {
             ),
         },
     ),
+    LinkOutcome.TRY_AGAIN: (
+        503,
+        60,
+        {
+            "en": (
+                "This link cannot be opened right now",
+                "meetbot is briefly unable to look it up. Please try again in a minute; "
+                "this page will also try again by itself.",
+            ),
+            "uk": (
+                "Посилання зараз не відкривається",
+                "meetbot ненадовго не може його знайти. Спробуйте ще раз за хвилину; "
+                "сторінка також спробує сама.",
+            ),
+        },
+    ),
     LinkOutcome.UNAVAILABLE: (
         503,
         30,
@@ -172,6 +188,8 @@ def _page(decision: LinkDecision, lang: str) -> Response:
         **extra,
     )
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    if status == 503:
+        headers["Retry-After"] = str(refresh)
     return HTMLResponse(html, status_code=status, headers=headers)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -11,11 +12,15 @@ from starlette.routing import Route
 
 from adapters.simplybook.webhook import InvalidCallback, parse_callback
 from bot.domain import BookingCallback
+from bot.errors import StorageUnavailable
 from bot.usecases.ingest import IngestResult, Verdict
 
 Ingest = Callable[[str, BookingCallback, str], IngestResult]
 
 _STATUS = {Verdict.ACCEPTED: 202, Verdict.UNKNOWN_TOKEN: 404, Verdict.WRONG_COMPANY: 403}
+RETRY_AFTER_SECONDS = 30  # SimplyBook.me retries a callback that was not accepted
+
+log = logging.getLogger("meetbot.simplybook")
 
 
 def _answer(status: int, reason: str) -> JSONResponse:
@@ -32,7 +37,15 @@ def simplybook_routes(
         except InvalidCallback as invalid:
             return _answer(invalid.status, invalid.reason)
         raw = body.decode("utf-8")  # kept as received, for audit and replay (checked above)
-        result = await run_in_threadpool(ingest, request.path_params["token"], parsed, raw)
+        try:
+            result = await run_in_threadpool(ingest, request.path_params["token"], parsed, raw)
+        except StorageUnavailable as outage:  # nothing was stored: the retry is whole
+            log.warning("a SimplyBook.me callback was refused for now: %s", outage)
+            return JSONResponse(
+                {"ok": False, "reason": f"cannot store this right now ({outage}); retry later"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         if result.verdict is Verdict.ACCEPTED:
             on_accepted()
         return _answer(_STATUS[result.verdict], result.reason)

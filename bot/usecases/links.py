@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain import BookingStatus, Company, MeetingPlatform, MeetingState, PaymentState
-from bot.errors import MeetbotError, MeetingGone
+from bot.errors import MeetbotError, MeetingGone, StorageUnavailable
 from bot.ports import LinkStore, MeetingPlatformPort
 
 OVER_GRACE = timedelta(minutes=30)  # a late client can still join this long after the end
@@ -22,7 +22,8 @@ class LinkOutcome(StrEnum):
     PAYMENT_PENDING = "payment_pending"
     WAIT = "wait"
     OVER = "over"
-    UNAVAILABLE = "unavailable"
+    UNAVAILABLE = "unavailable"  # the video platform did not answer
+    TRY_AGAIN = "try_again"  # meetbot's own database cannot be used right now
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,10 @@ def opening_time(start: datetime, company: Company) -> datetime:
 
 def client_link(store: LinkStore, *, token: str, now: datetime) -> LinkDecision:
     """Opens at the booked time (minus the company's lead) or when started by hand (S13)."""
-    view = store.client_view(token=token)
+    try:
+        view = store.client_view(token=token)
+    except StorageUnavailable:
+        return LinkDecision(LinkOutcome.TRY_AGAIN)
     if view is None:
         return LinkDecision(LinkOutcome.NOT_FOUND)
     meeting, booking, company = view
@@ -72,7 +76,10 @@ async def host_link(
     store: LinkStore, platforms: Mapping[MeetingPlatform, MeetingPlatformPort], *, token: str
 ) -> LinkDecision:
     """A host URL fetched now: Zoom's start_url expires about two hours after it is issued."""
-    meeting = store.meeting_for_host_token(token=token)
+    try:
+        meeting = store.meeting_for_host_token(token=token)
+    except StorageUnavailable:
+        return LinkDecision(LinkOutcome.TRY_AGAIN)
     if meeting is None:
         return LinkDecision(LinkOutcome.NOT_FOUND)
     if meeting.state in (MeetingState.CANCELLED, MeetingState.GONE):
@@ -86,6 +93,8 @@ async def host_link(
         return LinkDecision(
             LinkOutcome.CANCELLED, detail="the meeting no longer exists on the platform"
         )
+    except StorageUnavailable:  # the host's platform tokens are stored: not the platform's fault
+        return LinkDecision(LinkOutcome.TRY_AGAIN)
     except MeetbotError as error:
         return LinkDecision(LinkOutcome.UNAVAILABLE, detail=str(error))
     return LinkDecision(LinkOutcome.REDIRECT, url)

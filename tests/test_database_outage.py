@@ -1,0 +1,172 @@
+"""A database that cannot be used right now is a 503 that says so, never a bare 500: the SimplyBook.me
+webhook asks to be retried (`Retry-After`) and stores nothing, link pages show their own "try
+again in a minute" page, `/healthz` says what is wrong; once the database is back, the same
+callback is accepted. On SQLite a link click reads without waiting for a writer."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.main import Core, build_web_app
+from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
+from simulators.server import BackgroundServer
+from storage.tables import JobRow, ReceivedEventRow
+
+from .conftest import _pg_admin, count_rows, run_jobs
+
+BUSY_TIMEOUT_SECONDS = 0.5  # how long a SQLite writer waits for the lock here
+
+
+@dataclass
+class Site:
+    core: Core
+    demo: Demo
+    world: SandboxWorld
+    url: str
+    client_link: str
+    host_link: str
+
+    def deliver(self, booking: dict[str, Any]) -> httpx.Response:
+        return httpx.post(
+            f"{self.url}/webhooks/simplybook/{self.demo.webhook_token}",
+            json=self.world.simplybook.callback(self.demo.login, booking["id"], "create"),
+            timeout=30,
+        )
+
+    def open(self, link: str) -> httpx.Response:
+        return httpx.get(link, headers={"Accept-Language": "en"}, timeout=30)
+
+    def stored(self) -> tuple[int, int]:
+        return count_rows(self.core, ReceivedEventRow), count_rows(self.core, JobRow)
+
+
+@pytest.fixture
+def site(make_core: Any, world: SandboxWorld) -> Iterator[Site]:
+    core = make_core(sqlite_busy_timeout_seconds=BUSY_TIMEOUT_SECONDS)
+    demo = seed_demo(core, world)
+    with BackgroundServer(build_web_app(core), name="meetbot") as server:
+        first = book(world, demo, client_name="Iryna", starts_in=timedelta(days=2))
+        site = Site(core, demo, world, server.url, "", "")
+        assert site.deliver(first).status_code == 202
+        run_jobs(core)
+        text = message_as_text(world.slack.messages(demo.channel_id)[0])
+        links = [word.replace("http://meetbot.test", server.url) for word in text.split()]
+        site.client_link = next(link for link in links if "/m/" in link)
+        site.host_link = next(link for link in links if "/h/" in link)
+        yield site
+
+
+@contextmanager
+def writer_holding_the_lock(core: Core) -> Iterator[None]:
+    """Another process in the middle of a long write transaction."""
+    holder = sqlite3.connect(str(make_url(core.settings.database_url).database), timeout=5)
+    holder.isolation_level = None
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE company SET name = name")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@contextmanager
+def nobody_else_may_read(core: Core) -> Iterator[None]:
+    """A process holding SQLite's exclusive lock: not even readers get in."""
+    core.engine.dispose()  # meetbot's idle connections would keep the lock from being exclusive
+    holder = sqlite3.connect(str(make_url(core.settings.database_url).database), timeout=5)
+    holder.isolation_level = None
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("UPDATE company SET name = name")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.execute("PRAGMA locking_mode=NORMAL")
+        holder.execute("SELECT 1 FROM company")  # releases the exclusive lock
+        holder.close()
+
+
+@contextmanager
+def server_refusing_connections(core: Core) -> Iterator[None]:
+    """PostgreSQL refuses this database and drops its sessions (the shared server keeps running)."""
+    name = make_url(core.settings.database_url).database
+    _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    _pg_admin(
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+        "AND pid <> pg_backend_pid()"
+    )
+    try:
+        yield
+    finally:
+        _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def outage(site: Site) -> Any:
+    if site.core.engine.dialect.name == "sqlite":
+        return nobody_else_may_read(site.core)
+    return server_refusing_connections(site.core)
+
+
+def _refused_for_now(answer: httpx.Response) -> None:
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "30"
+    assert "retry" in answer.json()["reason"]
+
+
+def _try_again_page(answer: httpx.Response) -> None:
+    assert answer.status_code == 503, answer.text
+    assert "This link cannot be opened right now" in answer.text
+    assert "try again in a minute" in answer.text
+    assert answer.headers["content-type"].startswith("text/html")
+    assert int(answer.headers["Retry-After"]) > 0
+
+
+def test_database_down_refuses_for_now_and_takes_the_retry(site: Site) -> None:
+    second = book(site.world, site.demo, client_name="Taras", starts_in=timedelta(days=3))
+    before = site.stored()
+    with outage(site):
+        _refused_for_now(site.deliver(second))
+        _try_again_page(site.open(site.client_link))
+        _try_again_page(site.open(site.host_link))
+        health = httpx.get(f"{site.url}/healthz", timeout=30)
+        assert health.status_code == 503
+        problem = health.json()["database"]["problem"]
+        assert problem in (
+            "the database is locked by another writer",
+            "the database server cannot be reached",
+        )
+    assert site.stored() == before, "nothing of the refused callback was stored"
+
+    assert site.deliver(second).status_code == 202, "the same callback, once the database is back"
+    assert site.stored() == (before[0] + 1, before[1] + 1)
+    run_jobs(site.core)
+    assert len(site.world.slack.messages(site.demo.channel_id)) == 2
+    assert httpx.get(f"{site.url}/healthz").json()["database"]["ok"] is True
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(site: Site) -> None:
+    if site.core.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer lock")
+    second = book(site.world, site.demo, client_name="Taras", starts_in=timedelta(days=3))
+    before = site.stored()
+    with writer_holding_the_lock(site.core):
+        _refused_for_now(site.deliver(second))
+        opened = httpx.get(site.client_link, timeout=30)
+        assert opened.status_code == 200, "the waiting page: the meeting opens in two days"
+        assert "has not started yet" in opened.text
+        health = httpx.get(f"{site.url}/healthz", timeout=30)
+        assert health.status_code == 503
+        assert health.json()["database"]["problem"] == "the database is locked by another writer"
+    assert site.stored() == before
+    assert site.deliver(second).status_code == 202

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: sandbox test lint typecheck check bench stress serve worker migrate clean
+.PHONY: sandbox test lint typecheck check bench stress fuzz serve worker migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ check: lint typecheck test
 
 bench: $(STAMP)  ## ingest and pipeline figures; not part of the test suite
 	$(BIN)/python -m bench.run
+
+fuzz: $(STAMP)  ## hostile requests to every route of `meetbot serve`, SQLite and PostgreSQL (SEED=…, COUNT=…)
+	$(BIN)/python -m bench.fuzz --count $(or $(COUNT),10000) $(if $(SEED),--seed $(SEED))
 
 stress: $(STAMP)  ## group classes booked and cancelled at once, slow platforms, workers killed; SQLite and PostgreSQL
 	$(BIN)/python -m bench.class_stress --database sqlite $(STRESS_ARGS)

@@ -297,12 +297,32 @@ def slack_commands(team_id: str) -> st.SearchStrategy[dict[str, str]]:
     )
 
 
+def slack_event_callbacks(team_id: str) -> st.SearchStrategy[Any]:
+    event = st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["app_uninstalled", "tokens_revoked", "message"])},
+            optional={"tokens": json_values | st.just({"bot": ["U1"], "oauth": ["U2"]})},
+        ),
+    )
+    return st.fixed_dictionaries(
+        {"type": st.just("event_callback") | json_values, "event": event},
+        optional={
+            "team_id": st.just(team_id) | json_values,
+            "api_app_id": json_values,
+            "event_id": json_values,
+            "authorizations": json_values,
+            "enterprise_id": json_values,
+        },
+    )
+
+
 # The requests.
 
 
 @st.composite
 def slack_events(draw: st.DrawFn, targets: Targets) -> FuzzRequest:
-    kind = draw(st.sampled_from(["body", "command", "interaction", "interaction", "json"]))
+    kind = draw(st.sampled_from(["body", "command", "interaction", "interaction", "json", "event"]))
     content_type = "application/x-www-form-urlencoded"
     if kind == "command":
         body = urlencode(draw(slack_commands(targets.slack_team_id))).encode()
@@ -311,6 +331,9 @@ def slack_events(draw: st.DrawFn, targets: Targets) -> FuzzRequest:
         body = urlencode({"payload": json.dumps(payload)}).encode()
     elif kind == "json":
         body, content_type = draw(json_values.map(_json)), "application/json"
+    elif kind == "event":
+        body = _json(draw(slack_event_callbacks(targets.slack_team_id)))
+        content_type = "application/json"
     else:
         body, content_type = draw(bodies), draw(content_types)
     mode = draw(signature_modes)

@@ -23,17 +23,29 @@ from pydantic import SecretStr
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
+from bot.domain import Actor, ChatPlatform
 from bot.main import Core, build_core, build_web_app
 from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from simulators.server import BackgroundServer
+from simulators.teams import DEFAULT_TENANT_ID
 from storage.crypto import DecryptionError, SecretBox, generate_key
 from storage.db import alembic_config
 from storage.rotation import RotationProgress, rotate_secrets
 from storage.secret_columns import secret_tables
 from storage.tables import CompanyRow
 
-from .conftest import run_jobs
+from .conftest import free_port, run_jobs
 from .slack_platform import SlackPlatform
+from .teams_platform import (
+    OLENA_AAD,
+    Meetbot,
+    Tenant,
+    ask,
+    ask_in_channel,
+    install,
+    new_posts,
+    text_of,
+)
 from .test_teams_meetings import Office, _connected, office  # noqa: F401  (office: a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -483,3 +495,48 @@ def _callback(world: SandboxWorld, demo: Demo, web: str, booking_id: str, kind: 
         json=world.simplybook.callback(demo.login, booking_id, kind),
     )
     assert answer.status_code == 202
+
+
+def test_no_plain_secret_or_link_token_after_a_teams_chat_flow(
+    make_core: Callable[..., Core], world: SandboxWorld, teams: Tenant
+) -> None:
+    """Teams as the chat: set up in a Teams channel, a booking's card with both links posted
+    there, a slow command answered in the person's chat."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    core = make_core(public_url=url, **teams.settings())
+    demo = seed_demo(core, world)
+    core.workspaces.bind(
+        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
+    )
+    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
+    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
+        meetbot = Meetbot(core, url)
+        install(teams, meetbot)
+        mapped = ask_in_channel(teams, meetbot, teams.olena, "provider olena channel")
+        assert "bookings go to" in "\n".join(text_of(post) for post in mapped)
+        booking = book(world, demo, client_name="Iryna", starts_in=timedelta(minutes=5))
+        _callback(world, demo, url, booking["id"], "create")
+        [card] = new_posts(teams, teams.bookings, lambda: run_jobs(core))
+        world.simplybook.faults.latency = 1.5  # a slow command becomes a job
+        ask(teams, meetbot, teams.olena, "services")
+        world.simplybook.faults.latency = 0
+        run_jobs(core)
+
+    shown = text_of(card)
+    client = re.search(r"/m/([A-Za-z0-9_-]{16,})", shown)
+    host = re.search(r"/h/([A-Za-z0-9_-]{16,})", shown)
+    assert client and host, shown
+    password = core.settings.teams_app_password
+    _assert_nothing_plain(
+        core,
+        {
+            **_secrets(core, demo),
+            "encryption key": core.settings.secret_key_list()[0],
+            "zoom client secret": world.zoom.client_secret,
+            "client link token": client.group(1),
+            "host link token": host.group(1),
+            **({"teams app password": password.get_secret_value()} if password else {}),
+        },
+    )

@@ -15,6 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 # A formatted line (time, level, logger name, message) stays under 2 KB.
@@ -24,6 +25,8 @@ _TRACEBACK_BYTES = 32 * 1024
 _SHORTEST_SECRET = 8  # shorter values would mask ordinary words
 _LONGEST_SECRET = 4096  # a larger value (a token cache) is masked by the patterns instead
 _REMEMBERED = 4096
+_SEARCHED = 64  # the newest values, also found inside longer words
+_PIECE = re.compile(rf"[A-Za-z0-9_-]{{{_SHORTEST_SECRET},}}")
 _MASK = "[redacted]"
 
 _CREDENTIAL_FIELDS = (
@@ -50,26 +53,44 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 
 class KnownSecrets:
-    """The most recently seen secret values; thread-safe, bounded."""
+    """The most recently seen secret values; thread-safe and bounded. A log line is searched by
+    its words (runs of token characters, looked up in a set), so the cost does not grow with the
+    number of values; the newest few values are also searched for as substrings."""
 
-    def __init__(self, limit: int = _REMEMBERED) -> None:
-        self._values: OrderedDict[str, None] = OrderedDict()
-        self._limit = limit
+    def __init__(self, limit: int = _REMEMBERED, substring_limit: int = _SEARCHED) -> None:
+        self._values: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._pieces: dict[str, int] = {}
+        self._limit, self._substring_limit = limit, substring_limit
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
         if not _SHORTEST_SECRET <= len(value) <= _LONGEST_SECRET:
             return
         with self._lock:
-            self._values[value] = None
-            self._values.move_to_end(value)
+            if value in self._values:
+                self._values.move_to_end(value)
+                return
+            pieces = tuple(_PIECE.findall(value))
+            self._values[value] = pieces
+            for piece in pieces:
+                self._pieces[piece] = self._pieces.get(piece, 0) + 1
             while len(self._values) > self._limit:
-                self._values.popitem(last=False)
+                self._forget(*self._values.popitem(last=False))
+
+    def _forget(self, _value: str, pieces: tuple[str, ...]) -> None:
+        for piece in pieces:
+            left = self._pieces[piece] - 1
+            if left:
+                self._pieces[piece] = left
+            else:
+                del self._pieces[piece]
 
     def mask(self, text: str) -> str:
         with self._lock:
-            values = list(self._values)
-        for value in sorted((v for v in values if v in text), key=len, reverse=True):
+            found = {piece for piece in _PIECE.findall(text) if piece in self._pieces}
+            newest = list(islice(reversed(self._values), self._substring_limit))
+        found.update(value for value in newest if value in text)
+        for value in sorted(found, key=len, reverse=True):
             text = text.replace(value, _MASK)
         return text
 

@@ -347,6 +347,13 @@ def test_rotation_stopped_midway_finishes_on_a_second_run(
     run_jobs(core)
     client, host = _link_tokens(world, demo.channel_id)
     before = _secrets(core, demo)
+    pending = core.states.issue(  # a sign-in under way keeps what its callback needs
+        purpose="rotation-test",
+        company_id=demo.company_id,
+        actor=None,
+        ttl_seconds=900,
+        payload="pending-sign-in-payload",
+    )
     old_key, new_key = core.settings.secret_key_list()[0], generate_key()
     box = SecretBox([new_key, old_key])
     seen: list[RotationProgress] = []
@@ -373,6 +380,8 @@ def test_rotation_stopped_midway_finishes_on_a_second_run(
         assert _secrets(rebuilt, demo) == before
         found = rebuilt.store.client_view(token=client)
         assert found is not None and found[0].host_token == host, "links render with the new key"
+        taken = rebuilt.states.take(purpose="rotation-test", state=pending)
+        assert taken is not None and taken.payload == "pending-sign-in-payload"
     finally:
         rebuilt.engine.dispose()
 

@@ -42,7 +42,7 @@ from adapters.simplybook.routes import simplybook_routes
 from adapters.simplybook.webhook import MAX_BODY_BYTES as SIMPLYBOOK_MAX_BODY
 from adapters.slack.app import SlackConfig, SlackHandlers, answer_later, build_slack_app
 from adapters.slack.routes import MAX_BODY_BYTES as SLACK_MAX_BODY
-from adapters.slack.routes import slack_routes
+from adapters.slack.routes import SLACK_REPLAY_WINDOW_SECONDS, slack_routes
 from adapters.slack.sender import SlackSender
 from adapters.teams.bot import MeetbotTeamsBot, TeamsHandlers
 from adapters.teams.connector import TeamsConfig, TeamsConnector
@@ -79,6 +79,7 @@ from storage.job_secrets import SqlJobSecrets
 from storage.jobs import SqlJobQueue
 from storage.ms_accounts import SqlMsAccounts
 from storage.oauth_states import SqlOAuthStates
+from storage.replays import SqlSeenRequests
 from storage.repository import MEETING_REMINDER_JOB as MEETING_REMINDER
 from storage.repository import SqlStore
 from storage.setup import SqlSetup
@@ -721,7 +722,15 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
     )
     multi = bool(config.client_id and config.client_secret)
     app = build_slack_app(config, handlers, installations=core.workspaces, states=core.states)
-    return slack_routes(app, signing_secret=config.signing_secret, with_install=multi)
+    seen = SqlSeenRequests(core.engine, core.clock)
+    return slack_routes(
+        app,
+        signing_secret=config.signing_secret,
+        with_install=multi,
+        first_time=lambda signature: seen.first_time(
+            source="slack", signature=signature, remember_seconds=SLACK_REPLAY_WINDOW_SECONDS
+        ),
+    )
 
 
 def _teams_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route]:

@@ -1,6 +1,7 @@
 """The schema. Secret columns end in `_enc` and hold `storage.crypto` ciphertexts.
 
-Every table but `job` carries `company_id`: repositories scope every query by it (tenants are walls).
+Every table but `job` and `seen_request` carries `company_id`: repositories scope every
+query by it (tenants are walls).
 """
 
 from __future__ import annotations
@@ -397,3 +398,12 @@ class MessageTemplateRow(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     updated_by: str = ""
     updated_at: datetime = _when(now=True)
+
+
+class SeenRequestRow(SQLModel, table=True):
+    """A signed request already taken (Slack's), kept while its signature could be replayed. Like
+    `job` it has no company: it is recorded before anything in it is trusted."""
+
+    __tablename__ = "seen_request"
+    key: str = Field(primary_key=True)  # digest of the source and the request's signature
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

@@ -70,6 +70,8 @@ def test_full_setup_through_slack_only(
     assert "meetbot is not connected yet" in _say(slack, "status")
 
     assert _say(slack, "connect simplybook") == ""  # the answer is the form itself
+    # The form is opened after the command is acknowledged: poll until it is there.
+    assert wait_for(lambda: world.slack.views()), "the form was opened"
     [form] = world.slack.views()
     assert form["callback_id"] == "meetbot_simplybook"
     wrong = slack.submit_form(

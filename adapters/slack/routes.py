@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.edge.strict import BadInput, parse_form
 from adapters.slack.inbound import check_shape, verified
+from bot.errors import StorageUnavailable
 from bot.logs import body_fingerprint
 
 _TIMESTAMP = re.compile(r"^\d{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 MAX_BODY_BYTES = 512 * 1024
+# Slack signs with a timestamp that may be five minutes off either way: a signature stays usable
+# for at most ten minutes after it is first seen.
+SLACK_REPLAY_WINDOW_SECONDS = 600
 log = logging.getLogger("meetbot.slack")
 
 
@@ -53,7 +59,15 @@ async def body_problem(request: Request, verifier: SignatureVerifier) -> tuple[i
     return None
 
 
-def slack_routes(app: AsyncApp, *, signing_secret: str, with_install: bool) -> list[Route]:
+def slack_routes(
+    app: AsyncApp,
+    *,
+    signing_secret: str,
+    with_install: bool,
+    first_time: Callable[[str], bool] = lambda signature: True,
+) -> list[Route]:
+    """`first_time(signature)`: whether this signed request is new; a replay is acknowledged
+    (200, empty) and not run again."""
     handler = AsyncSlackRequestHandler(app)
     verifier = SignatureVerifier(signing_secret)
 
@@ -63,6 +77,13 @@ def slack_routes(app: AsyncApp, *, signing_secret: str, with_install: bool) -> l
             body = await request.body()  # a refused body may hold secrets: never its content
             log.info("Slack request refused (%s): %s", problem[1], body_fingerprint(body))
             return JSONResponse({"ok": False, "reason": problem[1]}, status_code=problem[0])
+        try:
+            new = await run_in_threadpool(first_time, request.headers["x-slack-signature"])
+        except StorageUnavailable as outage:
+            return JSONResponse({"ok": False, "reason": str(outage)}, status_code=503)
+        if not new:
+            log.info("a Slack request seen before was acknowledged, not run again")
+            return Response(status_code=200)
         return await handler.handle(request)
 
     async def oauth(request: Request) -> Response:

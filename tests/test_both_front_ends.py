@@ -4,7 +4,6 @@ the same answers, change the same things, and refuse the same people (C1, C2).""
 from __future__ import annotations
 
 import re
-import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from adapters.teams.cards import activity_cards
 from bot.domain import Actor, ChatPlatform
 from bot.main import Core, build_web_app
 from bot.sandbox import Demo, SandboxWorld, book, seed_demo
@@ -19,7 +19,7 @@ from simulators.server import BackgroundServer
 from simulators.teams import DEFAULT_TENANT_ID
 
 from .conftest import free_port, run_jobs
-from .microsoft_platform import FormPost
+from .signin_flow import Browser
 from .slack_platform import SIGNING_SECRET, SlackPlatform, reply_text
 from .teams_platform import (
     IVAN_AAD,
@@ -30,6 +30,7 @@ from .teams_platform import (
     ask_in_channel,
     install,
     new_posts,
+    send,
     text_of,
 )
 
@@ -222,14 +223,28 @@ def test_teams_chat_with_teams_meetings_end_to_end(
         assert "bookings go to" in "\n".join(text_of(p) for p in mapped)
 
         [sign_in] = ask(teams, meetbot, teams.olena, "connect teams")
-        link = re.search(r"\[Connect Microsoft Teams\] (\S+)", text_of(sign_in))
+        link = re.search(
+            r"\[Connect Microsoft Teams\] (\S+/oauth/microsoft/start\S+)", text_of(sign_in)
+        )
         assert link, text_of(sign_in)
         world.microsoft.signing_in = owner
-        assert world.certificate is not None
-        trust = ssl.create_default_context(cafile=str(world.certificate.cert_path))
-        form = FormPost(httpx.get(link.group(1), verify=trust).text)
-        done = httpx.post(form.action, data=form.fields)
-        assert done.status_code == 200 and "Microsoft Teams is connected" in done.text
+        chat = teams.sim.personal_conversation(teams.olena)
+        browser = Browser(world)
+        try:
+            asked = new_posts(teams, chat, lambda: _signed_in(browser, link.group(1)))
+        finally:
+            browser.close()
+        [card] = [post for post in asked if "Confirm the Microsoft account" in text_of(post)]
+        assert "owner@studio.example" in text_of(card), "a card in Olena's chat asks first"
+        [confirm] = [
+            action
+            for action in activity_cards(card["activity"])[0]["actions"]
+            if action.get("title") == "Confirm"
+        ]
+        pressed = teams.sim.card_submit(teams.olena, confirm["data"], reply_to_id=card["id"])
+        send(teams, meetbot, pressed)
+        answered = teams.sim.activity(chat, card["id"])  # the card becomes the answer
+        assert answered is not None and "Microsoft Teams is connected" in text_of(answered)
         [moved] = ask(teams, meetbot, teams.olena, "provider olena teams")
         assert "hosts on Microsoft Teams" in text_of(moved)
 
@@ -249,6 +264,11 @@ def test_teams_chat_with_teams_meetings_end_to_end(
         assert httpx.get(client.group(1)).headers["location"] == meeting["joinWebUrl"]
         assert httpx.get(host.group(1)).headers["location"] == meeting["joinWebUrl"]
         assert world.slack.messages(demo.channel_id) == [], "the provider's channel is in Teams"
+
+
+def _signed_in(browser: Browser, start: str) -> None:
+    page = browser.microsoft(start)
+    assert page.status_code == 200 and "Confirm in chat" in page.text, page.text
 
 
 def test_a_slow_teams_command_is_acknowledged_and_answered_in_the_persons_chat(

@@ -246,9 +246,9 @@ def test_reconnecting_zoom_asks_first_then_offers_sign_in(
 ) -> None:
     _, slack, _ = setup
     asked = _say(slack, "connect zoom")
-    assert "Replace the connected Zoom account?" in asked and "/oauth/authorize" not in asked
+    assert "Replace the connected Zoom account?" in asked and "/oauth/zoom/start" not in asked
     slack.press("meetbot_zoom_replace", user=ADMIN)
-    assert wait_for(lambda: _posted(slack, "/oauth/authorize?")), "the sign-in button follows"
+    assert wait_for(lambda: _posted(slack, "/oauth/zoom/start?id=")), "the sign-in button follows"
     assert _posted(slack, "Connect Zoom")
 
 

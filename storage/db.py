@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 from bot.errors import StorageUnavailable
 from storage.availability import begins_deferred, reads_only, translate_outages, write_problem
@@ -73,10 +73,32 @@ def migrate(engine: Engine, *, box: SecretBox | None = None) -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # several processes may start at once
             connection.execute(text("SELECT pg_advisory_xact_lock(7270301)"))
+        before = _revision(connection)
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         config.attributes["secret_box"] = box
         command.upgrade(config, "head")
+        changed = before is not None and before != _revision(connection)
+    if changed and engine.dialect.name == "sqlite":
+        _scrub_sqlite_file(engine)
+
+
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _scrub_sqlite_file(engine: Engine) -> None:
+    """An upgrade may have moved values out of the clear (0010: link tokens, response_urls);
+    SQLite keeps the old bytes in free pages and in the write-ahead log until the file is rebuilt
+    and the log emptied."""
+    raw = engine.raw_connection()
+    try:  # the driver connection is in autocommit, as VACUUM needs
+        raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+    finally:
+        raw.close()
 
 
 def head_revision() -> str:

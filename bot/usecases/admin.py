@@ -86,7 +86,6 @@ Named = TypeVar("Named", Service, Provider)
 KIOSK_PLUGIN = "kiosk"  # plugin names of SimplyBook.me's feature switches (unconfirmed spellings)
 CLIENT_LOGIN_PLUGIN = "client_login"
 ZOOM_CONNECT = "zoom_connect"
-STATE_TTL_SECONDS = 15 * 60
 SIMPLYBOOK_FORM = "simplybook_credentials"
 
 ACTION_REPLACE_ZOOM = "meetbot_zoom_replace"

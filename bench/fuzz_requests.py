@@ -153,8 +153,8 @@ def queries(names: list[str]) -> st.SearchStrategy[str]:
     values = st.one_of(
         path_texts,
         st.text(max_size=80).map(lambda text: quote(text, safe="")),
-        st.integers(min_value=1, max_value=20_000).map(lambda n: "9" * n),
-    )
+        st.integers(min_value=1, max_value=10_000).map(lambda n: "9" * n),
+    )  # httpx sends no URL over 64 KiB; meetbot's server refuses a head over 16 KiB anyway
     pairs = st.lists(st.tuples(st.sampled_from([*names, "x"]), values), max_size=5)
     return pairs.map(lambda items: "&".join(f"{name}={value}" for name, value in items))
 

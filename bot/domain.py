@@ -312,6 +312,7 @@ class AlertKind(StrEnum):
     PROVIDER_UNMAPPED = "provider_unmapped"
     DAILY_LIMIT = "daily_limit"
     KIOSK_ON = "kiosk_on"
+    UNKNOWN_BOOKINGS = "unknown_bookings"
 
 
 @dataclass(frozen=True, slots=True)

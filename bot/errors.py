@@ -43,6 +43,11 @@ class BookingSystemRejected(PermanentFailure):
     """The booking system refused our credentials or the booking's signature."""
 
 
+class BookingUnknown(BookingSystemRejected):
+    """The booking system does not know the booking a callback named (no such id, or a hash that
+    does not match): nothing to set up, and possibly a forged callback."""
+
+
 class MeetingGone(MeetbotError):
     """The platform no longer has this meeting."""
 

@@ -38,7 +38,7 @@ from adapters.msgraph.routes import teams_connect_routes
 from adapters.msgraph.tokens import GraphTokens
 from adapters.pages.routes import link_routes
 from adapters.simplybook.client import SimplyBookClient
-from adapters.simplybook.routes import simplybook_routes
+from adapters.simplybook.routes import CallbackRateLimit, simplybook_routes
 from adapters.simplybook.webhook import MAX_BODY_BYTES as SIMPLYBOOK_MAX_BODY
 from adapters.slack.app import SlackConfig, SlackHandlers, answer_later, build_slack_app
 from adapters.slack.routes import MAX_BODY_BYTES as SLACK_MAX_BODY
@@ -631,7 +631,11 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
 
     webhook_secret = core.settings.zoom_webhook_secret_token
     routes = [
-        *simplybook_routes(ingest, on_accepted=worker.wake if worker else lambda: None),
+        *simplybook_routes(
+            ingest,
+            on_accepted=worker.wake if worker else lambda: None,
+            limit=CallbackRateLimit(core.settings.simplybook_callback_rate),
+        ),
         *link_routes(
             client=lambda token: links.client_link(core.store, token=token, now=core.clock.now()),
             host=host_link,

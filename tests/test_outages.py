@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from bot.domain import AlertKind
 from bot.main import Core
 from bot.sandbox import Demo, SandboxWorld, book
 from storage.tables import BookingRow, MeetingRow, ReceivedEventRow
@@ -181,9 +182,11 @@ def test_simplybook_token_renewal_logs_in_once_more(
     assert job.state == "done" and job.attempts == 1, "renewed inside the attempt, not by a retry"
 
 
-def test_wrong_booking_sign_is_a_clear_permanent_failure(
+def test_wrong_booking_sign_is_a_callback_nothing_comes_of(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
+    """SimplyBook.me does not confirm the booking: nothing to retry, and one alert for the
+    company however many such callbacks arrive (tests/test_callback_flood.py)."""
     booking = book(world, demo)
     body = {**world.simplybook.callback(demo.login, booking["id"]), "booking_hash": "0" * 32}
     assert (
@@ -191,5 +194,7 @@ def test_wrong_booking_sign_is_a_clear_permanent_failure(
     )
     run_jobs(core)
     [job] = core.queue.jobs(kind="sync_booking")
-    assert job.state == "dead" and job.attempts == 1
-    assert (job.last_error or "").startswith("SimplyBook.me refused getBookingDetails: ")
+    assert job.state == "done" and job.attempts == 1
+    assert (job.note or "").startswith(f"SimplyBook.me does not know booking {booking['id']}")
+    [alert] = core.alerts.open_alerts(company_id=demo.company_id)
+    assert alert.spec.kind is AlertKind.UNKNOWN_BOOKINGS

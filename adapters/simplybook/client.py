@@ -19,12 +19,14 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from adapters.simplybook.parsing import UnreadableBooking, booking_details, catalog
 from bot.domain import BookingDetails, CatalogEntry, CompanyInfo, SimplyBookCredentials
-from bot.errors import BookingSystemError, BookingSystemRejected
+from bot.errors import BookingSystemError, BookingSystemRejected, BookingUnknown
 
 TOKEN_LIFETIME_SECONDS = 50 * 60  # tokens last about an hour; renew early
 CATALOG_TTL_SECONDS = 10 * 60
 
 
+# getBookingDetails' answers for a booking it does not know, or one whose hash does not match.
+BOOKING_UNKNOWN_CODES = frozenset({-32080, -32085})
 ACCESS_DENIED = -32600  # SimplyBook answers an expired or unknown token with this JSON-RPC code
 
 
@@ -178,7 +180,15 @@ class SimplyBookClient:
         timezone: str,
     ) -> BookingDetails:
         sign = booking_sign(booking_id, booking_hash, credentials.api_secret)
-        raw = await self.call(credentials, "getBookingDetails", booking_id, sign)
+        try:
+            raw = await self.call(credentials, "getBookingDetails", booking_id, sign)
+        except BookingSystemRejected as rejected:
+            cause = rejected.__cause__
+            if isinstance(cause, RpcError) and cause.code in BOOKING_UNKNOWN_CODES:
+                raise BookingUnknown(
+                    f"SimplyBook.me does not know booking {booking_id} ({cause.message})"
+                ) from rejected
+            raise
         try:
             return booking_details(raw, timezone=timezone)
         except UnreadableBooking as error:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import time
 from collections.abc import Callable
 
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,14 +29,41 @@ RETRY_AFTER_SECONDS = 30  # SimplyBook.me retries a callback that was not accept
 log = logging.getLogger("meetbot.simplybook")
 
 
+class CallbackRateLimit:
+    """Callbacks per company token, counted in this process's memory: a leaked token cannot
+    flood the queue, and each process behind a load balancer allows the rate on its own."""
+
+    def __init__(self, rate: str) -> None:
+        self._rate = parse(rate)  # e.g. "120/minute"; a malformed rate stops the start-up
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def wait_seconds(self, token: str) -> int | None:
+        """None when this callback is within the rate, else how long to wait before retrying."""
+        key = hashlib.sha256(token.encode()).hexdigest()  # tokens are secrets, even in memory
+        if self._limiter.hit(self._rate, "simplybook", key):
+            return None
+        reset = self._limiter.get_window_stats(self._rate, "simplybook", key).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
 def _answer(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"ok": status < 300, "reason": reason}, status_code=status)
 
 
 def simplybook_routes(
-    ingest: Ingest, *, on_accepted: Callable[[], None] = lambda: None
+    ingest: Ingest,
+    *,
+    on_accepted: Callable[[], None] = lambda: None,
+    limit: CallbackRateLimit | None = None,
 ) -> list[Route]:
     async def callback(request: Request) -> JSONResponse:
+        wait = limit.wait_seconds(request.path_params["token"]) if limit else None
+        if wait is not None:
+            return JSONResponse(
+                {"ok": False, "reason": f"too many callbacks for this company; retry in {wait} s"},
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
         body = await request.body()  # capped at MAX_BODY_BYTES by the request guard
         try:
             parsed = parse_callback(body)

@@ -110,6 +110,21 @@ def kiosk_on() -> AlertSpec:
     )
 
 
+def unknown_bookings() -> AlertSpec:
+    """One per company however many arrive: the store keeps one open alert per subject and tells
+    it again after a day at the soonest, listing the latest bookings."""
+    return AlertSpec(
+        kind=AlertKind.UNKNOWN_BOOKINGS,
+        subject="simplybook",
+        title="Callbacks for bookings SimplyBook.me does not know",
+        detail="meetbot received booking callbacks that SimplyBook.me does not confirm (no such "
+        "booking, or details that do not match), so nothing was set up for them. A few can follow "
+        "a booking deleted at once; many suggest that someone else has the company's callback URL.",
+        fix="If you did not expect these, tell whoever runs meetbot, so the callback URL can be "
+        "replaced.",
+    )
+
+
 def job_dead(job_id: int, booking: str, error: str) -> AlertSpec:
     return AlertSpec(
         kind=AlertKind.JOB_DEAD,

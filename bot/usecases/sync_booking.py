@@ -33,6 +33,7 @@ from bot.domain import (
     Service,
 )
 from bot.errors import (
+    BookingUnknown,
     ChatAuthRevoked,
     ChatChannelUnavailable,
     ChatMessageGone,
@@ -132,12 +133,18 @@ async def sync_booking(
     """Returns a short, plain description of what was done (kept on the finished job)."""
     store = deps.store
     company = store.company(company_id=company_id)
-    details = await deps.bookings.booking_details(
-        credentials=store.simplybook_credentials(company_id=company_id),
-        booking_id=booking_id,
-        booking_hash=booking_hash,
-        timezone=company.timezone,
-    )
+    try:
+        details = await deps.bookings.booking_details(
+            credentials=store.simplybook_credentials(company_id=company_id),
+            booking_id=booking_id,
+            booking_hash=booking_hash,
+            timezone=company.timezone,
+        )
+    except BookingUnknown as unknown:  # not a failed job: a callback nothing can come of
+        deps.alerts.raise_alert(
+            company_id=company_id, spec=alerts.unknown_bookings(), booking=booking_id
+        )
+        return str(unknown)
     booking = store.save_booking(company_id=company_id, details=details, booking_hash=booking_hash)
     meeting = store.meeting_for_booking(booking=booking)
     if meeting is not None and meeting.class_key is not None:

@@ -69,6 +69,7 @@ from bot.usecases.connect_zoom import begin_zoom_sign_in, complete_zoom_connect,
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
 from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, remind, sync_booking
+from bot.usecases.uninstall import slack_workspace_installed, slack_workspace_removed
 from bot.worker import JobHandler, Worker, WorkerPolicy
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
@@ -714,6 +715,10 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
         defer_command=lambda actor, text, response_url: defer_command(
             core, actor, text, response_url
         ),
+        workspace_removed=lambda team_id, what: slack_workspace_removed(
+            deps(), workspace_id=team_id, what=what
+        ),
+        workspace_installed=lambda team_id: slack_workspace_installed(deps(), workspace_id=team_id),
     )
     secret = settings.slack_client_secret
     config = SlackConfig(

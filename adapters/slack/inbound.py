@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.edge.strict import BadInput, Bounds, parse_form, parse_json_object
+from adapters.slack.app import COMMAND
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.edge.strict import BadInput, parse_form, parse_json_object
-from adapters.slack.app import COMMAND
-
 INTERACTIONS = ("block_actions", "view_submission")
+# A command's text may be as long as the body: the core answers an over-long command "too long"
+# in words, which a 400 here could not.
+_COMMAND_FORM = Bounds(max_string_chars=512 * 1024)
 EVENTS = ("app_uninstalled", "tokens_revoked")  # the Events API events meetbot subscribes to
 # Keys bolt follows into nested objects; none belongs to the requests meetbot handles.
 _FOREIGN = (
@@ -45,7 +47,7 @@ def check_shape(body: bytes, content_type: str) -> None:
     if content_type.split(";")[0].strip() == "application/json" or body.startswith(b"{"):
         _check_json_request(parse_json_object(body))
         return
-    form = parse_form(body)
+    form = parse_form(body, _COMMAND_FORM)
     if "payload" in form:
         _check_interaction(parse_json_object(form["payload"].encode()))
         return

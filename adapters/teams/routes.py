@@ -15,17 +15,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from adapters.edge.strict import BadInput, Bounds, parse_json_object
+from adapters.teams.connector import TeamsConnector
 from botbuilder.core import ActivityHandler
 from botbuilder.schema import Activity
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.edge.strict import BadInput, parse_json_object
-from adapters.teams.connector import TeamsConnector
-
 log = logging.getLogger("meetbot.teams")
 MAX_BODY_BYTES = 256 * 1024  # Teams messages are limited to about 28 KB
+# A message's text may be as long as the body: the core answers an over-long command "too long"
+# in words, which a 400 here could not.
+_ACTIVITY = Bounds(max_string_chars=MAX_BODY_BYTES)
 
 
 def _refuse(status: int, reason: str) -> JSONResponse:
@@ -34,7 +36,7 @@ def _refuse(status: int, reason: str) -> JSONResponse:
 
 async def _payload(request: Request) -> dict[str, Any] | JSONResponse:
     try:  # the request guard has capped the body at MAX_BODY_BYTES
-        return parse_json_object(await request.body())
+        return parse_json_object(await request.body(), _ACTIVITY)
     except BadInput as bad:
         return _refuse(400, bad.reason)
 

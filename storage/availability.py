@@ -54,6 +54,8 @@ def unavailable_reason(error: BaseException | None, *, connecting: bool = False)
 def translate_outages(engine: Engine) -> None:
     @event.listens_for(engine, "handle_error")
     def _unavailable(context: ExceptionContext) -> None:
+        if context.is_pre_ping:  # the pool replaces a dead connection by itself
+            return
         original = context.original_exception
         # No connection yet, or one that broke: the server is away, whatever the driver says.
         connecting = context.connection is None or context.is_disconnect

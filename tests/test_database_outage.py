@@ -170,3 +170,16 @@ def test_sqlite_reads_do_not_wait_for_a_writer(site: Site) -> None:
         assert health.json()["database"]["problem"] == "the database is locked by another writer"
     assert site.stored() == before
     assert site.deliver(second).status_code == 202
+
+
+def test_a_dropped_connection_is_replaced_without_a_503(site: Site) -> None:
+    if site.core.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's server-side sessions")
+    name = make_url(site.core.settings.database_url).database
+    _pg_admin(
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+        "AND pid <> pg_backend_pid()"
+    )
+    assert site.open(site.client_link).status_code == 200, "the pool reconnects by itself"
+    second = book(site.world, site.demo, client_name="Taras", starts_in=timedelta(days=3))
+    assert site.deliver(second).status_code == 202

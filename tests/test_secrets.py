@@ -24,7 +24,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core, build_core, build_web_app
+from bot.main import Core, build_core, build_web_app, job_secrets
 from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from simulators.server import BackgroundServer
 from simulators.teams import DEFAULT_TENANT_ID
@@ -32,9 +32,9 @@ from storage.crypto import DecryptionError, SecretBox, generate_key
 from storage.db import alembic_config
 from storage.rotation import RotationProgress, rotate_secrets
 from storage.secret_columns import secret_tables
-from storage.tables import CompanyRow
+from storage.tables import CompanyRow, JobSecretRow
 
-from .conftest import free_port, run_jobs
+from .conftest import SteppingClock, count_rows, free_port, run_jobs
 from .slack_platform import SlackPlatform
 from .teams_platform import (
     OLENA_AAD,
@@ -546,3 +546,21 @@ def test_no_plain_secret_or_link_token_after_a_teams_chat_flow(
             **({"teams app password": password.get_secret_value()} if password else {}),
         },
     )
+
+
+def test_an_expired_response_url_is_not_kept_and_the_answer_goes_by_dm(
+    slack_flow: tuple[Core, SlackPlatform, Demo], world: SandboxWorld, clock: SteppingClock
+) -> None:
+    core, slack, _demo = slack_flow
+    world.simplybook.faults.latency = 1.5  # a job answers, later
+    body = slack.command_body("services", user=ADMIN)
+    assert "Working on it" in slack.post(body, slack.signed(body)).text
+    world.simplybook.faults.latency = 0
+    clock.offset += timedelta(minutes=31)  # past the half hour Slack takes answers for
+
+    run_jobs(core)
+
+    assert world.slack.response_posts() == []
+    assert wait_for(lambda: world.slack.dm_messages(ADMIN)), "answered in the person's DM"
+    job_secrets(core).seal("next", company_id=None, ttl=timedelta(minutes=1))
+    assert count_rows(core, JobSecretRow) == 1, "the expired response_url is deleted"

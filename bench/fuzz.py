@@ -143,10 +143,10 @@ def outcome(client: httpx.Client, url: str, request: FuzzRequest) -> str:
         return str(send(client, url, request).status_code)
     except httpx.TimeoutException:
         return "timeout"
+    except (httpx.LocalProtocolError, httpx.InvalidURL) as error:  # httpx itself refused it
+        return f"unsent ({type(error).__name__})"
     except httpx.TransportError as error:
         return f"dropped ({type(error).__name__})"
-    except httpx.HTTPError as error:  # refused by httpx itself: never reached meetbot
-        return f"unsent ({type(error).__name__})"
 
 
 def fuzz(url: str, targets: Targets, tally: Tally, *, count: int, seed_value: int) -> None:

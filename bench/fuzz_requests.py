@@ -218,7 +218,8 @@ bearer = st.one_of(
 def _header_text(text: str) -> str:
     """Any text as a header value can carry it: UTF-8 bytes read as latin-1, no line breaks."""
     raw = text.encode("utf-8").decode("latin-1")
-    return raw.replace("\r", " ").replace("\n", " ").replace("\x00", " ").strip(" \t") or "en"
+    printable = "".join(char if char >= " " and char != "\x7f" else " " for char in raw)
+    return printable.strip(" \t") or "en"
 
 
 # Slack's own shapes, with anything inside.
@@ -390,14 +391,46 @@ def teams_activities(draw: st.DrawFn, targets: Targets) -> FuzzRequest:
         },
         optional={
             "text": st.text(max_size=100) | json_values,
-            "from": json_values,
-            "conversation": json_values,
-            "recipient": json_values,
+            "from": json_values | st.fixed_dictionaries({"id": st.text(max_size=20)}),
+            "conversation": json_values
+            | st.fixed_dictionaries(
+                {"id": st.text(max_size=20)},
+                optional={"conversationType": json_values, "tenantId": json_values},
+            ),
+            "recipient": json_values | st.fixed_dictionaries({"id": st.text(max_size=20)}),
             "value": json_values,
             "channelData": json_values,
         },
     ).map(_json)
-    body = draw(st.one_of(bodies, shaped))
+    account = st.fixed_dictionaries(
+        {"id": st.text(max_size=20)},
+        optional={"aadObjectId": json_values, "name": json_values, "role": json_values},
+    )
+    well_formed = st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["message", "invoke", "conversationUpdate", "messageReaction"]),
+            "serviceUrl": st.just(targets.teams_service_url),
+            "channelId": st.just("msteams"),
+            "from": account,
+            "recipient": account,
+            "conversation": st.fixed_dictionaries(
+                {"id": st.text(max_size=30)},
+                optional={"conversationType": json_values, "tenantId": json_values},
+            ),
+        },
+        optional={
+            "text": st.text(max_size=200),
+            "value": json_values,
+            "channelData": st.dictionaries(
+                st.sampled_from(["tenant", "team", "channel"]), json_values
+            ),
+            "entities": st.lists(st.dictionaries(st.text(max_size=8), json_values), max_size=2),
+            "membersAdded": json_values,
+            "replyToId": json_values,
+            "name": json_values,
+        },
+    ).map(_json)
+    body = draw(st.one_of(bodies, shaped, well_formed))
     headers = [("Content-Type", "application/json")]
     token = draw(bearer)
     if token is not None:

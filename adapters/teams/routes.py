@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from adapters.edge.strict import BadInput, Bounds, parse_json_object
-from adapters.teams.connector import TeamsConnector
 from botbuilder.core import ActivityHandler
 from botbuilder.schema import Activity
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from adapters.edge.strict import BadInput, Bounds, parse_json_object
+from adapters.teams.connector import TeamsConnector
 
 log = logging.getLogger("meetbot.teams")
 MAX_BODY_BYTES = 256 * 1024  # Teams messages are limited to about 28 KB
@@ -41,6 +42,27 @@ async def _payload(request: Request) -> dict[str, Any] | JSONResponse:
         return _refuse(400, bad.reason)
 
 
+_ACCOUNTS = ("from", "recipient", "conversation")
+
+
+def _shape_problem(payload: dict[str, Any]) -> str | None:
+    """What every activity the Bot Connector sends has, and the handlers rely on."""
+    if not isinstance(payload.get("type"), str):
+        return "the activity has no type"
+    for name in _ACCOUNTS:
+        account = payload.get(name)
+        if not isinstance(account, dict) or not isinstance(account.get("id"), str):
+            return f"the activity's {name} has no id"
+    if not isinstance(payload.get("channelData", {}), dict):
+        return "the activity's channelData is not an object"
+    entities = payload.get("entities", [])
+    if not isinstance(entities, list) or not all(isinstance(entity, dict) for entity in entities):
+        return "the activity's entities are not a list of objects"
+    if not isinstance(payload.get("text", ""), str | None):
+        return "the activity's text is not text"
+    return None
+
+
 def teams_routes(connector: TeamsConnector, bot: ActivityHandler) -> list[Route]:
     async def messages(request: Request) -> Response:
         payload = await _payload(request)
@@ -58,6 +80,9 @@ def teams_routes(connector: TeamsConnector, bot: ActivityHandler) -> list[Route]
         except Exception as error:
             log.info("Teams activity refused: %s", type(error).__name__)
             return _refuse(401, "missing or invalid Bot Framework token")
+        problem = _shape_problem(payload)
+        if problem is not None:
+            return _refuse(400, problem)
         try:
             activity = Activity().deserialize(payload)
         except Exception:
@@ -67,6 +92,8 @@ def teams_routes(connector: TeamsConnector, bot: ActivityHandler) -> list[Route]
         except Exception:
             log.exception("a Teams %s activity failed", payload.get("type", "unknown"))
             return _refuse(500, "meetbot could not handle the activity")
+        if invoke is not None and invoke.status == 501:  # botbuilder: no handler for its name
+            return _refuse(400, "not an invoke meetbot handles")
         if invoke is not None:
             return JSONResponse(invoke.body, status_code=invoke.status)
         return Response(status_code=200)

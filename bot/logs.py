@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any
 
+import re2
+
 # A formatted line (time, level, logger name, message) stays under 2 KB.
 MAX_MESSAGE_BYTES = 1800
 _WINDOW_BYTES = 4 * MAX_MESSAGE_BYTES
@@ -34,21 +36,23 @@ _CREDENTIAL_FIELDS = (
     r"|token|access[_-]?token|refresh[_-]?token|id[_-]?token|bot[_-]?token|code[_-]?verifier"
     r"|response[_-]?url|authorization|x-token|x-slack-signature|assertion"
 )
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # key=value, key: value, "key": "value" (JSON, form and header shapes)
+# RE2: linear time whatever the text (a log line may carry what a stranger typed).
+_PATTERNS: list[tuple[Any, str]] = [
+    # key=value, key: value, "key": "value" (JSON, form and header shapes), any prefix too
+    # (webhook_secret=, MEETBOT_ZOOM_CLIENT_SECRET=)
     (
-        re.compile(
-            rf"(?i)([\"']?\b(?:{_CREDENTIAL_FIELDS})[\"']?\s*[:=]\s*[\"']?)"
+        re2.compile(
+            rf"(?i)([\"']?\b(?:[a-z0-9]+[_-])*(?:{_CREDENTIAL_FIELDS})[\"']?\s*[:=]\s*[\"']?)"
             r"(?:(?:bearer|basic)\s+)?[^\s\"'&,;}]+"
         ),
         rf"\1{_MASK}",
     ),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {_MASK}"),
-    (re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), f"xox?-{_MASK}"),
-    (re.compile(r"\bxapp-[A-Za-z0-9-]+"), f"xapp-{_MASK}"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"), f"[jwt {_MASK}]"),
-    (re.compile(r"https://hooks\.slack\.com/\S+"), f"https://hooks.slack.com/{_MASK}"),
-    (re.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"), rf"\1{_MASK}"),
+    (re2.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {_MASK}"),
+    (re2.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), f"xox?-{_MASK}"),
+    (re2.compile(r"\bxapp-[A-Za-z0-9-]+"), f"xapp-{_MASK}"),
+    (re2.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"), f"[jwt {_MASK}]"),
+    (re2.compile(r"https://hooks\.slack\.com/\S+"), f"https://hooks.slack.com/{_MASK}"),
+    (re2.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"), rf"\1{_MASK}"),
 ]
 
 

@@ -154,6 +154,7 @@ def test_known_secrets_and_credential_shapes_are_masked_in_any_logger(
         "headers Authorization: %s; token %s", CANARIES["bearer"], CANARIES["bot token"]
     )
     anywhere.error("answer at %s", CANARIES["response_url"])
+    anywhere.info("environment MEETBOT_ZOOM_CLIENT_SECRET=%s", CANARIES["api secret"])
     anywhere.info("flood %s", "y" * 100_000)
     try:
         raise ValueError(f"failed with {held} and {'z' * 10_000}")

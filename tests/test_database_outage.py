@@ -10,15 +10,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from bot.main import Core, build_web_app
 from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
 from simulators.server import BackgroundServer
+from storage.availability import unavailable_reason
 from storage.tables import JobRow, ReceivedEventRow
 
 from .conftest import _pg_admin, count_rows, run_jobs
@@ -183,3 +186,22 @@ def test_a_dropped_connection_is_replaced_without_a_503(site: Site) -> None:
     assert site.open(site.client_link).status_code == 200, "the pool reconnects by itself"
     second = book(site.world, site.demo, client_name="Taras", starts_in=timedelta(days=3))
     assert site.deliver(second).status_code == 202
+
+
+def test_a_full_database_is_named_as_such(tmp_path: Path) -> None:
+    """A database that cannot grow (here SQLite capped at a few pages; PostgreSQL's own error
+    class for a full disk) is an outage, not a bug."""
+    full = sqlite3.connect(tmp_path / "full.db", isolation_level=None)
+    full.execute("CREATE TABLE filler (text TEXT)")
+    full.execute("PRAGMA max_page_count = 8")
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        for _ in range(100):
+            full.execute("INSERT INTO filler VALUES (?)", ("x" * 4000,))
+    full.close()
+    assert unavailable_reason(raised.value) == "the database's disk is full"
+    assert unavailable_reason(sqlite3.OperationalError("no such table: nope")) is None
+    disk_full = psycopg.errors.DiskFull("could not extend file")
+    assert (
+        unavailable_reason(disk_full) == "the database server is out of disk, memory or connections"
+    )
+    assert unavailable_reason(psycopg.errors.UndefinedTable("no such table")) is None

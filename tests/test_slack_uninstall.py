@@ -9,10 +9,12 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,7 @@ from .teams_platform import OLENA_AAD, Meetbot, Tenant, ask, text_of
 
 ADMIN = "UADMIN01"
 EVENTS = ("app_uninstalled", "tokens_revoked")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -115,6 +118,13 @@ def _start(make_core: Callable[..., Core], world: SandboxWorld, **settings: Any)
 @pytest.fixture
 def shop(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[Shop]:
     yield from _start(make_core, world)
+
+
+def test_the_manifest_subscribes_to_both_events() -> None:
+    manifest = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
+    subscriptions = manifest["settings"]["event_subscriptions"]
+    assert subscriptions["request_url"].endswith("/slack/events")
+    assert sorted(subscriptions["bot_events"]) == sorted(EVENTS)
 
 
 @pytest.mark.parametrize("event", EVENTS)

@@ -43,7 +43,14 @@ class SqlOAuthStates:
     ) -> str:
         state = secrets.token_urlsafe(32)
         digest = token_digest(state)
+        now = self._clock.now()
         with Session(self._engine) as session, session.begin():
+            # What expired unanswered (a sign-in nobody confirmed) keeps no tokens behind.
+            session.execute(
+                update(OAuthStateRow)
+                .where(col(OAuthStateRow.expires_at) <= now, col(OAuthStateRow.payload_enc) != "")
+                .values(payload_enc="")
+            )
             session.add(
                 OAuthStateRow(
                     state_hash=digest,
@@ -52,7 +59,7 @@ class SqlOAuthStates:
                     platform=actor.platform.value if actor else "",
                     workspace_id=actor.workspace_id if actor else "",
                     user_id=actor.user_id if actor else "",
-                    expires_at=self._clock.now() + timedelta(seconds=ttl_seconds),
+                    expires_at=now + timedelta(seconds=ttl_seconds),
                     payload_enc=self._seal(digest, payload),
                     browser_hash=token_digest(browser_nonce) if browser_nonce else "",
                 )

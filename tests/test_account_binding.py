@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,8 +20,9 @@ from bot.domain import Actor, ChatPlatform
 from bot.main import Core
 from bot.sandbox import Demo, SandboxWorld, seed_demo, wait_for
 from simulators.microsoft import MicrosoftUser
-from storage.tables import CompanyRow, MsAccountRow, ZoomAccountRow
+from storage.tables import CompanyRow, MsAccountRow, OAuthStateRow, ZoomAccountRow
 
+from .conftest import SteppingClock
 from .signin_flow import MS_START, ZOOM_START, Browser, confirmation, press, start_link
 from .slack_platform import SlackPlatform, reply_text
 
@@ -199,6 +201,35 @@ def test_a_zoom_account_is_used_only_after_the_starting_admin_confirms(tenants: 
     assert "Zoom is connected" in tenants.press(sunrise, asked, "Confirm", sunrise.admin)
     assert connected() == "acct-sunrise-new"
     assert "connected Zoom" in tenants.say(sunrise, "audit")
+
+
+def test_an_unanswered_confirmation_expires_and_keeps_no_tokens(
+    tenants: Tenants, clock: SteppingClock
+) -> None:
+    world, sunrise = tenants.world, tenants.sunrise
+    fresh = world.zoom.add_user(account_id="acct-sunrise-new", email="studio@sunrise.test")
+    world.zoom.authorizing_user = ("acct-sunrise-new", fresh["id"])
+    browser = Browser(world)
+    try:
+        assert "Confirm in chat" in browser.zoom(tenants.zoom_start(sunrise)).text
+    finally:
+        browser.close()
+    asked = confirmation(world, sunrise.admin)
+
+    def waiting_tokens() -> int:
+        with Session(tenants.core.engine) as session:
+            rows = session.scalars(
+                select(OAuthStateRow).where(OAuthStateRow.purpose == "zoom_confirm")
+            )
+            return sum(1 for row in rows if row.payload_enc)
+
+    assert waiting_tokens() == 1, "the signed-in account waits, encrypted"
+    clock.offset += timedelta(minutes=61)
+    tenants.zoom_start(sunrise)  # any later sign-in clears what expired unanswered
+    assert waiting_tokens() == 0
+    assert "Nothing to confirm" in tenants.press(sunrise, asked, "Confirm", sunrise.admin)
+    connected = {row.company_id: row.zoom_account_id for row in tenants.zoom_rows()}
+    assert connected[sunrise.demo.company_id] == "acct-sunrise-pilates"
 
 
 # Microsoft: the company's account and a provider's own.

@@ -6,7 +6,7 @@ the company's account and a provider's own, over HTTP against the simulators."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,9 +17,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core
+from bot.main import Core, build_web_app
 from bot.sandbox import Demo, SandboxWorld, seed_demo, wait_for
+from bot.signin import MS_START as MS_START_PURPOSE
+from bot.signin import ZOOM_START as ZOOM_START_PURPOSE
 from simulators.microsoft import MicrosoftUser
+from simulators.server import BackgroundServer
 from storage.tables import CompanyRow, MsAccountRow, OAuthStateRow, ZoomAccountRow
 
 from .conftest import SteppingClock
@@ -306,3 +309,20 @@ def test_microsoft_accounts_are_used_only_after_the_person_who_signed_in_confirm
 
     tenants.connect_microsoft(sunrise, olena, as_staff=True)
     assert {row.provider_external_id for row in tenants.ms_rows(sunrise)} == {"", "1"}
+
+
+def test_behind_https_the_sign_in_cookie_is_secure(
+    make_core: Callable[..., Core], world: SandboxWorld
+) -> None:
+    core = make_core(public_url="https://meetbot.example")
+    demo = seed_demo(core, world)
+    admin = Actor(ChatPlatform.SLACK, demo.team_id, "UADMIN")
+    with BackgroundServer(build_web_app(core), name="meetbot") as server:
+        for purpose, path in ((ZOOM_START_PURPOSE, "zoom"), (MS_START_PURPOSE, "microsoft")):
+            start_id = core.states.issue(
+                purpose=purpose, company_id=demo.company_id, actor=admin, ttl_seconds=60
+            )
+            started = httpx.get(f"{server.url}/oauth/{path}/start", params={"id": start_id})
+            assert started.status_code == 302, started.text
+            cookie = started.headers["set-cookie"].lower()
+            assert "; secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie

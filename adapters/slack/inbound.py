@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.signature import SignatureVerifier
+
 from adapters.edge.strict import BadInput, Bounds, parse_form, parse_json_object
 from adapters.slack.app import COMMAND
-from slack_sdk.signature import SignatureVerifier
 
 INTERACTIONS = ("block_actions", "view_submission")
 # A command's text may be as long as the body: the core answers an over-long command "too long"

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -58,6 +58,7 @@ from adapters.zoom.routes import zoom_routes
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock, SystemClock
 from bot.domain import Actor, BookingCallback, ChatPlatform, ChatTarget, Job, MeetingPlatform
+from bot.errors import StorageUnavailable
 from bot.logs import install_redaction
 from bot.ports import ChatSender, MeetingPlatformPort
 from bot.settings import Settings
@@ -577,6 +578,21 @@ def health(core: Core) -> dict[str, object]:
     return {"status": status, "database": database, "integrations": integrations, "jobs": jobs}
 
 
+@contextlib.contextmanager
+def _turn(writers: threading.Lock | None, *, wait_seconds: float) -> Iterator[None]:
+    """A turn among this process's writers, waited for no longer than SQLite waits for its lock:
+    behind a writer stuck elsewhere, callbacks are refused in turn instead of piling up here."""
+    if writers is None:
+        yield
+        return
+    if not writers.acquire(timeout=wait_seconds):
+        raise StorageUnavailable("the database is locked by another writer")
+    try:
+        yield
+    finally:
+        writers.release()
+
+
 def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlette:
     state: dict[str, Integrations] = {}
 
@@ -594,10 +610,11 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
 
     # SQLite has one writer at a time and its busy handler waits by sleeping; queueing this
     # process's writers on a lock hands the database over without those sleeps.
-    writers = threading.Lock() if core.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    writers = threading.Lock() if core.engine.dialect.name == "sqlite" else None
+    waiting = core.settings.sqlite_busy_timeout_seconds
 
     def ingest(token: str, callback: BookingCallback, raw: str) -> IngestResult:
-        with writers:
+        with _turn(writers, wait_seconds=waiting):
             return accept_booking_callback(core.store, token=token, callback=callback, raw_body=raw)
 
     async def host_link(token: str) -> links.LinkDecision:

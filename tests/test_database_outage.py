@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -164,7 +165,10 @@ def test_sqlite_reads_do_not_wait_for_a_writer(site: Site) -> None:
     second = book(site.world, site.demo, client_name="Taras", starts_in=timedelta(days=3))
     before = site.stored()
     with writer_holding_the_lock(site.core):
-        _refused_for_now(site.deliver(second))
+        # Callbacks arriving together are refused in turn, none left queueing behind the others.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for answer in pool.map(lambda _: site.deliver(second), range(4)):
+                _refused_for_now(answer)
         opened = httpx.get(site.client_link, timeout=30)
         assert opened.status_code == 200, "the waiting page: the meeting opens in two days"
         assert "has not started yet" in opened.text

@@ -69,6 +69,8 @@ class Tally:
         self.statuses[outcome] += 1
         if outcome.startswith("unsent"):
             return
+        if outcome == "closed":  # malformed bytes the server may drop; a hang is a timeout
+            return
         if not outcome.isdigit() or int(outcome) >= 500:
             self.findings.append((outcome, request))
 
@@ -140,13 +142,14 @@ def meetbot(
 
 def outcome(client: httpx.Client, url: str, request: FuzzRequest) -> str:
     try:
-        return str(send(client, url, request).status_code)
-    except httpx.TimeoutException:
+        status = send(client, url, request).status_code
+    except (httpx.TimeoutException, TimeoutError):
         return "timeout"
     except (httpx.LocalProtocolError, httpx.InvalidURL) as error:  # httpx itself refused it
         return f"unsent ({type(error).__name__})"
     except httpx.TransportError as error:
         return f"dropped ({type(error).__name__})"
+    return "closed" if status == 0 else str(status)  # closed: a raw request without an answer
 
 
 def fuzz(url: str, targets: Targets, tally: Tally, *, count: int, seed_value: int) -> None:

@@ -7,9 +7,12 @@ request is plain data (`FuzzRequest`) that prints as the exact request, so a fin
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import re
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -495,8 +498,48 @@ def anything_else(draw: st.DrawFn, targets: Targets) -> FuzzRequest:
     return FuzzRequest(method, path, (("Content-Type", draw(content_types)),), body, "other")
 
 
+RAW = "RAW"  # the body is the whole request, bytes on the wire, malformed HTTP included
+
+
+@st.composite
+def raw_http(draw: st.DrawFn, targets: Targets) -> FuzzRequest:
+    method = draw(st.sampled_from([b"GET", b"POST", b"G\x00T", b"PRI"]) | st.binary(max_size=8))
+    target = draw(
+        st.sampled_from([b"/healthz", b"/m/\xff", b"/slack/events", b"*", b"http://x/y"])
+        | st.binary(max_size=60).map(lambda raw: b"/" + raw)
+    )
+    version = draw(st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/9.9", b"HTTP/1.1x", b""]))
+    header_lines = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    b"Host: meetbot",
+                    b"Content-Length: 5",
+                    b"Content-Length: -1",
+                    b"Content-Length: 99999999999999999999",
+                    b"Transfer-Encoding: chunked",
+                    b"Transfer-Encoding: gzip, chunked",
+                    b"Expect: 100-continue",
+                    b"Connection: upgrade",
+                    b"Upgrade: websocket",
+                    b"X-Slack-Signature: v0=\xff",
+                    b"Content-Type: application/json; charset=\xff",
+                ]
+            )
+            | st.binary(max_size=40),
+            max_size=6,
+        )
+    )
+    body = draw(
+        st.binary(max_size=200) | st.sampled_from([b"0\r\n\r\n", b"zz\r\nx\r\n", b"5\r\nhello"])
+    )
+    wire = b"%s %s %s\r\n%s\r\n\r\n%s" % (method, target, version, b"\r\n".join(header_lines), body)
+    return FuzzRequest(RAW, "", (), wire, "raw")
+
+
 def requests(targets: Targets) -> st.SearchStrategy[FuzzRequest]:
     return st.one_of(
+        raw_http(targets),
         slack_events(targets),
         slack_events(targets),
         simplybook_webhooks(targets),
@@ -508,8 +551,33 @@ def requests(targets: Targets) -> st.SearchStrategy[FuzzRequest]:
     )
 
 
+@dataclass(frozen=True)
+class RawAnswer:
+    status_code: int  # 0: the server closed the connection without an answer
+
+
+def send_raw(base_url: str, request: FuzzRequest, timeout: float) -> RawAnswer:
+    """Bytes on the wire, then the end of the stream: the server answers or closes."""
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+        with contextlib.suppress(OSError):  # the server may answer and close before the end
+            connection.sendall(request.body)
+            connection.shutdown(socket.SHUT_WR)
+        head = b""
+        with contextlib.suppress(ConnectionResetError):
+            while b"\r\n" not in head:
+                chunk = connection.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+    match = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    return RawAnswer(int(match.group(1)) if match else 0)
+
+
 def send(client: Any, base_url: str, request: FuzzRequest) -> Any:
-    """Sends `request` exactly; `client` is an httpx.Client."""
+    """Sends `request` exactly; `client` is an httpx.Client (raw requests go on a socket)."""
+    if request.method == RAW:
+        return send_raw(base_url, request, timeout=client.timeout.read or 20.0)
     # latin-1, as HTTP carries header bytes: httpx would refuse text that is not ASCII.
     headers = [
         (name, value.strip(" \t").encode("latin-1", "replace"))

@@ -10,6 +10,7 @@ described by `body_fingerprint` (length and SHA-256), never logged.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -25,10 +26,13 @@ MAX_MESSAGE_BYTES = 1800
 _WINDOW_BYTES = 4 * MAX_MESSAGE_BYTES
 _TRACEBACK_BYTES = 32 * 1024
 _SHORTEST_SECRET = 8  # shorter values would mask ordinary words
+# Words of a remembered value that are looked up on their own: long enough to be no English word
+# or field name ("organizations", "response_type"), as tokens, keys and codes are.
+_SHORTEST_PIECE = 16
 _LONGEST_SECRET = 4096  # a larger value (a token cache) is masked by the patterns instead
 _REMEMBERED = 4096
 _SEARCHED = 64  # the newest values, also found inside longer words
-_PIECE = re.compile(rf"[A-Za-z0-9_-]{{{_SHORTEST_SECRET},}}")
+_PIECE = re.compile(rf"[A-Za-z0-9_-]{{{_SHORTEST_PIECE},}}")
 _MASK = "[redacted]"
 
 _CREDENTIAL_FIELDS = (
@@ -57,20 +61,34 @@ _PATTERNS: list[tuple[Any, str]] = [
 
 
 class KnownSecrets:
-    """The most recently seen secret values; thread-safe and bounded. A log line is searched by
-    its words (runs of token characters, looked up in a set), so the cost does not grow with the
-    number of values; the newest few values are also searched for as substrings."""
+    """The secret values meetbot knows; thread-safe and bounded. A log line is searched by its
+    long words (runs of token characters, looked up in a set), so the cost does not grow with the
+    number of values; the newest few values, and every pinned one, are also searched for as
+    substrings. Pinned values (the server's own settings) are never forgotten; the others are the
+    most recently sealed or opened ones."""
 
     def __init__(self, limit: int = _REMEMBERED, substring_limit: int = _SEARCHED) -> None:
         self._values: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._pinned: set[str] = set()
         self._pieces: dict[str, int] = {}
         self._limit, self._substring_limit = limit, substring_limit
         self._lock = threading.Lock()
+
+    def pin(self, value: str) -> None:
+        if not _SHORTEST_SECRET <= len(value) <= _LONGEST_SECRET:
+            return
+        with self._lock:
+            if value not in self._pinned:
+                self._pinned.add(value)
+                for piece in _PIECE.findall(value):
+                    self._pieces[piece] = self._pieces.get(piece, 0) + 1
 
     def add(self, value: str) -> None:
         if not _SHORTEST_SECRET <= len(value) <= _LONGEST_SECRET:
             return
         with self._lock:
+            if value in self._pinned:
+                return
             if value in self._values:
                 self._values.move_to_end(value)
                 return
@@ -93,6 +111,7 @@ class KnownSecrets:
         with self._lock:
             found = {piece for piece in _PIECE.findall(text) if piece in self._pieces}
             newest = list(islice(reversed(self._values), self._substring_limit))
+            newest.extend(self._pinned)
         found.update(value for value in newest if value in text)
         for value in sorted(found, key=len, reverse=True):
             text = text.replace(value, _MASK)
@@ -103,8 +122,31 @@ KNOWN_SECRETS = KnownSecrets()
 
 
 def remember_secret(value: str) -> None:
-    """Tells the log cleaner a value that must never appear in a log line."""
-    KNOWN_SECRETS.add(value)
+    """Tells the log cleaner a value that must never appear in a log line. A JSON document (a
+    sign-in's saved flow, a token set) is remembered by its string values, not as a whole: its
+    field names and URLs are no secret and must stay readable in other lines."""
+    for secret in _secret_values(value):
+        KNOWN_SECRETS.add(secret)
+
+
+def _secret_values(value: str) -> list[str]:
+    if not value.startswith(("{", "[")):
+        return [value]
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return [value]
+    found: list[str] = []
+    stack = [document]
+    while stack:  # iterative: a sealed document's depth is ours, but stay bounded anyway
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and not item.startswith(("http://", "https://")):
+            found.append(item)
+    return found
 
 
 def redact(text: str) -> str:
@@ -161,7 +203,7 @@ def install_redaction(secrets: Iterable[str] = ()) -> None:
     """Cleans every log record from now on; idempotent, so every entry point may call it."""
     global _factory_installed
     for secret in secrets:
-        remember_secret(secret)
+        KNOWN_SECRETS.pin(secret)
     with _installed:
         if _factory_installed:
             return

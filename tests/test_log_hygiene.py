@@ -165,3 +165,41 @@ def test_known_secrets_and_credential_shapes_are_masked_in_any_logger(
     assert _leaks(every_logger_at_debug) == []
     assert _long_lines(every_logger_at_debug) == []
     assert "more bytes]" in every_logger_at_debug.text, "a long message says it was cut"
+
+
+def test_the_servers_own_secrets_stay_masked_however_many_values_pass_through(
+    core: Core, every_logger_at_debug: pytest.LogCaptureFixture
+) -> None:
+    """Settings secrets are pinned: thousands of later link tokens and access tokens sealed by
+    the secret box do not push them out of the cleaner's memory."""
+    client_secret = core.settings.zoom_client_secret
+    assert client_secret is not None
+    for number in range(5000):
+        core.box.encrypt(f"sealed-token-{number:06d}-{'q' * 20}", context=f"test:{number}")
+    logging.getLogger("some.library").warning(
+        "oauth failed with %s", client_secret.get_secret_value()
+    )
+
+    assert client_secret.get_secret_value() not in every_logger_at_debug.text
+
+
+def test_a_sealed_document_hides_its_values_but_not_its_field_names(
+    core: Core, every_logger_at_debug: pytest.LogCaptureFixture
+) -> None:
+    """A sign-in's saved flow is sealed whole; its field names and URLs stay readable elsewhere."""
+    verifier = "c0de-verifier-5f1e2d3c4b5a69788796a5b4"
+    flow = {
+        "code_verifier": verifier,
+        "auth_uri": "https://login.example/organizations/oauth2/v2.0/authorize",
+        "response_type": "code",
+        "provider_callback": "expires_at",
+    }
+    core.box.encrypt(json.dumps(flow), context="test:flow")
+    anywhere = logging.getLogger("some.library")
+    anywhere.info("callback for provider Olena: organizations authorize response_type ok")
+    anywhere.info("the verifier was %s", verifier)
+
+    assert "callback for provider Olena: organizations authorize response_type ok" in (
+        every_logger_at_debug.text
+    )
+    assert verifier not in every_logger_at_debug.text

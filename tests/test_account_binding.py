@@ -326,3 +326,19 @@ def test_behind_https_the_sign_in_cookie_is_secure(
             assert started.status_code == 302, started.text
             cookie = started.headers["set-cookie"].lower()
             assert "; secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_a_microsoft_sign_in_that_cannot_start_is_a_page_not_a_server_error(
+    tenants: Tenants,
+) -> None:
+    world, rival = tenants.world, tenants.rival
+    start = start_link(tenants.say(rival, "connect teams"), MS_START)
+    world.microsoft.faults.fail(path=".*", status=503, times=None)
+    try:
+        answer = httpx.get(start, timeout=30)
+    finally:
+        world.microsoft.faults.clear()
+    assert answer.status_code == 400, answer.text
+    assert (
+        "Microsoft could not be reached" in answer.text and "Nothing was connected" in answer.text
+    )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from bot.commands import Role
 from bot.domain import Actor, AlertKind, Company, MsConnection
+from bot.errors import MeetbotError
 from bot.messages import ActionButton, ChatMessage
 from bot.signin import CONFIRM_SECONDS, MS_CONFIRM, MS_START
 from bot.usecases.admin import AdminDeps, Reply, actor_key, effective_role, resumed, say
@@ -35,6 +36,10 @@ NOTHING_TO_CONFIRM = (
     "sign-in. Nothing changed; run `/meetings connect teams` to start again."
 )
 NOT_SET_UP = Outcome(False, "Microsoft Teams is not set up", "Nothing was connected.")
+UNREACHABLE = (
+    "Microsoft's sign-in could not be started right now ({problem}). Nothing was connected. "
+    "Wait a minute, then press Connect in meetbot's message again for a new link."
+)
 
 
 async def begin_teams_sign_in(deps: AdminDeps, *, start_id: str) -> Redirect | Outcome:
@@ -45,12 +50,15 @@ async def begin_teams_sign_in(deps: AdminDeps, *, start_id: str) -> Redirect | O
     if started is None or started.company_id is None:
         return Outcome(False, "This link has expired", EXPIRED)
     nonce = secrets.token_urlsafe(32)
-    url = await deps.teams_sign_in.authorize_url(
-        company_id=started.company_id,
-        provider_external_id=str(json.loads(started.payload or "{}").get("provider", "")),
-        actor=started.actor,
-        browser_nonce=nonce,
-    )
+    try:
+        url = await deps.teams_sign_in.authorize_url(
+            company_id=started.company_id,
+            provider_external_id=str(json.loads(started.payload or "{}").get("provider", "")),
+            actor=started.actor,
+            browser_nonce=nonce,
+        )
+    except MeetbotError as problem:  # Microsoft unreachable or refusing: a page, never a 5xx
+        return Outcome(False, "Microsoft could not be reached", UNREACHABLE.format(problem=problem))
     return Redirect(url, nonce)
 
 

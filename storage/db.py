@@ -78,9 +78,24 @@ def migrate(engine: Engine, *, box: SecretBox | None = None) -> None:
         config.attributes["connection"] = connection
         config.attributes["secret_box"] = box
         command.upgrade(config, "head")
-        changed = before is not None and before != _revision(connection)
+        after = _revision(connection)
+        changed = before is not None and before != after
     if changed and engine.dialect.name == "sqlite":
         _scrub_sqlite_file(engine)
+    if changed and engine.dialect.name == "postgresql" and _crossed(before, after, "0010"):
+        _rewrite_postgresql_tables(engine, ("meeting", "seat", "job"))
+
+
+def _crossed(before: str | None, after: str | None, revision: str) -> bool:
+    return before is not None and after is not None and before < revision <= after
+
+
+def _rewrite_postgresql_tables(engine: Engine, tables: tuple[str, ...]) -> None:
+    """PostgreSQL keeps a dropped column's values, and the row versions an UPDATE replaced, in the
+    table's files until the table is rewritten: after 0010 those are plaintext link tokens and
+    response_urls. VACUUM FULL rewrites the tables (it needs autocommit)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"VACUUM FULL {', '.join(tables)}"))
 
 
 def _revision(connection: Connection) -> str | None:

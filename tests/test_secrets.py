@@ -479,6 +479,9 @@ def test_links_posted_before_tokens_became_digests_still_work(
     core.migrate()  # as `meetbot serve` does on start
 
     _assert_nothing_plain(core, {"client link token": client, "host link token": host})
+    if core.engine.dialect.name == "postgresql":
+        for table, content in _postgresql_table_files(core, ("meeting", "seat")).items():
+            assert host.encode() not in content and client.encode() not in content, table
     assert httpx.get(f"{slack.meetbot_url}/m/{client}").status_code == 200  # "opens at ..."
     assert httpx.get(f"{slack.meetbot_url}/h/{host}").status_code == 303
     later = datetime.now(ZoneInfo("Europe/Kyiv")).replace(microsecond=0) + timedelta(days=3)
@@ -493,6 +496,21 @@ def test_links_posted_before_tokens_became_digests_still_work(
     edited = world.slack.messages(demo.channel_id)[0]
     assert edited["edits"], "the message was edited"
     assert _link_tokens_in(edited) == (client, host), "an edit writes the same links"
+
+
+def _postgresql_table_files(core: Core, tables: tuple[str, ...]) -> dict[str, bytes]:
+    """What PostgreSQL keeps on disk for each table (after a checkpoint), old row versions and
+    dropped columns included."""
+    with core.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("CHECKPOINT"))
+        folder = Path(connection.execute(text("SHOW data_directory")).scalar_one())
+        paths = {
+            table: connection.execute(
+                text("SELECT pg_relation_filepath(:table)"), {"table": table}
+            ).scalar_one()
+            for table in tables
+        }
+    return {table: (folder / path).read_bytes() for table, path in paths.items()}
 
 
 def _callback(world: SandboxWorld, demo: Demo, web: str, booking_id: str, kind: str) -> None:

@@ -174,6 +174,7 @@ class SqlStore:
 
     def __init__(self, engine: Engine, box: SecretBox, clock: Clock) -> None:
         self._engine = engine
+        self._reader = reads_only(engine)
         self._box = box
         self._clock = clock
 
@@ -181,15 +182,16 @@ class SqlStore:
         return Session(self._engine, expire_on_commit=False)
 
     def _read_session(self) -> Session:
-        """For reads alone: on SQLite it does not wait for the write lock."""
-        return Session(reads_only(self._engine), expire_on_commit=False)
+        """For reads alone (a session that never begins a transaction never commits): on SQLite
+        it does not wait for the write lock."""
+        return Session(self._reader, expire_on_commit=False)
 
     # -- callbacks ----------------------------------------------------------------------------
 
     def company_for_webhook_token(self, *, token: str) -> Company | None:
         digest = token_digest(token)
         company = CompanyRow.__table__.c  # type: ignore[attr-defined]
-        with reads_only(self._engine).connect() as connection:
+        with self._reader.connect() as connection:
             row = connection.execute(
                 select(
                     company.id,
@@ -233,14 +235,14 @@ class SqlStore:
     # -- company and catalog ------------------------------------------------------------------
 
     def company(self, *, company_id: str) -> Company:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.get(CompanyRow, company_id)
         if row is None:
             raise NotFound("company not found")
         return company_from_row(row)
 
     def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.get(CompanyRow, company_id)
         if row is None:
             raise NotFound("company not found")
@@ -253,7 +255,7 @@ class SqlStore:
         )
 
     def service(self, *, company_id: str, external_id: str) -> Service | None:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.scalars(
                 select(ServiceRow).where(
                     col(ServiceRow.company_id) == company_id,
@@ -263,7 +265,7 @@ class SqlStore:
         return service_from_row(row) if row else None
 
     def provider(self, *, company_id: str, external_id: str) -> Provider | None:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.scalars(
                 select(ProviderRow).where(
                     col(ProviderRow.company_id) == company_id,
@@ -316,7 +318,7 @@ class SqlStore:
                     prow.name, prow.email = entry.name, entry.email or prow.email
 
     def zoom_account_id(self, *, company_id: str) -> str | None:
-        with self._session() as session:
+        with self._read_session() as session:
             return session.scalars(
                 select(col(ZoomAccountRow.id)).where(
                     col(ZoomAccountRow.company_id) == company_id,
@@ -364,7 +366,7 @@ class SqlStore:
                 row.problem = problem
 
     def booking(self, *, company_id: str, external_id: str) -> tuple[Booking, str | None] | None:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.scalars(
                 select(BookingRow).where(
                     col(BookingRow.company_id) == company_id,
@@ -461,7 +463,7 @@ class SqlStore:
 
     def _meeting_for_booking(self, booking: Booking) -> Meeting | None:
         """The booking's meeting (through its seat: a class's meeting has several)."""
-        with self._session() as session:
+        with self._read_session() as session:
             found = session.execute(
                 select(MeetingRow, SeatRow)
                 .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
@@ -473,7 +475,7 @@ class SqlStore:
         return meeting_from_row(found[0], found[1], self._box) if found else None
 
     def seats(self, *, meeting: Meeting) -> list[Seat]:
-        with self._session() as session:
+        with self._read_session() as session:
             rows = session.execute(
                 select(SeatRow, BookingRow)
                 .join(BookingRow, col(BookingRow.id) == SeatRow.booking_id)
@@ -528,7 +530,7 @@ class SqlStore:
     def meeting_with_booking(
         self, *, company_id: str, meeting_id: str
     ) -> tuple[Meeting, Booking] | None:
-        with self._session() as session:
+        with self._read_session() as session:
             found = session.execute(
                 select(MeetingRow, SeatRow, BookingRow)
                 .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
@@ -635,7 +637,7 @@ class SqlStore:
         return created, True
 
     def _notification(self, meeting: Meeting, target: ChatTarget) -> Notification | None:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.scalars(
                 select(NotificationRow).where(
                     col(NotificationRow.company_id) == meeting.company_id,
@@ -661,7 +663,7 @@ class SqlStore:
             return _notification(row)
 
     def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]:
-        with self._session() as session:
+        with self._read_session() as session:
             rows = session.scalars(
                 select(NotificationRow).where(
                     col(NotificationRow.company_id) == meeting.company_id,
@@ -680,7 +682,7 @@ class SqlStore:
         self, *, company_id: str, platform: ChatPlatform, workspace_id: str
     ) -> list[ChatTarget]:
         """Admins by role, plus whoever installed meetbot there or connected Zoom."""
-        with self._session() as session:
+        with self._read_session() as session:
             users = set(
                 session.scalars(
                     select(col(StaffMemberRow.user_id)).where(
@@ -709,7 +711,7 @@ class SqlStore:
         return [ChatTarget(platform, workspace_id, user) for user in sorted(users) if user]
 
     def notification_started_at(self, *, notification_id: str) -> datetime:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.get(NotificationRow, notification_id)
         if row is None:
             raise NotFound("notification not found")

@@ -100,7 +100,7 @@ class SqlSetup(SqlStore):
         row.api_secret_enc = self._box.encrypt(api_secret, context=f"company.api_secret:{row.id}")
 
     def company_for_workspace(self, *, platform: str, workspace_id: str) -> Company | None:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.scalars(
                 select(CompanyRow)
                 .join(ChatWorkspaceRow, col(ChatWorkspaceRow.company_id) == CompanyRow.id)
@@ -175,7 +175,7 @@ class SqlSetup(SqlStore):
         workspace.installed_by = workspace.installed_by or actor.user_id
 
     def webhook_token(self, *, company_id: str) -> str:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.get(CompanyRow, company_id)
         if row is None:
             raise NotFound("company not found")
@@ -212,7 +212,7 @@ class SqlSetup(SqlStore):
         return row
 
     def staff_member(self, *, company_id: str, actor: Actor) -> StaffMember | None:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.scalars(
                 select(StaffMemberRow).where(
                     col(StaffMemberRow.company_id) == company_id,
@@ -224,7 +224,7 @@ class SqlSetup(SqlStore):
         return _staff(row) if row else None
 
     def staff(self, *, company_id: str) -> list[StaffMember]:
-        with self._session() as session:
+        with self._read_session() as session:
             rows = session.scalars(
                 select(StaffMemberRow).where(col(StaffMemberRow.company_id) == company_id)
             )
@@ -245,7 +245,7 @@ class SqlSetup(SqlStore):
     # -- services and providers ---------------------------------------------------------------
 
     def services(self, *, company_id: str) -> list[Service]:
-        with self._session() as session:
+        with self._read_session() as session:
             rows = session.scalars(
                 select(ServiceRow)
                 .where(col(ServiceRow.company_id) == company_id)
@@ -254,7 +254,7 @@ class SqlSetup(SqlStore):
             return [service_from_row(row) for row in rows]
 
     def providers(self, *, company_id: str) -> list[Provider]:
-        with self._session() as session:
+        with self._read_session() as session:
             rows = session.scalars(
                 select(ProviderRow)
                 .where(col(ProviderRow.company_id) == company_id)
@@ -328,7 +328,7 @@ class SqlSetup(SqlStore):
     # -- Zoom ---------------------------------------------------------------------------------
 
     def zoom_account(self, *, company_id: str) -> ZoomAccount | None:
-        with self._session() as session:
+        with self._read_session() as session:
             row = session.scalars(
                 select(ZoomAccountRow).where(
                     col(ZoomAccountRow.company_id) == company_id,
@@ -375,7 +375,7 @@ class SqlSetup(SqlStore):
 
     def zoom_account_elsewhere(self, *, company_id: str, zoom_account_id: str) -> bool:
         """Whether that Zoom account is connected to another company."""
-        with self._session() as session:
+        with self._read_session() as session:
             found = session.scalars(
                 select(col(ZoomAccountRow.id)).where(
                     col(ZoomAccountRow.zoom_account_id) == zoom_account_id,
@@ -398,7 +398,7 @@ class SqlSetup(SqlStore):
             return [(row.company_id, row.connected_by) for row in rows]
 
     def meeting_to_start(self, *, company_id: str, meeting_id: str) -> tuple[Meeting, str] | None:
-        with self._session() as session:
+        with self._read_session() as session:
             found = session.execute(
                 select(MeetingRow, col(BookingRow.provider_external_id), SeatRow)
                 .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
@@ -408,7 +408,7 @@ class SqlSetup(SqlStore):
         return (meeting_from_row(found[0], found[2], self._box), found[1]) if found else None
 
     def meeting_id_for_booking(self, *, company_id: str, reference: str) -> str | None:
-        with self._session() as session:
+        with self._read_session() as session:
             return session.scalars(
                 select(col(MeetingRow.id))
                 .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
@@ -485,7 +485,7 @@ class SqlSetup(SqlStore):
                 problems.append(
                     f"{provider.name} has no channel: `/meetings provider {provider.name} channel #channel`"
                 )
-        with self._session() as session:
+        with self._read_session() as session:
             noted = session.scalars(
                 select(BookingRow)
                 .where(

@@ -563,15 +563,22 @@ def send_raw(base_url: str, request: FuzzRequest, timeout: float) -> RawAnswer:
         with contextlib.suppress(OSError):  # the server may answer and close before the end
             connection.sendall(request.body)
             connection.shutdown(socket.SHUT_WR)
-        head = b""
+        received = b""
         with contextlib.suppress(ConnectionResetError):
-            while b"\r\n" not in head:
+            while final_status(received) is None:
                 chunk = connection.recv(4096)
                 if not chunk:
                     break
-                head += chunk
-    match = re.match(rb"HTTP/1\.[01] (\d{3})", head)
-    return RawAnswer(int(match.group(1)) if match else 0)
+                received += chunk
+    return RawAnswer(final_status(received) or 0)
+
+
+def final_status(received: bytes) -> int | None:
+    """The status of the answer after any interim ones (100 Continue)."""
+    for status in re.findall(rb"(?:^|\r\n\r\n)HTTP/1\.[01] (\d{3})", received):
+        if not status.startswith(b"1"):
+            return int(status)
+    return None
 
 
 def send(client: Any, base_url: str, request: FuzzRequest) -> Any:

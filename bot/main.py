@@ -65,8 +65,17 @@ from bot.settings import Settings
 from bot.usecases import admin, links
 from bot.usecases.account_actions import run_action
 from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins
-from bot.usecases.connect_teams import begin_teams_sign_in, complete_teams_connect
-from bot.usecases.connect_zoom import begin_zoom_sign_in, complete_zoom_connect, zoom_deauthorized
+from bot.usecases.connect_teams import (
+    begin_teams_sign_in,
+    complete_teams_connect,
+    teams_consent,
+)
+from bot.usecases.connect_zoom import (
+    begin_zoom_sign_in,
+    complete_zoom_connect,
+    zoom_consent,
+    zoom_deauthorized,
+)
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
 from bot.usecases.sync_booking import SYNC_BOOKING, LinkBuilder, SyncDeps, remind, sync_booking
@@ -628,7 +637,9 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     def deps() -> admin.AdminDeps:
         return admin_deps(core, state["integrations"])
 
-    async def begin_zoom(start_id: str) -> Any:
+    async def begin_zoom(start_id: str, pressed_continue: bool) -> Any:
+        if not pressed_continue:
+            return zoom_consent(deps(), start_id=start_id)
         return begin_zoom_sign_in(deps(), start_id=start_id)
 
     async def complete(state_value: str, code: str, error: str, browser_nonce: str) -> Any:
@@ -639,7 +650,9 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     async def deauthorized(zoom_account_id: str) -> int:
         return await zoom_deauthorized(deps(), zoom_account_id=zoom_account_id)
 
-    async def begin_teams(start_id: str) -> Any:
+    async def begin_teams(start_id: str, pressed_continue: bool) -> Any:
+        if not pressed_continue:
+            return teams_consent(deps(), start_id=start_id)
         return await begin_teams_sign_in(deps(), start_id=start_id)
 
     async def teams_connected(form: Mapping[str, str], browser_nonce: str) -> Any:

@@ -304,6 +304,10 @@ class OAuthStates(Protocol):
         `payload` is kept encrypted)."""
         ...
 
+    def peek(self, *, purpose: str, state: str) -> SignInState | None:
+        """What the state was issued for, without using it up."""
+        ...
+
     def take(self, *, purpose: str, state: str) -> SignInState | None:
         """What the state was issued for, once; None if unknown, used or expired."""
         ...

@@ -28,6 +28,28 @@ class StateProblem(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Consent:
+    """The start link's first answer: what is about to be connected, for which company, and a
+    button to go on. A link forwarded by someone else is seen for what it is before any sign-in."""
+
+    title: str
+    message: str
+    proceed_label: str
+    ok: bool = True
+
+
+def consent_text(platform: str, company_name: str, whose: str) -> Consent:
+    return Consent(
+        f"Connect {platform} to {company_name}",
+        f"You are about to sign in to {platform} so that your account hosts {whose} on meetbot. "
+        "Continue only if you started this yourself, from meetbot in your company's chat: "
+        "anyone who sends you this link is asking for your account to host their meetings. "
+        "The person who started it confirms the account in chat before anything is used.",
+        f"Continue to {platform}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class SignInState:
     """What a state was issued for: the company, who started it, and what it carries."""
 

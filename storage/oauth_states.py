@@ -79,6 +79,14 @@ class SqlOAuthStates:
             row = take_state(session, purpose=purpose, state=state, now=self._clock.now())
             return None if row is None else self._taken(row)
 
+    def peek(self, *, purpose: str, state: str) -> SignInState | None:
+        """What the state was issued for, without using it up; None if unknown, used or expired."""
+        with Session(self._engine) as session:
+            row = session.get(OAuthStateRow, token_digest(state))
+            if row is None or row.purpose != purpose or row.used_at:
+                return None
+            return None if row.expires_at <= self._clock.now() else self._taken(row)
+
     def take_bound(
         self, *, purpose: str, state: str, browser_nonce: str
     ) -> SignInState | StateProblem:

@@ -41,13 +41,17 @@ class Browser:
     def close(self) -> None:
         self.client.close()
 
+    def open_start(self, start: str) -> httpx.Response:
+        """Opens the start link and presses Continue on meetbot's page (where there is one)."""
+        return continue_from(self.client, start, follow=True)
+
     def zoom(self, start: str) -> httpx.Response:
         """Opens the start link: meetbot → Zoom's sign-in → meetbot's callback page."""
-        return self.client.get(start)
+        return self.open_start(start)
 
     def microsoft_answer(self, start: str) -> FormPost:
         """Opens the start link and signs in: the form Microsoft's page posts to meetbot."""
-        page = self.client.get(start)
+        page = self.open_start(start)
         assert page.status_code == 200, page.text
         return FormPost(page.text)
 
@@ -62,6 +66,15 @@ class Browser:
 
     def microsoft(self, start: str) -> httpx.Response:
         return self.post_answer(self.microsoft_answer(start))
+
+
+def continue_from(client: httpx.Client, start: str, *, follow: bool = False) -> httpx.Response:
+    """GETs the start link and presses Continue on the page it shows, as a person would."""
+    shown = client.get(start)
+    if "<form" not in shown.text:  # the link has expired, or is refused: that page
+        return shown
+    form = FormPost(shown.text)
+    return client.post(urljoin(start, form.action), data=form.fields, follow_redirects=follow)
 
 
 def confirmation(world: SandboxWorld, user: str) -> dict[str, Any]:

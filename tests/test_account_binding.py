@@ -26,7 +26,16 @@ from simulators.server import BackgroundServer
 from storage.tables import CompanyRow, MsAccountRow, OAuthStateRow, ZoomAccountRow
 
 from .conftest import SteppingClock
-from .signin_flow import MS_START, ZOOM_START, Browser, confirmation, press, start_link
+from .microsoft_platform import FormPost
+from .signin_flow import (
+    MS_START,
+    ZOOM_START,
+    Browser,
+    confirmation,
+    continue_from,
+    press,
+    start_link,
+)
 from .slack_platform import SlackPlatform, reply_text
 
 OTHER_BROWSER = "only in the browser that opened its Connect button"
@@ -131,8 +140,8 @@ def test_a_zoom_callback_without_the_starting_browsers_cookie_is_refused(tenants
     world.zoom.authorizing_user = ("acct-rival-studio", rival.demo.zoom_user_id)
     start = tenants.zoom_start(rival)
     with httpx.Client(timeout=15) as starter:
-        to_zoom = starter.get(start)
-        assert to_zoom.status_code == 302
+        to_zoom = continue_from(starter, start)
+        assert to_zoom.status_code == 303
         cookie = to_zoom.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie and "path=/oauth/zoom" in cookie
         assert "secure" not in cookie, "the test's meetbot is on plain http"
@@ -322,8 +331,16 @@ def test_behind_https_the_sign_in_cookie_is_secure(
             start_id = core.states.issue(
                 purpose=purpose, company_id=demo.company_id, actor=admin, ttl_seconds=60
             )
-            started = httpx.get(f"{server.url}/oauth/{path}/start", params={"id": start_id})
-            assert started.status_code == 302, started.text
+            shown = httpx.get(f"{server.url}/oauth/{path}/start", params={"id": start_id})
+            consent = shown.headers["set-cookie"].lower()
+            assert "; secure" in consent and "httponly" in consent and "samesite=lax" in consent
+            form = FormPost(shown.text)
+            started = httpx.post(  # a browser sends a Secure cookie over https only; this is http
+                f"{server.url}{form.action}",
+                data=form.fields,
+                headers={"Cookie": f"meetbot_consent={form.fields['consent']}"},
+            )
+            assert started.status_code == 303, started.text
             cookie = started.headers["set-cookie"].lower()
             assert "; secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
 
@@ -334,11 +351,34 @@ def test_a_microsoft_sign_in_that_cannot_start_is_a_page_not_a_server_error(
     world, rival = tenants.world, tenants.rival
     start = start_link(tenants.say(rival, "connect teams"), MS_START)
     world.microsoft.faults.fail(path=".*", status=503, times=None)
+    browser = Browser(world)
     try:
-        answer = httpx.get(start, timeout=30)
+        answer = browser.open_start(start)
     finally:
         world.microsoft.faults.clear()
+        browser.close()
     assert answer.status_code == 400, answer.text
     assert (
         "Microsoft could not be reached" in answer.text and "Nothing was connected" in answer.text
     )
+
+
+def test_a_start_link_shows_what_it_connects_and_goes_on_only_from_meetbots_own_page(
+    tenants: Tenants,
+) -> None:
+    """Someone who forwards their Connect link cannot start a sign-in in another's browser
+    unseen: opening it says which company it is for, and only the page's own Continue goes on."""
+    world, sunrise = tenants.world, tenants.sunrise
+    world.zoom.authorizing_user = ("acct-sunrise-pilates", sunrise.demo.zoom_user_id)
+    start = tenants.zoom_start(sunrise)
+    shown = httpx.get(start, timeout=15)
+    assert shown.status_code == 200 and "Connect Zoom to Sunrise Pilates" in shown.text
+    assert "anyone who sends you this link" in shown.text
+    form = FormPost(shown.text)
+    forged = httpx.post(  # another site's page posting the form: the page's cookie is missing
+        start.split("?")[0], data={**form.fields, "consent": "forged"}, timeout=15
+    )
+    assert forged.status_code == 400 and "Nothing was connected" in forged.text
+    assert "Connect Zoom to Sunrise Pilates" in httpx.get(start, timeout=15).text, "not used up"
+    with httpx.Client(timeout=15) as person:
+        assert continue_from(person, start).status_code == 303

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from adapters.edge.consent import ConsentView, consent_page, consented_start_id, not_consented
 from adapters.edge.strict import BadInput, parse_form
 
 MAX_BODY_BYTES = 64 * 1024
@@ -47,7 +48,8 @@ class StartRedirect(Protocol):
     def browser_nonce(self) -> str: ...
 
 
-Begin = Callable[[str], Awaitable[StartRedirect | CallbackOutcome]]
+# The start link id, and whether the person pressed Continue on the consent page.
+Begin = Callable[[str, bool], Awaitable[StartRedirect | ConsentView | CallbackOutcome]]
 Complete = Callable[[Mapping[str, str], str], Awaitable[CallbackOutcome]]  # answer, nonce
 
 
@@ -85,7 +87,7 @@ def _started(started: StartRedirect | CallbackOutcome, secure: bool) -> Response
     if not isinstance(started, StartRedirect):
         return _page(started.title, started.message, 400)
     response = Response(
-        status_code=302, headers={"Location": started.url, "Cache-Control": "no-store"}
+        status_code=303, headers={"Location": started.url, "Cache-Control": "no-store"}
     )
     response.set_cookie(
         COOKIE,
@@ -103,7 +105,22 @@ def teams_connect_routes(
     *, begin: Begin, complete: Complete, secure_cookie: bool = True
 ) -> list[Route]:
     async def start(request: Request) -> Response:
-        return _started(await begin(request.query_params.get("id", "")), secure_cookie)
+        if request.method == "GET":
+            link_id = request.query_params.get("id", "")
+            shown = await begin(link_id, False)
+            if isinstance(shown, ConsentView):
+                return consent_page(
+                    shown, action=START_PATH, start_id=link_id, cookie_path=COOKIE_PATH,
+                    secure=secure_cookie,
+                )  # fmt: skip
+            assert not isinstance(shown, StartRedirect)
+            return _page(shown.title, shown.message, 400)
+        consented = await consented_start_id(request)
+        if consented is None:
+            return not_consented()
+        started = await begin(consented, True)
+        assert not isinstance(started, ConsentView)
+        return _started(started, secure_cookie)
 
     async def finish(form: Mapping[str, str], nonce: str) -> Response:
         outcome = await complete({k: v for k, v in form.items() if k != RELAYED}, nonce)
@@ -126,6 +143,6 @@ def teams_connect_routes(
         return await finish(form, nonce)
 
     return [
-        Route(START_PATH, start, methods=["GET"]),
+        Route(START_PATH, start, methods=["GET", "POST"]),
         Route(CALLBACK_PATH, callback, methods=["GET", "POST"]),
     ]

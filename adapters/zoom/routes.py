@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.edge.consent import ConsentView, consent_page, consented_start_id, not_consented
 from adapters.edge.strict import BadInput, parse_form, parse_json_object
 from bot.clock import Clock
 
@@ -48,7 +49,8 @@ class StartRedirect(Protocol):
     def browser_nonce(self) -> str: ...
 
 
-Begin = Callable[[str], Awaitable[StartRedirect | CallbackOutcome]]  # start link id
+# The start link id, and whether the person pressed Continue on the consent page.
+Begin = Callable[[str, bool], Awaitable[StartRedirect | ConsentView | CallbackOutcome]]
 Complete = Callable[[str, str, str, str], Awaitable[CallbackOutcome]]  # state, code, error, nonce
 Deauthorized = Callable[[str], Awaitable[int]]  # Zoom account id → connections dropped
 
@@ -74,14 +76,15 @@ def _page(outcome: CallbackOutcome) -> HTMLResponse:
 COOKIE = "meetbot_zoom_signin"
 COOKIE_PATH = "/oauth/zoom"
 COOKIE_SECONDS = 15 * 60
+START_PATH = "/oauth/zoom/start"
 
 
 def start_response(started: StartRedirect | CallbackOutcome, *, secure: bool) -> Response:
-    """A 302 to Zoom that gives the browser the sign-in's cookie, or a page saying why not."""
+    """A 303 to Zoom that gives the browser the sign-in's cookie, or a page saying why not."""
     if not isinstance(started, StartRedirect):
         return _page(started)
     response = Response(
-        status_code=302, headers={"Location": started.url, "Cache-Control": "no-store"}
+        status_code=303, headers={"Location": started.url, "Cache-Control": "no-store"}
     )
     response.set_cookie(
         COOKIE,
@@ -105,7 +108,21 @@ def zoom_routes(
     secure_cookie: bool = True,
 ) -> list[Route]:
     async def start(request: Request) -> Response:
-        started = await begin(request.query_params.get("id", ""))
+        if request.method == "GET":
+            link_id = request.query_params.get("id", "")
+            shown = await begin(link_id, False)
+            if isinstance(shown, ConsentView):
+                return consent_page(
+                    shown, action=START_PATH, start_id=link_id, cookie_path=COOKIE_PATH,
+                    secure=secure_cookie,
+                )  # fmt: skip
+            assert not isinstance(shown, StartRedirect)
+            return _page(shown)
+        consented = await consented_start_id(request)
+        if consented is None:
+            return not_consented()
+        started = await begin(consented, True)
+        assert not isinstance(started, ConsentView)
         return start_response(started, secure=secure_cookie)
 
     async def callback(request: Request) -> Response:
@@ -150,7 +167,7 @@ def zoom_routes(
         return JSONResponse({"ok": False, "reason": f"unsupported event {name!r}"}, status_code=422)
 
     return [
-        Route("/oauth/zoom/start", start, methods=["GET"]),
+        Route(START_PATH, start, methods=["GET", "POST"]),
         Route("/oauth/zoom/callback", callback, methods=["GET"]),
         Route("/webhooks/zoom", events, methods=["POST"]),
     ]

@@ -15,7 +15,7 @@ from bot.commands import Role
 from bot.domain import Actor, AlertKind, Company, MsConnection
 from bot.errors import MeetbotError
 from bot.messages import ActionButton, ChatMessage
-from bot.signin import CONFIRM_SECONDS, MS_CONFIRM, MS_START
+from bot.signin import CONFIRM_SECONDS, MS_CONFIRM, MS_START, Consent, consent_text
 from bot.usecases.admin import AdminDeps, Reply, actor_key, effective_role, resumed, say
 from bot.usecases.connect_zoom import Outcome, Redirect, company_of_sign_in, tell
 
@@ -42,8 +42,20 @@ UNREACHABLE = (
 )
 
 
+def teams_consent(deps: AdminDeps, *, start_id: str) -> Consent | Outcome:
+    """The chat button's link, opened: what it would connect, before anything is used up."""
+    if deps.teams_sign_in is None:
+        return NOT_SET_UP
+    started = deps.states.peek(purpose=MS_START, state=start_id) if start_id else None
+    company = started and company_of_sign_in(deps, started.actor, started.company_id)
+    if not started or not company:
+        return Outcome(False, "This link has expired", EXPIRED)
+    provider = str(json.loads(started.payload or "{}").get("provider", ""))
+    return consent_text("Microsoft", company.name, _whose(deps, company, provider))
+
+
 async def begin_teams_sign_in(deps: AdminDeps, *, start_id: str) -> Redirect | Outcome:
-    """The chat button's link, once: Microsoft's sign-in, bound to this browser."""
+    """The chat button's link, continued, once: Microsoft's sign-in, bound to this browser."""
     if deps.teams_sign_in is None:
         return NOT_SET_UP
     started = deps.states.take(purpose=MS_START, state=start_id) if start_id else None

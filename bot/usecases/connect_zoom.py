@@ -24,8 +24,10 @@ from bot.signin import (
     START_SECONDS,
     ZOOM_CONFIRM,
     ZOOM_START,
+    Consent,
     SignInState,
     StateProblem,
+    consent_text,
 )
 from bot.usecases.admin import (
     ZOOM_CONNECT,
@@ -95,8 +97,17 @@ async def tell(deps: AdminDeps, actor: Actor, message: ChatMessage, marker: str 
     return True
 
 
+def zoom_consent(deps: AdminDeps, *, start_id: str) -> Consent | Outcome:
+    """The chat button's link, opened: what it would connect, before anything is used up."""
+    started = deps.states.peek(purpose=ZOOM_START, state=start_id) if start_id else None
+    company = started and company_of_sign_in(deps, started.actor, started.company_id)
+    if not company:
+        return Outcome(False, "This link has expired", EXPIRED)
+    return consent_text("Zoom", company.name, f"{company.name}'s online meetings")
+
+
 def begin_zoom_sign_in(deps: AdminDeps, *, start_id: str) -> Redirect | Outcome:
-    """The chat button's link, once: a sign-in bound to this browser."""
+    """The chat button's link, continued, once: a sign-in bound to this browser."""
     started = deps.states.take(purpose=ZOOM_START, state=start_id) if start_id else None
     if started is None or started.company_id is None:
         return Outcome(False, "This link has expired", EXPIRED)

@@ -43,24 +43,50 @@ async def _payload(request: Request) -> dict[str, Any] | JSONResponse:
 
 
 _ACCOUNTS = ("from", "recipient", "conversation")
+_TEXTS = {  # fields the handlers read as text, where present
+    "activity": ("text", "name", "replyToId", "id", "locale"),
+    "account": ("id", "name", "aadObjectId", "role", "tenantId", "conversationType"),
+    "channelData": ("eventType",),
+    "entity": ("type", "text"),
+}
+
+
+def _texts_problem(item: dict[str, Any], kind: str, where: str) -> str | None:
+    for name in _TEXTS[kind]:
+        if not isinstance(item.get(name, ""), str | None):
+            return f"the activity's {where}{name} is not text"
+    return None
 
 
 def _shape_problem(payload: dict[str, Any]) -> str | None:
-    """What every activity the Bot Connector sends has, and the handlers rely on."""
+    """What every activity the Bot Connector sends has, in the types the handlers read."""
     if not isinstance(payload.get("type"), str):
         return "the activity has no type"
+    problems = [_texts_problem(payload, "activity", "")]
     for name in _ACCOUNTS:
         account = payload.get(name)
         if not isinstance(account, dict) or not isinstance(account.get("id"), str):
             return f"the activity's {name} has no id"
-    if not isinstance(payload.get("channelData", {}), dict):
+        problems.append(_texts_problem(account, "account", f"{name}."))
+    for name in ("membersAdded", "membersRemoved"):
+        members = payload.get(name) or []
+        if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+            return f"the activity's {name} are not accounts"
+        problems += [_texts_problem(member, "account", f"{name}.") for member in members]
+    channel_data = payload.get("channelData") or {}
+    if not isinstance(channel_data, dict):
         return "the activity's channelData is not an object"
-    entities = payload.get("entities", [])
+    problems.append(_texts_problem(channel_data, "channelData", "channelData."))
+    for name in ("tenant", "team", "channel"):
+        part = channel_data.get(name) or {}
+        if not isinstance(part, dict):
+            return f"the activity's channelData.{name} is not an object"
+        problems.append(_texts_problem(part, "account", f"channelData.{name}."))
+    entities = payload.get("entities") or []
     if not isinstance(entities, list) or not all(isinstance(entity, dict) for entity in entities):
         return "the activity's entities are not a list of objects"
-    if not isinstance(payload.get("text", ""), str | None):
-        return "the activity's text is not text"
-    return None
+    problems += [_texts_problem(entity, "entity", "entity.") for entity in entities]
+    return next((problem for problem in problems if problem), None)
 
 
 def teams_routes(connector: TeamsConnector, bot: ActivityHandler) -> list[Route]:

@@ -30,10 +30,16 @@ import httpx
 import psycopg
 
 from bench.procs import ROOT, settings_env
-from bot.domain import CatalogEntry
 from bot.main import Core, build_core, build_web_app
 from bot.messages import format_time_range
-from bot.sandbox import Demo, SandboxWorld, message_as_text, seed_demo, simulators_running
+from bot.sandbox import (
+    Demo,
+    SandboxWorld,
+    add_class_service,
+    message_as_text,
+    seed_demo,
+    simulators_running,
+)
 from bot.settings import Settings
 from simulators.server import BackgroundServer
 from storage.db import make_engine, migrate
@@ -157,15 +163,7 @@ def set_up_companies(core: Core, world: SandboxWorld, companies: int) -> list[De
     demos = []
     for number in range(companies):
         demo = seed_demo(core, world, login=f"stress-studio-{number}", timezone=TIMEZONE)
-        world.simplybook.add_service(demo.login, id=CLASS_SERVICE, name="Group yoga", is_class="1")
-        core.store.merge_catalog(
-            company_id=demo.company_id,
-            services=[CatalogEntry(CLASS_SERVICE, "Group yoga", is_class=True)],
-            providers=[],
-        )
-        core.setup.set_service_online(
-            company_id=demo.company_id, external_id=CLASS_SERVICE, enabled=True
-        )
+        add_class_service(core, world, demo, service_id=CLASS_SERVICE)
         demos.append(demo)
     return demos
 

@@ -180,6 +180,19 @@ def seed_demo(
     return Demo(company.id, login, webhook_token, "1", "1", zoom_user["id"], team_id, channel_id)
 
 
+def add_class_service(
+    core: Core, world: SandboxWorld, demo: Demo, *, service_id: str = "3", name: str = "Group yoga"
+) -> None:
+    """A group-class service (S7), known to the booking system and to meetbot, online."""
+    world.simplybook.add_service(demo.login, id=service_id, name=name, is_class="1")
+    core.store.merge_catalog(
+        company_id=demo.company_id,
+        services=[CatalogEntry(service_id, name, is_class=True)],
+        providers=[],
+    )
+    core.setup.set_service_online(company_id=demo.company_id, external_id=service_id, enabled=True)
+
+
 def book(
     world: SandboxWorld,
     demo: Demo,

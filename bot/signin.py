@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain import Actor
+from bot.messages import ActionButton, ChatMessage
 
 START_SECONDS = 15 * 60  # the chat button's link, and the sign-in it starts
 CONFIRM_SECONDS = 60 * 60  # an account signed in to, waiting for the chat confirmation
@@ -46,6 +47,23 @@ def consent_text(platform: str, company_name: str, whose: str) -> Consent:
         "anyone who sends you this link is asking for your account to host their meetings. "
         "The person who started it confirms the account in chat before anything is used.",
         f"Continue to {platform}",
+    )
+
+
+def confirmation_message(
+    platform: str, account: str, hosts: str, *, token: str, confirm: str, discard: str
+) -> ChatMessage:
+    """What the person who signed in is asked in chat before the account is used."""
+    return ChatMessage(
+        title=f"Confirm the {platform} account",
+        summary=f"Confirm the {platform} account",
+        text=f"{account} will host {hosts}.",
+        note=f"Only you can answer, within an hour. If you did not just sign in to {platform} "
+        "for meetbot, press Cancel.",
+        actions=(
+            ActionButton("Confirm", confirm, token, "primary"),
+            ActionButton("Cancel", discard, token),
+        ),
     )
 
 

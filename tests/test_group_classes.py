@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.domain import CatalogEntry
 from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, message_as_text
+from bot.sandbox import Demo, SandboxWorld, add_class_service, message_as_text
 
 from .conftest import run_jobs
 
@@ -22,15 +21,7 @@ CLASS_SERVICE = "3"
 
 @pytest.fixture
 def with_class(core: Core, demo: Demo, world: SandboxWorld) -> Demo:
-    world.simplybook.add_service(demo.login, id=CLASS_SERVICE, name="Group yoga", is_class="1")
-    core.store.merge_catalog(
-        company_id=demo.company_id,
-        services=[CatalogEntry(CLASS_SERVICE, "Group yoga", is_class=True)],
-        providers=[],
-    )
-    core.setup.set_service_online(
-        company_id=demo.company_id, external_id=CLASS_SERVICE, enabled=True
-    )
+    add_class_service(core, world, demo, service_id=CLASS_SERVICE)
     return demo
 
 

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.domain import Actor, CatalogEntry, ChatPlatform
+from bot.domain import Actor, ChatPlatform
 from bot.main import Core, build_integrations, build_web_app, build_worker, schedule_routine
 from bot.messages import format_time_range
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
+from bot.sandbox import Demo, SandboxWorld, add_class_service, book, message_as_text, seed_demo
 from simulators.server import BackgroundServer
 from simulators.teams import DEFAULT_TENANT_ID
 
@@ -35,18 +35,6 @@ SLOW = (0.5, 6.0)  # seconds; all inside meetbot's own HTTP timeouts
 # Classes raced side by side in the three-booking tests; MEETBOT_CLASS_RACES=20 for the long run.
 RACES = int(os.environ.get("MEETBOT_CLASS_RACES", "2"))
 POST = r"/api/chat\.postMessage$"
-
-
-def add_class_service(core: Core, demo: Demo, world: SandboxWorld) -> None:
-    world.simplybook.add_service(demo.login, id=CLASS_SERVICE, name="Group yoga", is_class="1")
-    core.store.merge_catalog(
-        company_id=demo.company_id,
-        services=[CatalogEntry(CLASS_SERVICE, "Group yoga", is_class=True)],
-        providers=[],
-    )
-    core.setup.set_service_online(
-        company_id=demo.company_id, external_id=CLASS_SERVICE, enabled=True
-    )
 
 
 def class_start(days: int, hour: int) -> datetime:
@@ -164,7 +152,7 @@ def race_classes(web: str, world: SandboxWorld, demo: Demo) -> list[tuple[dateti
 def test_three_concurrent_bookings_of_a_class_on_slow_slack_and_zoom_end_in_one_complete_message(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
-    add_class_service(core, demo, world)
+    add_class_service(core, world, demo)
     world.zoom.faults.delay(path="/v2/", seconds=SLOW, seed=7)
     world.slack.faults.delay(path=POST, seconds=SLOW, after_effect=True, seed=7)
     world.slack.faults.delay(path=r"/api/chat\.update$", seconds=SLOW, seed=8)
@@ -182,7 +170,7 @@ def test_three_concurrent_bookings_of_a_class_on_slow_slack_and_zoom_end_in_one_
 def test_a_class_post_held_by_slack_while_two_more_book_is_still_one_message_with_all_three(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
-    add_class_service(core, demo, world)
+    add_class_service(core, world, demo)
     world.slack.faults.hang_after_effect(path=POST, seconds=60)
     start = class_start(days=2, hour=9)
     deliver(web, world, demo, book_seat(world, demo, start, "Iryna"), "create")
@@ -206,7 +194,7 @@ def test_a_class_post_held_by_slack_while_two_more_book_is_still_one_message_wit
 def test_clients_booking_and_cancelling_one_class_at_once_leave_exactly_the_live_seats(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
-    add_class_service(core, demo, world)
+    add_class_service(core, world, demo)
     world.zoom.faults.delay(path="/v2/", seconds=(0.05, 1.0), seed=3)
     world.slack.faults.delay(path=r"/api/chat\.", seconds=(0.05, 1.0), after_effect=True, seed=3)
     start = class_start(days=3, hour=19)
@@ -233,7 +221,7 @@ def test_three_concurrent_bookings_of_a_class_in_a_teams_channel_end_in_one_comp
     url = f"http://127.0.0.1:{port}"
     core = make_core(public_url=url, **teams.settings())
     demo = seed_demo(core, world)
-    add_class_service(core, demo, world)
+    add_class_service(core, world, demo)
     core.workspaces.bind(
         company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
     )
@@ -306,7 +294,7 @@ def test_a_class_whose_channel_is_gone_reaches_the_admins_once_with_every_seat(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
     """The admins' copy of a class message is written under the class's turn, like the original."""
-    add_class_service(core, demo, world)
+    add_class_service(core, world, demo)
     add_admin(core, world, demo)
     world.slack.archive_channel(demo.channel_id)
     world.slack.faults.delay(path=r"/api/chat\.", seconds=(0.2, 2.0), after_effect=True, seed=5)
@@ -327,7 +315,7 @@ def test_a_class_gets_one_starting_soon_reply_however_many_bookings_it_has(
     core: Core, demo: Demo, world: SandboxWorld, web: str, clock: SteppingClock
 ) -> None:
     """Thread replies: one reminder job per meeting and time, one reply record per message."""
-    add_class_service(core, demo, world)
+    add_class_service(core, world, demo)
     start = (datetime.now(KYIV) + timedelta(minutes=30)).replace(second=0, microsecond=0)
     for client in ("Iryna", "Petro", "Oksana"):
         deliver(web, world, demo, book_seat(world, demo, start, client), "create")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 import html
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from adapters.edge.strict import BadInput, parse_form
 
@@ -22,6 +23,25 @@ COOKIE = "meetbot_consent"
 FIELD = "consent"
 COOKIE_SECONDS = 15 * 60
 MAX_FORM_BYTES = 4 * 1024
+
+
+class Outcome(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+@runtime_checkable
+class StartRedirect(Protocol):
+    """Where the start link sends the browser, and the nonce its sign-in cookie must carry."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def browser_nonce(self) -> str: ...
 
 
 @runtime_checkable
@@ -91,3 +111,53 @@ def not_consented() -> HTMLResponse:
         "link in meetbot's message again. Nothing was connected.</p>",
         status=400,
     )
+
+
+# The start link's id, and whether the person pressed Continue on the consent page.
+Begin = Callable[[str, bool], Awaitable[StartRedirect | ConsentView | Outcome]]
+
+
+def start_endpoint(
+    begin: Begin,
+    *,
+    path: str,
+    cookie: str,
+    cookie_path: str,
+    secure: bool,
+    refuse: Callable[[Outcome], Response],
+) -> Callable[[Request], Awaitable[Response]]:
+    """GET shows the consent page; Continue (POST) sends the browser on to the platform with the
+    sign-in's cookie, which only meetbot's own sign-in paths ever get back."""
+
+    async def start(request: Request) -> Response:
+        if request.method == "GET":
+            link_id = request.query_params.get("id", "")
+            shown = await begin(link_id, False)
+            if isinstance(shown, ConsentView):
+                return consent_page(
+                    shown, action=path, start_id=link_id, cookie_path=cookie_path, secure=secure
+                )
+            assert not isinstance(shown, StartRedirect)
+            return refuse(shown)
+        consented = await consented_start_id(request)
+        if consented is None:
+            return not_consented()
+        started = await begin(consented, True)
+        if not isinstance(started, StartRedirect):
+            assert not isinstance(started, ConsentView)
+            return refuse(started)
+        response = Response(
+            status_code=303, headers={"Location": started.url, "Cache-Control": "no-store"}
+        )
+        response.set_cookie(
+            cookie,
+            started.browser_nonce,
+            max_age=COOKIE_SECONDS,
+            path=cookie_path,
+            secure=secure,
+            httponly=True,
+            samesite="lax",  # sent on the platform's redirect back, a top-level navigation
+        )
+        return response
+
+    return start

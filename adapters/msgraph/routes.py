@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol, runtime_checkable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from adapters.edge.consent import ConsentView, consent_page, consented_start_id, not_consented
+from adapters.edge.consent import Begin, start_endpoint
+from adapters.edge.consent import Outcome as CallbackOutcome
 from adapters.edge.strict import BadInput, parse_form
 
 MAX_BODY_BYTES = 64 * 1024
@@ -27,29 +27,9 @@ CALLBACK_PATH = "/oauth/microsoft/callback"
 START_PATH = "/oauth/microsoft/start"
 COOKIE = "meetbot_ms_signin"
 COOKIE_PATH = "/oauth/microsoft"
-COOKIE_SECONDS = 15 * 60
 RELAYED = "meetbot_relayed"  # marks the form meetbot's own page posted
 
 
-class CallbackOutcome(Protocol):
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-
-
-@runtime_checkable
-class StartRedirect(Protocol):
-    @property
-    def url(self) -> str: ...
-    @property
-    def browser_nonce(self) -> str: ...
-
-
-# The start link id, and whether the person pressed Continue on the consent page.
-Begin = Callable[[str, bool], Awaitable[StartRedirect | ConsentView | CallbackOutcome]]
 Complete = Callable[[Mapping[str, str], str], Awaitable[CallbackOutcome]]  # answer, nonce
 
 
@@ -83,45 +63,9 @@ def _relay(form: Mapping[str, str]) -> HTMLResponse:
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
-def _started(started: StartRedirect | CallbackOutcome, secure: bool) -> Response:
-    if not isinstance(started, StartRedirect):
-        return _page(started.title, started.message, 400)
-    response = Response(
-        status_code=303, headers={"Location": started.url, "Cache-Control": "no-store"}
-    )
-    response.set_cookie(
-        COOKIE,
-        started.browser_nonce,
-        max_age=COOKIE_SECONDS,
-        path=COOKIE_PATH,
-        secure=secure,
-        httponly=True,
-        samesite="lax",
-    )
-    return response
-
-
 def teams_connect_routes(
     *, begin: Begin, complete: Complete, secure_cookie: bool = True
 ) -> list[Route]:
-    async def start(request: Request) -> Response:
-        if request.method == "GET":
-            link_id = request.query_params.get("id", "")
-            shown = await begin(link_id, False)
-            if isinstance(shown, ConsentView):
-                return consent_page(
-                    shown, action=START_PATH, start_id=link_id, cookie_path=COOKIE_PATH,
-                    secure=secure_cookie,
-                )  # fmt: skip
-            assert not isinstance(shown, StartRedirect)
-            return _page(shown.title, shown.message, 400)
-        consented = await consented_start_id(request)
-        if consented is None:
-            return not_consented()
-        started = await begin(consented, True)
-        assert not isinstance(started, ConsentView)
-        return _started(started, secure_cookie)
-
     async def finish(form: Mapping[str, str], nonce: str) -> Response:
         outcome = await complete({k: v for k, v in form.items() if k != RELAYED}, nonce)
         page = _page(outcome.title, outcome.message, 200 if outcome.ok else 400)
@@ -143,6 +87,17 @@ def teams_connect_routes(
         return await finish(form, nonce)
 
     return [
-        Route(START_PATH, start, methods=["GET", "POST"]),
+        Route(
+            START_PATH,
+            start_endpoint(
+                begin,
+                path=START_PATH,
+                cookie=COOKIE,
+                cookie_path=COOKIE_PATH,
+                secure=secure_cookie,
+                refuse=lambda no: _page(no.title, no.message, 400),
+            ),
+            methods=["GET", "POST"],
+        ),
         Route(CALLBACK_PATH, callback, methods=["GET", "POST"]),
     ]

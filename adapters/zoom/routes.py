@@ -12,13 +12,14 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.edge.consent import ConsentView, consent_page, consented_start_id, not_consented
+from adapters.edge.consent import Begin, start_endpoint
+from adapters.edge.consent import Outcome as CallbackOutcome
 from adapters.edge.strict import BadInput, parse_form, parse_json_object
 from bot.clock import Clock
 
@@ -30,27 +31,6 @@ MAX_BODY_BYTES = 64 * 1024
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 
 
-class CallbackOutcome(Protocol):
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-
-
-@runtime_checkable
-class StartRedirect(Protocol):
-    """Where the start link sends the browser, and the nonce its cookie must carry."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def browser_nonce(self) -> str: ...
-
-
-# The start link id, and whether the person pressed Continue on the consent page.
-Begin = Callable[[str, bool], Awaitable[StartRedirect | ConsentView | CallbackOutcome]]
 Complete = Callable[[str, str, str, str], Awaitable[CallbackOutcome]]  # state, code, error, nonce
 Deauthorized = Callable[[str], Awaitable[int]]  # Zoom account id → connections dropped
 
@@ -75,27 +55,7 @@ def _page(outcome: CallbackOutcome) -> HTMLResponse:
 # The sign-in's nonce, sent back only to meetbot's own Zoom sign-in paths, never to scripts.
 COOKIE = "meetbot_zoom_signin"
 COOKIE_PATH = "/oauth/zoom"
-COOKIE_SECONDS = 15 * 60
 START_PATH = "/oauth/zoom/start"
-
-
-def start_response(started: StartRedirect | CallbackOutcome, *, secure: bool) -> Response:
-    """A 303 to Zoom that gives the browser the sign-in's cookie, or a page saying why not."""
-    if not isinstance(started, StartRedirect):
-        return _page(started)
-    response = Response(
-        status_code=303, headers={"Location": started.url, "Cache-Control": "no-store"}
-    )
-    response.set_cookie(
-        COOKIE,
-        started.browser_nonce,
-        max_age=COOKIE_SECONDS,
-        path=COOKIE_PATH,
-        secure=secure,
-        httponly=True,
-        samesite="lax",  # sent on Zoom's redirect back (a top-level GET), not on other sites' posts
-    )
-    return response
 
 
 def zoom_routes(
@@ -107,24 +67,6 @@ def zoom_routes(
     clock: Clock,
     secure_cookie: bool = True,
 ) -> list[Route]:
-    async def start(request: Request) -> Response:
-        if request.method == "GET":
-            link_id = request.query_params.get("id", "")
-            shown = await begin(link_id, False)
-            if isinstance(shown, ConsentView):
-                return consent_page(
-                    shown, action=START_PATH, start_id=link_id, cookie_path=COOKIE_PATH,
-                    secure=secure_cookie,
-                )  # fmt: skip
-            assert not isinstance(shown, StartRedirect)
-            return _page(shown)
-        consented = await consented_start_id(request)
-        if consented is None:
-            return not_consented()
-        started = await begin(consented, True)
-        assert not isinstance(started, ConsentView)
-        return start_response(started, secure=secure_cookie)
-
     async def callback(request: Request) -> Response:
         try:
             query = parse_form(request.scope["query_string"])
@@ -167,7 +109,18 @@ def zoom_routes(
         return JSONResponse({"ok": False, "reason": f"unsupported event {name!r}"}, status_code=422)
 
     return [
-        Route(START_PATH, start, methods=["GET", "POST"]),
+        Route(
+            START_PATH,
+            start_endpoint(
+                begin,
+                path=START_PATH,
+                cookie=COOKIE,
+                cookie_path=COOKIE_PATH,
+                secure=secure_cookie,
+                refuse=_page,
+            ),
+            methods=["GET", "POST"],
+        ),
         Route("/oauth/zoom/callback", callback, methods=["GET"]),
         Route("/webhooks/zoom", events, methods=["POST"]),
     ]

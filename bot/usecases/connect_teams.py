@@ -14,8 +14,14 @@ from collections.abc import Mapping
 from bot.commands import Role
 from bot.domain import Actor, AlertKind, Company, MsConnection
 from bot.errors import MeetbotError
-from bot.messages import ActionButton, ChatMessage
-from bot.signin import CONFIRM_SECONDS, MS_CONFIRM, MS_START, Consent, consent_text
+from bot.signin import (
+    CONFIRM_SECONDS,
+    MS_CONFIRM,
+    MS_START,
+    Consent,
+    confirmation_message,
+    consent_text,
+)
 from bot.usecases.admin import AdminDeps, Reply, actor_key, effective_role, resumed, say
 from bot.usecases.connect_zoom import Outcome, Redirect, company_of_sign_in, tell
 
@@ -113,16 +119,13 @@ async def _ask_to_confirm(deps: AdminDeps, connection: MsConnection) -> Outcome:
     asked = await tell(
         deps,
         connection.actor,
-        ChatMessage(
-            title="Confirm the Microsoft account",
-            summary="Confirm the Microsoft account",
-            text=f"{account} will host {_whose(deps, company, connection.provider_external_id)}.",
-            note="Only you can answer, within an hour. If you did not just sign in to Microsoft "
-            "for meetbot, press Cancel.",
-            actions=(
-                ActionButton("Confirm", ACTION_CONFIRM_TEAMS, token, "primary"),
-                ActionButton("Cancel", ACTION_DISCARD_TEAMS, token),
-            ),
+        confirmation_message(
+            "Microsoft",
+            account,
+            _whose(deps, company, connection.provider_external_id),
+            token=token,
+            confirm=ACTION_CONFIRM_TEAMS,
+            discard=ACTION_DISCARD_TEAMS,
         ),
     )
     if not asked:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from bot.commands import Role
 from bot.domain import Actor, AlertKind, ChatTarget, Company, ZoomConnection
 from bot.errors import MeetbotError
-from bot.messages import ActionButton, ChatMessage
+from bot.messages import ChatMessage
 from bot.signin import (
     CONFIRM_SECONDS,
     START_SECONDS,
@@ -27,6 +27,7 @@ from bot.signin import (
     Consent,
     SignInState,
     StateProblem,
+    confirmation_message,
     consent_text,
 )
 from bot.usecases.admin import (
@@ -171,16 +172,13 @@ async def _ask_to_confirm(
     asked = await tell(
         deps,
         issued.actor,
-        ChatMessage(
-            title="Confirm the Zoom account",
-            summary="Confirm the Zoom account",
-            text=f"{account} will host {company.name}'s meetings.",
-            note="Only you can answer, within an hour. If you did not just sign in to Zoom for "
-            "meetbot, press Cancel.",
-            actions=(
-                ActionButton("Confirm", ACTION_CONFIRM_ZOOM, token, "primary"),
-                ActionButton("Cancel", ACTION_DISCARD_ZOOM, token),
-            ),
+        confirmation_message(
+            "Zoom",
+            account,
+            f"{company.name}'s meetings",
+            token=token,
+            confirm=ACTION_CONFIRM_ZOOM,
+            discard=ACTION_DISCARD_ZOOM,
         ),
     )
     if not asked:

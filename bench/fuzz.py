@@ -108,7 +108,10 @@ def meetbot(
         public_url=url,
         port=port,
         slack_signing_secret=SLACK_SIGNING_SECRET,
-        slack_bot_token=f"xoxb-{demo.team_id}-sandbox",
+        # The install flow, so /slack/install and /slack/oauth_redirect are served too (the
+        # fuzz test in tests/ covers the single-workspace token).
+        slack_client_id=world.slack.client_id,
+        slack_client_secret=world.slack.client_secret,
         zoom_webhook_secret_token=ZOOM_WEBHOOK_SECRET,
         teams_app_id="00000000-0000-0000-0000-00000000fuzz",
         teams_app_password="teams-password-for-fuzzing",  # noqa: S106
@@ -135,6 +138,7 @@ def meetbot(
             slack_signing_secret=SLACK_SIGNING_SECRET,
             zoom_webhook_secret=ZOOM_WEBHOOK_SECRET,
             slack_team_id=demo.team_id,
+            slack_response_url=world.slack.new_response_url(world.url("slack")),
             link_tokens=links,
         )
         yield url, targets, server

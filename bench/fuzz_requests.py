@@ -31,6 +31,7 @@ class Targets:
     zoom_webhook_secret: str
     slack_team_id: str
     teams_service_url: str = "https://smba.trafficmanager.net/emea/"
+    slack_response_url: str = "https://hooks.slack.com/commands/T0/1/fuzz"  # where Slack answers
     link_tokens: tuple[str, ...] = ()
 
 
@@ -228,7 +229,12 @@ def _header_text(text: str) -> str:
 # Slack's own shapes, with anything inside.
 
 
-def slack_interactions(team_id: str) -> st.SearchStrategy[Any]:
+def _response_urls(targets: Targets) -> st.SearchStrategy[Any]:
+    return st.sampled_from([targets.slack_response_url, "http://127.0.0.1:9/nowhere"])
+
+
+def slack_interactions(targets: Targets) -> st.SearchStrategy[Any]:
+    team_id = targets.slack_team_id
     anything = json_values
     identity = st.one_of(anything, st.fixed_dictionaries({"id": st.just(team_id) | anything}))
     action = st.one_of(
@@ -269,14 +275,15 @@ def slack_interactions(team_id: str) -> st.SearchStrategy[Any]:
             "channel": identity,
             "enterprise": anything,
             "authorizations": anything,
-            "response_url": st.just("http://127.0.0.1:9/nowhere") | anything,
+            "response_url": _response_urls(targets) | anything,
             "response_urls": anything,
             "is_enterprise_install": anything,
         },
     )
 
 
-def slack_commands(team_id: str) -> st.SearchStrategy[dict[str, str]]:
+def slack_commands(targets: Targets) -> st.SearchStrategy[dict[str, str]]:
+    team_id = targets.slack_team_id
     text = st.one_of(
         st.text(max_size=200),
         st.sampled_from(["help", "status", "report", "connect zoom", "providers", "audit"]),
@@ -295,7 +302,7 @@ def slack_commands(team_id: str) -> st.SearchStrategy[dict[str, str]]:
         optional={
             "trigger_id": st.text(max_size=10),
             "channel_id": st.text(max_size=10),
-            "response_url": st.just("http://127.0.0.1:9/nowhere") | st.text(max_size=20),
+            "response_url": _response_urls(targets) | st.text(max_size=20),
             "authorizations": st.text(max_size=5),
         },
     )
@@ -329,9 +336,9 @@ def slack_events(draw: st.DrawFn, targets: Targets) -> FuzzRequest:
     kind = draw(st.sampled_from(["body", "command", "interaction", "interaction", "json", "event"]))
     content_type = "application/x-www-form-urlencoded"
     if kind == "command":
-        body = urlencode(draw(slack_commands(targets.slack_team_id))).encode()
+        body = urlencode(draw(slack_commands(targets))).encode()
     elif kind == "interaction":
-        payload = draw(slack_interactions(targets.slack_team_id))
+        payload = draw(slack_interactions(targets))
         body = urlencode({"payload": json.dumps(payload)}).encode()
     elif kind == "json":
         body, content_type = draw(json_values.map(_json)), "application/json"

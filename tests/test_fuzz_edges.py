@@ -37,6 +37,7 @@ def fuzzed(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[tupl
         slack_signing_secret=SLACK_SIGNING_SECRET,
         zoom_webhook_secret=ZOOM_WEBHOOK_SECRET,
         slack_team_id=demo.team_id,
+        slack_response_url=world.slack.new_response_url(world.url("slack")),
     )
     with BackgroundServer(build_web_app(core), name="meetbot") as server:
         yield server.url, targets

@@ -40,7 +40,13 @@ def verified(verifier: SignatureVerifier, body: bytes, timestamp: str, signature
         return False
 
 
-def check_shape(body: bytes, content_type: str) -> None:
+# Where Slack's response URLs point; meetbot posts to no other address a payload names.
+SLACK_RESPONSE_ORIGINS = ("https://hooks.slack.com/",)
+
+
+def check_shape(
+    body: bytes, content_type: str, response_origins: tuple[str, ...] = SLACK_RESPONSE_ORIGINS
+) -> None:
     """Raises BadInput unless the body is a request meetbot handles, in a shape bolt can read.
 
     The same choice as bolt's parser: JSON when declared or when the body starts with `{`, else
@@ -50,9 +56,21 @@ def check_shape(body: bytes, content_type: str) -> None:
         return
     form = parse_form(body, _COMMAND_FORM)
     if "payload" in form:
-        _check_interaction(parse_json_object(form["payload"].encode()))
+        payload = parse_json_object(form["payload"].encode())
+        _check_interaction(payload)
+        urls = [
+            payload.get("response_url"),
+            *(entry["response_url"] for entry in payload.get("response_urls") or []),
+        ]
+        _check_response_urls(urls, response_origins)
         return
     _check_command(form)
+    _check_response_urls([form.get("response_url")], response_origins)
+
+
+def _check_response_urls(urls: list[Any], origins: tuple[str, ...]) -> None:
+    if any(url is not None and not url.startswith(origins) for url in urls):
+        raise BadInput("response_url is not Slack's")
 
 
 def _check_json_request(request: dict[str, Any]) -> None:

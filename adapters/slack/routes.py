@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -21,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.edge.strict import BadInput, parse_form
-from adapters.slack.inbound import check_shape, verified
+from adapters.slack.inbound import SLACK_RESPONSE_ORIGINS, check_shape, verified
 from bot.errors import StorageUnavailable
 from bot.logs import body_fingerprint
 
@@ -46,14 +47,16 @@ def header_problem(request: Request) -> tuple[int, str] | None:
     return None
 
 
-async def body_problem(request: Request, verifier: SignatureVerifier) -> tuple[int, str] | None:
+async def body_problem(
+    request: Request, verifier: SignatureVerifier, response_origins: tuple[str, ...]
+) -> tuple[int, str] | None:
     body = await request.body()
     headers = request.headers
     timestamp, signature = headers["x-slack-request-timestamp"], headers["x-slack-signature"]
     if not verified(verifier, body, timestamp, signature):
         return 401, "invalid or expired signature"
     try:
-        check_shape(body, headers.get("content-type", ""))
+        check_shape(body, headers.get("content-type", ""), response_origins)
     except BadInput as bad:
         return 400, bad.reason
     return None
@@ -70,9 +73,12 @@ def slack_routes(
     (200, empty) and not run again."""
     handler = AsyncSlackRequestHandler(app)
     verifier = SignatureVerifier(signing_secret)
+    # Slack's own response URLs, and those of a Slack stand-in meetbot is pointed at
+    api = urlsplit(str(app.client.base_url))
+    response_origins = (*SLACK_RESPONSE_ORIGINS, f"{api.scheme}://{api.netloc}/")
 
     async def events(request: Request) -> Response:
-        problem = header_problem(request) or await body_problem(request, verifier)
+        problem = header_problem(request) or await body_problem(request, verifier, response_origins)
         if problem is not None:
             body = await request.body()  # a refused body may hold secrets: never its content
             log.info("Slack request refused (%s): %s", problem[1], body_fingerprint(body))

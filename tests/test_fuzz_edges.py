@@ -18,7 +18,7 @@ from simulators.server import BackgroundServer
 
 from .edge_server import SLACK_SIGNING_SECRET, ZOOM_WEBHOOK_SECRET
 
-EXAMPLES = 150  # per database; `make fuzz` runs many more
+EXAMPLES = 150  # per database; `make fuzz` runs many more, from a seed of your choice
 
 
 @pytest.fixture
@@ -52,6 +52,7 @@ def test_no_request_gets_a_server_error(
 
         @settings(
             max_examples=EXAMPLES,
+            derandomize=True,  # the same inputs every run: `make test` never turns red by chance
             deadline=None,
             database=None,
             phases=[Phase.generate, Phase.shrink],

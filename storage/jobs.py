@@ -5,8 +5,8 @@ ran out. Jobs sharing a `dedupe_key` never run at the same time, and at most one
 
 A running job may also hold a `serial_key` (`hold`): jobs of different subjects that write one
 shared message (a group class's) take turns on it. A unique index over running holders makes the
-turn exclusive across processes, on SQLite and PostgreSQL alike; finishing, rescheduling or losing
-the lease gives the key back.
+turn exclusive across processes, on SQLite and PostgreSQL alike; finishing, rescheduling, or being
+reclaimed after the lease ran out gives the key back.
 """
 
 from __future__ import annotations
@@ -172,23 +172,14 @@ class SqlJobQueue:
             return bool(result.rowcount)
 
     def hold(self, *, job: Job, key: str) -> bool:
-        """Takes the turn on `key` for this running job; False while another live job has it.
+        """Takes the turn on `key` for this running job; False while another running job has it.
 
-        A holder whose lease ran out (its worker died) loses the key here; its job is reclaimed
-        later and waits for its turn like any other.
+        A holder whose worker died keeps the key until its job is reclaimed (`claim`), which also
+        fences that worker off: its lease can no longer be renewed, so its handler is stopped. Taking
+        the key here instead could leave a holder that is merely slow writing beside the next one.
         """
-        now = self._clock.now()
         try:
             with self._engine.begin() as connection:
-                connection.execute(
-                    update(JobRow)
-                    .where(
-                        col(JobRow.serial_key) == key,
-                        col(JobRow.id) != job.id,
-                        col(JobRow.lease_until) <= now,
-                    )
-                    .values(serial_key=None)
-                )
                 taken = connection.execute(
                     update(JobRow)
                     .where(

@@ -348,3 +348,30 @@ def test_the_digest_is_sent_once_while_its_routine_is_queued_again_and_again(
     run_two_workers(core, timeout=120, while_running=queue_it_again_while_it_runs)
 
     assert len(admin_dms(world, "Today at ")) == 1
+
+
+def test_a_turn_passes_on_only_when_its_holder_is_done_or_fenced_off(
+    core: Core, clock: SteppingClock
+) -> None:
+    """The key of a holder whose lease ran out is not taken from it while it may still be
+    writing; reclaiming its job takes it, and from then on the old worker cannot renew."""
+    queue = core.queue
+    for subject in ("a", "b"):
+        queue.enqueue(kind="sync_booking", dedupe_key=f"turn-test:{subject}", payload={})
+    first = queue.claim(worker_id="worker-1", lease_seconds=30)
+    second = queue.claim(worker_id="worker-2", lease_seconds=30)
+    assert first is not None and second is not None
+    assert queue.hold(job=first, key="class:k") and queue.hold(job=first, key="class:k")
+    assert not queue.hold(job=second, key="class:k")
+
+    clock.offset += timedelta(seconds=31)  # both leases ran out; worker-2 renews, worker-1 not
+    assert queue.extend_lease(job=second, lease_seconds=30)
+    assert not queue.hold(job=second, key="class:k"), "a slow holder keeps its turn"
+
+    reclaimed = queue.claim(worker_id="worker-3", lease_seconds=30)
+    assert reclaimed is not None and reclaimed.id == first.id
+    assert not queue.extend_lease(job=first, lease_seconds=30), "worker-1 is fenced off"
+    assert queue.hold(job=second, key="class:k")
+    assert not queue.hold(job=reclaimed, key="class:k"), "the reclaimed job waits its turn"
+    queue.complete(job=second)
+    assert queue.hold(job=reclaimed, key="class:k")

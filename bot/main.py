@@ -638,9 +638,10 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
         return admin_deps(core, state["integrations"])
 
     async def begin_zoom(start_id: str, pressed_continue: bool) -> Any:
+        # Off the event loop: a stranger's link must not hold up every other request.
         if not pressed_continue:
-            return zoom_consent(deps(), start_id=start_id)
-        return begin_zoom_sign_in(deps(), start_id=start_id)
+            return await asyncio.to_thread(zoom_consent, deps(), start_id=start_id)
+        return await asyncio.to_thread(begin_zoom_sign_in, deps(), start_id=start_id)
 
     async def complete(state_value: str, code: str, error: str, browser_nonce: str) -> Any:
         return await complete_zoom_connect(
@@ -652,7 +653,7 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
 
     async def begin_teams(start_id: str, pressed_continue: bool) -> Any:
         if not pressed_continue:
-            return teams_consent(deps(), start_id=start_id)
+            return await asyncio.to_thread(teams_consent, deps(), start_id=start_id)
         return await begin_teams_sign_in(deps(), start_id=start_id)
 
     async def teams_connected(form: Mapping[str, str], browser_nonce: str) -> Any:

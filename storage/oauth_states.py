@@ -11,13 +11,14 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import Actor, ChatPlatform
 from bot.signin import SignInState, StateProblem
+from storage.availability import reads_only
 from storage.crypto import SecretBox
 from storage.repository import token_digest
 from storage.tables import OAuthStateRow
@@ -30,6 +31,7 @@ def payload_context(state_hash: str) -> str:
 class SqlOAuthStates:
     def __init__(self, engine: Engine, clock: Clock, box: SecretBox | None = None) -> None:
         self._engine, self._clock, self._box = engine, clock, box
+        self._reader = reads_only(engine)
 
     def issue(
         self,
@@ -45,12 +47,9 @@ class SqlOAuthStates:
         digest = token_digest(state)
         now = self._clock.now()
         with Session(self._engine) as session, session.begin():
-            # What expired unanswered (a sign-in nobody confirmed) keeps no tokens behind.
-            session.execute(
-                update(OAuthStateRow)
-                .where(col(OAuthStateRow.expires_at) <= now, col(OAuthStateRow.payload_enc) != "")
-                .values(payload_enc="")
-            )
+            # An expired state can never be taken again: it goes, with any tokens a sign-in nobody
+            # confirmed kept, so states that strangers cause to be issued do not pile up.
+            session.execute(delete(OAuthStateRow).where(col(OAuthStateRow.expires_at) <= now))
             session.add(
                 OAuthStateRow(
                     state_hash=digest,
@@ -80,8 +79,9 @@ class SqlOAuthStates:
             return None if row is None else self._taken(row)
 
     def peek(self, *, purpose: str, state: str) -> SignInState | None:
-        """What the state was issued for, without using it up; None if unknown, used or expired."""
-        with Session(self._engine) as session:
+        """What the state was issued for, without using it up; None if unknown, used or expired.
+        A read alone: opening a link never waits for the write lock."""
+        with Session(self._reader) as session:
             row = session.get(OAuthStateRow, token_digest(state))
             if row is None or row.purpose != purpose or row.used_at:
                 return None
@@ -92,12 +92,13 @@ class SqlOAuthStates:
     ) -> SignInState | StateProblem:
         """Takes the state only from the browser holding its nonce."""
         now = self._clock.now()
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with Session(self._reader) as session:  # a stranger's guess costs a read, not the lock
             row = session.get(OAuthStateRow, token_digest(state))
             if row is None or row.purpose != purpose or row.used_at or row.expires_at <= now:
                 return StateProblem.EXPIRED
             if not same_browser(row.browser_hash, browser_nonce):
                 return StateProblem.OTHER_BROWSER
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
             taken = take_state(session, purpose=purpose, state=state, now=now)
             return StateProblem.EXPIRED if taken is None else self._taken(taken)
 

@@ -86,6 +86,7 @@ class OAuthStateRow(SQLModel, table=True):
     """An OAuth `state`: single-use and expiring, naming who started the flow and for what."""
 
     __tablename__ = "oauth_state"
+    __table_args__ = (Index("ix_oauth_state_expires_at", "expires_at"),)
     state_hash: str = Field(primary_key=True)
     purpose: str
     company_id: str | None = None

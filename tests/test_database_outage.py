@@ -209,3 +209,24 @@ def test_a_full_database_is_named_as_such(tmp_path: Path) -> None:
         unavailable_reason(disk_full) == "the database server is out of disk, memory or connections"
     )
     assert unavailable_reason(psycopg.errors.UndefinedTable("no such table")) is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sign_in_link_while_a_writer_holds_the_lock_is_a_page_and_holds_nothing_up(
+    site: Site,
+) -> None:
+    """Opening a start link only reads; continuing needs a write, which gets the "try again"
+    page (503) when the lock cannot be had, not a 500; link pages answer meanwhile."""
+    with writer_holding_the_lock(site.core):
+        shown = httpx.get(f"{site.url}/oauth/zoom/start", params={"id": "not-a-link"}, timeout=30)
+        assert shown.status_code == 400 and "expired" in shown.text
+        with httpx.Client(timeout=30) as stranger:
+            opened = stranger.get(f"{site.url}/oauth/zoom/start", params={"id": "guess"})
+            assert opened.status_code == 400
+            stranger.cookies.set("meetbot_consent", "own-value", path="/oauth/zoom")
+            posted = stranger.post(
+                f"{site.url}/oauth/zoom/start", data={"id": "guess", "consent": "own-value"}
+            )
+        assert posted.status_code == 503 and "Try again in a minute" in posted.text
+        assert posted.headers["retry-after"] == "60"
+        assert site.open(site.client_link).status_code in (200, 303)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from adapters.edge.strict import BadInput, parse_form
+from bot.errors import StorageUnavailable
 
 COOKIE = "meetbot_consent"
 FIELD = "consent"
@@ -104,6 +105,18 @@ async def consented_start_id(request: Request) -> str | None:
     return form.get("id", "")
 
 
+def unavailable() -> HTMLResponse:
+    """meetbot's database cannot be used for a moment: nothing was used up, try again."""
+    response = page(
+        "Try again in a minute",
+        "<p>meetbot cannot finish this right now. Nothing was connected and your link still "
+        "works: open it again in a minute.</p>",
+        status=503,
+    )
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 def not_consented() -> HTMLResponse:
     return page(
         "Open the link from your chat",
@@ -130,6 +143,12 @@ def start_endpoint(
     sign-in's cookie, which only meetbot's own sign-in paths ever get back."""
 
     async def start(request: Request) -> Response:
+        try:
+            return await _start(request)
+        except StorageUnavailable:
+            return unavailable()
+
+    async def _start(request: Request) -> Response:
         if request.method == "GET":
             link_id = request.query_params.get("id", "")
             shown = await begin(link_id, False)

@@ -18,9 +18,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from adapters.edge.consent import Begin, start_endpoint
+from adapters.edge.consent import Begin, start_endpoint, unavailable
 from adapters.edge.consent import Outcome as CallbackOutcome
 from adapters.edge.strict import BadInput, parse_form
+from bot.errors import StorageUnavailable
 
 MAX_BODY_BYTES = 64 * 1024
 CALLBACK_PATH = "/oauth/microsoft/callback"
@@ -67,7 +68,10 @@ def teams_connect_routes(
     *, begin: Begin, complete: Complete, secure_cookie: bool = True
 ) -> list[Route]:
     async def finish(form: Mapping[str, str], nonce: str) -> Response:
-        outcome = await complete({k: v for k, v in form.items() if k != RELAYED}, nonce)
+        try:
+            outcome = await complete({k: v for k, v in form.items() if k != RELAYED}, nonce)
+        except StorageUnavailable:
+            return unavailable()
         page = _page(outcome.title, outcome.message, 200 if outcome.ok else 400)
         if outcome.ok:
             page.delete_cookie(COOKIE, path=COOKIE_PATH, secure=secure_cookie, httponly=True)

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.edge.consent import Begin, start_endpoint
+from adapters.edge.consent import Begin, start_endpoint, unavailable
 from adapters.edge.consent import Outcome as CallbackOutcome
 from adapters.edge.strict import BadInput, parse_form, parse_json_object
 from bot.clock import Clock
+from bot.errors import StorageUnavailable
 
 log = logging.getLogger("meetbot.zoom")
 MAX_AGE_SECONDS = 300
@@ -72,12 +73,15 @@ def zoom_routes(
             query = parse_form(request.scope["query_string"])
         except BadInput as bad:
             return JSONResponse({"ok": False, "reason": bad.reason}, status_code=400)
-        outcome = await complete(
-            query.get("state", ""),
-            query.get("code", ""),
-            query.get("error", ""),
-            request.cookies.get(COOKIE, ""),
-        )
+        try:
+            outcome = await complete(
+                query.get("state", ""),
+                query.get("code", ""),
+                query.get("error", ""),
+                request.cookies.get(COOKIE, ""),
+            )
+        except StorageUnavailable:
+            return unavailable()
         page = _page(outcome)
         if outcome.ok:  # used up: the browser need not keep it
             page.delete_cookie(COOKIE, path=COOKIE_PATH, secure=secure_cookie, httponly=True)

@@ -7,6 +7,7 @@ in confirms it in chat.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Mapping
@@ -64,7 +65,11 @@ async def begin_teams_sign_in(deps: AdminDeps, *, start_id: str) -> Redirect | O
     """The chat button's link, continued, once: Microsoft's sign-in, bound to this browser."""
     if deps.teams_sign_in is None:
         return NOT_SET_UP
-    started = deps.states.take(purpose=MS_START, state=start_id) if start_id else None
+    started = (
+        await asyncio.to_thread(deps.states.take, purpose=MS_START, state=start_id)
+        if start_id
+        else None
+    )  # a write: off the event loop, which other requests share
     if started is None or started.company_id is None:
         return Outcome(False, "This link has expired", EXPIRED)
     nonce = secrets.token_urlsafe(32)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from limits import parse
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -35,7 +35,9 @@ class CallbackRateLimit:
 
     def __init__(self, rate: str) -> None:
         self._rate = parse(rate)  # e.g. "120/minute"; a malformed rate stops the start-up
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # A sliding-window counter's keys expire with their window; a moving window keeps every
+        # key it saw, and the token here is whatever a stranger put in the URL.
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def wait_seconds(self, token: str) -> int | None:
         """None when this callback is within the rate, else how long to wait before retrying."""

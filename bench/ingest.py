@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.load import ClientKind, LoadResult, measure
-from bench.procs import BenchError, ServerProcess, free_port, own_cpu_seconds, settings_env
+from bench.procs import (
+    UNLIMITED_CALLBACKS,
+    BenchError,
+    ServerProcess,
+    free_port,
+    own_cpu_seconds,
+    settings_env,
+)
 from bot.main import build_core
 from bot.sandbox import seed_demo, simulators_running
 from bot.settings import Settings
@@ -116,6 +123,7 @@ def run_meetbot(plan: IngestPlan, *, synchronous: str) -> IngestRun:
                 database_url=f"sqlite:///{folder}/meetbot.db",
                 public_url=f"http://127.0.0.1:{port}",
                 sqlite_synchronous=synchronous,
+                simplybook_callback_rate=UNLIMITED_CALLBACKS,
                 host="127.0.0.1",
                 port=port,
             )

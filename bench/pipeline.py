@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.load import percentile
 from bench.procs import (
+    UNLIMITED_CALLBACKS,
     BenchError,
     ServerProcess,
     cpu_seconds,
@@ -45,6 +46,9 @@ class PipelinePlan:
     worker_concurrency: int = 4
     post_concurrency: int = 32
     timeout: float = 60.0
+    # Bookings go round-robin to this many companies, each with its own channel: Slack takes about
+    # one post a second per channel, which meetbot keeps to, so one channel would measure pacing.
+    companies: int = 50
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,9 @@ def _callback_body(world: SandboxWorld, demo: Demo, booking: dict[str, Any]) -> 
 
 
 async def _post_burst(
-    port: int, path: str, bodies: list[tuple[str, bytes]], concurrency: int
+    port: int, bodies: list[tuple[str, str, bytes]], concurrency: int
 ) -> tuple[dict[str, float], float]:
-    """POSTs every (code, body) over `concurrency` connections; returns when each was sent."""
+    """POSTs every (code, path, body) over `concurrency` connections; returns when each was sent."""
     sent: dict[str, float] = {}
     queue = list(reversed(bodies))
     failures: list[str] = []
@@ -94,7 +98,7 @@ async def _post_burst(
         connection = RawConnection("127.0.0.1", port)
         try:
             while queue:
-                code, body = queue.pop()
+                code, path, body = queue.pop()
                 sent[code] = time.time()
                 try:
                     async with asyncio.timeout(30.0):
@@ -115,10 +119,11 @@ async def _post_burst(
     return sent, elapsed
 
 
-def _stored_at(world: SandboxWorld, channel: str) -> dict[str, list[float]]:
+def _stored_at(world: SandboxWorld, channels: list[str]) -> dict[str, list[float]]:
     stored: dict[str, list[float]] = {}
-    for message in world.slack.messages(channel):
-        stored.setdefault(_message_code(message), []).append(float(message["ts"]))
+    for channel in channels:
+        for message in world.slack.messages(channel):
+            stored.setdefault(_message_code(message), []).append(float(message["ts"]))
     return stored
 
 
@@ -130,22 +135,30 @@ def _posted(world: SandboxWorld) -> int:
     )
 
 
-def _wait_messages(world: SandboxWorld, channel: str, count: int, timeout: float) -> None:
+def _wait_messages(world: SandboxWorld, channels: list[str], count: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while _posted(world) < count or len(world.slack.messages(channel)) < count:
+    while _posted(world) < count or _stored(world, channels) < count:
         if time.monotonic() > deadline:
-            have = len(world.slack.messages(channel))
+            have = _stored(world, channels)
             raise BenchError(f"only {have} of {count} messages reached Slack within {timeout} s")
         time.sleep(0.01)
 
 
+def _stored(world: SandboxWorld, channels: list[str]) -> int:
+    return sum(len(world.slack.messages(channel)) for channel in channels)
+
+
+def _path(demo: Demo) -> str:
+    return f"/webhooks/simplybook/{demo.webhook_token}"
+
+
 def _sequential(
-    world: SandboxWorld, demo: Demo, server: ServerProcess, count: int, timeout: float
+    world: SandboxWorld, demos: list[Demo], server: ServerProcess, count: int, timeout: float
 ) -> list[float]:
-    path = f"/webhooks/simplybook/{demo.webhook_token}"
+    channels = [demo.channel_id for demo in demos]
     latencies: list[float] = []
 
-    async def deliver(body: bytes) -> tuple[float, int]:
+    async def deliver(path: str, body: bytes) -> tuple[float, int]:
         connection = RawConnection("127.0.0.1", server.port)  # SimplyBook connects anew each time
         try:
             sent = time.time()
@@ -155,22 +168,21 @@ def _sequential(
             await connection.aclose()
 
     for number in range(count):
+        demo = demos[number % len(demos)]
         booking = book(world, demo, client_name=f"Idle client {number}")
-        sent, status = asyncio.run(deliver(_callback_body(world, demo, booking)))
+        sent, status = asyncio.run(deliver(_path(demo), _callback_body(world, demo, booking)))
         if status != 202:
             raise BenchError(f"a callback was answered {status}")
-        _wait_messages(world, demo.channel_id, number + 1, timeout)
-        latencies.append(min(_stored_at(world, demo.channel_id)[booking["code"]]) - sent)
+        _wait_messages(world, channels, number + 1, timeout)
+        latencies.append(min(_stored_at(world, channels)[booking["code"]]) - sent)
     return latencies
 
 
 def _verify(
-    world: SandboxWorld, demo: Demo, codes: list[str], jobs: dict[str, int]
+    world: SandboxWorld, channels: list[str], codes: list[str], jobs: dict[str, int]
 ) -> tuple[int, int]:
     """Exactly one Zoom meeting and one Slack message per booking, every job done."""
-    messages = Counter(
-        code for code, stamps in _stored_at(world, demo.channel_id).items() for _ in stamps
-    )
+    messages = Counter(code for code, stamps in _stored_at(world, channels).items() for _ in stamps)
     meetings = Counter(
         found.group(1)
         for meeting in world.zoom.live_meetings()
@@ -206,11 +218,16 @@ def run_pipeline(plan: PipelinePlan) -> PipelineRun:
             host="127.0.0.1",
             port=port,
             worker_concurrency=plan.worker_concurrency,
+            simplybook_callback_rate=UNLIMITED_CALLBACKS,
+            company_routines=False,  # the hourly checks and digest are not the booking pipeline
         )
         core = build_core(settings)
         try:
             core.migrate()
-            demo = seed_demo(core, world)
+            demos = [
+                seed_demo(core, world, login=f"bench-studio-{number}")
+                for number in range(plan.companies)
+            ]
             with ServerProcess(
                 "meetbot-serve",
                 ["-m", "bot", "serve"],
@@ -222,11 +239,12 @@ def run_pipeline(plan: PipelinePlan) -> PipelineRun:
             ) as server:
                 for simulator in (world.simplybook, world.zoom, world.slack):
                     simulator.faults.latency = plan.simulator_latency
-                run = _measure(world, demo, server, plan)
+                run = _measure(world, demos, server, plan)
                 codes = [*run["idle_codes"], *run["codes"]]
                 time.sleep(0.3)  # a late duplicate would show up now
                 jobs = core.queue.counts()
-                meetings, messages = _verify(world, demo, codes, jobs)
+                channels = [demo.channel_id for demo in demos]
+                meetings, messages = _verify(world, channels, codes, jobs)
                 calls = sum(
                     len(simulator.requests)
                     for simulator in (world.simplybook, world.zoom, world.slack)
@@ -251,25 +269,23 @@ def run_pipeline(plan: PipelinePlan) -> PipelineRun:
 
 
 def _measure(
-    world: SandboxWorld, demo: Demo, server: ServerProcess, plan: PipelinePlan
+    world: SandboxWorld, demos: list[Demo], server: ServerProcess, plan: PipelinePlan
 ) -> dict[str, Any]:
-    idle_latencies = _sequential(world, demo, server, plan.sequential, plan.timeout)
-    idle_codes = list(_stored_at(world, demo.channel_id))
-    bookings = [
-        book(world, demo, client_name=f"Client {number}") for number in range(plan.bookings)
-    ]
-    bodies = [(b["code"], _callback_body(world, demo, b)) for b in bookings]
+    channels = [demo.channel_id for demo in demos]
+    idle_latencies = _sequential(world, demos, server, plan.sequential, plan.timeout)
+    idle_codes = list(_stored_at(world, channels))
+    bodies = []
+    for number in range(plan.bookings):
+        demo = demos[number % len(demos)]
+        booking = book(world, demo, client_name=f"Client {number}")
+        bodies.append((booking["code"], _path(demo), _callback_body(world, demo, booking)))
     server_before, bench_before = cpu_seconds(server.pid), own_cpu_seconds()
-    sent, post_seconds = asyncio.run(
-        _post_burst(
-            server.port, f"/webhooks/simplybook/{demo.webhook_token}", bodies, plan.post_concurrency
-        )
-    )
-    _wait_messages(world, demo.channel_id, plan.sequential + plan.bookings, plan.timeout)
+    sent, post_seconds = asyncio.run(_post_burst(server.port, bodies, plan.post_concurrency))
+    _wait_messages(world, channels, plan.sequential + plan.bookings, plan.timeout)
     server_cpu = cpu_seconds(server.pid) - server_before
     bench_cpu = own_cpu_seconds() - bench_before
-    stored = _stored_at(world, demo.channel_id)
-    codes = [code for code, _ in bodies]
+    stored = _stored_at(world, channels)
+    codes = [code for code, _, _ in bodies]
     latencies = [min(stored[code]) - sent[code] for code in codes]
     last = max(min(stored[code]) for code in codes)
     return {

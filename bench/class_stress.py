@@ -36,6 +36,7 @@ from bot.sandbox import (
     Demo,
     SandboxWorld,
     add_class_service,
+    book_seat,
     message_as_text,
     seed_demo,
     simulators_running,
@@ -182,15 +183,7 @@ def plan_classes(demos: list[Demo], classes: int, clients: int) -> list[GroupCla
 
 
 def book(world: SandboxWorld, web: str, group: GroupClass, seat: Seat) -> None:
-    booking = world.simplybook.add_booking(
-        group.demo.login,
-        service_id=CLASS_SERVICE,
-        provider_id=group.demo.provider_id,
-        client_name=seat.client,
-        client_email=f"{seat.client.lower()}@example.test",
-        start=f"{group.start:%Y-%m-%d %H:%M:%S}",
-        end=f"{group.start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
-    )
+    booking = book_seat(world, group.demo, group.start, seat.client, service_id=CLASS_SERVICE)
     seat.booking_id = str(booking["id"])
     _deliver(world, web, group.demo, seat.booking_id, "create")
 

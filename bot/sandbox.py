@@ -193,6 +193,21 @@ def add_class_service(
     core.setup.set_service_online(company_id=demo.company_id, external_id=service_id, enabled=True)
 
 
+def book_seat(
+    world: SandboxWorld, demo: Demo, start: datetime, client: str, *, service_id: str = "3"
+) -> dict[str, Any]:
+    """A client's seat in the group class of `demo`'s provider that starts at `start` (an hour)."""
+    return world.simplybook.add_booking(
+        demo.login,
+        service_id=service_id,
+        provider_id=demo.provider_id,
+        client_name=client,
+        client_email=f"{client.lower()}@example.test",
+        start=f"{start:%Y-%m-%d %H:%M:%S}",
+        end=f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
+    )
+
+
 def book(
     world: SandboxWorld,
     demo: Demo,

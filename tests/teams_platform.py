@@ -12,8 +12,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from adapters.teams.cards import activity_cards, card_text
+from bot.domain import Actor, ChatPlatform
 from bot.main import Core
-from simulators.teams import CHANNEL_ISSUER, CONNECTOR_AUDIENCE, TeamsConnectorSimulator
+from bot.sandbox import Demo
+from simulators.teams import (
+    CHANNEL_ISSUER,
+    CONNECTOR_AUDIENCE,
+    DEFAULT_TENANT_ID,
+    TeamsConnectorSimulator,
+)
 from simulators.tls import LoopbackCertificate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,3 +146,19 @@ def ask_in_channel(
 
 def install(tenant: Tenant, meetbot: Meetbot) -> None:
     send(tenant, meetbot, tenant.sim.bot_added_to_team(tenant.team, by_user=tenant.olena))
+
+
+def chat_in_teams(core: Core, demo: Demo) -> None:
+    """The demo company's chat is the simulated Teams tenant, with Olena as its admin."""
+    core.workspaces.bind(
+        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
+    )
+    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
+    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+
+
+def bookings_channel_in_teams(tenant: Tenant, meetbot: Meetbot) -> None:
+    """meetbot installed, and Olena's bookings set to go to the team's bookings channel."""
+    install(tenant, meetbot)
+    mapped = ask_in_channel(tenant, meetbot, tenant.olena, "provider olena channel")
+    assert "bookings go to" in "\n".join(text_of(post) for post in mapped)

@@ -28,7 +28,8 @@ from .teams_platform import (
     Tenant,
     ask,
     ask_in_channel,
-    install,
+    bookings_channel_in_teams,
+    chat_in_teams,
     new_posts,
     send,
     text_of,
@@ -211,16 +212,10 @@ def test_teams_chat_with_teams_meetings_end_to_end(
     core = make_core(public_url=url, **teams.settings())
     demo = seed_demo(core, world)
     owner = world.microsoft.add_user("Studio Owner", "owner@studio.example")
-    core.workspaces.bind(
-        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
-    )
-    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    chat_in_teams(core, demo)
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         meetbot = Meetbot(core, url)
-        install(teams, meetbot)
-        mapped = ask_in_channel(teams, meetbot, teams.olena, "provider olena channel")
-        assert "bookings go to" in "\n".join(text_of(p) for p in mapped)
+        bookings_channel_in_teams(teams, meetbot)
 
         [sign_in] = ask(teams, meetbot, teams.olena, "connect teams")
         link = re.search(
@@ -278,11 +273,7 @@ def test_a_slow_teams_command_is_acknowledged_and_answered_in_the_persons_chat(
     url = f"http://127.0.0.1:{port}"
     core = make_core(public_url=url, **teams.settings())
     demo = seed_demo(core, world)
-    core.workspaces.bind(
-        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
-    )
-    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    chat_in_teams(core, demo)
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         meetbot = Meetbot(core, url)
         world.simplybook.faults.latency = 3.0  # two calls (services, providers): past Teams' wait

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, add_class_service, message_as_text
+from bot.sandbox import Demo, SandboxWorld, add_class_service, book_seat, message_as_text
 
 from .conftest import run_jobs
 
@@ -23,18 +23,6 @@ CLASS_SERVICE = "3"
 def with_class(core: Core, demo: Demo, world: SandboxWorld) -> Demo:
     add_class_service(core, world, demo, service_id=CLASS_SERVICE)
     return demo
-
-
-def _book_class(world: SandboxWorld, demo: Demo, start: datetime, client: str) -> dict[str, Any]:
-    return world.simplybook.add_booking(
-        demo.login,
-        service_id=CLASS_SERVICE,
-        provider_id=demo.provider_id,
-        client_name=client,
-        client_email=f"{client.lower()}@example.test",
-        start=f"{start:%Y-%m-%d %H:%M:%S}",
-        end=f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
-    )
 
 
 def _deliver(world: SandboxWorld, demo: Demo, web: str, booking: dict[str, Any], kind: str) -> None:
@@ -58,7 +46,7 @@ def test_a_class_of_three_shares_one_meeting_with_a_link_each(
     start = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(minutes=5)).replace(
         second=0, microsecond=0
     )
-    bookings = [_book_class(world, demo, start, name) for name in ("Iryna", "Petro", "Oksana")]
+    bookings = [book_seat(world, demo, start, name) for name in ("Iryna", "Petro", "Oksana")]
     for booking in bookings:
         _deliver(world, demo, web, booking, "create")
     run_jobs(core)
@@ -102,7 +90,7 @@ def test_the_class_meeting_goes_when_its_last_seat_does(
     start = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=1)).replace(
         hour=18, minute=0, second=0, microsecond=0
     )
-    bookings = [_book_class(world, demo, start, name) for name in ("Iryna", "Petro")]
+    bookings = [book_seat(world, demo, start, name) for name in ("Iryna", "Petro")]
     for booking in bookings:
         _deliver(world, demo, web, booking, "create")
     run_jobs(core)
@@ -114,7 +102,7 @@ def test_the_class_meeting_goes_when_its_last_seat_does(
     [message] = world.slack.messages(demo.channel_id)
     assert message_as_text(message).startswith("Cancelled: Group yoga")
 
-    again = _book_class(world, demo, start, "Oksana")
+    again = book_seat(world, demo, start, "Oksana")
     _deliver(world, demo, web, again, "create")
     run_jobs(core)
     assert len(world.zoom.live_meetings()) == 1, "a new booking of the class opens a new meeting"
@@ -127,7 +115,7 @@ def test_a_class_booking_moved_to_another_time_is_held_not_lost(
     start = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=1)).replace(
         hour=18, minute=0, second=0, microsecond=0
     )
-    booking = _book_class(world, demo, start, "Iryna")
+    booking = book_seat(world, demo, start, "Iryna")
     _deliver(world, demo, web, booking, "create")
     run_jobs(core)
     later = start + timedelta(days=1)

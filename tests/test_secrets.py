@@ -23,11 +23,9 @@ from pydantic import SecretStr
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from bot.domain import Actor, ChatPlatform
 from bot.main import Core, build_core, build_web_app, job_secrets
 from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from simulators.server import BackgroundServer
-from simulators.teams import DEFAULT_TENANT_ID
 from storage.crypto import DecryptionError, SecretBox, generate_key
 from storage.db import alembic_config
 from storage.rotation import RotationProgress, rotate_secrets
@@ -37,12 +35,11 @@ from storage.tables import CompanyRow, JobSecretRow
 from .conftest import SteppingClock, count_rows, free_port, run_jobs
 from .slack_platform import SlackPlatform
 from .teams_platform import (
-    OLENA_AAD,
     Meetbot,
     Tenant,
     ask,
-    ask_in_channel,
-    install,
+    bookings_channel_in_teams,
+    chat_in_teams,
     new_posts,
     text_of,
 )
@@ -530,16 +527,10 @@ def test_no_plain_secret_or_link_token_after_a_teams_chat_flow(
     url = f"http://127.0.0.1:{port}"
     core = make_core(public_url=url, **teams.settings())
     demo = seed_demo(core, world)
-    core.workspaces.bind(
-        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
-    )
-    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    chat_in_teams(core, demo)
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         meetbot = Meetbot(core, url)
-        install(teams, meetbot)
-        mapped = ask_in_channel(teams, meetbot, teams.olena, "provider olena channel")
-        assert "bookings go to" in "\n".join(text_of(post) for post in mapped)
+        bookings_channel_in_teams(teams, meetbot)
         booking = book(world, demo, client_name="Iryna", starts_in=timedelta(minutes=5))
         _callback(world, demo, url, booking["id"], "create")
         [card] = new_posts(teams, teams.bookings, lambda: run_jobs(core))

@@ -20,12 +20,25 @@ import pytest
 from bot.domain import Actor, ChatPlatform
 from bot.main import Core, build_integrations, build_web_app, build_worker, schedule_routine
 from bot.messages import format_time_range
-from bot.sandbox import Demo, SandboxWorld, add_class_service, book, message_as_text, seed_demo
+from bot.sandbox import (
+    Demo,
+    SandboxWorld,
+    add_class_service,
+    book,
+    book_seat,
+    message_as_text,
+    seed_demo,
+)
 from simulators.server import BackgroundServer
-from simulators.teams import DEFAULT_TENANT_ID
 
 from .conftest import SteppingClock, free_port
-from .teams_platform import OLENA_AAD, Meetbot, Tenant, ask_in_channel, install, text_of
+from .teams_platform import (
+    Meetbot,
+    Tenant,
+    bookings_channel_in_teams,
+    chat_in_teams,
+    text_of,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +53,6 @@ POST = r"/api/chat\.postMessage$"
 def class_start(days: int, hour: int) -> datetime:
     return (datetime.now(KYIV) + timedelta(days=days)).replace(
         hour=hour, minute=0, second=0, microsecond=0
-    )
-
-
-def book_seat(world: SandboxWorld, demo: Demo, start: datetime, client: str) -> dict[str, Any]:
-    return world.simplybook.add_booking(
-        demo.login,
-        service_id=CLASS_SERVICE,
-        provider_id=demo.provider_id,
-        client_name=client,
-        client_email=f"{client.lower()}@example.test",
-        start=f"{start:%Y-%m-%d %H:%M:%S}",
-        end=f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
     )
 
 
@@ -222,16 +223,10 @@ def test_three_concurrent_bookings_of_a_class_in_a_teams_channel_end_in_one_comp
     core = make_core(public_url=url, **teams.settings())
     demo = seed_demo(core, world)
     add_class_service(core, world, demo)
-    core.workspaces.bind(
-        company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
-    )
-    admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    chat_in_teams(core, demo)
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         meetbot = Meetbot(core, url)
-        install(teams, meetbot)
-        mapped = ask_in_channel(teams, meetbot, teams.olena, "provider olena channel")
-        assert "bookings go to" in "\n".join(text_of(p) for p in mapped)
+        bookings_channel_in_teams(teams, meetbot)
         world.zoom.faults.delay(path="/v2/", seconds=SLOW, seed=11)
         teams.sim.faults.delay(path="/v3/conversations/", seconds=SLOW, after_effect=True, seed=11)
         before = {post["id"] for post in teams.sim.activities(teams.bookings)}

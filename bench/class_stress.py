@@ -29,10 +29,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 
-from bench.procs import ROOT, settings_env
-from bot.main import Core, build_core, build_web_app
-from bot.messages import format_time_range
-from bot.sandbox import (
+from app.bootstrap import Core, build_core
+from app.sandbox import (
     Demo,
     SandboxWorld,
     add_class_service,
@@ -41,7 +39,10 @@ from bot.sandbox import (
     seed_demo,
     simulators_running,
 )
-from bot.settings import Settings
+from app.settings import Settings
+from app.web import build_web_app
+from bench.procs import ROOT, settings_env
+from bot.messages import format_time_range
 from simulators.server import BackgroundServer
 from storage.db import make_engine, migrate
 
@@ -136,7 +137,7 @@ class Workers:
     def _start(self) -> subprocess.Popen[bytes]:
         log = (self._folder / f"worker-{next(self._names)}.log").open("ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker"],
+            [sys.executable, "-m", "app", "worker"],
             cwd=self._folder,
             env=self._env,
             stdin=subprocess.DEVNULL,

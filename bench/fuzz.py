@@ -3,7 +3,7 @@
     python -m bench.fuzz [--count 10000] [--seed N] [--databases sqlite,postgresql]
     python -m bench.fuzz --replay fuzz-findings.jsonl
 
-meetbot runs as its own process (`python -m bot serve`) against the simulators, with a seeded demo
+meetbot runs as its own process (`python -m app serve`) against the simulators, with a seeded demo
 company, Slack workspace and a booked meeting, so tokens, signatures and link pages can be genuine
 as well as forged. The requests come from bench/fuzz_requests.py (hypothesis, seeded). Printed:
 the answers counted by status; every 5xx, timeout or dropped connection as a replayable finding
@@ -32,6 +32,9 @@ import psycopg
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import HypothesisWarning
 
+from app.bootstrap import build_core
+from app.sandbox import SandboxWorld, book, message_as_text, seed_demo, simulators_running, wait_for
+from app.settings import Settings
 from bench.fuzz_requests import (
     FuzzRequest,
     Targets,
@@ -41,9 +44,6 @@ from bench.fuzz_requests import (
     zoom_headers,
 )
 from bench.procs import ServerProcess, free_port, settings_env
-from bot.main import build_core
-from bot.sandbox import SandboxWorld, book, message_as_text, seed_demo, simulators_running, wait_for
-from bot.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
     "MEETBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -120,7 +120,7 @@ def meetbot(
     )
     with ServerProcess(
         "meetbot",
-        ["-m", "bot", "serve"],
+        ["-m", "app", "serve"],
         port=port,
         ready_path="/healthz",
         workdir=workdir,

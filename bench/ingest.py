@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.bootstrap import build_core
+from app.sandbox import seed_demo, simulators_running
+from app.settings import Settings
 from bench.load import ClientKind, LoadResult, measure
 from bench.procs import (
     UNLIMITED_CALLBACKS,
@@ -23,9 +26,6 @@ from bench.procs import (
     own_cpu_seconds,
     settings_env,
 )
-from bot.main import build_core
-from bot.sandbox import seed_demo, simulators_running
-from bot.settings import Settings
 
 
 @dataclass(frozen=True)

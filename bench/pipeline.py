@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.bootstrap import build_core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, simulators_running
 from bench.load import percentile
 from bench.procs import (
     UNLIMITED_CALLBACKS,
@@ -31,8 +33,6 @@ from bench.procs import (
     settings_env,
 )
 from bench.rawhttp import HttpError, RawConnection
-from bot.main import build_core
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, simulators_running
 
 _MESSAGE_CODE = re.compile(r"^Booking: (\S+)$", re.MULTILINE)
 _AGENDA_CODE = re.compile(r"^Booking (\S+) with ")
@@ -230,7 +230,7 @@ def run_pipeline(plan: PipelinePlan) -> PipelineRun:
             ]
             with ServerProcess(
                 "meetbot-serve",
-                ["-m", "bot", "serve"],
+                ["-m", "app", "serve"],
                 port=port,
                 ready_path="/healthz",
                 ready=lambda answer: answer.status_code == 200,

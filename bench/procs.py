@@ -14,7 +14,7 @@ from types import TracebackType
 
 import httpx
 
-from bot.settings import Settings
+from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

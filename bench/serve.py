@@ -17,9 +17,10 @@ import uvicorn
 
 
 def _ingest_app() -> Any:
-    from bot.logs import configure_logging
-    from bot.main import build_core, build_web_app
-    from bot.settings import Settings
+    from app.bootstrap import build_core
+    from app.logs import configure_logging
+    from app.settings import Settings
+    from app.web import build_web_app
 
     settings = Settings()
     configure_logging(settings.log_level, settings.secret_values())
@@ -37,7 +38,7 @@ def main() -> None:
         from bench.bare_app import app
     else:
         app = _ingest_app()
-    # The same call as `meetbot serve` (bot/cli.py).
+    # The same call as `meetbot serve` (app/cli.py).
     uvicorn.run(app, host="127.0.0.1", port=args.port, access_log=False, log_config=None)
 
 

@@ -1,5 +1,5 @@
-"""meetbot: online video meetings for booking businesses, run from Slack and Microsoft Teams.
+"""meetbot's core: domain types with their rules, ports, use cases and the command grammar.
 
-`bot` is the product's heart: domain types, use cases and the ports they need. It imports no SDK,
-no web framework and no database library; `bot.main` is the one place that wires adapters in.
+It imports nothing outside itself but the standard library and pure libraries (re2 for patterns a
+stranger can type). `app` builds it with adapters and repositories; import-linter checks both.
 """

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.logs import remember_secret
+from bot.redaction import remember_secret
 
 _VERSION = "v1"
 _NONCE_BYTES = 12

@@ -18,9 +18,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from app.bootstrap import Core, build_core, build_integrations
+from app.sandbox import Demo, SandboxWorld, seed_demo, simulators_running
+from app.web import build_web_app
+from app.worker import build_worker
 from bot.clock import Clock
-from bot.main import Core, build_core, build_integrations, build_web_app, build_worker
-from bot.sandbox import Demo, SandboxWorld, seed_demo, simulators_running
 from simulators.server import BackgroundServer
 from simulators.tls import loopback_certificate
 from storage.db import make_engine, migrate
@@ -193,7 +195,7 @@ def count_rows(core: Core, model: Any) -> int:
 @pytest.fixture
 def web(core: Core) -> Iterator[str]:
     """meetbot's web app over real HTTP, without its in-process worker (tests run jobs themselves)."""
-    from bot.main import build_web_app
+    from app.web import build_web_app
     from simulators.server import BackgroundServer
 
     with BackgroundServer(build_web_app(core), name="meetbot") as server:
@@ -214,7 +216,7 @@ ZOOM_WEBHOOK_SECRET = "zoom-webhook-secret-for-tests"
 @pytest.fixture
 def slack_app(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[tuple[Core, Any]]:
     """meetbot with its Slack front-end (multi-workspace install) over real HTTP."""
-    from bot.main import build_web_app
+    from app.web import build_web_app
     from simulators.server import BackgroundServer
 
     from .slack_platform import SIGNING_SECRET, SlackPlatform

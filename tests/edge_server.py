@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.settings import Settings
 from bench.procs import ServerProcess, free_port, settings_env
-from bot.settings import Settings
 
 SLACK_SIGNING_SECRET = "edge-signing-secret-for-tests"
 ZOOM_WEBHOOK_SECRET = "edge-zoom-webhook-secret-for-tests"
@@ -39,7 +39,7 @@ def meetbot_serving(base: Settings, workdir: Path, **overrides: Any) -> Iterator
     settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     with ServerProcess(
         "meetbot",
-        ["-m", "bot", "serve"],
+        ["-m", "app", "serve"],
         port=port,
         ready_path="/healthz",
         workdir=workdir,

@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from bot.sandbox import SandboxWorld, wait_for
+from app.sandbox import SandboxWorld, wait_for
 
 from .microsoft_platform import FormPost
 from .slack_platform import SlackPlatform

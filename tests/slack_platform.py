@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox import SandboxWorld
+from app.sandbox import SandboxWorld
 
 SIGNING_SECRET = "slack-signing-secret-for-tests"
 

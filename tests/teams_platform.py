@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from adapters.teams.cards import activity_cards, card_text
+from app.bootstrap import Core
+from app.sandbox import Demo
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core
-from bot.sandbox import Demo
 from simulators.teams import (
     CHANNEL_ISSUER,
     CONNECTOR_AUDIENCE,

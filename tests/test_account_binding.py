@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, seed_demo, wait_for
+from app.web import build_web_app
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core, build_web_app
-from bot.sandbox import Demo, SandboxWorld, seed_demo, wait_for
 from bot.signin import MS_START as MS_START_PURPOSE
 from bot.signin import ZOOM_START as ZOOM_START_PURPOSE
 from simulators.microsoft import MicrosoftUser

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app.bootstrap import Core
+from app.jobs import schedule_routine
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core, schedule_routine
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 
 from .conftest import SteppingClock, run_jobs
 from .signin_flow import ZOOM_START, Browser, confirmation, start_link

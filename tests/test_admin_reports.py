@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bootstrap import Core
+from app.jobs import schedule_routine
+from app.sandbox import Demo, SandboxWorld, message_as_text, seed_demo, wait_for
 from bot.domain import Actor, CatalogEntry, ChatPlatform, ChatTarget, MeetingPlatform
-from bot.main import Core, schedule_routine
-from bot.sandbox import Demo, SandboxWorld, message_as_text, seed_demo, wait_for
 from storage.tables import BookingRow
 
 from .conftest import SteppingClock, run_jobs

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text
 from storage.tables import MeetingRow
 
 from .conftest import SteppingClock, count_rows, run_jobs

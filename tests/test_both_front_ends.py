@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from adapters.teams.cards import activity_cards
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, seed_demo
+from app.web import build_web_app
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core, build_web_app
-from bot.sandbox import Demo, SandboxWorld, book, seed_demo
 from simulators.server import BackgroundServer
 from simulators.teams import DEFAULT_TENANT_ID
 

@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.main import Core, build_web_app
-from bot.sandbox import Demo, SandboxWorld, message_as_text, seed_demo
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, message_as_text, seed_demo
+from app.web import build_web_app
 from simulators.server import BackgroundServer
 
 from .conftest import free_port, run_jobs

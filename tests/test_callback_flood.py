@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import httpx
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
+from app.web import build_web_app
 from bot.domain import Actor, AlertKind, ChatPlatform
-from bot.main import Core, build_web_app
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
 from simulators.server import BackgroundServer
 from storage.tables import ReceivedEventRow
 

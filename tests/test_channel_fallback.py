@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text
 
 from .conftest import run_jobs
 

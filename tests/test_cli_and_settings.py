@@ -15,7 +15,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from app.settings import Settings
 from storage.crypto import SecretBox, SecretKeyError, generate_key
 from storage.db import head_revision
 
@@ -25,7 +25,7 @@ def _meetbot(
 ) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("MEETBOT_")}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "app", *args],
         capture_output=True,
         text=True,
         env={**base, **(env or {})},
@@ -102,7 +102,7 @@ def test_serve_runs_as_a_process_and_answers_health(tmp_path: Path) -> None:
         }
     )
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
+        [sys.executable, "-m", "app", "serve"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, book, wait_for
-from bot.settings import Settings
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, wait_for
+from app.settings import Settings
 from storage.tables import MeetingRow, NotificationRow
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ class WorkerProcess:
     def __init__(self, settings: Settings, log: Path) -> None:
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker"],
+            [sys.executable, "-m", "app", "worker"],
             env=settings_env(settings),
             stdout=self._log,
             stderr=subprocess.STDOUT,

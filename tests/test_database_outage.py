@@ -19,8 +19,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.main import Core, build_web_app
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
+from app.web import build_web_app
 from simulators.server import BackgroundServer
 from storage.availability import unavailable_reason
 from storage.tables import JobRow, ReceivedEventRow

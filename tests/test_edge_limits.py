@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.bootstrap import Core
+from app.sandbox import Demo
 from bench.procs import ServerProcess
-from bot.main import Core
-from bot.sandbox import Demo
 
 from .edge_server import meetbot_serving, raw_connection, read_status, vm_kib
 
@@ -40,7 +40,7 @@ def served(core: Core, demo: Demo, tmp_path: Path) -> Iterator[tuple[ServerProce
 
 
 def post_routes(demo: Demo) -> dict[str, int]:
-    """Every POST route and its cap (bot.main.body_limits)."""
+    """Every POST route and its cap (app.web.body_limits)."""
     return {
         f"/webhooks/simplybook/{demo.webhook_token}": 64 * 1024,
         "/webhooks/zoom": 64 * 1024,

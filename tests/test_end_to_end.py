@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.main import Core, WorkerThread, build_web_app
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, wait_for
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, wait_for
+from app.web import build_web_app
+from app.worker import WorkerThread
 from simulators.server import BackgroundServer
 from storage.repository import client_token, host_token
 from storage.tables import MeetingRow, SeatRow

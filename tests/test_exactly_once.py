@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, book
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book
 from storage.tables import JobRow, MeetingRow, NotificationRow, ReceivedEventRow
 
 from .conftest import count_rows, run_jobs

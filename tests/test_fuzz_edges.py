@@ -11,9 +11,10 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, seed_demo
+from app.web import build_web_app
 from bench.fuzz_requests import FuzzRequest, Targets, requests, send
-from bot.main import Core, build_web_app
-from bot.sandbox import Demo, SandboxWorld, seed_demo
 from simulators.server import BackgroundServer
 
 from .edge_server import SLACK_SIGNING_SECRET, ZOOM_WEBHOOK_SECRET

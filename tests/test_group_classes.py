@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, add_class_service, book_seat, message_as_text
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, add_class_service, book_seat, message_as_text
 
 from .conftest import run_jobs
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 from pydantic import SecretStr
 
-from bot.main import Core, build_core, build_web_app
-from bot.sandbox import SandboxWorld
+from app.bootstrap import Core, build_core
+from app.sandbox import SandboxWorld
+from app.web import build_web_app
 from simulators.server import BackgroundServer
 from storage.db import head_revision
 

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.main import Core, build_web_app
-from bot.sandbox import Demo, SandboxWorld, seed_demo
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, seed_demo
+from app.web import build_web_app
 from simulators.server import BackgroundServer
 
 from .edge_server import SLACK_SIGNING_SECRET, ZOOM_WEBHOOK_SECRET

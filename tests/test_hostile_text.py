@@ -15,11 +15,12 @@ from adapters.slack.render import render
 from adapters.teams.bot import Mentioned
 from adapters.teams.bot import command_text as teams_command_text
 from adapters.teams.cards import render_card, unescape
+from app.bootstrap import Core
+from app.sandbox import SandboxWorld, seed_demo
+from app.web import build_web_app
 from bot import templates
 from bot.commands import MAX_COMMAND_CHARS, TooLong, channel_mention, parse, user_mention
-from bot.main import Core, build_web_app
 from bot.messages import ChatMessage
-from bot.sandbox import SandboxWorld, seed_demo
 from simulators.server import BackgroundServer
 
 from .conftest import free_port

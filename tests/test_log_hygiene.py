@@ -20,8 +20,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from adapters.slack.routes import MAX_BODY_BYTES
-from bot.main import Core
-from bot.sandbox import SandboxWorld
+from app.bootstrap import Core
+from app.sandbox import SandboxWorld
 
 from .slack_platform import SIGNING_SECRET, SlackPlatform
 

@@ -50,7 +50,7 @@ def test_manifest_command_fills_in_the_public_url() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEETBOT_")}
     env["MEETBOT_PUBLIC_URL"] = "https://bookings.yoga.example"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "manifest", "slack"],
+        [sys.executable, "-m", "app", "manifest", "slack"],
         capture_output=True,
         text=True,
         env=env,

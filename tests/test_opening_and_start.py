@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 
 from .conftest import run_jobs
 from .slack_platform import SlackPlatform

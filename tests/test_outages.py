@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book
 from bot.domain import AlertKind
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, book
 from storage.tables import BookingRow, MeetingRow, ReceivedEventRow
 
 from .conftest import count_rows, run_jobs

@@ -23,8 +23,10 @@ from pydantic import SecretStr
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from bot.main import Core, build_core, build_web_app, job_secrets
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
+from app.bootstrap import Core, build_core
+from app.jobs import job_secrets
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
+from app.web import build_web_app
 from simulators.server import BackgroundServer
 from storage.crypto import DecryptionError, SecretBox, generate_key
 from storage.db import alembic_config
@@ -394,7 +396,7 @@ def _assert_all_on(core: Core, key_id: str) -> None:
 def _meetbot_keys_rotate(core: Core, keys: str) -> str:
     environment = {**os.environ, **core.settings.as_environment(), "MEETBOT_SECRET_KEYS": keys}
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "keys", "rotate"],
+        [sys.executable, "-m", "app", "keys", "rotate"],
         env=environment,
         cwd=ROOT,
         capture_output=True,

@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.domain import Actor, ChatPlatform
-from bot.main import Core, build_integrations, build_web_app, build_worker, schedule_routine
-from bot.messages import format_time_range
-from bot.sandbox import (
+from app.bootstrap import Core, build_integrations
+from app.jobs import schedule_routine
+from app.sandbox import (
     Demo,
     SandboxWorld,
     add_class_service,
@@ -29,6 +28,10 @@ from bot.sandbox import (
     message_as_text,
     seed_demo,
 )
+from app.web import build_web_app
+from app.worker import build_worker
+from bot.domain import Actor, ChatPlatform
+from bot.messages import format_time_range
 from simulators.server import BackgroundServer
 
 from .conftest import SteppingClock, free_port

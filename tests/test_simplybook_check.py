@@ -3,8 +3,8 @@ says the same whatever other companies meetbot serves."""
 
 from __future__ import annotations
 
-from bot.main import Core
-from bot.sandbox import SandboxWorld, wait_for
+from app.bootstrap import Core
+from app.sandbox import SandboxWorld, wait_for
 
 from .slack_platform import SlackPlatform
 from .test_slack_setup_flow import OWNER, TEAM, _install

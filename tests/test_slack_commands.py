@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, seed_demo, wait_for
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, seed_demo, wait_for
 from storage.tables import ProviderRow
 
 from .conftest import run_jobs
@@ -257,7 +257,7 @@ def _posted(slack: SlackPlatform, text: str) -> bool:
 
 
 def test_single_workspace_mode_with_a_bot_token(make_core: Any, world: SandboxWorld) -> None:
-    from bot.main import build_web_app
+    from app.web import build_web_app
     from simulators.server import BackgroundServer
 
     from .slack_platform import SIGNING_SECRET
@@ -302,8 +302,8 @@ def test_oauth_states_are_single_use_and_expire(core: Core) -> None:
 def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
     setup: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
 ) -> None:
+    from app.sandbox import book, message_as_text
     from bot.domain import MeetingPlatform
-    from bot.sandbox import book, message_as_text
 
     core, slack, demo = setup
     core.setup.map_provider(

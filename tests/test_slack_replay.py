@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import httpx
 
+from app.bootstrap import Core
+from app.sandbox import SandboxWorld, seed_demo, wait_for
+from app.web import build_web_app
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core, build_web_app
-from bot.sandbox import SandboxWorld, seed_demo, wait_for
 from simulators.server import BackgroundServer
 from storage.replays import SqlSeenRequests
 from storage.tables import SeenRequestRow

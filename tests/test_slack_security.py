@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, seed_demo
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, seed_demo
 
 from .slack_platform import SlackPlatform
 

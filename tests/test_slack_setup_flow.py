@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bot.main import Core
-from bot.sandbox import SandboxWorld, message_as_text, wait_for
+from app.bootstrap import Core
+from app.sandbox import SandboxWorld, message_as_text, wait_for
 
 from .conftest import run_jobs
 from .signin_flow import ZOOM_START, Browser, confirmation, press, start_link
@@ -151,7 +151,7 @@ def test_full_setup_through_slack_only(
 def test_a_company_served_by_one_workspace_cannot_be_taken_by_another(
     slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
 ) -> None:
-    from bot.sandbox import seed_demo
+    from app.sandbox import seed_demo
 
     core, slack = slack_app
     demo = seed_demo(core, world)

@@ -18,9 +18,10 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
+from app.web import build_web_app
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core, build_web_app
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from bot.usecases.uninstall import HELD
 from simulators.server import BackgroundServer
 from simulators.teams import DEFAULT_TENANT_ID

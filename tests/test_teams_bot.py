@@ -50,12 +50,12 @@ from adapters.teams.manifest import (
     package,
 )
 from adapters.teams.sender import teams_pacer
+from app.bootstrap import Core, build_integrations
+from app.sandbox import SandboxWorld
 from bot.commands import USAGE
 from bot.domain import ChatPlatform, ChatTarget
 from bot.errors import ChatChannelUnavailable, RetryLater
-from bot.main import Core, build_integrations
 from bot.messages import ActionButton, ChatMessage, Fact, Link, LinkButton, Text, When
-from bot.sandbox import SandboxWorld
 from simulators.server import BackgroundServer
 from simulators.teams import (
     DEFAULT_TENANT_ID,
@@ -727,7 +727,7 @@ def test_manifest_command_writes_the_package(tmp_path: Path) -> None:
     )
     target = tmp_path / "app.zip"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "manifest", "teams", "--out", str(target)],
+        [sys.executable, "-m", "app", "manifest", "teams", "--out", str(target)],
         capture_output=True,
         text=True,
         env=env,

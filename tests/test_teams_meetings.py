@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from simulators.microsoft import AccountKind, MicrosoftUser
 from storage.tables import MsAccountRow
 

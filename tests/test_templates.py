@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from adapters.slack.app import command_text
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core
 from bot.messages import Link, Text, When
-from bot.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
 from bot.templates import (
     MessageTemplate,
     TemplateKind,

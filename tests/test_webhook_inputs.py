@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, book
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book
 from storage.tables import JobRow, ReceivedEventRow
 
 from .conftest import count_rows

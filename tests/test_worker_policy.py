@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.bootstrap import Core
 from bot.domain import Job
 from bot.errors import PermanentFailure, RetryLater
-from bot.main import Core
 from bot.worker import DIRECTED_WAIT_ROOM, Worker, WorkerPolicy, backoff_delay
 from storage.jobs import SqlJobQueue
 

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, message_as_text, seed_demo
 from bot.domain import Actor, ChatPlatform
-from bot.main import Core
-from bot.sandbox import Demo, SandboxWorld, message_as_text, seed_demo
 from storage.tables import ZoomAccountRow
 
 from .conftest import ZOOM_WEBHOOK_SECRET, run_jobs

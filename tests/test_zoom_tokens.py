@@ -11,8 +11,8 @@ import httpx
 
 from adapters.zoom.oauth import ZoomOAuth
 from adapters.zoom.tokens import ZoomAccessTokens
-from bot.main import Core
-from bot.sandbox import ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET, SandboxWorld, seed_demo
+from app.bootstrap import Core
+from app.sandbox import ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET, SandboxWorld, seed_demo
 
 
 def _refresh_in_own_loop(

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from adapters.edge.strict import BadInput, parse_form
 from adapters.slack.inbound import SLACK_RESPONSE_ORIGINS, check_shape, verified
 from bot.errors import StorageUnavailable
-from bot.logs import body_fingerprint
+from bot.redaction import body_fingerprint
 
 _TIMESTAMP = re.compile(r"^\d{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")

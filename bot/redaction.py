@@ -1,4 +1,4 @@
-"""Logging that cannot leak secrets and cannot flood.
+"""Log records that cannot leak secrets and cannot flood (the shell decides where they go).
 
 Every log record is cleaned when it is made (a log-record factory, so it holds for every logger
 and every handler, including ones added later): the secret values meetbot knows (its settings,
@@ -218,14 +218,3 @@ def _cleaning(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.L
         return record
 
     return factory
-
-
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    install_redaction(secrets)
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "slack_sdk", "aiohttp", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,4 +1,4 @@
-"""`meetbot` (also `python -m bot`): serve, worker, migrate, sandbox, keys."""
+"""`meetbot` (also `python -m app`): serve, worker, migrate, sandbox, keys."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from app.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.main import Core
+    from app.bootstrap import Core
 
 app = typer.Typer(
     help="meetbot: online video meetings for booking businesses.",
@@ -41,8 +41,8 @@ def _problem(issue: Any) -> str:
 
 
 def _core(settings: Settings) -> Core:
-    from bot.logs import configure_logging
-    from bot.main import ConfigurationError, build_core
+    from app.bootstrap import ConfigurationError, build_core
+    from app.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secret_values())
     try:
@@ -61,7 +61,8 @@ def serve(
     import uvicorn
 
     from adapters.edge.server import server_config
-    from bot.main import WorkerThread, build_web_app, server_limits
+    from app.web import build_web_app, server_limits
+    from app.worker import WorkerThread
 
     settings = _settings()
     core = _core(settings)
@@ -79,7 +80,7 @@ def serve(
 @app.command()
 def worker() -> None:
     """A worker alone (run several, on one or more machines, against PostgreSQL)."""
-    from bot.main import run_worker
+    from app.worker import run_worker
 
     core = _core(_settings())
     core.migrate()
@@ -108,7 +109,7 @@ def sandbox(
     once: bool = typer.Option(False, "--once", help="Run the demo flow, print it, and exit."),
 ) -> None:
     """The whole product on one machine against simulated SimplyBook.me, Zoom and Slack."""
-    from bot.sandbox import run_sandbox
+    from app.sandbox import run_sandbox
 
     sys.exit(run_sandbox(port=port, keep_serving=not once))
 

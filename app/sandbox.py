@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from app.bootstrap import Core, build_core
+from app.settings import Settings
+from app.web import build_web_app
+from app.worker import WorkerThread
 from bot.domain import CatalogEntry, ChatPlatform, ChatTarget, MeetingPlatform
-from bot.main import Core, WorkerThread, build_core, build_web_app
-from bot.settings import Settings
 from simulators.microsoft import MicrosoftSimulator
 from simulators.server import BackgroundServer
 from simulators.simplybook import SimplyBookSimulator
@@ -279,7 +281,7 @@ def wait_for(condition: Any, *, timeout: float = 20.0, step: float = 0.05) -> An
 
 
 def run_sandbox(*, port: int, keep_serving: bool) -> int:
-    from bot.logs import configure_logging
+    from app.logs import configure_logging
 
     port = port or _free_port()
     with (

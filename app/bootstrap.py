@@ -1,0 +1,305 @@
+"""The composition root: builds everything from settings. Nothing is built at import time.
+
+`Core` holds what is thread-safe and shared (database, encryption, repositories, job queue);
+`Integrations` holds the HTTP clients, which belong to one event loop. The web app and each worker
+build their own `Integrations` on their own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import Engine
+
+from adapters.msgraph.connect import MsConnect
+from adapters.msgraph.meetings import GraphMeetings
+from adapters.msgraph.msal_apps import MsalApps, MsalConfig
+from adapters.msgraph.routes import CALLBACK_PATH as TEAMS_CALLBACK_PATH
+from adapters.msgraph.tokens import GraphTokens
+from adapters.simplybook.client import SimplyBookClient
+from adapters.slack.sender import SlackSender
+from adapters.teams.connector import TeamsConfig, TeamsConnector
+from adapters.teams.sender import TeamsSender
+from adapters.zoom.api import ZoomApi
+from adapters.zoom.directory import ZoomDirectory
+from adapters.zoom.meetings import ZoomMeetings
+from adapters.zoom.oauth import ZoomOAuth
+from adapters.zoom.tokens import ZoomAccessTokens
+from app.logs import install_redaction
+from app.settings import Settings
+from bot.clock import Clock, SystemClock
+from bot.domain import ChatPlatform, MeetingPlatform
+from bot.ports import ChatSender, MeetingPlatformPort
+from bot.usecases import admin
+from bot.usecases.alerts import NoticeDeps
+from bot.usecases.sync_booking import LinkBuilder, SyncDeps
+from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
+from storage.admin_records import SqlAdminRecords
+from storage.alerts import SqlAlerts
+from storage.crypto import SecretBox, SecretKeyError
+from storage.db import make_engine, migrate
+from storage.jobs import SqlJobQueue
+from storage.ms_accounts import SqlMsAccounts
+from storage.oauth_states import SqlOAuthStates
+from storage.repository import SqlStore
+from storage.setup import SqlSetup
+from storage.teams_conversations import SqlTeamsConversations
+from storage.templates import SqlTemplates
+
+log = logging.getLogger("meetbot")
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass
+class Core:
+    settings: Settings
+    clock: Clock
+    box: SecretBox
+    store: SqlStore
+    setup: SqlSetup
+    zoom_accounts: SqlZoomAccounts
+    workspaces: SqlChatWorkspaces
+    queue: SqlJobQueue
+    states: SqlOAuthStates
+    alerts: SqlAlerts
+    records: SqlAdminRecords
+    templates: SqlTemplates
+    ms_accounts: SqlMsAccounts
+    engine: Engine = field(repr=False)
+
+    def migrate(self) -> None:
+        migrate(self.engine, box=self.box)  # a migration may need to encrypt what it moves
+
+    def slack_token(self, workspace_id: str) -> str | None:
+        stored = self.workspaces.bot_token(
+            platform=ChatPlatform.SLACK.value, external_id=workspace_id
+        )
+        if stored:
+            return stored
+        settings = self.settings
+        if settings.slack_client_id and settings.slack_client_secret:
+            return None  # install mode: a workspace that did not install meetbot gets no token
+        configured = settings.slack_bot_token
+        return configured.get_secret_value() if configured else None
+
+
+def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
+    install_redaction(settings.secret_values())  # whoever embeds meetbot gets clean logs too
+    keys = settings.secret_key_list()
+    if not keys:
+        raise ConfigurationError(
+            "MEETBOT_SECRET_KEYS is not set: tokens are encrypted at rest. "
+            "Create a key with `meetbot keys new` and set MEETBOT_SECRET_KEYS to it."
+        )
+    try:
+        box = SecretBox(keys)
+    except SecretKeyError as error:
+        raise ConfigurationError(f"MEETBOT_SECRET_KEYS: {error}") from error
+    clock = clock or SystemClock()
+    engine = make_engine(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        sqlite_busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
+    )
+    store = SqlStore(engine, box, clock)
+    return Core(
+        settings=settings,
+        clock=clock,
+        box=box,
+        store=store,
+        setup=SqlSetup(engine, box, clock),
+        zoom_accounts=SqlZoomAccounts(engine, box, clock),
+        workspaces=SqlChatWorkspaces(engine, box),
+        queue=SqlJobQueue(engine, clock),
+        states=SqlOAuthStates(engine, clock, box),
+        alerts=SqlAlerts(engine, clock, store),
+        records=SqlAdminRecords(engine, clock, box),
+        templates=SqlTemplates(engine, clock),
+        ms_accounts=SqlMsAccounts(engine, box, clock),
+        engine=engine,
+    )
+
+
+def _http_client(settings: Settings) -> httpx.AsyncClient:
+    # Past ~32 connections httpx's throughput collapses; explicit timeouts on every call.
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(
+            max_connections=settings.http_max_connections,
+            max_keepalive_connections=settings.http_max_connections,
+        ),
+        trust_env=False,
+    )
+
+
+@dataclass
+class MicrosoftParts:
+    """Teams meetings through Graph, and Microsoft's sign-in (only when configured)."""
+
+    apps: MsalApps
+    graph: GraphMeetings
+    sign_in: MsConnect
+
+
+@dataclass
+class Integrations:
+    simplybook: SimplyBookClient
+    zoom_oauth: ZoomOAuth
+    zoom: ZoomMeetings
+    zoom_directory: ZoomDirectory
+    slack: SlackSender
+    _clients: list[httpx.AsyncClient]
+    microsoft: MicrosoftParts | None = None
+    teams: TeamsSender | None = None
+
+    def chats(self) -> dict[ChatPlatform, ChatSender]:
+        found: dict[ChatPlatform, ChatSender] = {ChatPlatform.SLACK: self.slack}
+        if self.teams is not None:
+            found[ChatPlatform.TEAMS] = self.teams
+        return found
+
+    def platforms(self) -> dict[MeetingPlatform, MeetingPlatformPort]:
+        found: dict[MeetingPlatform, MeetingPlatformPort] = {MeetingPlatform.ZOOM: self.zoom}
+        if self.microsoft is not None:
+            found[MeetingPlatform.TEAMS] = self.microsoft.graph
+        return found
+
+    async def aclose(self) -> None:
+        await self.slack.aclose()
+        if self.teams is not None:
+            await self.teams.aclose()
+        for client in self._clients:
+            await client.aclose()
+        if self.microsoft is not None:
+            await asyncio.to_thread(self.microsoft.apps.close)
+
+
+def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | None:
+    settings = core.settings
+    secret = settings.ms_client_secret
+    if not settings.ms_client_id or secret is None:
+        return None
+    apps = MsalApps(
+        MsalConfig(
+            settings.ms_client_id,
+            secret.get_secret_value(),
+            settings.ms_authority,
+            ca_bundle=settings.ms_ca_bundle,
+            validate_authority=not settings.ms_simulated_authority,
+            timeout_seconds=settings.http_timeout_seconds,
+        )
+    )
+    return MicrosoftParts(
+        apps=apps,
+        graph=GraphMeetings(
+            http, api_url=settings.graph_api_url, tokens=GraphTokens(core.ms_accounts, apps)
+        ),
+        sign_in=MsConnect(
+            apps, core.ms_accounts, redirect_uri=f"{settings.public_url}{TEAMS_CALLBACK_PATH}"
+        ),
+    )
+
+
+def build_integrations(core: Core) -> Integrations:
+    settings = core.settings
+    simplybook_http, zoom_http = _http_client(settings), _http_client(settings)
+    graph_http = _http_client(settings)
+    secret = settings.zoom_client_secret
+    zoom_oauth = ZoomOAuth(
+        zoom_http,
+        oauth_url=settings.zoom_oauth_url,
+        client_id=settings.zoom_client_id or "",
+        client_secret=secret.get_secret_value() if secret else "",
+    )
+    tokens = ZoomAccessTokens(core.zoom_accounts, zoom_oauth, core.clock)
+    zoom = ZoomMeetings(
+        ZoomApi(zoom_http, api_url=settings.zoom_api_url, tokens=tokens, clock=core.clock)
+    )
+    return Integrations(
+        simplybook=SimplyBookClient(simplybook_http, api_url=settings.simplybook_api_url),
+        zoom_oauth=zoom_oauth,
+        zoom=zoom,
+        zoom_directory=ZoomDirectory(
+            zoom_http,
+            api_url=settings.zoom_api_url,
+            oauth=zoom_oauth,
+            meetings=zoom,
+            redirect_uri=f"{settings.public_url}/oauth/zoom/callback",
+        ),
+        slack=SlackSender(
+            api_url=settings.slack_api_url,
+            token_for=core.slack_token,
+            timeout=int(settings.http_timeout_seconds),
+        ),
+        _clients=[simplybook_http, zoom_http, graph_http],
+        microsoft=build_microsoft(core, graph_http),
+        teams=build_teams_sender(core),
+    )
+
+
+def teams_config(settings: Settings) -> TeamsConfig:
+    password = settings.teams_app_password
+    return TeamsConfig(
+        app_id=settings.teams_app_id or "",
+        app_password=password.get_secret_value() if password else "",
+        tenant_id=settings.teams_app_tenant_id or "",
+        service_url_hosts=tuple(settings.teams_service_url_host_list()),
+        openid_metadata_url=settings.teams_openid_metadata_url,
+        token_issuer=settings.teams_token_issuer,
+        login_url=settings.teams_login_url,
+        oauth_scope=settings.teams_oauth_scope,
+        ca_bundle=settings.teams_ca_bundle,
+        timeout_seconds=settings.http_timeout_seconds,
+    )
+
+
+def build_teams_sender(core: Core) -> TeamsSender:
+    """Always there, so a Teams target never meets a missing sender: without Teams configured it
+    refuses every post in plain words."""
+    settings = core.settings
+    connector = TeamsConnector(teams_config(settings)) if settings.teams_enabled else None
+    return TeamsSender(connector, SqlTeamsConversations(core.engine, core.clock))
+
+
+def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
+    return SyncDeps(
+        store=core.store,
+        bookings=integrations.simplybook,
+        platforms=integrations.platforms(),
+        chats=integrations.chats(),
+        links=LinkBuilder(core.settings.public_url),
+        alerts=core.alerts,
+        inbox=core.alerts,
+        templates=core.templates,
+        clock=core.clock,
+        teams_accounts=core.ms_accounts if integrations.microsoft else None,
+    )
+
+
+def notice_deps(core: Core, integrations: Integrations) -> NoticeDeps:
+    return NoticeDeps(alerts=core.alerts, inbox=core.alerts, chats=integrations.chats())
+
+
+def admin_deps(core: Core, integrations: Integrations) -> admin.AdminDeps:
+    return admin.AdminDeps(
+        store=core.setup,
+        bookings=integrations.simplybook,
+        zoom=integrations.zoom_directory,
+        states=core.states,
+        zoom_authorize_url=integrations.zoom_directory.authorize_url,
+        public_url=core.settings.public_url,
+        alerts=core.alerts,
+        records=core.records,
+        templates=core.templates,
+        requeue=lambda company_id, job_id: core.queue.requeue(job_id=job_id, company_id=company_id),
+        chats=integrations.chats(),
+        clock=core.clock,
+        teams_accounts=core.ms_accounts if integrations.microsoft else None,
+        teams_sign_in=integrations.microsoft.sign_in if integrations.microsoft else None,
+    )

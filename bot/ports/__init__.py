@@ -1,0 +1,65 @@
+"""What the core needs from the outside, as small keyword-only protocols.
+
+Adapters and repositories implement these; tests use the same adapters against simulated
+platforms, and in-memory stand-ins for the fast core tests. Each protocol's docstring names the
+methods an implementer must get right first.
+"""
+
+from bot.ports.admin import (
+    AdminInbox,
+    AdminRecords,
+    AlertStore,
+    AuditLog,
+    JobQueue,
+    OAuthStates,
+    TeamsAccounts,
+    TemplateStore,
+)
+from bot.ports.outside import (
+    BookingSource,
+    ChatSender,
+    MeetingPlatformPort,
+    TeamsSignIn,
+    ZoomDirectory,
+)
+from bot.ports.records import (
+    Bookings,
+    CallbackInbox,
+    Catalog,
+    Companies,
+    LinkStore,
+    Meetings,
+    Notifications,
+    Seats,
+    Staff,
+    ZoomAccounts,
+)
+from bot.ports.wide import BookingStore, SetupStore
+
+__all__ = [
+    "AdminInbox",
+    "AdminRecords",
+    "AlertStore",
+    "AuditLog",
+    "BookingSource",
+    "BookingStore",
+    "Bookings",
+    "CallbackInbox",
+    "Catalog",
+    "ChatSender",
+    "Companies",
+    "JobQueue",
+    "LinkStore",
+    "MeetingPlatformPort",
+    "Meetings",
+    "Notifications",
+    "OAuthStates",
+    "Seats",
+    "SetupStore",
+    "Staff",
+    "TeamsAccounts",
+    "TeamsSignIn",
+    "TemplateStore",
+    "ZoomAccounts",
+    "ZoomDirectory",
+]

@@ -1,0 +1,211 @@
+"""Transitional wide ports, kept until every use case takes the narrow ones in `records`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain import (
+    Actor,
+    Booking,
+    BookingDetails,
+    CatalogEntry,
+    ChatPlatform,
+    ChatTarget,
+    Company,
+    Meeting,
+    MeetingHostRef,
+    MeetingPlatform,
+    Notification,
+    PlatformMeeting,
+    PostedMessage,
+    Provider,
+    Seat,
+    Service,
+    SimplyBookCredentials,
+    StaffMember,
+    ZoomAccount,
+    ZoomConnection,
+)
+
+
+class BookingStore(Protocol):
+    """The state the sync job reconciles against. Every call is scoped by company."""
+
+    def company(self, *, company_id: str) -> Company: ...
+
+    def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials: ...
+
+    def save_booking(
+        self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
+    ) -> Booking: ...
+
+    def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None: ...
+
+    def service(self, *, company_id: str, external_id: str) -> Service | None: ...
+
+    def provider(self, *, company_id: str, external_id: str) -> Provider | None: ...
+
+    def merge_catalog(
+        self, *, company_id: str, services: list[CatalogEntry], providers: list[CatalogEntry]
+    ) -> None:
+        """Add services and providers the booking system lists; existing settings are kept."""
+        ...
+
+    def zoom_account_id(self, *, company_id: str) -> str | None: ...
+
+    def ensure_meeting(
+        self,
+        *,
+        booking: Booking,
+        host: MeetingHostRef,
+        marker_prefix: str,
+        class_key: str | None = None,
+    ) -> tuple[Meeting, bool]:
+        """The booking's meeting, recording the intent (with fresh link tokens) if there is none.
+
+        With `class_key`, the booking takes a seat in the class's meeting when the class has one.
+        Returns the meeting (with this booking's client token) and whether this call created the
+        meeting's intent.
+        """
+        ...
+
+    def seats(self, *, meeting: Meeting) -> list[Seat]: ...
+
+    def record_seat_registered(
+        self, *, booking_id: str, registrant_id: str, join_url: str
+    ) -> None: ...
+
+    def record_seat_cancelled(self, *, booking_id: str) -> int:
+        """Returns how many seats of the meeting are still taken."""
+        ...
+
+    def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting: ...
+
+    def meeting_for_booking(self, *, booking: Booking) -> Meeting | None: ...
+
+    def meeting_with_booking(
+        self, *, company_id: str, meeting_id: str
+    ) -> tuple[Meeting, Booking] | None: ...
+
+    def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
+        """Queues the "starting now" reply for the meeting's opening time."""
+        ...
+
+    def record_meeting_moved(
+        self, *, meeting_id: str, start: datetime, end: datetime
+    ) -> Meeting: ...
+
+    def record_meeting_cancelled(self, *, meeting_id: str) -> Meeting: ...
+
+    def restart_meeting(
+        self, *, meeting_id: str, marker_prefix: str, start: datetime, end: datetime
+    ) -> Meeting: ...
+
+    def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]: ...
+
+    def record_notification_edited(self, *, notification_id: str, digest: str) -> None: ...
+
+    def ensure_notification(
+        self, *, meeting: Meeting, target: ChatTarget
+    ) -> tuple[Notification, bool]: ...
+
+    def record_notification_posted(
+        self, *, notification_id: str, posted: PostedMessage, digest: str
+    ) -> Notification: ...
+
+    def notification_started_at(self, *, notification_id: str) -> datetime: ...
+
+    def admin_targets(
+        self, *, company_id: str, platform: ChatPlatform, workspace_id: str
+    ) -> list[ChatTarget]:
+        """Direct-message targets of the company's admins in that workspace."""
+        ...
+
+
+class SetupStore(Protocol):
+    """Company set-up as admins change it from chat. Every call is scoped by company."""
+
+    def company_for_workspace(self, *, platform: str, workspace_id: str) -> Company | None: ...
+
+    def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials: ...
+
+    def connect_simplybook(
+        self, *, actor: Actor, login: str, api_key: str, api_secret: str, name: str, timezone: str
+    ) -> tuple[Company, str]:
+        """Creates or updates the workspace's company; returns it and its webhook token."""
+        ...
+
+    def webhook_token(self, *, company_id: str) -> str: ...
+
+    def staff_member(self, *, company_id: str, actor: Actor) -> StaffMember | None: ...
+
+    def staff(self, *, company_id: str) -> list[StaffMember]: ...
+
+    def set_role(
+        self, *, company_id: str, actor: Actor, user_id: str, role: str | None
+    ) -> None: ...
+
+    def tie_staff(
+        self, *, company_id: str, actor: Actor, user_id: str, provider_external_id: str
+    ) -> None: ...
+
+    def set_online_meetings(self, *, company_id: str, enabled: bool) -> None: ...
+
+    def services(self, *, company_id: str) -> list[Service]: ...
+
+    def providers(self, *, company_id: str) -> list[Provider]: ...
+
+    def merge_catalog(
+        self, *, company_id: str, services: list[CatalogEntry], providers: list[CatalogEntry]
+    ) -> None: ...
+
+    def set_service_online(self, *, company_id: str, external_id: str, enabled: bool) -> None: ...
+
+    def set_provider_zoom(self, *, company_id: str, external_id: str, zoom_user: str) -> None: ...
+
+    def set_provider_platform(
+        self, *, company_id: str, external_id: str, platform: MeetingPlatform
+    ) -> None: ...
+
+    def set_provider_channel(
+        self, *, company_id: str, external_id: str, channel: ChatTarget
+    ) -> None: ...
+
+    def zoom_account(self, *, company_id: str) -> ZoomAccount | None: ...
+
+    def save_zoom_account(
+        self, *, company_id: str, connection: ZoomConnection, connected_by: str
+    ) -> None: ...
+
+    def disconnect_zoom(self, *, company_id: str) -> bool: ...
+
+    def zoom_account_elsewhere(self, *, company_id: str, zoom_account_id: str) -> bool:
+        """Whether that Zoom account is connected to another company."""
+        ...
+
+    def drop_zoom_account(self, *, zoom_account_id: str) -> list[tuple[str, str]]:
+        """Deletes every connection to that Zoom account; returns (company id, connected by)."""
+        ...
+
+    def open_problems(self, *, company_id: str) -> list[str]: ...
+
+    def meeting_to_start(self, *, company_id: str, meeting_id: str) -> tuple[Meeting, str] | None:
+        """The company's meeting and its booking's provider id."""
+        ...
+
+    def open_early(self, *, meeting_id: str) -> Meeting: ...
+
+    def meeting_id_for_booking(self, *, company_id: str, reference: str) -> str | None:
+        """The meeting of the company's booking with that code or number."""
+        ...
+
+    def hold_bookings_for_chat(
+        self, *, company_id: str, platform: str, workspace_id: str, problem: str
+    ) -> int:
+        """Notes `problem` on the upcoming bookings posted into that chat workspace."""
+        ...
+
+    def resync_blocked_bookings(self, *, company_id: str) -> int:
+        """Queues a sync of every upcoming booking held up by a set-up problem; returns how many."""
+        ...

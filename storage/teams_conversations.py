@@ -20,7 +20,7 @@ PLATFORM = "teams"
 
 
 class SqlTeamsConversations:
-    """Implements `adapters.teams.connector.ConversationStore`."""
+    """Implements `adapters.teams.references.ConversationStore`."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
         self._engine = engine

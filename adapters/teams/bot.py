@@ -46,9 +46,9 @@ from adapters.teams.cards import (
     render_card,
     simplybook_form,
 )
-from adapters.teams.connector import (
+from adapters.teams.connector import TeamsConnector
+from adapters.teams.references import (
     ConversationStore,
-    TeamsConnector,
     parse_reference,
     personal_reference,
     reference_json,

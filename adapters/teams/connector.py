@@ -1,282 +1,38 @@
-"""botbuilder behind one door: the CloudAdapter, the bot's credentials, the service-URL allow-list
-and the Connector's errors in the core's words. The rest of `adapters.teams` talks to this module.
+"""botbuilder behind one door: the CloudAdapter and Connector clients that reach only allow-listed
+hosts. The rest of `adapters.teams` talks to this module; its parts are `config` (what it is set up
+with), `credentials` (the bot's token, cached), `service_urls` (the allow-list) and
+`connector_errors` (the Connector's errors in the core's words).
 
-Wire facts relied on (botbuilder-python 4.17.1 sources; Bot Connector API reference; Teams docs
-"Status codes from bot conversational APIs"):
-- Every outbound call goes to the activity's or the stored reference's `serviceUrl`, with the
-  bot's token; botbuilder's `trust_service_url` is a no-op, so the allow-list is ours. Public
-  Teams answers from smba.trafficmanager.net (and its regional paths), the GCC and onyx hosts
-  below; sovereign clouds have their own hosts and must be configured.
-- botbuilder asks a `ServiceClientCredentialsFactory` for credentials on every turn and every
-  connector client; its own factory builds a new msal app (and so a new token request) each
-  time. The factory here keeps one credentials object per audience and login endpoint, and
-  fetches the token in a worker thread because msrest reads it synchronously on the event loop.
-- msrest raises `ErrorResponseException` (`.response.status_code`, `.response.headers`,
-  `.error.error.code`) for any answer other than 200/201/202, and `ClientRequestError` when the
-  request did not complete. Teams' error codes: 403 BotNotInConversationRoster (removed from the
-  team or chat), 404 ConversationNotFound / ActivityNotFoundInConversation, 412, 429 (with
-  Retry-After), 502, 503 and 504 are worth retrying; 400, 401 and 413 are not.
+Wire facts relied on: botbuilder-python 4.17.1 sources; Bot Connector API reference; Teams docs
+"Status codes from bot conversational APIs" (see the modules named above).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import json
 import logging
-import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
-import msal
-import requests
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
-from botbuilder.schema import (
-    Activity,
-    ChannelAccount,
-    ConversationAccount,
-    ConversationParameters,
-    ConversationReference,
-)
+from botbuilder.schema import Activity, ChannelAccount, ConversationParameters
 from botframework.connector.aio import ConnectorClient
-from botframework.connector.auth import (
-    AppCredentials,
-    AuthenticateRequestResult,
-    MicrosoftAppCredentials,
-    ServiceClientCredentialsFactory,
-)
-from msrest.exceptions import ClientRequestError, HttpOperationError
+from botframework.connector.auth import AppCredentials, AuthenticateRequestResult
 
-from bot.errors import (
-    ChatAuthRevoked,
-    ChatChannelUnavailable,
-    ChatMessageGone,
-    MeetbotError,
-    OutcomeUnknown,
-    PermanentFailure,
-    RetryLater,
-)
+from adapters.teams.config import TeamsConfig
+from adapters.teams.connector_errors import connector_error
+from adapters.teams.credentials import CachingCredentialsFactory
+from adapters.teams.service_urls import ServiceUrlRefused, allowed_service_url
+from bot.errors import ChatChannelUnavailable
+
+# The configuration and the allow-list are part of what this door offers its callers.
+__all__ = ["ServiceUrlRefused", "TeamsConfig", "TeamsConnector", "allowed_service_url"]
 
 log = logging.getLogger("meetbot.teams")
-
-CHANNEL_ID = "msteams"
-PUBLIC_LOGIN_PREFIX = "https://login.microsoftonline.com/"
-# Microsoft's own Teams SDK trusts these for the public cloud (its service-URL validation).
-DEFAULT_SERVICE_URL_HOSTS = (
-    "smba.trafficmanager.net",
-    "smba.onyx.prod.teams.trafficmanager.net",
-    "smba.infra.gcc.teams.microsoft.com",
-)
-RETRYABLE = {412, 429, 502, 503, 504}
-DEFAULT_RETRY_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class TeamsConfig:
-    """What the Teams front-end needs; every endpoint left None is botbuilder's public cloud."""
-
-    app_id: str = ""
-    app_password: str = ""
-    tenant_id: str = ""  # a single-tenant bot registration; "" for multi-tenant
-    service_url_hosts: tuple[str, ...] = DEFAULT_SERVICE_URL_HOSTS
-    openid_metadata_url: str | None = None
-    token_issuer: str | None = None
-    login_url: str | None = None
-    oauth_scope: str | None = None
-    ca_bundle: str | None = None  # trusted for the login endpoint only (a private or test cloud)
-    timeout_seconds: float = 15.0
-
-    @property
-    def authenticated(self) -> bool:
-        return bool(self.app_id)
-
-    def __repr__(self) -> str:
-        return f"TeamsConfig(app_id={self.app_id!r}, hosts={self.service_url_hosts!r})"
-
-
-class ServiceUrlRefused(PermanentFailure):
-    """A service URL outside the allow-list: nothing is sent there, the bot's token least of all."""
-
-
-def allowed_service_url(url: str, hosts: Iterable[str]) -> bool:
-    """https to a listed host and port (`*.example.com` matches its subdomains; an entry without
-    a port allows only the scheme's default one); plain http only to a listed loopback host,
-    which is what a local simulator or tunnel looks like."""
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    except ValueError:  # a malformed port
-        return False
-    if not host or parts.username is not None or parts.password is not None:
-        return False
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(host)):
-        return False
-    return any(_entry_matches(entry, host, port, parts.scheme) for entry in hosts)
-
-
-_DEFAULT_PORTS = {"https": 443, "http": 80}
-
-
-def _entry_matches(entry: str, host: str, port: int | None, scheme: str) -> bool:
-    try:
-        allowed = urlsplit("//" + entry.strip().lower())
-        allowed_host = allowed.hostname or ""
-        allowed_port = allowed.port or _DEFAULT_PORTS[scheme]
-    except ValueError:
-        return False
-    if not allowed_host or port != allowed_port:
-        return False
-    if allowed_host.startswith("*."):
-        return host.endswith(allowed_host[1:]) and host != allowed_host[2:]
-    return host == allowed_host
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class ConversationStore(Protocol):
-    """Where the bot can post proactively: conversation references as botbuilder serialises
-    them (JSON text), and who installed meetbot in each tenant (a Teams tenant is a workspace)."""
-
-    def remember(
-        self,
-        *,
-        tenant_id: str,
-        conversation_id: str,
-        conversation_type: str,
-        service_url: str,
-        reference: str,
-        team_id: str = "",
-        channel_name: str = "",
-        user_aad_id: str = "",
-    ) -> None: ...
-
-    def reference(self, *, conversation_id: str) -> str | None: ...
-
-    def personal_reference(self, *, tenant_id: str, user_aad_id: str) -> str | None: ...
-
-    def tenant_references(self, *, tenant_id: str) -> list[str]:
-        """The tenant's team and channel conversations first, newest first."""
-        ...
-
-    def channel_names(self, *, tenant_id: str) -> dict[str, str]: ...
-
-    def installer(self, *, tenant_id: str) -> str | None: ...
-
-    def bind_tenant(self, *, tenant_id: str, installed_by: str) -> str:
-        """Records the tenant; the installer is kept once known. Returns the installer."""
-        ...
-
-
-class _BotCredentials(AppCredentials):
-    """One msal app per audience and login endpoint, so its token cache lives across turns."""
-
-    def __init__(
-        self, *, app_id: str, password: str, authority: str, scope: str, ca_bundle: str | None
-    ) -> None:
-        super().__init__(app_id=app_id, oauth_scope=scope)
-        self.oauth_endpoint = authority
-        self._password = password
-        self._ca_bundle = ca_bundle
-        self._app: msal.ConfidentialClientApplication | None = None
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:  # keeps the password out of tracebacks and logs
-        return (
-            f"_BotCredentials(app_id={self.microsoft_app_id!r}, authority={self.oauth_endpoint!r})"
-        )
-
-    def get_access_token(self, force_refresh: bool = False) -> str:
-        scope = (
-            self.oauth_scope
-            if self.oauth_scope.endswith("/.default")
-            else f"{self.oauth_scope}/.default"
-        )
-        with self._lock:  # msal answers from its cache until the token is about to expire
-            result = self._msal().acquire_token_for_client(scopes=[scope])
-        token = result.get("access_token") if isinstance(result, dict) else None
-        if not token:
-            error = (
-                result.get("error", "unknown_error") if isinstance(result, dict) else "no answer"
-            )
-            raise PermissionError(f"the bot's token was refused ({error})")
-        return str(token)
-
-    def _msal(self) -> msal.ConfidentialClientApplication:
-        if self._app is None:
-            microsoft = self.oauth_endpoint.lower().startswith(PUBLIC_LOGIN_PREFIX)
-            self._app = msal.ConfidentialClientApplication(
-                self.microsoft_app_id,
-                client_credential=self._password,
-                authority=self.oauth_endpoint,
-                http_client=_login_session(self._ca_bundle),
-                instance_discovery=microsoft,
-                validate_authority=microsoft,
-            )
-        return self._app
-
-
-def _login_session(ca_bundle: str | None) -> requests.Session:
-    session = requests.Session()
-    if ca_bundle:
-        # The environment's CA-bundle variables would otherwise win over `verify`.
-        session.verify, session.trust_env = ca_bundle, False
-    return session
-
-
-class CachingCredentialsFactory(ServiceClientCredentialsFactory):
-    def __init__(self, config: TeamsConfig) -> None:
-        self._config = config
-        self._cached: dict[tuple[str, str], AppCredentials] = {}
-        self._lock = threading.Lock()
-
-    async def is_valid_app_id(self, app_id: str) -> bool:
-        return app_id == self._config.app_id
-
-    async def is_authentication_disabled(self) -> bool:
-        return not self._config.app_id
-
-    async def create_credentials(
-        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
-    ) -> AppCredentials:
-        if not self._config.app_id:
-            return MicrosoftAppCredentials.empty()
-        if app_id != self._config.app_id:
-            raise PermissionError("Invalid app_id")
-        credentials = self._credentials(oauth_scope, login_endpoint)
-        # msrest asks for the token synchronously on the event loop: have it cached by then.
-        await asyncio.to_thread(credentials.get_access_token)
-        return credentials
-
-    def _credentials(self, scope: str, login_endpoint: str) -> AppCredentials:
-        authority = login_endpoint
-        if self._config.tenant_id and authority.lower().startswith(PUBLIC_LOGIN_PREFIX):
-            authority = PUBLIC_LOGIN_PREFIX + self._config.tenant_id
-        with self._lock:
-            found = self._cached.get((scope, authority))
-            if found is None:
-                found = _BotCredentials(
-                    app_id=self._config.app_id,
-                    password=self._config.app_password,
-                    authority=authority,
-                    scope=scope,
-                    ca_bundle=self._config.ca_bundle,
-                )
-                self._cached[(scope, authority)] = found
-            return found
 
 
 def _botbuilder_settings(config: TeamsConfig) -> SimpleNamespace:
@@ -425,104 +181,7 @@ class TeamsConnector:
                 log.warning("could not close a Teams connector client: %s", type(error).__name__)
 
 
-def parse_reference(text: str) -> ConversationReference:
-    reference: ConversationReference = ConversationReference().deserialize(json.loads(text))
-    return reference
-
-
-def reference_json(reference: ConversationReference) -> str:
-    return json.dumps(reference.serialize(), sort_keys=True)
-
-
-def personal_reference(
-    *,
-    service_url: str,
-    conversation_id: str,
-    tenant_id: str,
-    bot: ChannelAccount,
-    user: ChannelAccount,
-) -> ConversationReference:
-    return ConversationReference(
-        channel_id=CHANNEL_ID,
-        service_url=service_url,
-        bot=bot,
-        user=user,
-        conversation=ConversationAccount(
-            id=conversation_id, conversation_type="personal", tenant_id=tenant_id
-        ),
-    )
-
-
 def _refresh(client: ConnectorClient) -> None:
     credentials = client.config.credentials
     if isinstance(credentials, AppCredentials) and credentials.microsoft_app_id:
         credentials.get_access_token()
-
-
-def connector_error(error: Exception, *, posting: bool) -> MeetbotError:
-    """A failed Connector call in the core's words. `posting`: the call creates something, so a
-    lost answer leaves its outcome unknown."""
-    if isinstance(error, MeetbotError):
-        return error
-    if isinstance(error, HttpOperationError):
-        return _status_error(error, posting=posting)
-    if isinstance(error, PermissionError):
-        return ChatAuthRevoked(
-            "Microsoft refused meetbot's Teams app credentials: check MEETBOT_TEAMS_APP_ID and "
-            "MEETBOT_TEAMS_APP_PASSWORD (an app password expires; create a new one in Azure)"
-        )
-    if isinstance(error, ClientRequestError | requests.RequestException | TimeoutError):
-        what = f"Teams could not be reached ({type(error).__name__})"
-        return OutcomeUnknown(what) if posting else RetryLater(what)
-    return RetryLater(f"Teams call failed ({type(error).__name__})")
-
-
-def _status_error(error: HttpOperationError, *, posting: bool) -> MeetbotError:
-    response = error.response
-    status = int(getattr(response, "status_code", 0) or 0)
-    code, message = _error_body(error)
-    if status == 401:
-        return ChatAuthRevoked(
-            "Teams refused meetbot's credentials (401): check the Teams app id and password"
-        )
-    if status == 403 and code in ("BotNotInConversationRoster", "ConversationBlockedByUser"):
-        why = (
-            "the person blocked meetbot"
-            if code == "ConversationBlockedByUser"
-            else "meetbot was removed from this team, channel or chat"
-        )
-        return ChatChannelUnavailable(f"Teams: {why}", code=code)
-    if status == 404 and code == "ActivityNotFoundInConversation":
-        return ChatMessageGone("Teams: the message was deleted")
-    if status == 404:
-        return ChatChannelUnavailable(
-            "Teams: the conversation or message no longer exists (deleted, or meetbot was removed)",
-            code=code or "ConversationNotFound",
-        )
-    if status in RETRYABLE:
-        return RetryLater(
-            f"Teams asked to try again later ({status} {code})".rstrip(),
-            after_seconds=_retry_after(response),
-        )
-    if status == 413:
-        return PermanentFailure("Teams refused the message: it is larger than Teams allows")
-    if status >= 500:
-        what = f"Teams answered {status} {code}".rstrip()
-        return OutcomeUnknown(what) if posting else RetryLater(what)
-    return PermanentFailure(f"Teams refused the request ({status} {code}): {message}".rstrip(": "))
-
-
-def _error_body(error: HttpOperationError) -> tuple[str, str]:
-    body = getattr(getattr(error, "error", None), "error", None)
-    code = str(getattr(body, "code", "") or "")
-    message = str(getattr(body, "message", "") or "")
-    return code, message[:200]
-
-
-def _retry_after(response: Any) -> float:
-    headers = getattr(response, "headers", None) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_SECONDS
-    except ValueError:
-        return DEFAULT_RETRY_SECONDS

@@ -28,9 +28,9 @@ from botbuilder.schema import ChannelAccount
 
 from adapters.teams.bot import base_conversation, card_activity
 from adapters.teams.cards import file_card, render_card
-from adapters.teams.connector import (
+from adapters.teams.connector import TeamsConnector
+from adapters.teams.references import (
     ConversationStore,
-    TeamsConnector,
     parse_reference,
     personal_reference,
     reference_json,

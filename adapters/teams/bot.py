@@ -32,11 +32,20 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import re2
-from botbuilder.core import ActivityHandler, BotAdapter, CardFactory, MessageFactory, TurnContext
+from botbuilder.core import ActivityHandler, BotAdapter, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ChannelAccount
 
+from adapters.teams.activities import (
+    AT_TAG,
+    Mentioned,
+    Speaker,
+    base_conversation,
+    card_activity,
+    carries_link,
+    command_text,
+    mentions_of,
+)
 from adapters.teams.cards import (
     ACTION_KEY,
     FORM_FIELDS,
@@ -56,16 +65,13 @@ from adapters.teams.references import (
 from bot.commands import MAX_COMMAND_CHARS
 from bot.domain import Actor, ChatPlatform
 from bot.errors import MeetbotError
-from bot.messages import ChatMessage, Link
+from bot.messages import ChatMessage
 from bot.usecases.admin import SIMPLYBOOK_FORM as CORE_FORM
 from bot.usecases.admin import Reply
 
 log = logging.getLogger("meetbot.teams")
 
 ANSWER_WITHIN_SECONDS = 5.0  # the Bot Framework waits about 15 s for the HTTP answer
-# RE2: linear time on whatever any member of any tenant sends.
-_AT = re2.compile(r"(?i)</?at[^>]*>")
-_COMMAND_PREFIX = re2.compile(r"(?i)^\s*/?meetings\b")
 GREETING = ChatMessage(
     title="Hello, I am meetbot",
     summary="meetbot is here",
@@ -88,89 +94,6 @@ class TeamsHandlers:
     ]
     # A command slower than Teams waits for is redone by a worker, answered in the person's chat.
     defer_command: Callable[[Actor, str], None] | None = None
-
-
-@dataclass(frozen=True)
-class Mentioned:
-    text: str  # as it appears in the message: "<at>Olena Koval</at>"
-    id: str  # "28:…" a bot, "29:…" a person, "19:…" a channel or team
-    name: str
-    aad_object_id: str = ""
-
-
-@dataclass(frozen=True)
-class Speaker:
-    """Who sent an activity, and from where."""
-
-    tenant_id: str
-    aad_object_id: str
-    user_id: str
-    conversation_id: str  # without ";messageid=…"
-    conversation_type: str
-
-    @property
-    def in_channel(self) -> bool:
-        return self.conversation_type != "personal"
-
-
-def base_conversation(conversation_id: str) -> str:
-    return conversation_id.split(";messageid=", 1)[0]
-
-
-def mentions_of(activity: Activity) -> list[Mentioned]:
-    found = []
-    for entity in activity.entities or []:
-        extra: dict[str, Any] = getattr(entity, "additional_properties", None) or {}
-        mentioned = extra.get("mentioned") or {}
-        if (entity.type or "").lower() != "mention" or not isinstance(mentioned, dict):
-            continue
-        found.append(
-            Mentioned(
-                text=str(extra.get("text") or ""),
-                id=str(mentioned.get("id") or ""),
-                name=str(mentioned.get("name") or ""),
-                aad_object_id=str(mentioned.get("aadObjectId") or ""),
-            )
-        )
-    return found
-
-
-def command_text(
-    text: str, mentioned: Sequence[Mentioned], *, bot_id: str, people: Mapping[str, str]
-) -> str:
-    """The command as the grammar reads it: the bot's mention removed, people as `<@aadObjectId>`
-    (from `people`, Teams id → object id) and channels as `<#conversationId>`; a person who could
-    not be identified stays their plain name, which the grammar then questions."""
-    for mention in mentioned:
-        if not mention.text or mention.text not in text:
-            continue
-        if mention.id == bot_id:
-            replacement = " "
-        elif mention.id.startswith("19:"):
-            replacement = f" <#{base_conversation(mention.id)}> "
-        elif people.get(mention.id):
-            replacement = f" <@{people[mention.id]}> "
-        else:
-            replacement = f" {_AT.sub('', mention.text)} "
-        text = text.replace(mention.text, replacement, 1)
-    text = _AT.sub("", text).replace("&nbsp;", " ").replace("\u00a0", " ")
-    return _COMMAND_PREFIX.sub("", text, count=1).strip()
-
-
-def carries_link(message: ChatMessage) -> bool:
-    """A link in a Teams channel is a link for everyone in it."""
-    texts = [message.text, message.note, *(fact.value for fact in message.facts)]
-    return (
-        bool(message.buttons)
-        or any(isinstance(segment, Link) for segment in message.body)
-        or any("://" in text for text in texts)
-    )
-
-
-def card_activity(card: dict[str, Any], summary: str) -> Activity:
-    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-    activity.summary = summary
-    return activity
 
 
 class MeetbotTeamsBot(ActivityHandler):
@@ -454,7 +377,7 @@ class MeetbotTeamsBot(ActivityHandler):
     ) -> dict[str, str]:
         names = self._store.channel_names(tenant_id=speaker.tenant_id)
         for mention in mentioned:
-            name = _AT.sub("", mention.text) or mention.name
+            name = AT_TAG.sub("", mention.text) or mention.name
             if mention.id.startswith("19:"):
                 names[base_conversation(mention.id)] = name
             elif mention.id in people:

@@ -26,7 +26,7 @@ from typing import Any
 
 from botbuilder.schema import ChannelAccount
 
-from adapters.teams.bot import base_conversation, card_activity
+from adapters.teams.activities import base_conversation, card_activity
 from adapters.teams.cards import file_card, render_card
 from adapters.teams.connector import TeamsConnector
 from adapters.teams.references import (

@@ -1,46 +1,46 @@
-"""The core's entities, one module per aggregate. Times are aware UTC; conversion to a reader's
-zone happens only when rendering. Every name is re-exported here: `from bot.domain import X`."""
+"""The core's domain: `kinds` (the closed vocabularies), `entities` (what meetbot keeps and
+works on) and `oversight` (what admins are told). Every name is re-exported here, so callers
+write `from bot.domain import X`."""
 
-from bot.domain.accounts import (
-    AccountState,
-    MsAccount,
-    MsConnection,
-    MsConnectRefused,
-    PlatformUser,
-    ZoomAccount,
-    ZoomConnection,
-)
-from bot.domain.bookings import (
+from bot.domain.entities import (
+    Actor,
     Booking,
     BookingCallback,
     BookingDetails,
-    BookingStatus,
-    NotificationType,
-    PaymentState,
-)
-from bot.domain.companies import (
     CatalogEntry,
+    ChatTarget,
     Company,
     CompanyInfo,
-    DigestSettings,
-    Provider,
-    Service,
-    SimplyBookCredentials,
-    StaffMember,
-)
-from bot.domain.jobs import Job
-from bot.domain.meetings import (
+    Job,
     Meeting,
     MeetingHostRef,
     MeetingRequest,
-    MeetingState,
+    MsAccount,
+    MsConnection,
+    MsConnectRefused,
     Notification,
-    NotificationState,
     PlatformMeeting,
+    PlatformUser,
+    PostedMessage,
+    Provider,
     Seat,
+    Service,
+    SimplyBookCredentials,
+    StaffMember,
+    ZoomAccount,
+    ZoomConnection,
 )
-from bot.domain.oversight import Alert, AlertKind, AlertSpec, AuditEntry, ReportRow
-from bot.domain.platforms import Actor, ChatPlatform, ChatTarget, MeetingPlatform, PostedMessage
+from bot.domain.kinds import (
+    AccountState,
+    BookingStatus,
+    ChatPlatform,
+    MeetingPlatform,
+    MeetingState,
+    NotificationState,
+    NotificationType,
+    PaymentState,
+)
+from bot.domain.oversight import Alert, AlertKind, AlertSpec, AuditEntry, DigestSettings, ReportRow
 
 __all__ = [
     "AccountState",

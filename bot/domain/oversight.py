@@ -1,4 +1,6 @@
-"""What a company's admins are told and can look back on: alerts, the audit trail, reports."""
+"""What a company's admins are told and can look back on: alerts (problems only a person can fix),
+the audit trail, the daily digest's settings and the bookings report.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.domain.bookings import BookingStatus, PaymentState
-from bot.domain.meetings import MeetingState
+from bot.domain.kinds import BookingStatus, MeetingState, PaymentState
 
 
 class AlertKind(StrEnum):
@@ -57,6 +58,13 @@ class AuditEntry:
     actor: str  # "platform:workspace:user", or a system's name ("Zoom") for what it did itself
     action: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    enabled: bool = True
+    hour: int = 8  # local hour in the company's time zone
+    last_sent_on: str = ""  # the company-local date of the last digest (YYYY-MM-DD)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,36 +1,36 @@
-"""The schema, one module per area. Secret columns end in `_enc` and hold `storage.crypto` ciphertexts.
+"""The schema. Secret columns end in `_enc` and hold `storage.crypto` ciphertexts.
 
-Every table but `job`, `job_secret` and `seen_request` carries `company_id`: repositories scope every
-query by it (tenants are walls). Importing this package registers every table on `SQLModel.metadata`.
+Every table but `job` and `seen_request` carries `company_id`: repositories scope every query by
+it (tenants are walls). `accounts` holds whom meetbot acts as, `records` the
+companies' records, `columns` what their columns share. Importing this package registers every
+table on `SQLModel.metadata`.
 """
 
-from storage.tables.bookings import (
+from storage.tables.accounts import (
+    ChatWorkspaceRow,
+    MsAccountRow,
+    OAuthStateRow,
+    TeamsConversationRow,
+    ZoomAccountRow,
+)
+from storage.tables.columns import new_id, utcnow
+from storage.tables.records import (
+    AdminMessageRow,
+    AlertRow,
+    AuditEntryRow,
     BookingRow,
+    CompanyRow,
+    JobRow,
+    JobSecretRow,
     MeetingRow,
+    MessageTemplateRow,
     NotificationRow,
     ProviderRow,
     ReceivedEventRow,
     SeatRow,
-    ServiceRow,
-)
-from storage.tables.columns import new_id, utcnow
-from storage.tables.operations import (
-    AdminMessageRow,
-    AlertRow,
-    AuditEntryRow,
-    JobRow,
-    JobSecretRow,
-    MessageTemplateRow,
     SeenRequestRow,
-)
-from storage.tables.tenants import (
-    ChatWorkspaceRow,
-    CompanyRow,
-    MsAccountRow,
-    OAuthStateRow,
+    ServiceRow,
     StaffMemberRow,
-    TeamsConversationRow,
-    ZoomAccountRow,
 )
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""What every table's columns share: ids, the current time, and aware-UTC time columns."""
+"""What the tables' columns share: ids, the current time, and aware-UTC time columns."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Who uses meetbot: companies, their chat workspaces, staff, and the accounts they connect.
-
-Rows here are scoped by `company_id`; a chat workspace, a Teams conversation and an OAuth state
-may exist before their company is known.
+"""Whom meetbot acts as: chat workspaces with their bot tokens, connected meeting accounts (Zoom,
+Microsoft) with their tokens, OAuth sign-ins in progress, and the Teams conversations the bot
+may post to.
 """
 
 from __future__ import annotations
@@ -12,24 +11,6 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.tables.columns import new_id, utc_column
-
-
-class CompanyRow(SQLModel, table=True):
-    __tablename__ = "company"
-    id: str = Field(default_factory=new_id, primary_key=True)
-    simplybook_login: str = Field(unique=True, index=True)
-    name: str = ""
-    timezone: str = "UTC"
-    online_meetings_enabled: bool = False
-    open_minutes_before: int = 10  # clients' links open this long before the start (S13)
-    digest_enabled: bool = True
-    digest_hour: int = 8  # the admins' daily digest, at this hour of the company's time zone
-    digest_sent_on: str = ""  # company-local date of the last digest, so it goes once a day
-    api_key_enc: str
-    api_secret_enc: str
-    webhook_token_hash: str = Field(unique=True, index=True)
-    webhook_token_enc: str
-    created_at: datetime = utc_column(now=True)
 
 
 class ChatWorkspaceRow(SQLModel, table=True):
@@ -50,19 +31,23 @@ class ChatWorkspaceRow(SQLModel, table=True):
     created_at: datetime = utc_column(now=True)
 
 
-class StaffMemberRow(SQLModel, table=True):
-    """A chat user's role in a company; a Slack user id means something only with its team."""
+class OAuthStateRow(SQLModel, table=True):
+    """An OAuth `state`: single-use and expiring, naming who started the flow and for what."""
 
-    __tablename__ = "staff_member"
-    __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_id"),)
-    id: str = Field(default_factory=new_id, primary_key=True)
-    company_id: str = Field(foreign_key="company.id", index=True)
-    platform: str
-    workspace_id: str
-    user_id: str
-    role: str | None = None  # admin, senior, junior; None = no role (workspace admins are admins)
-    provider_external_id: str | None = None
-    updated_at: datetime = utc_column(now=True)
+    __tablename__ = "oauth_state"
+    __table_args__ = (Index("ix_oauth_state_expires_at", "expires_at"),)
+    state_hash: str = Field(primary_key=True)
+    purpose: str
+    company_id: str | None = None
+    platform: str = ""
+    workspace_id: str = ""
+    user_id: str = ""
+    expires_at: datetime = utc_column()
+    used_at: datetime | None = utc_column(nullable=True)
+    # What the flow must remember until the callback (msal's auth-code flow), encrypted.
+    payload_enc: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The digest of the nonce in the starting browser's cookie: only that browser may finish.
+    browser_hash: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class ZoomAccountRow(SQLModel, table=True):
@@ -117,22 +102,3 @@ class TeamsConversationRow(SQLModel, table=True):
     service_url: str
     reference: str = Field(sa_column=Column(Text, nullable=False))  # the conversation reference
     updated_at: datetime = utc_column(now=True)
-
-
-class OAuthStateRow(SQLModel, table=True):
-    """An OAuth `state`: single-use and expiring, naming who started the flow and for what."""
-
-    __tablename__ = "oauth_state"
-    __table_args__ = (Index("ix_oauth_state_expires_at", "expires_at"),)
-    state_hash: str = Field(primary_key=True)
-    purpose: str
-    company_id: str | None = None
-    platform: str = ""
-    workspace_id: str = ""
-    user_id: str = ""
-    expires_at: datetime = utc_column()
-    used_at: datetime | None = utc_column(nullable=True)
-    # What the flow must remember until the callback (msal's auth-code flow), encrypted.
-    payload_enc: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    # The digest of the nonce in the starting browser's cookie: only that browser may finish.
-    browser_hash: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

@@ -12,10 +12,12 @@ import hmac
 import html
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from adapters.edge.strict import BadInput, parse_form
 from bot.errors import StorageUnavailable
@@ -130,14 +132,26 @@ def not_consented() -> HTMLResponse:
 Begin = Callable[[str, bool], Awaitable[StartRedirect | ConsentView | Outcome]]
 
 
+@dataclass(frozen=True)
+class SignInCookie:
+    """The cookie that ties a sign-in to the browser that started it: its name, the path of the
+    platform's sign-in routes (the only ones it is sent back to), and whether it needs https."""
+
+    name: str
+    path: str
+    secure: bool = True
+
+
+def start_route(
+    begin: Begin, *, path: str, cookie: SignInCookie, refuse: Callable[[Outcome], Response]
+) -> Route:
+    """A platform's start link: GET shows the consent page, POST (Continue) starts the sign-in."""
+    endpoint = start_endpoint(begin, path=path, cookie=cookie, refuse=refuse)
+    return Route(path, endpoint, methods=["GET", "POST"])
+
+
 def start_endpoint(
-    begin: Begin,
-    *,
-    path: str,
-    cookie: str,
-    cookie_path: str,
-    secure: bool,
-    refuse: Callable[[Outcome], Response],
+    begin: Begin, *, path: str, cookie: SignInCookie, refuse: Callable[[Outcome], Response]
 ) -> Callable[[Request], Awaitable[Response]]:
     """GET shows the consent page; Continue (POST) sends the browser on to the platform with the
     sign-in's cookie, which only meetbot's own sign-in paths ever get back."""
@@ -154,7 +168,11 @@ def start_endpoint(
             shown = await begin(link_id, False)
             if isinstance(shown, ConsentView):
                 return consent_page(
-                    shown, action=path, start_id=link_id, cookie_path=cookie_path, secure=secure
+                    shown,
+                    action=path,
+                    start_id=link_id,
+                    cookie_path=cookie.path,
+                    secure=cookie.secure,
                 )
             assert not isinstance(shown, StartRedirect)
             return refuse(shown)
@@ -169,11 +187,11 @@ def start_endpoint(
             status_code=303, headers={"Location": started.url, "Cache-Control": "no-store"}
         )
         response.set_cookie(
-            cookie,
+            cookie.name,
             started.browser_nonce,
             max_age=COOKIE_SECONDS,
-            path=cookie_path,
-            secure=secure,
+            path=cookie.path,
+            secure=cookie.secure,
             httponly=True,
             samesite="lax",  # sent on the platform's redirect back, a top-level navigation
         )

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import httpx
 
+from adapters.edge.answers import json_object
 from adapters.msgraph.tokens import GraphTokens
 from bot.domain import MeetingHostRef, MeetingRequest, PlatformMeeting
 from bot.errors import MeetingGone, MeetingPlatformRejected, OutcomeUnknown, RetryLater
@@ -40,16 +41,8 @@ def _graph_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _message(response: httpx.Response) -> str:
-    error = _body(response).get("error")
+    error = json_object(response).get("error")
     message = error.get("message") if isinstance(error, dict) else None
     return str(message or f"HTTP {response.status_code}")
 
@@ -187,7 +180,7 @@ class GraphMeetings:
 def _check(response: httpx.Response, *, names_meeting: bool) -> dict[str, Any]:
     status = response.status_code
     if status < 300:
-        return _body(response)
+        return json_object(response)
     if status == 403:
         raise MeetingPlatformRejected(FORBIDDEN)
     if status == 404 and names_meeting:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from adapters.edge.consent import Begin, start_endpoint, unavailable
+from adapters.edge.consent import Begin, SignInCookie, page, start_route, unavailable
 from adapters.edge.consent import Outcome as CallbackOutcome
 from adapters.edge.strict import BadInput, parse_form
 from bot.errors import StorageUnavailable
@@ -34,19 +34,8 @@ RELAYED = "meetbot_relayed"  # marks the form meetbot's own page posted
 Complete = Callable[[Mapping[str, str], str], Awaitable[CallbackOutcome]]  # answer, nonce
 
 
-def _document(title: str, body: str) -> str:
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title></head><body style='font-family:system-ui,sans-serif;"
-        f"max-width:32rem;margin:12vh auto;padding:0 1rem'><h1>{html.escape(title)}</h1>"
-        f"{body}</body></html>"
-    )
-
-
 def _page(title: str, message: str, status: int) -> HTMLResponse:
-    body = _document(title, f"<p>{html.escape(message)}</p>")
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    return page(title, f"<p>{html.escape(message)}</p>", status=status)
 
 
 def _relay(form: Mapping[str, str]) -> HTMLResponse:
@@ -55,13 +44,12 @@ def _relay(form: Mapping[str, str]) -> HTMLResponse:
         f"<input type='hidden' name='{html.escape(name)}' value='{html.escape(value)}'>"
         for name, value in {**form, RELAYED: "1"}.items()
     )
-    body = _document(
+    return page(
         "Finishing the sign-in",
         f"<form method='post' action='{CALLBACK_PATH}'>{fields}"
         "<p>One moment… If nothing happens, press <button type='submit'>Continue</button>.</p>"
         "</form><script>document.forms[0].submit()</script>",
     )
-    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
 def teams_connect_routes(
@@ -91,17 +79,11 @@ def teams_connect_routes(
         return await finish(form, nonce)
 
     return [
-        Route(
-            START_PATH,
-            start_endpoint(
-                begin,
-                path=START_PATH,
-                cookie=COOKIE,
-                cookie_path=COOKIE_PATH,
-                secure=secure_cookie,
-                refuse=lambda no: _page(no.title, no.message, 400),
-            ),
-            methods=["GET", "POST"],
+        start_route(
+            begin,
+            path=START_PATH,
+            cookie=SignInCookie(COOKIE, COOKIE_PATH, secure=secure_cookie),
+            refuse=lambda no: _page(no.title, no.message, 400),
         ),
         Route(CALLBACK_PATH, callback, methods=["GET", "POST"]),
     ]

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from adapters.edge.answers import json_object
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock
 from bot.errors import (
@@ -20,14 +21,6 @@ from bot.errors import (
 
 TOKEN_INVALID = 124
 MEETING_MISSING = 3001
-
-
-def _body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def seconds_until_utc_midnight(now: datetime) -> float:
@@ -57,7 +50,7 @@ class ZoomApi:
     ) -> dict[str, Any]:
         tokens = await self._tokens.current(account_id)
         response = await self._send(method, path, tokens.access_token, json, params)
-        if response.status_code == 401 and _body(response).get("code") == TOKEN_INVALID:
+        if response.status_code == 401 and json_object(response).get("code") == TOKEN_INVALID:
             tokens = await self._tokens.refreshed(account_id, stale=tokens)
             response = await self._send(method, path, tokens.access_token, json, params)
         return self._check(response)
@@ -79,7 +72,7 @@ class ZoomApi:
             raise (OutcomeUnknown(what) if method == "POST" else RetryLater(what)) from error
 
     def _check(self, response: httpx.Response) -> dict[str, Any]:
-        status, body = response.status_code, _body(response)
+        status, body = response.status_code, json_object(response)
         message = str(body.get("message") or f"HTTP {status}")
         if status < 300:
             return body

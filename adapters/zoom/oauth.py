@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from adapters.edge.answers import json_object
 from bot.errors import MeetingPlatformRejected, RetryLater
 
 
@@ -66,7 +67,7 @@ class ZoomOAuth:
             ) from error
         if response.status_code == 429 or response.status_code >= 500:
             raise RetryLater(f"Zoom sign-in service answered HTTP {response.status_code}")
-        body = _json(response)
+        body = json_object(response)
         if response.status_code == 401 or body.get("error") == "invalid_client":
             raise MeetingPlatformRejected(
                 "Zoom refused meetbot's client id or secret (check MEETBOT_ZOOM_CLIENT_ID/_SECRET)"
@@ -82,11 +83,3 @@ class ZoomOAuth:
             )
         except KeyError as error:
             raise RetryLater("Zoom's token answer was incomplete") from error
-
-
-def _json(response: httpx.Response) -> dict[str, object]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

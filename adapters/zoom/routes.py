@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.edge.consent import Begin, start_endpoint, unavailable
+from adapters.edge.consent import Begin, SignInCookie, page, start_route, unavailable
 from adapters.edge.consent import Outcome as CallbackOutcome
 from adapters.edge.strict import BadInput, parse_form, parse_json_object
 from bot.clock import Clock
@@ -41,16 +41,8 @@ def sign(secret: str, message: str) -> str:
 
 
 def _page(outcome: CallbackOutcome) -> HTMLResponse:
-    body = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(outcome.title)}</title></head><body style='font-family:system-ui,sans-serif;"
-        f"max-width:32rem;margin:12vh auto;padding:0 1rem'><h1>{html.escape(outcome.title)}</h1>"
-        f"<p>{html.escape(outcome.message)}</p></body></html>"
-    )
-    return HTMLResponse(
-        body, status_code=200 if outcome.ok else 400, headers={"Cache-Control": "no-store"}
-    )
+    message = f"<p>{html.escape(outcome.message)}</p>"
+    return page(outcome.title, message, status=200 if outcome.ok else 400)
 
 
 # The sign-in's nonce, sent back only to meetbot's own Zoom sign-in paths, never to scripts.
@@ -113,17 +105,11 @@ def zoom_routes(
         return JSONResponse({"ok": False, "reason": f"unsupported event {name!r}"}, status_code=422)
 
     return [
-        Route(
-            START_PATH,
-            start_endpoint(
-                begin,
-                path=START_PATH,
-                cookie=COOKIE,
-                cookie_path=COOKIE_PATH,
-                secure=secure_cookie,
-                refuse=_page,
-            ),
-            methods=["GET", "POST"],
+        start_route(
+            begin,
+            path=START_PATH,
+            cookie=SignInCookie(COOKIE, COOKIE_PATH, secure=secure_cookie),
+            refuse=_page,
         ),
         Route("/oauth/zoom/callback", callback, methods=["GET"]),
         Route("/webhooks/zoom", events, methods=["POST"]),

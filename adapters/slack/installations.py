@@ -37,6 +37,21 @@ class StateStore(Protocol):
     def consume(self, *, purpose: str, state: str) -> Any: ...
 
 
+def _bot_fields(
+    found: dict[str, Any], *, enterprise_id: str | None, team_id: str | None
+) -> dict[str, Any]:
+    """What bolt's Bot and Installation both carry, from meetbot's stored installation."""
+    return {
+        "enterprise_id": enterprise_id,
+        "team_id": team_id,
+        "bot_token": found["bot_token"],
+        "bot_id": found["bot_id"],
+        "bot_user_id": found["bot_user_id"],
+        "bot_scopes": found["scopes"],
+        "installed_at": found["installed_at"],
+    }
+
+
 class SlackInstallations(AsyncInstallationStore):
     def __init__(self, store: InstallationStore) -> None:
         self._store = store
@@ -70,15 +85,7 @@ class SlackInstallations(AsyncInstallationStore):
         found = self._store.installation(team_id=team_id or "")
         if found is None:
             return None
-        return Bot(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            bot_token=found["bot_token"],
-            bot_id=found["bot_id"],
-            bot_user_id=found["bot_user_id"],
-            bot_scopes=found["scopes"],
-            installed_at=found["installed_at"],
-        )
+        return Bot(**_bot_fields(found, enterprise_id=enterprise_id, team_id=team_id))
 
     async def async_find_installation(
         self,
@@ -91,16 +98,8 @@ class SlackInstallations(AsyncInstallationStore):
         found = self._store.installation(team_id=team_id or "")
         if found is None:
             return None
-        return Installation(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            user_id=found["installed_by"],
-            bot_token=found["bot_token"],
-            bot_id=found["bot_id"],
-            bot_user_id=found["bot_user_id"],
-            bot_scopes=found["scopes"],
-            installed_at=found["installed_at"],
-        )
+        fields = _bot_fields(found, enterprise_id=enterprise_id, team_id=team_id)
+        return Installation(user_id=found["installed_by"], **fields)
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None

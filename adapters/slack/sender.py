@@ -120,20 +120,38 @@ class SlackSender:
     async def _post(
         self, target: ChatTarget, message: ChatMessage, marker: str, **where: str
     ) -> PostedMessage:
-        text, blocks = render(message)
         await self._pacer.acquire(f"{target.workspace_id}:{target.channel_id}")
-        answer = await self._call(
-            target.workspace_id,
+        answer = await self._write(
+            target,
             "chat.postMessage",
+            message,
             may_repeat=False,
-            channel=target.channel_id,
-            text=text,
-            blocks=blocks,
             unfurl_links=False,
             metadata={"event_type": METADATA_EVENT, "event_payload": {"marker": marker}},
             **where,
         )
         return PostedMessage(channel_id=str(answer["channel"]), message_id=str(answer["ts"]))
+
+    async def _write(
+        self,
+        target: ChatTarget,
+        method: str,
+        message: ChatMessage,
+        *,
+        may_repeat: bool,
+        **extra: Any,
+    ) -> Any:
+        """Posts or edits `message` in the target's channel: its text and its blocks."""
+        text, blocks = render(message)
+        return await self._call(
+            target.workspace_id,
+            method,
+            may_repeat=may_repeat,
+            channel=target.channel_id,
+            text=text,
+            blocks=blocks,
+            **extra,
+        )
 
     async def find_reply(
         self, *, target: ChatTarget, thread_id: str, marker: str
@@ -150,9 +168,7 @@ class SlackSender:
         self, target: ChatTarget, marker: str, method: str, **window: str
     ) -> PostedMessage | None:
         """Pages through a conversation (or a thread) for the message carrying `marker`."""
-        channel = target.channel_id
-        if channel[:1] in ("U", "W"):  # a direct message was posted to the user: read the DM itself
-            channel = await self.open_dm(workspace_id=target.workspace_id, user_id=channel)
+        channel = await self._conversation(target)
         cursor = None
         while True:
             params: dict[str, Any] = {
@@ -173,23 +189,12 @@ class SlackSender:
                 return None
 
     async def update(self, *, target: ChatTarget, message_id: str, message: ChatMessage) -> None:
-        text, blocks = render(message)
-        await self._call(
-            target.workspace_id,
-            "chat.update",
-            may_repeat=True,
-            channel=target.channel_id,
-            ts=message_id,
-            text=text,
-            blocks=blocks,
-        )
+        await self._write(target, "chat.update", message, may_repeat=True, ts=message_id)
 
     async def post_file(
         self, *, target: ChatTarget, filename: str, content: bytes, title: str, comment: str
     ) -> None:
-        channel = target.channel_id
-        if channel[:1] in ("U", "W"):  # files are shared into a conversation, not to a user id
-            channel = await self.open_dm(workspace_id=target.workspace_id, user_id=channel)
+        channel = await self._conversation(target)
         await self._call(
             target.workspace_id,
             "files_upload_v2",
@@ -200,6 +205,14 @@ class SlackSender:
             title=title,
             initial_comment=comment,
         )
+
+    async def _conversation(self, target: ChatTarget) -> str:
+        """The conversation a target names. A user id names the direct message with that user:
+        messages posted to it land there, and reading or sharing files needs the DM's own id."""
+        channel = target.channel_id
+        if channel[:1] in ("U", "W"):
+            return await self.open_dm(workspace_id=target.workspace_id, user_id=channel)
+        return channel
 
     async def open_dm(self, *, workspace_id: str, user_id: str) -> str:
         answer = await self._call(

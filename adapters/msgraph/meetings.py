@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.edge.answers import json_object
+from adapters.edge.outbound import bearer_request, json_object
 from adapters.msgraph.tokens import GraphTokens
 from bot.domain import MeetingHostRef, MeetingRequest, PlatformMeeting
-from bot.errors import MeetingGone, MeetingPlatformRejected, OutcomeUnknown, RetryLater
+from bot.errors import MeetingGone, MeetingPlatformRejected, RetryLater
 
 MEETINGS = "/me/onlineMeetings"
 FIND_MINUTES = 60
@@ -164,17 +164,10 @@ class GraphMeetings:
     async def _send(
         self, method: str, path: str, token: str, json: dict[str, Any] | None
     ) -> httpx.Response:
-        try:
-            return await self._http.request(
-                method,
-                f"{self._api_url}{path}",
-                json=json,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.TransportError as error:
-            what = f"Microsoft Graph could not be reached ({type(error).__name__})"
-            # A POST that may have arrived must be looked for before it is repeated.
-            raise (OutcomeUnknown(what) if method == "POST" else RetryLater(what)) from error
+        url = f"{self._api_url}{path}"
+        return await bearer_request(
+            self._http, method, url, token=token, party="Microsoft Graph", json=json
+        )
 
 
 def _check(response: httpx.Response, *, names_meeting: bool) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from adapters.edge.answers import json_object
+from adapters.edge.outbound import bearer_request, json_object
 from adapters.zoom.tokens import ZoomAccessTokens
 from bot.clock import Clock
 from bot.errors import (
@@ -15,7 +15,6 @@ from bot.errors import (
     MeetingAccountRevoked,
     MeetingGone,
     MeetingPlatformRejected,
-    OutcomeUnknown,
     RetryLater,
 )
 
@@ -58,18 +57,10 @@ class ZoomApi:
     async def _send(
         self, method: str, path: str, access_token: str, json: Any, params: dict[str, Any] | None
     ) -> httpx.Response:
-        try:
-            return await self._http.request(
-                method,
-                f"{self._api_url}{path}",
-                json=json,
-                params=params,
-                headers={"Authorization": f"Bearer {access_token}"},
-            )
-        except httpx.TransportError as error:
-            what = f"Zoom could not be reached ({type(error).__name__})"
-            # A POST that may have arrived must be looked for before it is repeated.
-            raise (OutcomeUnknown(what) if method == "POST" else RetryLater(what)) from error
+        url = f"{self._api_url}{path}"
+        return await bearer_request(
+            self._http, method, url, token=access_token, party="Zoom", json=json, params=params
+        )
 
     def _check(self, response: httpx.Response) -> dict[str, Any]:
         status, body = response.status_code, json_object(response)

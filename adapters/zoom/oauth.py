@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from adapters.edge.answers import json_object
+from adapters.edge.outbound import json_object
 from bot.errors import MeetingPlatformRejected, RetryLater
 
 

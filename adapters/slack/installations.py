@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -9,6 +10,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 INSTALL_STATE_SECONDS = 10 * 60
+log = logging.getLogger("meetbot.slack")  # bolt asks each store for its logger
 
 
 class InstallationStore(Protocol):
@@ -58,9 +60,7 @@ class SlackInstallations(AsyncInstallationStore):
 
     @property
     def logger(self) -> Any:
-        import logging
-
-        return logging.getLogger("meetbot.slack")
+        return log
 
     async def async_save(self, installation: Installation) -> None:
         if not installation.team_id or not installation.bot_token:
@@ -118,9 +118,7 @@ class SlackStates(AsyncOAuthStateStore):
 
     @property
     def logger(self) -> Any:
-        import logging
-
-        return logging.getLogger("meetbot.slack")
+        return log
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         return self._store.issue(

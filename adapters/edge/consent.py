@@ -13,7 +13,6 @@ import html
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -21,40 +20,13 @@ from starlette.routing import Route
 
 from adapters.edge.strict import BadInput, parse_form
 from bot.errors import StorageUnavailable
+from bot.signin import Consent
+from bot.usecases.connect_zoom import Outcome, Redirect
 
 COOKIE = "meetbot_consent"
 FIELD = "consent"
 COOKIE_SECONDS = 15 * 60
 MAX_FORM_BYTES = 4 * 1024
-
-
-class Outcome(Protocol):
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-
-
-@runtime_checkable
-class StartRedirect(Protocol):
-    """Where the start link sends the browser, and the nonce its sign-in cookie must carry."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def browser_nonce(self) -> str: ...
-
-
-@runtime_checkable
-class ConsentView(Protocol):
-    @property
-    def title(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-    @property
-    def proceed_label(self) -> str: ...
 
 
 def page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
@@ -69,7 +41,7 @@ def page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
 
 
 def consent_page(
-    consent: ConsentView, *, action: str, start_id: str, cookie_path: str, secure: bool
+    consent: Consent, *, action: str, start_id: str, cookie_path: str, secure: bool
 ) -> HTMLResponse:
     value = secrets.token_urlsafe(24)
     form = (
@@ -129,7 +101,7 @@ def not_consented() -> HTMLResponse:
 
 
 # The start link's id, and whether the person pressed Continue on the consent page.
-Begin = Callable[[str, bool], Awaitable[StartRedirect | ConsentView | Outcome]]
+Begin = Callable[[str, bool], Awaitable[Redirect | Consent | Outcome]]
 
 
 @dataclass(frozen=True)
@@ -166,7 +138,7 @@ def start_endpoint(
         if request.method == "GET":
             link_id = request.query_params.get("id", "")
             shown = await begin(link_id, False)
-            if isinstance(shown, ConsentView):
+            if isinstance(shown, Consent):
                 return consent_page(
                     shown,
                     action=path,
@@ -174,14 +146,14 @@ def start_endpoint(
                     cookie_path=cookie.path,
                     secure=cookie.secure,
                 )
-            assert not isinstance(shown, StartRedirect)
+            assert not isinstance(shown, Redirect)
             return refuse(shown)
         consented = await consented_start_id(request)
         if consented is None:
             return not_consented()
         started = await begin(consented, True)
-        if not isinstance(started, StartRedirect):
-            assert not isinstance(started, ConsentView)
+        if not isinstance(started, Redirect):
+            assert not isinstance(started, Consent)
             return refuse(started)
         response = Response(
             status_code=303, headers={"Location": started.url, "Cache-Control": "no-store"}

@@ -36,7 +36,7 @@ from adapters.msgraph.msal_apps import (
     aadsts_codes,
     first_line,
 )
-from bot.domain import Actor, MsConnection
+from bot.domain import Actor, MsAccount, MsConnection
 from bot.domain import MsConnectRefused as ConnectRefused
 from bot.errors import MeetingPlatformRejected, RetryLater
 from bot.signin import StateProblem
@@ -118,13 +118,6 @@ class PendingFlow(Protocol):
     def flow(self) -> dict[str, Any]: ...
 
 
-class ConnectedAccount(Protocol):
-    @property
-    def tenant_id(self) -> str: ...
-    @property
-    def username(self) -> str: ...
-
-
 class ConnectStore(Protocol):
     def begin_flow(
         self,
@@ -136,9 +129,7 @@ class ConnectStore(Protocol):
         browser_nonce: str,
     ) -> None: ...
     def finish_flow(self, *, state: str, browser_nonce: str) -> PendingFlow | StateProblem: ...
-    def account(
-        self, *, company_id: str, provider_external_id: str = ""
-    ) -> ConnectedAccount | None: ...
+    def account(self, *, company_id: str, provider_external_id: str = "") -> MsAccount | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matching import explain_miss, find_by_name, normalise
+from bot.matching import NameMatch, explain_miss, find_by_name, normalise
 
 NAMES = ["Online Yoga Class", "Yoga for Beginners", "Olena Koval", "Olga Petrenko", "Zoë Adams"]
 
 
-def find(query: str) -> object:
+def find(query: str) -> NameMatch[str]:
     return find_by_name(query, NAMES, lambda name: name)
 
 
@@ -38,16 +38,16 @@ def test_names_are_compared_without_case_accents_or_extra_spaces(raw: str, norma
     ],
 )
 def test_a_name_that_fits_one_item_finds_it(query: str, found: str) -> None:
-    assert find(query).found == found  # type: ignore[attr-defined]
+    assert find(query).found == found
 
 
 def test_a_prefix_of_several_names_lists_them() -> None:
     match = find("ol")
-    assert match.found is None and match.ambiguous == ["Olena Koval", "Olga Petrenko"]  # type: ignore[attr-defined]
+    assert match.found is None and match.ambiguous == ["Olena Koval", "Olga Petrenko"]
 
 
 def test_a_prefix_wins_over_a_name_that_only_contains_the_words() -> None:
-    assert find("yoga").found == "Yoga for Beginners"  # type: ignore[attr-defined]
+    assert find("yoga").found == "Yoga for Beginners"
 
 
 def test_words_fitting_several_names_are_ambiguous() -> None:
@@ -74,5 +74,6 @@ def test_nothing_close_suggests_nothing() -> None:
     ],
 )
 def test_a_miss_is_explained_in_words(query: str, names: list[str], expected: str) -> None:
-    match = find_by_name(query, names, lambda name: name)
+    items: list[object] = list(names)
+    match = find_by_name(query, items, str)
     assert explain_miss("provider", query, match, "providers").startswith(expected)

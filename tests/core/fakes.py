@@ -54,7 +54,7 @@ from bot.domain import (
     ZoomAccount,
     ZoomConnection,
 )
-from bot.errors import MeetingGone, NotFound
+from bot.errors import ChatMessageGone, MeetingGone, NotFound
 from bot.messages import ChatMessage
 from bot.signin import SignInState, StateProblem
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
@@ -229,6 +229,7 @@ class FakeChat(Failing):
         self.edits: list[tuple[str, ChatMessage]] = []
         self.files: list[tuple[ChatTarget, str, bytes]] = []
         self.deleted: set[str] = set()  # ids a person removed by hand
+        self.lookups: list[str] = []  # markers looked for, in order
         self._ids = itertools.count(1)
 
     def _keep(self, target: ChatTarget, message: ChatMessage, marker: str, thread: str) -> str:
@@ -245,6 +246,7 @@ class FakeChat(Failing):
     async def find_posted(
         self, *, target: ChatTarget, marker: str, since: datetime
     ) -> PostedMessage | None:
+        self.lookups.append(marker)
         self._maybe_fail()
         for sent in self.messages:
             if (sent.target, sent.marker, sent.thread_id) == (target, marker, "") and (
@@ -255,6 +257,8 @@ class FakeChat(Failing):
 
     async def update(self, *, target: ChatTarget, message_id: str, message: ChatMessage) -> None:
         self._maybe_fail()
+        if message_id in self.deleted:
+            raise ChatMessageGone(f"message {message_id} was deleted")
         self.edits.append((message_id, message))
 
     async def reply(
@@ -266,6 +270,7 @@ class FakeChat(Failing):
     async def find_reply(
         self, *, target: ChatTarget, thread_id: str, marker: str
     ) -> PostedMessage | None:
+        self.lookups.append(marker)
         self._maybe_fail()
         for sent in self.messages:
             if (sent.target, sent.marker, sent.thread_id) == (target, marker, thread_id):

@@ -76,17 +76,27 @@ class FakeClock:
 
 
 class Failing:
-    """Lets a test make the next call (or the next few) to a fake raise a chosen error."""
+    """Lets a test make the next call (or the next few) to a fake raise a chosen error, before
+    its effect (`fail_next`) or after it, as when the answer is lost on the way back
+    (`lose_next_answer`: the meeting or message exists, the caller does not know)."""
 
     def __init__(self) -> None:
         self._failures: list[BaseException] = []
+        self._lost_answers: list[BaseException] = []
 
     def fail_next(self, *errors: BaseException) -> None:
         self._failures.extend(errors)
 
+    def lose_next_answer(self, *errors: BaseException) -> None:
+        self._lost_answers.extend(errors)
+
     def _maybe_fail(self) -> None:
         if self._failures:
             raise self._failures.pop(0)
+
+    def _maybe_lose_answer(self) -> None:
+        if self._lost_answers:
+            raise self._lost_answers.pop(0)
 
 
 # -- outside parties ---------------------------------------------------------------------------
@@ -153,6 +163,7 @@ class FakeMeetingPlatform(Failing):
         self._maybe_fail()
         external_id = f"{self.name}-{next(self._ids)}"
         self.meetings[external_id] = request
+        self._maybe_lose_answer()
         return PlatformMeeting(external_id, f"https://{self.name}.example/j/{external_id}")
 
     async def find_meeting(
@@ -241,7 +252,9 @@ class FakeChat(Failing):
 
     async def post(self, *, target: ChatTarget, message: ChatMessage, marker: str) -> PostedMessage:
         self._maybe_fail()
-        return PostedMessage(target.channel_id, self._keep(target, message, marker, ""))
+        message_id = self._keep(target, message, marker, "")
+        self._maybe_lose_answer()
+        return PostedMessage(target.channel_id, message_id)
 
     async def find_posted(
         self, *, target: ChatTarget, marker: str, since: datetime
@@ -265,7 +278,9 @@ class FakeChat(Failing):
         self, *, target: ChatTarget, thread_id: str, message: ChatMessage, marker: str
     ) -> PostedMessage:
         self._maybe_fail()
-        return PostedMessage(target.channel_id, self._keep(target, message, marker, thread_id))
+        message_id = self._keep(target, message, marker, thread_id)
+        self._maybe_lose_answer()
+        return PostedMessage(target.channel_id, message_id)
 
     async def find_reply(
         self, *, target: ChatTarget, thread_id: str, marker: str
@@ -897,6 +912,29 @@ def record_fakes(clock: FakeClock | None = None) -> RecordFakes:
         FakeSeats(records),
         FakeCallbackInbox(records),
     )
+
+
+class WideStoreView:
+    """Transitional: answers the wide `BookingStore` port from the narrow stand-ins, for use cases
+    whose deps still take it. Goes when the wide port goes."""
+
+    def __init__(self, fakes: RecordFakes) -> None:
+        self._parts: tuple[object, ...] = (
+            fakes.companies,
+            fakes.catalog,
+            fakes.staff,
+            fakes.zoom_accounts,
+            fakes.booking_records,
+            fakes.meetings,
+            fakes.notifications,
+            fakes.seats,
+        )
+
+    def __getattr__(self, name: str) -> object:
+        for part in self._parts:
+            if hasattr(part, name):
+                return getattr(part, name)
+        raise AttributeError(name)
 
 
 # -- admin features -----------------------------------------------------------------------------

@@ -24,10 +24,20 @@ START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 def details(minutes: float) -> BookingDetails:
     return BookingDetails(
-        "1", "AB12", "s1", "Yoga", "p1", "Olena", "Ann", "ann@example.com", "",
-        START, START + timedelta(minutes=minutes), BookingStatus.CONFIRMED,
+        "1",
+        "AB12",
+        "s1",
+        "Yoga",
+        "p1",
+        "Olena",
+        "Ann",
+        "ann@example.com",
+        "",
+        START,
+        START + timedelta(minutes=minutes),
+        BookingStatus.CONFIRMED,
         PaymentState.NOT_REQUIRED,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(

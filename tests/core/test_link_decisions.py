@@ -34,13 +34,34 @@ START = EPOCH + timedelta(days=1)
 COMPANY = Company("c1", "studio", "Studio", "UTC", True, open_minutes_before=10)
 HOST = MeetingHostRef(MeetingPlatform.ZOOM, "acc1", "host@studio.com")
 MEETING = Meeting(
-    "meet1", "c1", "b1", HOST, "marker-1", MeetingState.SCHEDULED, START, START + timedelta(hours=1),
-    "zoom-1", "https://zoom.example/j/1", "client-token", "host-token",
-)  # fmt: skip
+    "meet1",
+    "c1",
+    "b1",
+    HOST,
+    "marker-1",
+    MeetingState.SCHEDULED,
+    START,
+    START + timedelta(hours=1),
+    "zoom-1",
+    "https://zoom.example/j/1",
+    "client-token",
+    "host-token",
+)
 BOOKING = BookingDetails(
-    "1001", "AB12", "s1", "Yoga", "p1", "Olena", "Ann", "ann@example.com", "",
-    START, START + timedelta(hours=1), BookingStatus.CONFIRMED, PaymentState.NOT_REQUIRED,
-)  # fmt: skip
+    "1001",
+    "AB12",
+    "s1",
+    "Yoga",
+    "p1",
+    "Olena",
+    "Ann",
+    "ann@example.com",
+    "",
+    START,
+    START + timedelta(hours=1),
+    BookingStatus.CONFIRMED,
+    PaymentState.NOT_REQUIRED,
+)
 OPENS = START - timedelta(minutes=10)
 
 

@@ -23,9 +23,20 @@ from bot.messages import (
 
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 DETAILS = BookingDetails(
-    "1001", "AB12", "s1", "Yoga", "p1", "Olena", "Ann", "ann@example.com", "",
-    START, START + timedelta(hours=1), BookingStatus.CONFIRMED, PaymentState.NOT_REQUIRED,
-)  # fmt: skip
+    "1001",
+    "AB12",
+    "s1",
+    "Yoga",
+    "p1",
+    "Olena",
+    "Ann",
+    "ann@example.com",
+    "",
+    START,
+    START + timedelta(hours=1),
+    BookingStatus.CONFIRMED,
+    PaymentState.NOT_REQUIRED,
+)
 CLIENT_LINK = "https://meetbot.example/m/client-token"
 HOST_LINK = "https://meetbot.example/h/host-token"
 
@@ -161,9 +172,12 @@ def test_digest_covers_times_inside_the_body() -> None:
 
 def test_rescheduled_reply_says_was_and_now() -> None:
     built = rescheduled_message(
-        old_start=START, old_end=START + timedelta(hours=1),
-        start=START + timedelta(days=1), end=START + timedelta(days=1, hours=1), timezone="UTC",
-    )  # fmt: skip
+        old_start=START,
+        old_end=START + timedelta(hours=1),
+        start=START + timedelta(days=1),
+        end=START + timedelta(days=1, hours=1),
+        timezone="UTC",
+    )
     assert built.facts == (
         Fact("Was", "Tue 01 Dec 2026, 10:00–11:00 (UTC)"),
         Fact("Now", "Wed 02 Dec 2026, 10:00–11:00 (UTC)"),
@@ -184,9 +198,13 @@ def test_starting_reply_offers_the_host_link(client: str, shown: str) -> None:
 def test_class_message_lists_each_seat_with_its_own_link() -> None:
     seats = [("Ann", "AB12", "https://m/1"), ("", "CD34", "https://m/2")]
     built = class_message(
-        service_name="Yoga", provider_name="Olena", when="today", seats=seats,
-        host_link=HOST_LINK, meeting_id="meet1",
-    )  # fmt: skip
+        service_name="Yoga",
+        provider_name="Olena",
+        when="today",
+        seats=seats,
+        host_link=HOST_LINK,
+        meeting_id="meet1",
+    )
     assert built.body == (
         Text("• Ann (AB12): "),
         Link("https://m/1"),

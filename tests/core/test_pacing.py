@@ -27,9 +27,12 @@ class Ticks:
 
 def pacer(ticks: Ticks, limits: tuple[tuple[float, int], ...], max_wait: float = 1.0) -> Pacer:
     return Pacer(
-        limits=limits, reason="the channel's pace", max_wait=max_wait,
-        clock=ticks.clock, sleep=ticks.sleep,
-    )  # fmt: skip
+        limits=limits,
+        reason="the channel's pace",
+        max_wait=max_wait,
+        clock=ticks.clock,
+        sleep=ticks.sleep,
+    )
 
 
 def test_sends_within_the_limit_do_not_wait() -> None:

@@ -18,9 +18,13 @@ def test_consent_names_platform_and_company_and_warns_about_forwarded_links() ->
 
 def test_confirmation_offers_confirm_and_cancel_carrying_the_token() -> None:
     asked = confirmation_message(
-        "Teams", "ann@studio.com", "Olena's meetings", token="t1",
-        confirm="ms_confirm", discard="ms_discard",
-    )  # fmt: skip
+        "Teams",
+        "ann@studio.com",
+        "Olena's meetings",
+        token="t1",
+        confirm="ms_confirm",
+        discard="ms_discard",
+    )
     assert asked.text == "ann@studio.com will host Olena's meetings."
     assert [(a.label, a.action_id, a.value) for a in asked.actions] == [
         ("Confirm", "ms_confirm", "t1"),

@@ -25,9 +25,14 @@ from bot.templates import (
 
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 VALUES = TemplateValues(
-    client_link="https://m/c", host_link="https://m/h", service="Yoga", provider="Olena",
-    client="Ann", start=AT, start_text="1 Dec 10:00 (UTC)",
-)  # fmt: skip
+    client_link="https://m/c",
+    host_link="https://m/h",
+    service="Yoga",
+    provider="Olena",
+    client="Ann",
+    start=AT,
+    start_text="1 Dec 10:00 (UTC)",
+)
 
 
 @pytest.mark.parametrize(

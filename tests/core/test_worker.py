@@ -44,9 +44,13 @@ def worker(
     observer: Observer | None = None,
 ) -> Worker:
     return Worker(
-        queue=queue, handlers={"test": handler}, clock=queue.clock, worker_id="w1",
-        policy=policy, observer=observer,
-    )  # fmt: skip
+        queue=queue,
+        handlers={"test": handler},
+        clock=queue.clock,
+        worker_id="w1",
+        policy=policy,
+        observer=observer,
+    )
 
 
 def raising(error: BaseException) -> Handler:

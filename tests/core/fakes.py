@@ -673,7 +673,7 @@ class FakeMeetings:
         if shared is not None:
             self.records.meeting_of_booking[booking.id] = shared.id
             self._take_seat(booking, token)
-            return replace(shared, booking_id=booking.id, client_token=token), False
+            return replace(shared, client_token=token), False
         meeting_id = self.records.new_id("meet")
         meeting = Meeting(
             meeting_id,

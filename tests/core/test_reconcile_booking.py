@@ -1,34 +1,15 @@
 """Reconciling one booking, decision by decision, with every port in memory: what is created,
 posted, moved, cancelled or held, and how a retry after a crash finishes the work without doing
-any of it twice.
-
-`sync` below is the one place that builds the use case's dependencies from the stand-ins.
-"""
+any of it twice."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import timedelta
-from typing import cast
 
 import pytest
 
-from bot.domain import (
-    AccountState,
-    AlertKind,
-    BookingDetails,
-    BookingStatus,
-    ChatPlatform,
-    ChatTarget,
-    Company,
-    MeetingPlatform,
-    MeetingState,
-    PaymentState,
-    Provider,
-    Service,
-    ZoomAccount,
-)
+from bot.domain import AlertKind, BookingStatus, MeetingPlatform, MeetingState
 from bot.errors import (
     BookingUnknown,
     ChatChannelUnavailable,
@@ -36,103 +17,9 @@ from bot.errors import (
     OutcomeUnknown,
     PermanentFailure,
 )
-from bot.ports import BookingStore
-from bot.usecases.sync_booking import LinkBuilder, SyncDeps, remind, sync_booking
-from tests.core.fakes import (
-    EPOCH,
-    FakeAdminInbox,
-    FakeAlertStore,
-    FakeBookingSource,
-    FakeChat,
-    FakeClock,
-    FakeMeetingPlatform,
-    FakeTemplateStore,
-    RecordFakes,
-    WideStoreView,
-    record_fakes,
-)
-
-START = EPOCH + timedelta(days=1)
-CHANNEL = ChatTarget(ChatPlatform.SLACK, "T1", "C-olena")
-ADMIN = ChatTarget(ChatPlatform.SLACK, "T1", "U-admin")
-STUDIO = Company("c1", "studio", "Studio", "UTC", online_meetings_enabled=True)
-YOGA = Service("c1", "s1", "Yoga", online_meetings=True)
-OLENA = Provider(
-    "c1", "p1", "Olena", "olena@studio.com", MeetingPlatform.ZOOM, "olena@studio.com", CHANNEL
-)
-DETAILS = BookingDetails(
-    "1001",
-    "AB12",
-    "s1",
-    "Yoga",
-    "p1",
-    "Olena",
-    "Ann",
-    "ann@example.com",
-    "",
-    START,
-    START + timedelta(hours=1),
-    BookingStatus.CONFIRMED,
-    PaymentState.NOT_REQUIRED,
-)
-
-
-class World:
-    """A company set up for online meetings, and a booking the booking system reports."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.records: RecordFakes = record_fakes(clock)
-        self.records.companies.add(STUDIO)
-        self.records.records.services[("c1", "s1")] = YOGA
-        self.records.records.providers[("c1", "p1")] = OLENA
-        self.records.records.zoom_accounts["c1"] = ZoomAccount(
-            "z1", "c1", "acc1", AccountState.ACTIVE
-        )
-        self.source = FakeBookingSource()
-        self.source.bookings["1001"] = DETAILS
-        self.zoom = FakeMeetingPlatform("zoom")
-        self.chat = FakeChat(clock)
-        self.alerts = FakeAlertStore(clock)
-        self.inbox = FakeAdminInbox(clock)
-
-    def deps(self) -> SyncDeps:
-        return SyncDeps(
-            store=cast(BookingStore, WideStoreView(self.records)),
-            bookings=self.source,
-            platforms={MeetingPlatform.ZOOM: self.zoom},
-            chats={ChatPlatform.SLACK: self.chat},
-            links=LinkBuilder("https://meetbot.example"),
-            alerts=self.alerts,
-            inbox=self.inbox,
-            templates=FakeTemplateStore(),
-            clock=self.clock,
-        )
-
-    def sync(self, booking_id: str = "1001") -> str:
-        return asyncio.run(
-            sync_booking(
-                self.deps(),
-                company_id="c1",
-                booking_id=booking_id,
-                booking_hash="h",
-                take_turn=lambda key: True,
-            )
-        )
-
-    def change(self, **changes: object) -> None:
-        self.source.bookings["1001"] = replace(self.source.bookings["1001"], **changes)  # type: ignore[arg-type]
-
-    def set_provider(self, **changes: object) -> None:
-        self.records.records.providers[("c1", "p1")] = replace(OLENA, **changes)  # type: ignore[arg-type]
-
-    def problem(self) -> str | None:
-        [booking] = self.records.records.bookings.values()
-        return self.records.records.booking_problems.get(booking.id)
-
-    def meeting_state(self) -> MeetingState:
-        [meeting] = self.records.records.meetings.values()
-        return meeting.state
+from bot.usecases.sync_booking import remind
+from tests.core.booking_world import ADMIN, CHANNEL, EPOCH, START, STUDIO, World
+from tests.core.fakes import FakeClock
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """One company set up for online meetings, every port in memory, and a booking its booking system
-reports: the harness of the reconcile tests. `World.deps` is the one place that builds the sync
-use case's dependencies from the stand-ins, so a change of those dependencies is made here once.
+reports: the harness of the reconcile tests. The use case takes the stand-ins it names from
+`World.stand_ins`, so a change of its dependencies needs at most a new stand-in here.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
-from typing import cast
 
 from bot.domain import (
     AccountState,
@@ -24,7 +23,6 @@ from bot.domain import (
     Service,
     ZoomAccount,
 )
-from bot.ports import BookingStore
 from bot.usecases.sync_booking import LinkBuilder, SyncDeps, sync_booking
 from tests.core.fakes import (
     EPOCH,
@@ -36,7 +34,7 @@ from tests.core.fakes import (
     FakeMeetingPlatform,
     FakeTemplateStore,
     RecordFakes,
-    WideStoreView,
+    build_deps,
     record_fakes,
 )
 
@@ -85,18 +83,22 @@ class World:
         self.inbox = FakeAdminInbox(clock)
         self.templates = FakeTemplateStore()
 
+    def stand_ins(self) -> dict[str, object]:
+        """Every stand-in of this world, by the name a use case gives the port."""
+        return {
+            **self.records.named(),
+            "bookings": self.source,
+            "platforms": {MeetingPlatform.ZOOM: self.zoom},
+            "chats": {ChatPlatform.SLACK: self.chat},
+            "links": LinkBuilder("https://meetbot.example"),
+            "alerts": self.alerts,
+            "inbox": self.inbox,
+            "templates": self.templates,
+            "clock": self.clock,
+        }
+
     def deps(self) -> SyncDeps:
-        return SyncDeps(
-            store=cast(BookingStore, WideStoreView(self.records)),
-            bookings=self.source,
-            platforms={MeetingPlatform.ZOOM: self.zoom},
-            chats={ChatPlatform.SLACK: self.chat},
-            links=LinkBuilder("https://meetbot.example"),
-            alerts=self.alerts,
-            inbox=self.inbox,
-            templates=self.templates,
-            clock=self.clock,
-        )
+        return build_deps(SyncDeps, self.stand_ins())
 
     def sync(self, booking_id: str = "1001", *, has_turn: bool = True) -> str:
         return asyncio.run(

@@ -10,10 +10,12 @@ the fake (`fail_next`), never by patching.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from bot.domain import (
     AccountState,
@@ -60,6 +62,26 @@ from bot.signin import SignInState, StateProblem
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 
 EPOCH = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+Deps = TypeVar("Deps")
+
+
+def build_deps(deps_type: type[Deps], stand_ins: Mapping[str, object]) -> Deps:
+    """A use case's dependencies (a dataclass) filled from stand-ins by field name.
+
+    Use cases name their ports by the agreed names (`companies`, `catalog`, `booking_records`,
+    `meetings`...), so a test offers every stand-in it has and each use case takes the ones it
+    names: a use case that changes its dependencies needs no change in the tests, only a stand-in
+    for a port never offered before. A required field without one is an error that names it.
+    """
+    chosen: dict[str, Any] = {}
+    for wanted in dataclasses.fields(deps_type):  # type: ignore[arg-type]
+        if wanted.name in stand_ins:
+            chosen[wanted.name] = stand_ins[wanted.name]
+        elif (
+            wanted.default is dataclasses.MISSING and wanted.default_factory is dataclasses.MISSING
+        ):
+            raise LookupError(f"no stand-in offered for {deps_type.__name__}.{wanted.name}")
+    return deps_type(**chosen)
 
 
 class FakeClock:
@@ -896,6 +918,21 @@ class RecordFakes:
     notifications: FakeNotifications
     seats: FakeSeats
     callbacks: FakeCallbackInbox
+
+    def named(self) -> dict[str, object]:
+        """The stand-ins by the names use cases give their ports (for `build_deps`)."""
+        return {
+            "companies": self.companies,
+            "catalog": self.catalog,
+            "staff": self.staff,
+            "zoom_accounts": self.zoom_accounts,
+            "booking_records": self.booking_records,
+            "meetings": self.meetings,
+            "notifications": self.notifications,
+            "seats": self.seats,
+            # Transitional: use cases that still take the wide BookingStore.
+            "store": WideStoreView(self),
+        }
 
 
 def record_fakes(clock: FakeClock | None = None) -> RecordFakes:

@@ -7,6 +7,7 @@ comparison of every protocol method's parameters (names, kinds, defaults) with t
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -104,3 +105,21 @@ def test_every_port_of_the_package_has_a_stand_in() -> None:
     transitional = {"BookingStore", "SetupStore"}
     covered = {protocol.__name__ for protocol, _ in PAIRS} | {"AuditLog"} | transitional
     assert set(ports.__all__) <= covered, sorted(set(ports.__all__) - covered)
+
+
+def test_deps_are_filled_by_the_names_use_cases_give_their_ports() -> None:
+    from bot.usecases.sync_booking import SyncDeps
+
+    offered = {**RECORDS.named(), "unused": object()}
+    with pytest.raises(LookupError, match=r"SyncDeps\.bookings"):
+        fakes.build_deps(SyncDeps, offered)
+
+
+def test_a_field_with_a_default_may_go_without_a_stand_in() -> None:
+    @dataclass
+    class Needs:
+        catalog: ports.Catalog
+        teams_accounts: ports.TeamsAccounts | None = None
+
+    built = fakes.build_deps(Needs, RECORDS.named())
+    assert built.catalog is RECORDS.catalog and built.teams_accounts is None

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 import pytest
 
 from bot.domain import AlertKind, ChatPlatform, ChatTarget, Company, DigestSettings
 from bot.errors import BookingSystemError
-from bot.ports import BookingStore
 from bot.usecases import alerts
 from bot.usecases.alerts import NoticeDeps
 from bot.usecases.routine import KIOSK_PLUGIN, RoutineDeps, next_run, run_routine
@@ -22,7 +20,7 @@ from tests.core.fakes import (
     FakeBookingSource,
     FakeChat,
     FakeClock,
-    WideStoreView,
+    build_deps,
     record_fakes,
 )
 
@@ -60,14 +58,15 @@ class Routine:
         self.inbox = FakeAdminInbox(clock)
         self.inbox.inboxes["c1"] = [ADMIN]
         self.chat = FakeChat(clock)
-        self.deps = RoutineDeps(
-            store=cast(BookingStore, WideStoreView(self.records)),
-            bookings=self.source,
-            alerts=self.alerts,
-            records=self.admin_records,
-            notices=NoticeDeps(self.alerts, self.inbox, {ChatPlatform.SLACK: self.chat}),
-            clock=clock,
-        )
+        stand_ins = {
+            **self.records.named(),
+            "bookings": self.source,
+            "alerts": self.alerts,
+            "records": self.admin_records,
+            "notices": NoticeDeps(self.alerts, self.inbox, {ChatPlatform.SLACK: self.chat}),
+            "clock": clock,
+        }
+        self.deps = build_deps(RoutineDeps, stand_ins)
         self.admin_records.set_digest(company_id="c1", enabled=False)
 
     def run(self) -> str:

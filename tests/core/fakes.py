@@ -501,7 +501,13 @@ class FakeCatalog:
                 replace(had, name=entry.name, email=entry.email)
                 if had
                 else Provider(
-                    company_id, entry.external_id, entry.name, entry.email, None, None, None
+                    company_id=company_id,
+                    external_id=entry.external_id,
+                    name=entry.name,
+                    email=entry.email,
+                    platform=None,  # chosen by an admin, as is everything below
+                    zoom_user=None,
+                    channel=None,
                 )
             )
 
@@ -698,18 +704,18 @@ class FakeMeetings:
             return replace(shared, client_token=token), False
         meeting_id = self.records.new_id("meet")
         meeting = Meeting(
-            meeting_id,
-            booking.company_id,
-            booking.id,
-            host,
-            f"{marker_prefix}-{meeting_id}",
-            MeetingState.CREATING,
-            booking.details.start,
-            booking.details.end,
-            None,
-            None,
-            token,
-            self.records.new_id("tok-h"),
+            id=meeting_id,
+            company_id=booking.company_id,
+            booking_id=booking.id,
+            host=host,
+            marker=f"{marker_prefix}-{meeting_id}",
+            state=MeetingState.CREATING,
+            start=booking.details.start,
+            end=booking.details.end,
+            external_id=None,
+            join_url=None,
+            client_token=token,
+            host_token=self.records.new_id("tok-h"),
             class_key=class_key,
         )
         self.records.meetings[meeting_id] = meeting
@@ -721,13 +727,13 @@ class FakeMeetings:
     def _take_seat(self, booking: Booking, token: str) -> None:
         details = booking.details
         self.records.seats[booking.id] = Seat(
-            booking.id,
-            details.code,
-            details.client_name,
-            details.client_email,
-            token,
-            None,
-            None,
+            booking_id=booking.id,
+            booking_code=details.code,
+            client_name=details.client_name,
+            client_email=details.client_email,
+            client_token=token,
+            registrant_id=None,
+            join_url=None,
             cancelled=False,
         )
 
@@ -806,13 +812,13 @@ class FakeNotifications:
                 return notification, False
         notification_id = self.records.new_id("n")
         notification = Notification(
-            notification_id,
-            meeting.id,
-            target,
-            f"note-{notification_id}",
-            NotificationState.POSTING,
-            None,
-            None,
+            id=notification_id,
+            meeting_id=meeting.id,
+            target=target,
+            marker=f"note-{notification_id}",
+            state=NotificationState.POSTING,
+            message_id=None,
+            digest=None,
         )
         self.records.notifications[notification_id] = notification
         self.records.notification_started[notification_id] = self.records.clock.now()

@@ -11,14 +11,11 @@ from datetime import timedelta
 
 from bot.domain import (
     AccountState,
-    BookingDetails,
-    BookingStatus,
     ChatPlatform,
     ChatTarget,
     Company,
     MeetingPlatform,
     MeetingState,
-    PaymentState,
     Provider,
     Service,
     ZoomAccount,
@@ -34,6 +31,7 @@ from tests.core.fakes import (
     FakeMeetingPlatform,
     FakeTemplateStore,
     RecordFakes,
+    booking_details,
     build_deps,
     record_fakes,
 )
@@ -46,21 +44,7 @@ YOGA = Service("c1", "s1", "Yoga", online_meetings=True)
 OLENA = Provider(
     "c1", "p1", "Olena", "olena@studio.com", MeetingPlatform.ZOOM, "olena@studio.com", CHANNEL
 )
-DETAILS = BookingDetails(
-    "1001",
-    "AB12",
-    "s1",
-    "Yoga",
-    "p1",
-    "Olena",
-    "Ann",
-    "ann@example.com",
-    "",
-    START,
-    START + timedelta(hours=1),
-    BookingStatus.CONFIRMED,
-    PaymentState.NOT_REQUIRED,
-)
+DETAILS = booking_details(start=START)
 
 
 class World:

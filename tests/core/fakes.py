@@ -27,6 +27,7 @@ from bot.domain import (
     Booking,
     BookingCallback,
     BookingDetails,
+    BookingStatus,
     CatalogEntry,
     ChatPlatform,
     ChatTarget,
@@ -44,6 +45,7 @@ from bot.domain import (
     MsConnectRefused,
     Notification,
     NotificationState,
+    PaymentState,
     PlatformMeeting,
     PlatformUser,
     PostedMessage,
@@ -63,6 +65,29 @@ from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 
 EPOCH = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 Deps = TypeVar("Deps")
+
+
+def booking_details(
+    *, start: datetime = EPOCH + timedelta(days=1), minutes: float = 60, **changes: Any
+) -> BookingDetails:
+    """Booking 1001 (code AB12) as the booking system reports it: Ann books Yoga with Olena,
+    confirmed, nothing to pay; `changes` sets any other field."""
+    details = BookingDetails(
+        external_id="1001",
+        code="AB12",
+        service_id="s1",
+        service_name="Yoga",
+        provider_id="p1",
+        provider_name="Olena",
+        client_name="Ann",
+        client_email="ann@example.com",
+        client_phone="",
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        status=BookingStatus.CONFIRMED,
+        payment=PaymentState.NOT_REQUIRED,
+    )
+    return replace(details, **changes)
 
 
 def build_deps(deps_type: type[Deps], stand_ins: Mapping[str, object]) -> Deps:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,34 +10,19 @@ from bot import errors
 from bot.domain import (
     Actor,
     BookingDetails,
-    BookingStatus,
     ChatPlatform,
     MsConnection,
-    PaymentState,
     SimplyBookCredentials,
     ZoomConnection,
 )
 from bot.signin import SignInState
+from tests.core.fakes import booking_details
 
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 def details(minutes: float) -> BookingDetails:
-    return BookingDetails(
-        "1",
-        "AB12",
-        "s1",
-        "Yoga",
-        "p1",
-        "Olena",
-        "Ann",
-        "ann@example.com",
-        "",
-        START,
-        START + timedelta(minutes=minutes),
-        BookingStatus.CONFIRMED,
-        PaymentState.NOT_REQUIRED,
-    )
+    return booking_details(start=START, minutes=minutes)
 
 
 @pytest.mark.parametrize(

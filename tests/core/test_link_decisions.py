@@ -28,7 +28,7 @@ from bot.usecases.links import (
     host_link,
     opening_time,
 )
-from tests.core.fakes import EPOCH, FakeLinkStore, FakeMeetingPlatform
+from tests.core.fakes import EPOCH, FakeLinkStore, FakeMeetingPlatform, booking_details
 
 START = EPOCH + timedelta(days=1)
 COMPANY = Company("c1", "studio", "Studio", "UTC", True, open_minutes_before=10)
@@ -47,21 +47,7 @@ MEETING = Meeting(
     "client-token",
     "host-token",
 )
-BOOKING = BookingDetails(
-    "1001",
-    "AB12",
-    "s1",
-    "Yoga",
-    "p1",
-    "Olena",
-    "Ann",
-    "ann@example.com",
-    "",
-    START,
-    START + timedelta(hours=1),
-    BookingStatus.CONFIRMED,
-    PaymentState.NOT_REQUIRED,
-)
+BOOKING = booking_details(start=START)
 OPENS = START - timedelta(minutes=10)
 
 

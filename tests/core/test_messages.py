@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain import BookingDetails, BookingStatus, PaymentState
+from bot.domain import PaymentState
 from bot.messages import (
     START_ACTION,
     ChatMessage,
@@ -20,23 +20,10 @@ from bot.messages import (
     rescheduled_message,
     starting_message,
 )
+from tests.core.fakes import booking_details
 
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-DETAILS = BookingDetails(
-    "1001",
-    "AB12",
-    "s1",
-    "Yoga",
-    "p1",
-    "Olena",
-    "Ann",
-    "ann@example.com",
-    "",
-    START,
-    START + timedelta(hours=1),
-    BookingStatus.CONFIRMED,
-    PaymentState.NOT_REQUIRED,
-)
+DETAILS = booking_details(start=START)
 CLIENT_LINK = "https://meetbot.example/m/client-token"
 HOST_LINK = "https://meetbot.example/h/host-token"
 

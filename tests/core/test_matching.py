@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.matching import NameMatch, explain_miss, find_by_name, normalise
 
@@ -77,3 +79,10 @@ def test_a_miss_is_explained_in_words(query: str, names: list[str], expected: st
     items: list[object] = list(names)
     match = find_by_name(query, items, str)
     assert explain_miss("provider", query, match, "providers").startswith(expected)
+
+
+@given(st.lists(st.text(alphabet="abcdeéf ", min_size=1, max_size=12), min_size=1, max_size=6))
+def test_every_distinct_name_finds_itself(names: list[str]) -> None:
+    distinct = {normalise(name): name for name in names if normalise(name)}
+    for name in distinct.values():
+        assert find_by_name(name, list(distinct.values()), str).found == name

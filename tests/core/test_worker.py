@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain import Job
 from bot.errors import PermanentFailure, RetryLater, WaitingForTurn
@@ -232,3 +234,49 @@ def test_a_retried_job_runs_again_only_once_due(clock: FakeClock) -> None:
     clock.advance(12)
     assert asyncio.run(run.drain()) == 1
     assert calls == [1, 2] and queue.completed[0][1] == "ok"
+
+
+@given(
+    st.integers(min_value=0, max_value=60),
+    st.floats(min_value=0, max_value=1),
+    st.floats(min_value=0.01, max_value=100),
+    st.floats(min_value=1, max_value=10_000),
+)
+def test_backoff_stays_between_half_its_ceiling_and_the_ceiling(
+    attempt: int, rng: float, base: float, cap: float
+) -> None:
+    policy = WorkerPolicy(backoff_base_seconds=base, backoff_cap_seconds=cap)
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    assert ceiling / 2 <= backoff_delay(attempt, policy, lambda: rng) <= ceiling
+
+
+OUTCOMES = {
+    "done": None,
+    "passing": RetryLater("outage"),
+    "paced": RetryLater("paced", after_seconds=5),
+    "turn": WaitingForTurn("busy", after_seconds=1),
+    "permanent": PermanentFailure("refused"),
+    "bug": ValueError("bug"),
+}
+
+
+@given(st.lists(st.sampled_from(sorted(OUTCOMES)), min_size=1, max_size=40))
+def test_a_job_is_never_lost_whatever_its_handler_does(outcomes: list[str]) -> None:
+    clock = FakeClock()
+    queue = FakeJobQueue(clock)
+    queue.add("test", {"what": "x"})
+    script = iter(outcomes)
+
+    async def scripted(job: Job) -> str:
+        error = OUTCOMES[next(script, "done")]
+        if error is not None:
+            raise error
+        return "done"
+
+    run = worker(queue, scripted)
+    for _ in outcomes:
+        asyncio.run(run.drain())
+        clock.advance(3600)
+    # Exactly one place holds the job: still pending, completed or buried.
+    places = len(queue.pending) + len(queue.completed) + len(queue.buried)
+    assert places == 1 and not queue.running

@@ -1,8 +1,10 @@
 """Keeps the core tests hermetic and quick.
 
 Every test runs with the network, subprocesses and SQLite shut off, so a core test that reaches
-for one fails at once instead of quietly becoming an end-to-end test. Hypothesis runs a modest
-number of examples and keeps no example database on disk.
+for one fails at once instead of quietly becoming an end-to-end test. Property tests name the
+"core" Hypothesis profile: a modest number of examples, no deadline (a busy machine must not make
+them flaky) and no example database on disk. It is named, not loaded, so the rest of the suite
+keeps its own settings when the whole suite runs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ settings.register_profile(
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile("core")
 
 
 class HermeticViolation(AssertionError):

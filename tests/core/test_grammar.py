@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.commands import (
@@ -241,6 +241,7 @@ def test_every_command_word_has_a_usage_line() -> None:
         assert not (isinstance(parsed, Help) and parsed.unknown), word
 
 
+@settings(settings.get_profile("core"))
 @given(st.text(max_size=300))
 def test_any_text_parses_to_some_command_without_raising(text: str) -> None:
     parsed = parse(text)
@@ -248,6 +249,7 @@ def test_any_text_parses_to_some_command_without_raising(text: str) -> None:
         assert parsed.problem and parsed.usage in USAGE.values()
 
 
+@settings(settings.get_profile("core"))
 @given(st.sampled_from(sorted(USAGE)), st.lists(st.text(min_size=1, max_size=12), max_size=5))
 def test_known_words_never_read_as_unknown(word: str, rest: list[str]) -> None:
     parsed = parse(" ".join([word, *rest]))

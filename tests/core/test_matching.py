@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.matching import NameMatch, explain_miss, find_by_name, normalise
@@ -81,6 +81,7 @@ def test_a_miss_is_explained_in_words(query: str, names: list[str], expected: st
     assert explain_miss("provider", query, match, "providers").startswith(expected)
 
 
+@settings(settings.get_profile("core"))
 @given(st.lists(st.text(alphabet="abcdeéf ", min_size=1, max_size=12), min_size=1, max_size=6))
 def test_every_distinct_name_finds_itself(names: list[str]) -> None:
     distinct = {normalise(name): name for name in names if normalise(name)}

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain import PaymentState
@@ -204,6 +204,7 @@ def test_class_message_lists_each_seat_with_its_own_link() -> None:
     assert built.summary.endswith("2 seat(s)")
 
 
+@settings(settings.get_profile("core"))
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_two_messages_share_a_digest_only_when_they_say_the_same(first: str, second: str) -> None:
     one = ChatMessage(title="t", facts=(Fact("Client", first),))

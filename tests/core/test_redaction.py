@@ -7,7 +7,7 @@ import hashlib
 import logging
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.redaction import (
@@ -98,6 +98,7 @@ def test_an_old_value_is_still_found_by_its_long_words() -> None:
     assert "AAAAAAAAAAAAAAAAAAAA" not in secrets.mask("saw AAAAAAAAAAAAAAAAAAAA here")
 
 
+@settings(settings.get_profile("core"))
 @given(
     st.lists(
         st.text("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", min_size=8, max_size=40), min_size=1, max_size=5
@@ -128,6 +129,7 @@ def test_long_text_is_cut_within_the_limit_and_says_how_much_was_dropped() -> No
     assert capped.endswith("more bytes]")
 
 
+@settings(settings.get_profile("core"))
 @given(st.text(min_size=0, max_size=3000), st.integers(min_value=60, max_value=2000))
 def test_capped_text_never_passes_the_limit_nor_breaks_a_character(text: str, limit: int) -> None:
     capped = cap(text, limit)

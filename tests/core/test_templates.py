@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.messages import Link, Text, When
@@ -98,11 +98,13 @@ def test_plain_text_shows_links_as_urls_and_times_in_the_company_zone() -> None:
     assert as_plain_text(rendered) == "Ann at 1 Dec 10:00 (UTC): https://m/c"
 
 
+@settings(settings.get_profile("core"))
 @given(st.text(max_size=200).filter(lambda body: "[" not in body))
 def test_text_without_variables_renders_back_to_itself(body: str) -> None:
     assert as_plain_text(render(body, VALUES)) == body
 
 
+@settings(settings.get_profile("core"))
 @given(
     st.lists(st.sampled_from(sorted(VARIABLES)), max_size=6), st.text(alphabet="ab ", max_size=5)
 )

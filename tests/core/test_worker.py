@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain import Job
@@ -236,6 +236,7 @@ def test_a_retried_job_runs_again_only_once_due(clock: FakeClock) -> None:
     assert calls == [1, 2] and queue.completed[0][1] == "ok"
 
 
+@settings(settings.get_profile("core"))
 @given(
     st.integers(min_value=0, max_value=60),
     st.floats(min_value=0, max_value=1),
@@ -260,6 +261,7 @@ OUTCOMES = {
 }
 
 
+@settings(settings.get_profile("core"))
 @given(st.lists(st.sampled_from(sorted(OUTCOMES)), min_size=1, max_size=40))
 def test_a_job_is_never_lost_whatever_its_handler_does(outcomes: list[str]) -> None:
     clock = FakeClock()

@@ -10,15 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-CLIENT_PATH = "/m/"  # + token: a client's link to their meeting
-HOST_PATH = "/h/"  # + token: the provider's host link
+CLIENT_PATH, HOST_PATH = "/m/", "/h/"  # + a meeting's client token, or its host token
 SIMPLYBOOK_CALLBACK_PATH = "/webhooks/simplybook/"  # + the company's webhook token
-ZOOM_START_PATH = "/oauth/zoom/start"
-ZOOM_CALLBACK_PATH = "/oauth/zoom/callback"
+ZOOM_START_PATH, ZOOM_CALLBACK_PATH = "/oauth/zoom/start", "/oauth/zoom/callback"
 MICROSOFT_START_PATH = "/oauth/microsoft/start"
 MICROSOFT_CALLBACK_PATH = "/oauth/microsoft/callback"
-SLACK_INSTALL_PATH = "/slack/install"
-SLACK_REDIRECT_PATH = "/slack/oauth_redirect"
+SLACK_INSTALL_PATH, SLACK_REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 
 
 @dataclass(frozen=True, slots=True)

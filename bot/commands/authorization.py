@@ -10,30 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands.kinds import (
-    Audit,
-    Command,
-    Connect,
-    Disconnect,
-    Help,
-    Invalid,
-    ListProviders,
-    ListServices,
-    ProviderChannel,
-    ProviderStaff,
-    ProviderTeams,
-    ProviderZoom,
-    Report,
-    Role,
-    SetDigest,
-    SetFeature,
-    SetRole,
-    SetService,
-    StartMeeting,
-    Status,
-    TemplateCommand,
-    TooLong,
-)
+from bot.commands import kinds
+from bot.commands.kinds import Role
 from bot.domain import Actor, Company
 from bot.ports import Staff
 
@@ -73,37 +51,37 @@ RULES: dict[str, Rule] = {
 }
 
 _RULE_OF: dict[type, str] = {
-    Help: "help",
-    Invalid: "help",
-    TooLong: "help",
-    Status: "status",
-    ListServices: "services",
-    SetService: "service",
-    ListProviders: "providers",
-    ProviderZoom: "provider",
-    ProviderTeams: "provider",
-    ProviderChannel: "provider",
-    ProviderStaff: "provider",
-    SetRole: "role",
-    StartMeeting: "start",
-    Report: "report",
-    Audit: "audit",
-    SetDigest: "digest",
-    TemplateCommand: "template",
+    kinds.Help: "help",
+    kinds.Invalid: "help",
+    kinds.TooLong: "help",
+    kinds.Status: "status",
+    kinds.ListServices: "services",
+    kinds.SetService: "service",
+    kinds.ListProviders: "providers",
+    kinds.ProviderZoom: "provider",
+    kinds.ProviderTeams: "provider",
+    kinds.ProviderChannel: "provider",
+    kinds.ProviderStaff: "provider",
+    kinds.SetRole: "role",
+    kinds.StartMeeting: "start",
+    kinds.Report: "report",
+    kinds.Audit: "audit",
+    kinds.SetDigest: "digest",
+    kinds.TemplateCommand: "template",
 }
 
 
-def rule_name(command: Command) -> str:
-    if isinstance(command, Connect):
+def rule_name(command: kinds.Command) -> str:
+    if isinstance(command, kinds.Connect):
         return f"connect {command.target}"
-    if isinstance(command, Disconnect):
+    if isinstance(command, kinds.Disconnect):
         return f"disconnect {command.target}"
-    if isinstance(command, SetFeature):
+    if isinstance(command, kinds.SetFeature):
         return "enable" if command.enabled else "disable"
     return _RULE_OF[type(command)]
 
 
-def rule_for(command: Command) -> Rule:
+def rule_for(command: kinds.Command) -> Rule:
     return RULES[rule_name(command)]
 
 

@@ -7,14 +7,15 @@ from SimplyBook.me first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from bot.commands.deps import AdminDeps, resumed
+from bot.commands.deps import AdminDeps, problem_solved
 from bot.commands.kinds import (
     ListProviders,
     ListServices,
     ProviderChannel,
+    ProviderStaff,
     ProviderTeams,
     ProviderZoom,
     SetService,
@@ -35,6 +36,7 @@ from bot.matching import explain_miss, find_by_name
 from bot.messages import ChatMessage, Fact
 
 Named = TypeVar("Named", Service, Provider)
+UNMAPPED = AlertKind.PROVIDER_UNMAPPED  # solved once the provider has a meeting host
 
 TEAMS_NOT_CONFIGURED = say(
     "Microsoft Teams is not set up on this server",
@@ -75,6 +77,39 @@ async def find_provider(deps: AdminDeps, company: Company, name: str) -> Provide
     return await _find_named(
         deps, company, name, "provider", lambda: deps.catalog.providers(company_id=company.id)
     )
+
+
+async def named(
+    deps: AdminDeps, company: Company, kind: str, name: str
+) -> Service | Provider | Reply:
+    """The service or provider (`kind`) that `name` means, or the answer asking which one."""
+    finder = find_service if kind == "service" else find_provider
+    found: Service | Provider | str = await finder(deps, company, name)
+    return say(f"Which {kind}?", found) if isinstance(found, str) else found
+
+
+async def named_provider(deps: AdminDeps, company: Company, name: str) -> Provider | Reply:
+    found = await find_provider(deps, company, name)
+    return say("Which provider?", found) if isinstance(found, str) else found
+
+
+ProviderCommand = TypeVar("ProviderCommand", ProviderZoom, ProviderChannel, ProviderStaff)
+
+
+def about_provider(
+    handler: Callable[[AdminDeps, Actor, Company, ProviderCommand, Provider], Awaitable[Reply]],
+) -> Callable[[AdminDeps, Actor, Company, ProviderCommand], Awaitable[Reply]]:
+    """A `provider NAME …` command: the provider is found first, or the answer asks which one."""
+
+    async def run(
+        deps: AdminDeps, actor: Actor, company: Company, command: ProviderCommand
+    ) -> Reply:
+        provider = await named_provider(deps, company, command.name)
+        if isinstance(provider, Reply):
+            return provider
+        return await handler(deps, actor, company, command, provider)
+
+    return run
 
 
 def teams_accounts_by_provider(deps: AdminDeps, company: Company) -> dict[str, MsAccount]:
@@ -135,9 +170,9 @@ async def list_services(
 async def set_service(
     deps: AdminDeps, actor: Actor, company: Company, command: SetService
 ) -> Reply:
-    found = await find_service(deps, company, command.name)
-    if isinstance(found, str):
-        return say("Which service?", found)
+    found = await named(deps, company, "service", command.name)
+    if isinstance(found, Reply):
+        return found
     deps.catalog.set_service_online(
         company_id=company.id, external_id=found.external_id, enabled=command.enabled
     )
@@ -173,30 +208,10 @@ async def list_providers(
     )
 
 
-def _provider_ready(
-    deps: AdminDeps,
-    company: Company,
-    provider: Provider,
-    *,
-    alert: AlertKind,
-    resolution: str,
-    title: str,
-    text: str,
-) -> Reply:
-    """A provider's set-up is complete again: the admins' alert about it is resolved and the
-    bookings that waited for it are set up."""
-    deps.alerts.resolve(
-        company_id=company.id, kind=alert, subject=provider.external_id, resolution=resolution
-    )
-    return say(title, text + resumed(deps, company.id))
-
-
+@about_provider
 async def provider_zoom(
-    deps: AdminDeps, actor: Actor, company: Company, command: ProviderZoom
+    deps: AdminDeps, actor: Actor, company: Company, command: ProviderZoom, provider: Provider
 ) -> Reply:
-    provider = await find_provider(deps, company, command.name)
-    if isinstance(provider, str):
-        return say("Which provider?", provider)
     account = deps.zoom_accounts.zoom_account(company_id=company.id)
     if account is None:
         return say("Zoom is not connected", "Connect it first: `/meetings connect zoom`.")
@@ -213,16 +228,14 @@ async def provider_zoom(
         company_id=company.id, external_id=provider.external_id, zoom_user=user.id
     )
     deps.audit(company.id, actor, "chose a provider's Zoom host", f"{provider.name}: {user.email}")
-    return _provider_ready(
-        deps,
-        company,
-        provider,
-        alert=AlertKind.PROVIDER_UNMAPPED,
-        resolution=f"{provider.name} now hosts on Zoom as {user.email}; their waiting bookings "
-        "are being set up.",
-        title=f"{provider.name} hosts on Zoom as {user.email}",
-        text=f"Online bookings with {provider.name} get a Zoom meeting hosted by "
-        f"{user.name or user.email}.",
+    solved = f"{provider.name} now hosts on Zoom as {user.email}; their waiting bookings are "
+    waiting = problem_solved(
+        deps, company.id, UNMAPPED, provider.external_id, solved + "being set up."
+    )
+    return say(
+        f"{provider.name} hosts on Zoom as {user.email}",
+        f"Online bookings with {provider.name} get a Zoom meeting hosted by {user.name or user.email}."
+        + waiting,
     )
 
 
@@ -231,9 +244,9 @@ async def provider_teams(
 ) -> Reply:
     if deps.teams_accounts is None:
         return TEAMS_NOT_CONFIGURED
-    provider = await find_provider(deps, company, command.name)
-    if isinstance(provider, str):
-        return say("Which provider?", provider)
+    provider = await named_provider(deps, company, command.name)
+    if isinstance(provider, Reply):
+        return provider
     deps.catalog.set_provider_platform(
         company_id=company.id, external_id=provider.external_id, platform=MeetingPlatform.TEAMS
     )
@@ -248,25 +261,20 @@ async def provider_teams(
             "No Microsoft account is connected yet: run `/meetings connect teams` (an admin, for "
             "the company's account; or the provider, for their own).",
         )
+    solved = f"{provider.name} now hosts on Microsoft Teams as {host.username}."
+    waiting = problem_solved(deps, company.id, UNMAPPED, provider.external_id, solved)
     which = "their own account" if own else "the company's account"
-    return _provider_ready(
-        deps,
-        company,
-        provider,
-        alert=AlertKind.PROVIDER_UNMAPPED,
-        resolution=f"{provider.name} now hosts on Microsoft Teams as {host.username}.",
-        title=f"{provider.name} hosts on Microsoft Teams",
-        text=f"Online bookings with {provider.name} get a Teams meeting hosted by {host.username} "
-        f"({which}).",
+    return say(
+        f"{provider.name} hosts on Microsoft Teams",
+        f"Online bookings with {provider.name} get a Teams meeting hosted by {host.username} "
+        f"({which})." + waiting,
     )
 
 
+@about_provider
 async def provider_channel(
-    deps: AdminDeps, actor: Actor, company: Company, command: ProviderChannel
+    deps: AdminDeps, actor: Actor, company: Company, command: ProviderChannel, provider: Provider
 ) -> Reply:
-    provider = await find_provider(deps, company, command.name)
-    if isinstance(provider, str):
-        return say("Which provider?", provider)
     channel_id = command.channel.id if command.channel else actor.channel_id
     if not channel_id:
         return say(
@@ -277,12 +285,12 @@ async def provider_channel(
         company_id=company.id, external_id=provider.external_id, channel=target
     )
     deps.audit(company.id, actor, "chose a provider's channel", f"{provider.name}: <#{channel_id}>")
-    return _provider_ready(
-        deps,
-        company,
-        provider,
-        alert=AlertKind.CHANNEL_UNUSABLE,
-        resolution=f"{provider.name}'s bookings go to <#{channel_id}> now.",
-        title=f"{provider.name}'s bookings go to <#{channel_id}>",
-        text="Make sure meetbot is a member of that channel (invite it with `/invite @meetbot`).",
+    solved = f"{provider.name}'s bookings go to <#{channel_id}> now."
+    waiting = problem_solved(
+        deps, company.id, AlertKind.CHANNEL_UNUSABLE, provider.external_id, solved
+    )
+    return say(
+        f"{provider.name}'s bookings go to <#{channel_id}>",
+        "Make sure meetbot is a member of that channel (invite it with `/invite @meetbot`)."
+        + waiting,
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock, SystemClock
-from bot.domain import Actor
+from bot.domain import Actor, AlertKind
 from bot.ports import (
     AdminRecords,
     AlertStore,
@@ -71,6 +71,15 @@ def resumed(deps: AdminDeps, company_id: str) -> str:
         if count
         else ""
     )
+
+
+def problem_solved(
+    deps: AdminDeps, company_id: str, kind: AlertKind, subject: str, resolution: str
+) -> str:
+    """What an alert asked for is done: the alert is resolved (the admins hear how) and the
+    bookings that waited for it are set up; returns the sentence that says so, if any."""
+    deps.alerts.resolve(company_id=company_id, kind=kind, subject=subject, resolution=resolution)
+    return resumed(deps, company_id)
 
 
 def callback_url(deps: AdminDeps, company_id: str) -> str:

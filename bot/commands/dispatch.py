@@ -7,34 +7,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.commands import accounts, catalog, meetings, reports, setup, staff, templates
+from bot.commands import accounts, catalog, kinds, meetings, reports, setup, staff, templates
 from bot.commands.authorization import access_of, rule_for
 from bot.commands.deps import AdminDeps
 from bot.commands.grammar import parse
 from bot.commands.help import help_reply, invalid_reply, too_long_reply
-from bot.commands.kinds import (
-    Audit,
-    Command,
-    Connect,
-    Disconnect,
-    Help,
-    Invalid,
-    ListProviders,
-    ListServices,
-    ProviderChannel,
-    ProviderStaff,
-    ProviderTeams,
-    ProviderZoom,
-    Report,
-    SetDigest,
-    SetFeature,
-    SetRole,
-    SetService,
-    StartMeeting,
-    Status,
-    TemplateCommand,
-    TooLong,
-)
 from bot.commands.reply import Reply, say
 from bot.domain import Actor, Company
 from bot.errors import MeetbotError, RetryLater
@@ -46,39 +23,39 @@ Handler = Callable[[AdminDeps, Actor, Any, Any], Awaitable[Reply]]
 
 
 async def _answer_help(deps: AdminDeps, actor: Actor, company: Any, command: Any) -> Reply:
-    if isinstance(command, Invalid):
+    if isinstance(command, kinds.Invalid):
         return invalid_reply(command)
-    if isinstance(command, TooLong):
+    if isinstance(command, kinds.TooLong):
         return too_long_reply(command)
     return help_reply(command)
 
 
-HANDLERS: dict[type[Command], Handler] = {
-    Help: _answer_help,
-    Invalid: _answer_help,
-    TooLong: _answer_help,
-    Status: setup.status,
-    SetFeature: setup.set_feature,
-    Connect: accounts.connect,
-    Disconnect: accounts.disconnect,
-    ListServices: catalog.list_services,
-    SetService: catalog.set_service,
-    ListProviders: catalog.list_providers,
-    ProviderZoom: catalog.provider_zoom,
-    ProviderChannel: catalog.provider_channel,
-    ProviderTeams: catalog.provider_teams,
-    ProviderStaff: staff.tie_staff,
-    SetRole: staff.set_role,
-    StartMeeting: meetings.start_command,
-    Report: reports.report,
-    Audit: reports.audit,
-    SetDigest: reports.digest,
-    TemplateCommand: templates.template,
+HANDLERS: dict[type[kinds.Command], Handler] = {
+    kinds.Help: _answer_help,
+    kinds.Invalid: _answer_help,
+    kinds.TooLong: _answer_help,
+    kinds.Status: setup.status,
+    kinds.SetFeature: setup.set_feature,
+    kinds.Connect: accounts.connect,
+    kinds.Disconnect: accounts.disconnect,
+    kinds.ListServices: catalog.list_services,
+    kinds.SetService: catalog.set_service,
+    kinds.ListProviders: catalog.list_providers,
+    kinds.ProviderZoom: catalog.provider_zoom,
+    kinds.ProviderChannel: catalog.provider_channel,
+    kinds.ProviderTeams: catalog.provider_teams,
+    kinds.ProviderStaff: staff.tie_staff,
+    kinds.SetRole: staff.set_role,
+    kinds.StartMeeting: meetings.start_command,
+    kinds.Report: reports.report,
+    kinds.Audit: reports.audit,
+    kinds.SetDigest: reports.digest,
+    kinds.TemplateCommand: templates.template,
 }
 
 
 def _refusal(
-    deps: AdminDeps, actor: Actor, company: Company | None, command: Command
+    deps: AdminDeps, actor: Actor, company: Company | None, command: kinds.Command
 ) -> Reply | None:
     rule = rule_for(command)
     if rule.least is not None and not access_of(deps.staff, actor, company).may_use(rule):

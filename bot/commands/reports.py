@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands.authorization import access_of
-from bot.commands.catalog import find_provider, find_service
+from bot.commands.catalog import named
 from bot.commands.deps import AdminDeps
 from bot.commands.grammar import USAGE
 from bot.commands.kinds import Audit, Report, SetDigest
@@ -30,9 +30,9 @@ async def report(deps: AdminDeps, actor: Actor, company: Company, command: Repor
     for kind, name in (("service", command.service), ("provider", command.provider)):
         if not name:
             continue
-        found = await (find_service if kind == "service" else find_provider)(deps, company, name)
-        if isinstance(found, str):
-            return say(f"Which {kind}?", found)
+        found = await named(deps, company, kind, name)
+        if isinstance(found, Reply):
+            return found
         key = "service_external_id" if kind == "service" else "provider_external_id"
         rows = [row for row in rows if getattr(row, key) == found.external_id]
         filters += f" Only {kind} {found.name}."

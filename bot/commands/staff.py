@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from bot.commands.catalog import find_provider
+from bot.commands.catalog import about_provider
 from bot.commands.deps import AdminDeps
 from bot.commands.kinds import ProviderStaff, Role, SetRole
 from bot.commands.reply import Reply, say
-from bot.domain import Actor, Company
+from bot.domain import Actor, Company, Provider
 
 
+@about_provider
 async def tie_staff(
-    deps: AdminDeps, actor: Actor, company: Company, command: ProviderStaff
+    deps: AdminDeps, actor: Actor, company: Company, command: ProviderStaff, provider: Provider
 ) -> Reply:
-    provider = await find_provider(deps, company, command.name)
-    if isinstance(provider, str):
-        return say("Which provider?", provider)
     deps.staff.tie_staff(
         company_id=company.id,
         actor=actor,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import templates
-from bot.commands.catalog import find_provider, find_service
+from bot.commands.catalog import named
 from bot.commands.deps import AdminDeps, actor_key
 from bot.commands.grammar import USAGE
 from bot.commands.kinds import TemplateCommand
@@ -20,10 +20,9 @@ async def template(
         return _show_templates(deps, company)
     scope, scope_id, where = TemplateScope.COMPANY, "", "for the whole company"
     if command.scope != "company":
-        finder = find_service if command.scope == "service" else find_provider
-        found = await finder(deps, company, command.name)
-        if isinstance(found, str):
-            return say(f"Which {command.scope}?", found)
+        found = await named(deps, company, command.scope, command.name)
+        if isinstance(found, Reply):
+            return found
         scope, scope_id = TemplateScope(command.scope), found.external_id
         where = f"for {command.scope} {found.name}"
     kind = TemplateKind(command.kind)

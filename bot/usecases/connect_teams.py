@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 
 from bot.commands.authorization import access_of
-from bot.commands.deps import AdminDeps, actor_key, resumed
+from bot.commands.deps import AdminDeps, actor_key, problem_solved
 from bot.commands.reply import Reply, say
 from bot.domain import Actor, AlertKind, Company, MsConnection
 from bot.errors import MeetbotError
@@ -216,14 +216,11 @@ def _activate(deps: AdminDeps, company: Company, result: MsConnection) -> Reply:
     deps.audit(
         company.id, result.actor, "connected Microsoft Teams", f"{account.username}, {whose}"
     )
-    deps.alerts.resolve(
-        company_id=company.id,
-        kind=AlertKind.ACCOUNT_REVOKED,
-        subject="teams",
-        resolution=f"Microsoft Teams is connected again ({account.username}); the waiting bookings "
-        "are being set up now.",
+    solved = (
+        f"Microsoft Teams is connected again ({account.username}); the waiting bookings "
+        "are being set up now."
     )
-    waiting = resumed(deps, company.id)
+    waiting = problem_solved(deps, company.id, AlertKind.ACCOUNT_REVOKED, "teams", solved)
     return say(
         "Microsoft Teams is connected",
         f"{account.username} ({whose}) now hosts Teams meetings. Move a provider to Teams with "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.commands.authorization import access_of
-from bot.commands.deps import AdminDeps, actor_key, resumed
+from bot.commands.deps import AdminDeps, actor_key, problem_solved
 from bot.commands.reply import Reply, say
 from bot.domain import Actor, AlertKind, ChatTarget, Company, ZoomConnection
 from bot.errors import MeetbotError
@@ -251,14 +251,11 @@ def _activate(deps: AdminDeps, actor: Actor, company: Company, connection: ZoomC
         company_id=company.id, connection=connection, connected_by=actor_key(actor)
     )
     deps.audit(company.id, actor, "connected Zoom", f"account {connection.zoom_account_id}")
-    deps.alerts.resolve(
-        company_id=company.id,
-        kind=AlertKind.ACCOUNT_REVOKED,
-        subject="zoom",
-        resolution=f"Zoom is connected again (account {connection.zoom_account_id}); the waiting "
-        "bookings are being set up now.",
+    solved = (
+        f"Zoom is connected again (account {connection.zoom_account_id}); the waiting "
+        "bookings are being set up now."
     )
-    waiting = resumed(deps, company.id)
+    waiting = problem_solved(deps, company.id, AlertKind.ACCOUNT_REVOKED, "zoom", solved)
     return say(
         "Zoom is connected",
         f"Zoom account {connection.zoom_account_id} (signed in as {connection.email}) now hosts "

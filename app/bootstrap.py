@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 from adapters.msgraph.connect import MsConnect
 from adapters.msgraph.meetings import GraphMeetings
 from adapters.msgraph.msal_apps import MsalApps, MsalConfig
-from adapters.msgraph.routes import CALLBACK_PATH as TEAMS_CALLBACK_PATH
 from adapters.msgraph.tokens import GraphTokens
 from adapters.simplybook.client import SimplyBookClient
 from adapters.slack.sender import SlackSender
@@ -31,9 +30,10 @@ from adapters.zoom.tokens import ZoomAccessTokens
 from app.logs import install_redaction
 from app.settings import Settings
 from bot.clock import Clock, SystemClock
+from bot.commands import AdminDeps
 from bot.domain import ChatPlatform, MeetingPlatform
 from bot.ports import ChatSender, MeetingPlatformPort
-from bot.usecases import admin
+from bot.urls import PublicUrls
 from bot.usecases.alerts import NoticeDeps
 from bot.usecases.sync_booking import LinkBuilder, SyncDeps
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
@@ -201,7 +201,9 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
             http, api_url=settings.graph_api_url, tokens=GraphTokens(core.ms_accounts, apps)
         ),
         sign_in=MsConnect(
-            apps, core.ms_accounts, redirect_uri=f"{settings.public_url}{TEAMS_CALLBACK_PATH}"
+            apps,
+            core.ms_accounts,
+            redirect_uri=PublicUrls(settings.public_url).microsoft_redirect(),
         ),
     )
 
@@ -230,7 +232,7 @@ def build_integrations(core: Core) -> Integrations:
             api_url=settings.zoom_api_url,
             oauth=zoom_oauth,
             meetings=zoom,
-            redirect_uri=f"{settings.public_url}/oauth/zoom/callback",
+            redirect_uri=PublicUrls(settings.public_url).zoom_redirect(),
         ),
         slack=SlackSender(
             api_url=settings.slack_api_url,
@@ -286,14 +288,20 @@ def notice_deps(core: Core, integrations: Integrations) -> NoticeDeps:
     return NoticeDeps(alerts=core.alerts, inbox=core.alerts, chats=integrations.chats())
 
 
-def admin_deps(core: Core, integrations: Integrations) -> admin.AdminDeps:
-    return admin.AdminDeps(
-        store=core.setup,
+def admin_deps(core: Core, integrations: Integrations) -> AdminDeps:
+    # Every record port is the one set-up store for now; each field can take its own repository.
+    return AdminDeps(
+        companies=core.setup,
+        catalog=core.setup,
+        staff=core.setup,
+        zoom_accounts=core.setup,
+        booking_records=core.setup,
+        meetings=core.setup,
         bookings=integrations.simplybook,
         zoom=integrations.zoom_directory,
         states=core.states,
         zoom_authorize_url=integrations.zoom_directory.authorize_url,
-        public_url=core.settings.public_url,
+        urls=PublicUrls(core.settings.public_url),
         alerts=core.alerts,
         records=core.records,
         templates=core.templates,

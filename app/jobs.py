@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from adapters.slack.app import answer_later
 from app.bootstrap import Core, Integrations, admin_deps, notice_deps, sync_deps
+from bot.commands import run_command
 from bot.domain import Actor, ChatPlatform, ChatTarget, Job
-from bot.usecases import admin
 from bot.usecases.alerts import notify_admins
 from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
 from bot.usecases.sync_booking import SYNC_BOOKING, remind, sync_booking
@@ -47,7 +47,7 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
             payload["is_admin"] == "1",
             payload["channel_id"],
         )
-        reply = await admin.run_command(admin_deps(core, integrations), actor, payload["text"])
+        reply = await run_command(admin_deps(core, integrations), actor, payload["text"])
         response_url = job_secrets(core).open(payload.get("response_url_id", ""))
         if response_url:  # Slack: where the slash command said to answer
             await answer_later(response_url, reply)

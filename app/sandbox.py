@@ -29,6 +29,7 @@ from app.settings import Settings
 from app.web import build_web_app
 from app.worker import WorkerThread
 from bot.domain import CatalogEntry, ChatPlatform, ChatTarget, MeetingPlatform
+from bot.urls import CLIENT_PATH, HOST_PATH, PublicUrls
 from simulators.microsoft import MicrosoftSimulator
 from simulators.server import BackgroundServer
 from simulators.simplybook import SimplyBookSimulator
@@ -318,7 +319,7 @@ def _demo_flow(world: SandboxWorld, demo: Demo, url: str, keep_serving: bool) ->
     booking = book(world, demo)
     callback = world.simplybook.callback(demo.login, booking["id"], "create")
     answer = httpx.post(
-        f"{url}/webhooks/simplybook/{demo.webhook_token}", json=callback, timeout=10
+        PublicUrls(url).simplybook_callback(demo.webhook_token), json=callback, timeout=10
     )
     print(
         f"\nA client booked 'Online yoga consultation' (booking {booking['id']}); "
@@ -331,8 +332,8 @@ def _demo_flow(world: SandboxWorld, demo: Demo, url: str, keep_serving: bool) ->
     print("\nThe provider's Slack channel #olena-bookings received:\n")
     print("    " + message_as_text(messages[0]).replace("\n", "\n    "))
     links = re.findall(r"(http://\S+/(?:m|h)/\S+)", message_as_text(messages[0]))
-    client_link = next((link for link in links if "/m/" in link), "")
-    host_link = next((link for link in links if "/h/" in link), "")
+    client_link = next((link for link in links if CLIENT_PATH in link), "")
+    host_link = next((link for link in links if HOST_PATH in link), "")
     print(f"\nClient's link:   {client_link}\nProvider's link: {host_link}")
     if keep_serving:
         print(

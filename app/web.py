@@ -17,7 +17,6 @@ from starlette.routing import Route
 
 from adapters.edge.guard import BodyLimits, RequestGuard
 from adapters.edge.server import ServerLimits
-from adapters.msgraph.routes import CALLBACK_PATH as TEAMS_CALLBACK_PATH
 from adapters.msgraph.routes import MAX_BODY_BYTES as MS_CALLBACK_MAX_BODY
 from adapters.msgraph.routes import teams_connect_routes
 from adapters.pages.routes import link_routes
@@ -36,9 +35,11 @@ from app.bootstrap import Core, Integrations, admin_deps, build_integrations, te
 from app.jobs import defer_command
 from app.settings import Settings
 from app.worker import WorkerThread
+from bot import commands
 from bot.domain import Actor, BookingCallback
 from bot.errors import StorageUnavailable
-from bot.usecases import admin, links
+from bot.urls import MICROSOFT_CALLBACK_PATH, SIMPLYBOOK_CALLBACK_PATH, PublicUrls
+from bot.usecases import links
 from bot.usecases.account_actions import run_action
 from bot.usecases.connect_teams import (
     begin_teams_sign_in,
@@ -136,7 +137,7 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
         report = await asyncio.to_thread(health, core)
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    def deps() -> admin.AdminDeps:
+    def deps() -> commands.AdminDeps:
         return admin_deps(core, state["integrations"])
 
     async def begin_zoom(start_id: str, pressed_continue: bool) -> Any:
@@ -197,9 +198,9 @@ def body_limits(settings: Settings) -> BodyLimits:
     """Each route's body cap: every body is read and counted before any route sees it."""
     return BodyLimits(
         caps={
-            "/webhooks/simplybook/": SIMPLYBOOK_MAX_BODY,
+            SIMPLYBOOK_CALLBACK_PATH: SIMPLYBOOK_MAX_BODY,
             "/webhooks/zoom": ZOOM_MAX_BODY,
-            TEAMS_CALLBACK_PATH: MS_CALLBACK_MAX_BODY,
+            MICROSOFT_CALLBACK_PATH: MS_CALLBACK_MAX_BODY,
             "/slack/events": SLACK_MAX_BODY,
             "/api/messages": TEAMS_MAX_BODY,
         },
@@ -218,14 +219,14 @@ def server_limits(settings: Settings) -> ServerLimits:
 
 
 def _simplybook_form(
-    deps: Callable[[], admin.AdminDeps],
-) -> Callable[[Actor, dict[str, str]], Awaitable[tuple[dict[str, str], admin.Reply | None]]]:
+    deps: Callable[[], commands.AdminDeps],
+) -> Callable[[Actor, dict[str, str]], Awaitable[tuple[dict[str, str], commands.Reply | None]]]:
     """The SimplyBook.me credentials form, as both chat front-ends hand it over."""
 
     async def submit(
         actor: Actor, values: dict[str, str]
-    ) -> tuple[dict[str, str], admin.Reply | None]:
-        return await admin.submit_simplybook(
+    ) -> tuple[dict[str, str], commands.Reply | None]:
+        return await commands.submit_simplybook(
             deps(),
             actor,
             login=values.get("login", ""),
@@ -236,13 +237,13 @@ def _simplybook_form(
     return submit
 
 
-def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route]:
+def _slack_routes(core: Core, deps: Callable[[], commands.AdminDeps]) -> list[Route]:
     settings = core.settings
     if settings.slack_signing_secret is None:
         return []  # without the signing secret no Slack request can be verified, so none is taken
 
     handlers = SlackHandlers(
-        run_command=lambda actor, text: admin.run_command(deps(), actor, text),
+        run_command=lambda actor, text: commands.run_command(deps(), actor, text),
         run_action=lambda actor, action_id, value: run_action(deps(), actor, action_id, value),
         submit_simplybook=_simplybook_form(deps),
         defer_command=lambda actor, text, response_url: defer_command(
@@ -260,7 +261,7 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
         bot_token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
         client_id=settings.slack_client_id,
         client_secret=secret.get_secret_value() if secret else None,
-        redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
+        redirect_uri=PublicUrls(settings.public_url).slack_redirect(),
     )
     multi = bool(config.client_id and config.client_secret)
     app = build_slack_app(config, handlers, installations=core.workspaces, states=core.states)
@@ -275,7 +276,7 @@ def _slack_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
     )
 
 
-def _teams_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route]:
+def _teams_routes(core: Core, deps: Callable[[], commands.AdminDeps]) -> list[Route]:
     settings = core.settings
     if not settings.teams_enabled:
         return []  # no Teams app configured: /api/messages is not served at all
@@ -287,7 +288,7 @@ def _teams_routes(core: Core, deps: Callable[[], admin.AdminDeps]) -> list[Route
         )
 
     handlers = TeamsHandlers(
-        run_command=lambda actor, text: admin.run_command(deps(), actor, text),
+        run_command=lambda actor, text: commands.run_command(deps(), actor, text),
         run_action=lambda actor, action_id, value: run_action(deps(), actor, action_id, value),
         submit_simplybook=_simplybook_form(deps),
         defer_command=lambda actor, text: defer_command(core, actor, text, ""),

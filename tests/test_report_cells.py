@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain import BookingStatus, PaymentState, ReportRow
-from bot.usecases.reports import LinkPaths, report_csv
+from bot.urls import PublicUrls as LinkPaths
+from bot.usecases.reports import report_csv
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SEPARATORS = (";", ",", "\t")

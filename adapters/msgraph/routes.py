@@ -22,10 +22,11 @@ from adapters.edge.consent import Begin, SignInCookie, page, start_route, unavai
 from adapters.edge.consent import Outcome as CallbackOutcome
 from adapters.edge.strict import BadInput, parse_form
 from bot.errors import StorageUnavailable
+from bot.urls import MICROSOFT_CALLBACK_PATH, MICROSOFT_START_PATH
 
 MAX_BODY_BYTES = 64 * 1024
-CALLBACK_PATH = "/oauth/microsoft/callback"
-START_PATH = "/oauth/microsoft/start"
+CALLBACK_PATH = MICROSOFT_CALLBACK_PATH
+START_PATH = MICROSOFT_START_PATH
 COOKIE = "meetbot_ms_signin"
 COOKIE_PATH = "/oauth/microsoft"
 RELAYED = "meetbot_relayed"  # marks the form meetbot's own page posted

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.urls import CLIENT_PATH, HOST_PATH
 from bot.usecases.links import LinkDecision, LinkOutcome
 
 MAX_TOKEN_CHARS = 128
@@ -224,6 +225,6 @@ def link_routes(*, client: ClientDecider, host: HostDecider) -> list[Route]:
         return _answer(await host(token), language(request))
 
     return [
-        Route("/m/{token}", client_link, methods=["GET"]),
-        Route("/h/{token}", host_link, methods=["GET"]),
+        Route(CLIENT_PATH + "{token}", client_link, methods=["GET"]),
+        Route(HOST_PATH + "{token}", host_link, methods=["GET"]),
     ]

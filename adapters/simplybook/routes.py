@@ -19,6 +19,7 @@ from starlette.routing import Route
 from adapters.simplybook.webhook import InvalidCallback, parse_callback
 from bot.domain import BookingCallback
 from bot.errors import StorageUnavailable
+from bot.urls import SIMPLYBOOK_CALLBACK_PATH
 from bot.usecases.ingest import IngestResult, Verdict
 
 Ingest = Callable[[str, BookingCallback, str], IngestResult]
@@ -85,4 +86,4 @@ def simplybook_routes(
             on_accepted()
         return _answer(_STATUS[result.verdict], result.reason)
 
-    return [Route("/webhooks/simplybook/{token}", callback, methods=["POST"])]
+    return [Route(SIMPLYBOOK_CALLBACK_PATH + "{token}", callback, methods=["POST"])]

@@ -34,10 +34,10 @@ from adapters.slack.installations import (
     StateStore,
 )
 from adapters.slack.render import render
-from bot.commands import MAX_COMMAND_CHARS
+from bot.commands import MAX_COMMAND_CHARS, SIMPLYBOOK_FORM, Reply, answer_in_time
 from bot.domain import Actor, ChatPlatform
 from bot.errors import RetryLater
-from bot.usecases.admin import SIMPLYBOOK_FORM, Reply
+from bot.urls import SLACK_INSTALL_PATH, SLACK_REDIRECT_PATH
 
 log = logging.getLogger("meetbot.slack")
 
@@ -188,8 +188,8 @@ def build_slack_app(
             scopes=BOT_SCOPES,
             installation_store=SlackInstallations(installations),
             state_store=SlackStates(states),
-            install_path="/slack/install",
-            redirect_uri_path="/slack/oauth_redirect",
+            install_path=SLACK_INSTALL_PATH,
+            redirect_uri_path=SLACK_REDIRECT_PATH,
             redirect_uri=config.redirect_uri,
             authorization_url=f"{oauth_base(config.api_url)}/oauth/v2/authorize",
             callback_options=AsyncCallbackOptions(
@@ -305,15 +305,14 @@ def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
             channel_id=command.get("channel_id", ""),
         )
         text = command_text(command.get("text", ""))
-        work = asyncio.ensure_future(handlers.run_command(actor, text))
-        done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN_SECONDS)
-        if not done:
-            # Stopped at its next wait (writes are atomic) and redone by a job: commands repeat safely.
-            work.cancel()
-            handlers.defer_command(actor, text, command.get("response_url", ""))
+        reply = await answer_in_time(
+            lambda: handlers.run_command(actor, text),
+            seconds=ANSWER_WITHIN_SECONDS,
+            defer=lambda: handlers.defer_command(actor, text, command.get("response_url", "")),
+        )
+        if reply is None:
             await ack(text="Working on it… the answer will appear here.", response_type="ephemeral")
             return
-        reply = work.result()
         if reply.form == SIMPLYBOOK_FORM:
             await ack()
             await client.views_open(trigger_id=command["trigger_id"], view=simplybook_form())

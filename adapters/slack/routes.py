@@ -25,6 +25,7 @@ from adapters.edge.strict import BadInput, parse_form
 from adapters.slack.inbound import SLACK_RESPONSE_ORIGINS, check_shape, verified
 from bot.errors import StorageUnavailable
 from bot.redaction import body_fingerprint
+from bot.urls import SLACK_INSTALL_PATH, SLACK_REDIRECT_PATH
 
 _TIMESTAMP = re.compile(r"^\d{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
@@ -102,7 +103,7 @@ def slack_routes(
     routes = [Route("/slack/events", events, methods=["POST"])]
     if with_install:
         routes += [
-            Route("/slack/install", oauth, methods=["GET"]),
-            Route("/slack/oauth_redirect", oauth, methods=["GET"]),
+            Route(SLACK_INSTALL_PATH, oauth, methods=["GET"]),
+            Route(SLACK_REDIRECT_PATH, oauth, methods=["GET"]),
         ]
     return routes

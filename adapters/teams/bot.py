@@ -26,7 +26,6 @@ Wire facts relied on (Teams docs "Channel and group chat conversations with a bo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,12 +61,11 @@ from adapters.teams.references import (
     personal_reference,
     reference_json,
 )
-from bot.commands import MAX_COMMAND_CHARS
+from bot.commands import MAX_COMMAND_CHARS, Reply, answer_in_time
+from bot.commands import SIMPLYBOOK_FORM as CORE_FORM
 from bot.domain import Actor, ChatPlatform
 from bot.errors import MeetbotError
 from bot.messages import ChatMessage
-from bot.usecases.admin import SIMPLYBOOK_FORM as CORE_FORM
-from bot.usecases.admin import Reply
 
 log = logging.getLogger("meetbot.teams")
 
@@ -156,18 +154,18 @@ class MeetbotTeamsBot(ActivityHandler):
             people = await self._people(turn_context, mentioned, bot_id)
             text = command_text(text, mentioned, bot_id=bot_id, people=people)
         actor = self._actor(speaker)
-        work = asyncio.ensure_future(self._handlers.run_command(actor, text))
-        done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN_SECONDS)
-        if not done and self._handlers.defer_command is not None:
-            # Stopped at its next wait (writes are atomic) and redone by a job: commands repeat safely.
-            work.cancel()
-            self._handlers.defer_command(actor, text)
+        defer = self._handlers.defer_command
+        reply = await answer_in_time(
+            lambda: self._handlers.run_command(actor, text),
+            seconds=ANSWER_WITHIN_SECONDS,
+            defer=(lambda: defer(actor, text)) if defer is not None else None,
+        )
+        if reply is None:
             working = notice_card(
                 "Working on it…", "The answer will come in our private chat in a moment."
             )
             await turn_context.send_activity(card_activity(working, "Working on it…"))
             return
-        reply = await work
         if reply.form == CORE_FORM:
             await self._send_form(turn_context, speaker)
             return

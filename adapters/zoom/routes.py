@@ -23,6 +23,7 @@ from adapters.edge.consent import Outcome as CallbackOutcome
 from adapters.edge.strict import BadInput, parse_form, parse_json_object
 from bot.clock import Clock
 from bot.errors import StorageUnavailable
+from bot.urls import ZOOM_CALLBACK_PATH, ZOOM_START_PATH
 
 log = logging.getLogger("meetbot.zoom")
 MAX_AGE_SECONDS = 300
@@ -48,7 +49,7 @@ def _page(outcome: CallbackOutcome) -> HTMLResponse:
 # The sign-in's nonce, sent back only to meetbot's own Zoom sign-in paths, never to scripts.
 COOKIE = "meetbot_zoom_signin"
 COOKIE_PATH = "/oauth/zoom"
-START_PATH = "/oauth/zoom/start"
+START_PATH = ZOOM_START_PATH
 
 
 def zoom_routes(
@@ -111,7 +112,7 @@ def zoom_routes(
             cookie=SignInCookie(COOKIE, COOKIE_PATH, secure=secure_cookie),
             refuse=_page,
         ),
-        Route("/oauth/zoom/callback", callback, methods=["GET"]),
+        Route(ZOOM_CALLBACK_PATH, callback, methods=["GET"]),
         Route("/webhooks/zoom", events, methods=["POST"]),
     ]
 

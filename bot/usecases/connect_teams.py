@@ -12,7 +12,9 @@ import json
 import secrets
 from collections.abc import Mapping
 
-from bot.commands import Role
+from bot.commands.authorization import access_of
+from bot.commands.deps import AdminDeps, actor_key, problem_solved
+from bot.commands.reply import Reply, say
 from bot.domain import Actor, AlertKind, Company, MsConnection
 from bot.errors import MeetbotError
 from bot.signin import (
@@ -23,7 +25,6 @@ from bot.signin import (
     confirmation_message,
     consent_text,
 )
-from bot.usecases.admin import AdminDeps, Reply, actor_key, effective_role, resumed, say
 from bot.usecases.connect_zoom import Outcome, Redirect, company_of_sign_in, tell
 
 ACTION_CONFIRM_TEAMS = "meetbot_teams_confirm"
@@ -104,7 +105,7 @@ async def complete_teams_connect(
 def _whose(deps: AdminDeps, company: Company, provider_external_id: str) -> str:
     if not provider_external_id:
         return f"{company.name}'s Teams meetings (the company's account)"
-    names = {p.external_id: p.name for p in deps.store.providers(company_id=company.id)}
+    names = {p.external_id: p.name for p in deps.catalog.providers(company_id=company.id)}
     provider = names.get(provider_external_id, "your provider")
     return f"{provider}'s Teams meetings at {company.name} (their own account)"
 
@@ -185,10 +186,9 @@ async def answer_teams_confirmation(
         return say(
             "Microsoft Teams was not connected", "The sign-in is discarded; nothing changed."
         )
-    if (
-        not connection.provider_external_id
-        and effective_role(deps, actor, company) is not Role.ADMIN
-    ):
+    if not connection.provider_external_id and access_of(
+        deps.staff, actor, company
+    ).own_provider_only("connect teams"):
         return say("Not allowed", "Connecting the company's Teams account needs the *admin* role.")
     if deps.teams_accounts.linked_elsewhere(
         company_id=company.id, tenant_id=connection.tenant_id, object_id=connection.object_id
@@ -216,14 +216,11 @@ def _activate(deps: AdminDeps, company: Company, result: MsConnection) -> Reply:
     deps.audit(
         company.id, result.actor, "connected Microsoft Teams", f"{account.username}, {whose}"
     )
-    deps.alerts.resolve(
-        company_id=company.id,
-        kind=AlertKind.ACCOUNT_REVOKED,
-        subject="teams",
-        resolution=f"Microsoft Teams is connected again ({account.username}); the waiting bookings "
-        "are being set up now.",
+    solved = (
+        f"Microsoft Teams is connected again ({account.username}); the waiting bookings "
+        "are being set up now."
     )
-    waiting = resumed(deps, company.id)
+    waiting = problem_solved(deps, company.id, AlertKind.ACCOUNT_REVOKED, "teams", solved)
     return say(
         "Microsoft Teams is connected",
         f"{account.username} ({whose}) now hosts Teams meetings. Move a provider to Teams with "

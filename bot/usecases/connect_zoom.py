@@ -15,7 +15,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.commands import Role
+from bot.commands.authorization import access_of
+from bot.commands.deps import AdminDeps, actor_key, problem_solved
+from bot.commands.reply import Reply, say
 from bot.domain import Actor, AlertKind, ChatTarget, Company, ZoomConnection
 from bot.errors import MeetbotError
 from bot.messages import ChatMessage
@@ -30,19 +32,11 @@ from bot.signin import (
     confirmation_message,
     consent_text,
 )
-from bot.usecases.admin import (
-    ZOOM_CONNECT,
-    AdminDeps,
-    Reply,
-    actor_key,
-    effective_role,
-    resumed,
-    say,
-)
 from bot.usecases.alerts import zoom_revoked
 
 log = logging.getLogger("meetbot.zoom")
 
+ZOOM_CONNECT = "zoom_connect"  # the purpose of the state carried through Zoom's sign-in
 ACTION_CONFIRM_ZOOM = "meetbot_zoom_confirm"
 ACTION_DISCARD_ZOOM = "meetbot_zoom_discard"
 
@@ -147,7 +141,7 @@ async def complete_zoom_connect(
         return Outcome(
             False, "Zoom was not connected", f"{failure}. Run `/meetings connect zoom` again."
         )
-    if deps.store.zoom_account_elsewhere(
+    if deps.zoom_accounts.zoom_account_elsewhere(
         company_id=issued.company_id, zoom_account_id=connection.zoom_account_id
     ):
         deps.audit(issued.company_id, issued.actor, "was refused a Zoom account of another company")
@@ -198,7 +192,7 @@ async def _ask_to_confirm(
 
 def company_of_sign_in(deps: AdminDeps, actor: Actor, company_id: str | None) -> Company | None:
     """The actor's company, if it is the one the sign-in was started for."""
-    company = deps.store.company_for_workspace(
+    company = deps.companies.company_for_workspace(
         platform=actor.platform.value, workspace_id=actor.workspace_id
     )
     return company if company is not None and company.id == company_id else None
@@ -243,9 +237,9 @@ async def answer_zoom_confirmation(
     if not confirmed:
         deps.audit(company.id, actor, "cancelled connecting Zoom", connection.zoom_account_id)
         return say("Zoom was not connected", "The sign-in is discarded; nothing changed.")
-    if effective_role(deps, actor, company) is not Role.ADMIN:
+    if not access_of(deps.staff, actor, company).may("connect zoom"):
         return say("Not allowed", "Connecting Zoom needs the *admin* role in meetbot.")
-    if deps.store.zoom_account_elsewhere(
+    if deps.zoom_accounts.zoom_account_elsewhere(
         company_id=company.id, zoom_account_id=connection.zoom_account_id
     ):
         return say("This Zoom account is already in use", ZOOM_TAKEN)
@@ -253,18 +247,15 @@ async def answer_zoom_confirmation(
 
 
 def _activate(deps: AdminDeps, actor: Actor, company: Company, connection: ZoomConnection) -> Reply:
-    deps.store.save_zoom_account(
+    deps.zoom_accounts.save_zoom_account(
         company_id=company.id, connection=connection, connected_by=actor_key(actor)
     )
     deps.audit(company.id, actor, "connected Zoom", f"account {connection.zoom_account_id}")
-    deps.alerts.resolve(
-        company_id=company.id,
-        kind=AlertKind.ACCOUNT_REVOKED,
-        subject="zoom",
-        resolution=f"Zoom is connected again (account {connection.zoom_account_id}); the waiting "
-        "bookings are being set up now.",
+    solved = (
+        f"Zoom is connected again (account {connection.zoom_account_id}); the waiting "
+        "bookings are being set up now."
     )
-    waiting = resumed(deps, company.id)
+    waiting = problem_solved(deps, company.id, AlertKind.ACCOUNT_REVOKED, "zoom", solved)
     return say(
         "Zoom is connected",
         f"Zoom account {connection.zoom_account_id} (signed in as {connection.email}) now hosts "
@@ -274,7 +265,7 @@ def _activate(deps: AdminDeps, actor: Actor, company: Company, connection: ZoomC
 
 async def zoom_deauthorized(deps: AdminDeps, *, zoom_account_id: str) -> int:
     """The app was removed from a Zoom account: delete its tokens and alert the company's admins."""
-    dropped = deps.store.drop_zoom_account(zoom_account_id=zoom_account_id)
+    dropped = deps.zoom_accounts.drop_zoom_account(zoom_account_id=zoom_account_id)
     for company_id, _connected_by in dropped:
         deps.records.record(
             company_id=company_id,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import Alert, BookingStatus, MeetingState, PaymentState, ReportRow
 from bot.messages import ChatMessage, Fact, Text
+from bot.urls import PublicUrls
 
 STATUSES = ("scheduled", "started", "cancelled", "awaiting payment", "failed")
 MAX_DAYS = 366
@@ -82,24 +83,13 @@ def row_status(row: ReportRow, now: datetime) -> str:
     return "scheduled"
 
 
-@dataclass(frozen=True, slots=True)
-class LinkPaths:
-    public_url: str
-
-    def client(self, token: str | None) -> str:
-        return f"{self.public_url.rstrip('/')}/m/{token}" if token else ""
-
-    def host(self, token: str | None) -> str:
-        return f"{self.public_url.rstrip('/')}/h/{token}" if token else ""
-
-
 def safe_cell(value: str) -> str:
     """The cell as text that no spreadsheet, whatever its list separator, runs as a formula."""
     return _FORMULA_START.sub(r"\1'", value)
 
 
 def report_csv(
-    rows: Sequence[ReportRow], *, now: datetime, timezone: str, links: LinkPaths
+    rows: Sequence[ReportRow], *, now: datetime, timezone: str, links: PublicUrls
 ) -> bytes:
     zone = ZoneInfo(timezone)
     buffer = io.StringIO()
@@ -113,8 +103,8 @@ def report_csv(
                 safe_cell(row.provider),
                 safe_cell(row.client),
                 safe_cell(row_status(row, now)),
-                safe_cell(links.client(row.client_token)),
-                safe_cell(links.host(row.host_token)),
+                safe_cell(links.client_link(row.client_token) if row.client_token else ""),
+                safe_cell(links.host_link(row.host_token) if row.host_token else ""),
             ]
         )
     return buffer.getvalue().encode("utf-8")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
+from bot.commands.deps import AdminDeps
 from bot.domain import AlertKind, AlertSpec, ChatPlatform
-from bot.usecases.admin import AdminDeps
 
 log = logging.getLogger("meetbot.slack")
 
@@ -36,13 +36,13 @@ def slack_removed(workspace_id: str, what: str, install_url: str) -> AlertSpec:
 
 async def slack_workspace_removed(deps: AdminDeps, *, workspace_id: str, what: str) -> int:
     """Holds the company's bookings and tells its admins; returns how many bookings are held."""
-    company = deps.store.company_for_workspace(
+    company = deps.companies.company_for_workspace(
         platform=ChatPlatform.SLACK.value, workspace_id=workspace_id
     )
     if company is None:
         log.info("meetbot removed from a Slack workspace that belongs to no company")
         return 0
-    held = deps.store.hold_bookings_for_chat(
+    held = deps.booking_records.hold_bookings_for_chat(
         company_id=company.id,
         platform=ChatPlatform.SLACK.value,
         workspace_id=workspace_id,
@@ -54,9 +54,8 @@ async def slack_workspace_removed(deps: AdminDeps, *, workspace_id: str, what: s
         action="removed meetbot from the Slack workspace",
         detail=f"{what}; {held} upcoming booking(s) held",
     )
-    install_url = f"{deps.public_url.rstrip('/')}/slack/install"
     deps.alerts.raise_alert(
-        company_id=company.id, spec=slack_removed(workspace_id, what, install_url)
+        company_id=company.id, spec=slack_removed(workspace_id, what, deps.urls.slack_install())
     )
     return held
 
@@ -64,7 +63,7 @@ async def slack_workspace_removed(deps: AdminDeps, *, workspace_id: str, what: s
 async def slack_workspace_installed(deps: AdminDeps, *, workspace_id: str) -> int:
     """meetbot is back in the workspace: the alert is resolved (told to the admins, in Slack
     again) and the held bookings are synced; returns how many."""
-    company = deps.store.company_for_workspace(
+    company = deps.companies.company_for_workspace(
         platform=ChatPlatform.SLACK.value, workspace_id=workspace_id
     )
     subject = f"slack:{workspace_id}"
@@ -73,7 +72,7 @@ async def slack_workspace_installed(deps: AdminDeps, *, workspace_id: str) -> in
         for alert in deps.alerts.open_alerts(company_id=company.id)
     ):
         return 0  # a first install, or nothing was held
-    waiting = deps.store.resync_blocked_bookings(company_id=company.id)
+    waiting = deps.booking_records.resync_blocked_bookings(company_id=company.id)
     deps.alerts.resolve(
         company_id=company.id,
         kind=AlertKind.ACCOUNT_REVOKED,

@@ -10,33 +10,35 @@ check, so every pattern here runs on RE2 (linear time, no backtracking) and text
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 
 import re2
 
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    SENIOR = "senior"
-    JUNIOR = "junior"
-
-    @property
-    def rank(self) -> int:
-        return {Role.ADMIN: 3, Role.SENIOR: 2, Role.JUNIOR: 1}[self]
-
-
-@dataclass(frozen=True, slots=True)
-class Mention:
-    id: str
-    label: str = ""
-
-    def display(self, sigil: str) -> str:
-        return f"{sigil}{self.label or self.id}"
-
-
-# Room for the longest template (2,000 characters) with its scope words and some spacing.
-MAX_COMMAND_CHARS = 4000
+from bot.commands.kinds import (
+    MAX_COMMAND_CHARS,
+    Audit,
+    Command,
+    Connect,
+    Disconnect,
+    Help,
+    Invalid,
+    ListProviders,
+    ListServices,
+    Mention,
+    ProviderChannel,
+    ProviderStaff,
+    ProviderTeams,
+    ProviderZoom,
+    Report,
+    Role,
+    SetDigest,
+    SetFeature,
+    SetRole,
+    SetService,
+    StartMeeting,
+    Status,
+    TemplateCommand,
+    TooLong,
+)
 
 _USER = re2.compile(r"^<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>$")
 _CHANNEL = re2.compile(r"^<#([A-Za-z0-9._:@-]+)(?:\|([^>]*))?>$")
@@ -53,152 +55,6 @@ def channel_mention(token: str) -> Mention | None:
     found = _CHANNEL.match(token)
     return Mention(found.group(1), found.group(2) or "") if found else None
 
-
-@dataclass(frozen=True, slots=True)
-class Help:
-    unknown: str = ""  # what was typed, when it was not a command
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Connect:
-    target: str  # simplybook | zoom
-
-
-@dataclass(frozen=True, slots=True)
-class Disconnect:
-    target: str  # zoom
-
-
-@dataclass(frozen=True, slots=True)
-class SetFeature:
-    enabled: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ListServices:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class SetService:
-    name: str
-    enabled: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ListProviders:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderZoom:
-    name: str
-    email: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderTeams:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderChannel:
-    name: str
-    channel: Mention | None  # None: "this channel" (where the command was typed)
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderStaff:
-    name: str
-    user: Mention
-
-
-@dataclass(frozen=True, slots=True)
-class SetRole:
-    user: Mention
-    role: Role | None  # None removes the role
-
-
-@dataclass(frozen=True, slots=True)
-class StartMeeting:
-    booking: str  # the booking's code or number, as SimplyBook.me shows it
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """Dates as typed (YYYY-MM-DD, today, tomorrow, yesterday); the use case reads them in the
-    company's time zone."""
-
-    start: str = ""
-    end: str = ""
-    service: str = ""
-    provider: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Audit:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class SetDigest:
-    enabled: bool
-    hour: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateCommand:
-    """`template` shows; `template KIND [service NAME | provider NAME] : TEXT` sets; `... reset`."""
-
-    action: str  # show | set | reset
-    kind: str = ""  # provider | client
-    scope: str = "company"  # company | service | provider
-    name: str = ""  # the service's or provider's name as typed
-    body: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class TooLong:
-    """More text than any command needs: answered without being parsed."""
-
-    length: int
-
-
-@dataclass(frozen=True, slots=True)
-class Invalid:
-    """The command exists but was typed wrong: what is wrong, and how to type it."""
-
-    problem: str
-    usage: str
-
-
-Command = (
-    Help
-    | Status
-    | Connect
-    | Disconnect
-    | SetFeature
-    | ListServices
-    | SetService
-    | ListProviders
-    | ProviderZoom
-    | ProviderTeams
-    | ProviderChannel
-    | ProviderStaff
-    | SetRole
-    | StartMeeting
-    | Report
-    | Audit
-    | SetDigest
-    | TemplateCommand
-    | TooLong
-    | Invalid
-)
 
 USAGE = {
     "help": "help",
@@ -406,14 +262,3 @@ _PARSERS: dict[str, Callable[[list[str]], Command]] = {
         else _invalid("start", "give the booking's code or number")
     ),
 }
-
-
-def required_role(command: Command) -> Role | None:
-    """The least role a command needs; None: anyone in the workspace may use it."""
-    if isinstance(command, Help | Invalid | TooLong):
-        return None
-    if isinstance(command, Status | ListServices | ListProviders | StartMeeting | Report):
-        return Role.JUNIOR  # start: the use case also checks the meeting's provider
-    if command == Connect("teams"):
-        return Role.JUNIOR  # staff tied to a provider connect that provider's own account (S10)
-    return Role.ADMIN

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.commands.grammar import USAGE, channel_mention, parse, user_mention
+from bot.commands.kinds import (
     MAX_COMMAND_CHARS,
-    USAGE,
     Audit,
     Command,
     Connect,
@@ -32,9 +32,6 @@ from bot.commands import (
     Status,
     TemplateCommand,
     TooLong,
-    channel_mention,
-    parse,
-    user_mention,
 )
 
 PARSED: list[tuple[str, Command]] = [

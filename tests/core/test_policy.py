@@ -1,10 +1,11 @@
-"""Who may run which command: the least role each command needs, as a table."""
+"""Who may run which command: the authorization table read through each typed command."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.commands import Role, parse, required_role
+from bot.commands import Role, parse
+from bot.commands.authorization import Access, rule_for
 
 LEAST_ROLE: list[tuple[str, Role | None]] = [
     ("help", None),
@@ -35,11 +36,31 @@ LEAST_ROLE: list[tuple[str, Role | None]] = [
 
 @pytest.mark.parametrize(("text", "role"), LEAST_ROLE, ids=[text for text, _ in LEAST_ROLE])
 def test_least_role_of_each_command(text: str, role: Role | None) -> None:
-    assert required_role(parse(text)) == role
+    assert rule_for(parse(text)).least == role
 
 
 def test_text_too_long_to_parse_needs_no_role() -> None:
-    assert required_role(parse("x" * 5000)) is None
+    assert rule_for(parse("x" * 5000)).least is None
+
+
+@pytest.mark.parametrize(
+    ("access", "capability", "provider", "allowed"),
+    [
+        (Access(Role.JUNIOR, "p1"), "start", "p1", True),  # their own provider's meeting
+        (Access(Role.JUNIOR, "p1"), "start", "p2", False),  # someone else's
+        (Access(Role.SENIOR), "start", "p2", True),  # seniors act for the whole company
+        (Access(Role.JUNIOR, "p1"), "report", "p2", False),
+        (Access(Role.JUNIOR, "p1"), "connect teams", "p1", True),
+        (Access(Role.SENIOR, "p1"), "connect teams", "p2", False),  # only admins for others
+        (Access(Role.ADMIN), "connect teams", "p2", True),
+        (Access(None), "status", "p1", False),
+        (Access(None), "help", "p1", True),
+    ],
+)
+def test_who_may_act_for_which_provider(
+    access: Access, capability: str, provider: str, allowed: bool
+) -> None:
+    assert access.may_act_for(capability, provider) is allowed
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ import pytest
 
 from bot.domain import BookingStatus, MeetingState, PaymentState, ReportRow
 from bot.messages import Fact, Text
+from bot.urls import PublicUrls
 from bot.usecases.reports import (
     CSV_COLUMNS,
     MAX_DAYS,
-    LinkPaths,
     Period,
     ReportRangeError,
     digest_message,
@@ -139,7 +139,7 @@ def test_cells_never_start_a_formula(value: str, safe: str) -> None:
 
 def test_report_csv_has_a_row_per_booking_with_links() -> None:
     rows = [ROW, replace(ROW, client="=evil()", client_token=None, host_token=None)]
-    content = report_csv(rows, now=NOW, timezone="UTC", links=LinkPaths("https://mb.example/"))
+    content = report_csv(rows, now=NOW, timezone="UTC", links=PublicUrls("https://mb.example/"))
     header, first, second = list(csv.reader(io.StringIO(content.decode())))
     assert tuple(header) == CSV_COLUMNS
     assert first == [

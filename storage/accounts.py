@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import AccountState
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
+from storage.sessions import read_session, write_session
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
 
 
@@ -53,7 +53,7 @@ class SqlZoomAccounts:
         connected_by: str = "",
     ) -> str:
         """Stores (or replaces) the company's one Zoom account; returns its id."""
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(
                 select(ZoomAccountRow).where(col(ZoomAccountRow.company_id) == company_id)
             ).first()
@@ -79,7 +79,7 @@ class SqlZoomAccounts:
             return row.id
 
     def tokens(self, *, account_id: str) -> TokenSet:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
         if row is None:
             raise MeetingAccountRevoked("the Zoom account was disconnected")
@@ -96,7 +96,7 @@ class SqlZoomAccounts:
 
     def try_lease_refresh(self, *, account_id: str, version: int, seconds: float) -> bool:
         now = self._clock.now()
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             result = session.execute(
                 update(ZoomAccountRow)
                 .where(
@@ -120,7 +120,7 @@ class SqlZoomAccounts:
         refresh_token: str,
         expires_at: datetime,
     ) -> TokenSet:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
             if row is None or row.token_version != version:
                 raise NotFound("the Zoom account changed while its token was being refreshed")
@@ -131,13 +131,13 @@ class SqlZoomAccounts:
             return TokenSet(access_token, refresh_token, expires_at, version + 1)
 
     def release_refresh(self, *, account_id: str) -> None:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
             if row is not None:
                 row.refresh_lease_until = None
 
     def mark_needs_reconnect(self, *, account_id: str, reason: str) -> None:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
             if row is not None:
                 row.state, row.state_reason = AccountState.NEEDS_RECONNECT.value, reason
@@ -157,7 +157,7 @@ class SqlChatWorkspaces:
         name: str = "",
         bot_token: str | None = None,
     ) -> str:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(
                 select(ChatWorkspaceRow).where(
                     col(ChatWorkspaceRow.platform) == platform,
@@ -178,7 +178,7 @@ class SqlChatWorkspaces:
             return row.id
 
     def bot_token(self, *, platform: str, external_id: str) -> str | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.scalars(
                 select(ChatWorkspaceRow).where(
                     col(ChatWorkspaceRow.platform) == platform,
@@ -201,7 +201,7 @@ class SqlChatWorkspaces:
         installed_by: str,
     ) -> None:
         """A Slack workspace installed the app (multi-workspace OAuth)."""
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(
                 select(ChatWorkspaceRow).where(
                     col(ChatWorkspaceRow.platform) == "slack",
@@ -218,7 +218,7 @@ class SqlChatWorkspaces:
             )
 
     def installation(self, *, team_id: str) -> dict[str, Any] | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.scalars(
                 select(ChatWorkspaceRow).where(
                     col(ChatWorkspaceRow.platform) == "slack",
@@ -239,7 +239,7 @@ class SqlChatWorkspaces:
         }
 
     def forget_installation(self, *, team_id: str) -> None:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(
                 select(ChatWorkspaceRow).where(
                     col(ChatWorkspaceRow.platform) == "slack",

@@ -35,8 +35,9 @@ from bot.errors import MeetingAccountRevoked
 from bot.signin import StateProblem
 from storage.crypto import SecretBox
 from storage.oauth_states import payload_context, same_browser, take_state
-from storage.repository import token_digest
+from storage.sessions import read_session, write_session
 from storage.tables import MsAccountRow, OAuthStateRow
+from storage.tokens import token_digest
 
 DISCONNECTED = "disconnected"
 MS_CONNECT = "ms_connect"
@@ -133,7 +134,7 @@ class SqlMsAccounts:
     def _upsert(
         self, company_id: str, provider_external_id: str, fields: dict[str, str], cache: str
     ) -> MsAccount:
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self._engine) as session:
             row = self._row(session, company_id, provider_external_id)
             if row is None:
                 row = MsAccountRow(
@@ -162,19 +163,19 @@ class SqlMsAccounts:
 
     def account(self, *, company_id: str, provider_external_id: str = "") -> MsAccount | None:
         """The company's account (provider "") or a provider's own; None when not connected."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = self._row(session, company_id, provider_external_id)
         return None if row is None or row.state == DISCONNECTED else _account(row)
 
     def account_by_id(self, *, company_id: str, account_id: str) -> MsAccount | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.get(MsAccountRow, account_id)
         if row is None or row.company_id != company_id or row.state == DISCONNECTED:
             return None
         return _account(row)
 
     def accounts(self, *, company_id: str) -> list[MsAccount]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.scalars(
                 select(MsAccountRow)
                 .where(
@@ -187,7 +188,7 @@ class SqlMsAccounts:
 
     def linked_elsewhere(self, *, company_id: str, tenant_id: str, object_id: str) -> bool:
         """Whether that Microsoft account is connected to another company."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             found = session.scalars(
                 select(col(MsAccountRow.id)).where(
                     col(MsAccountRow.tenant_id) == tenant_id,
@@ -200,7 +201,7 @@ class SqlMsAccounts:
 
     def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool:
         """Forgets the account's tokens; False if it was not connected."""
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = self._row(session, company_id, provider_external_id)
             if row is None or row.state == DISCONNECTED:
                 return False
@@ -213,7 +214,7 @@ class SqlMsAccounts:
     # The token cache, for the Graph adapter (which knows only the account id).
 
     def token_cache(self, *, account_id: str) -> TokenCacheSnapshot:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.get(MsAccountRow, account_id)
         if row is None or row.state == DISCONNECTED or not row.token_cache_enc:
             raise MeetingAccountRevoked("the Teams account was disconnected")
@@ -230,7 +231,7 @@ class SqlMsAccounts:
 
     def store_token_cache(self, *, account_id: str, version: str, state: str) -> bool:
         """Writes a changed cache unless someone wrote since `version` was read."""
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             result = session.execute(
                 update(MsAccountRow)
                 .where(
@@ -256,7 +257,7 @@ class SqlMsAccounts:
         ]
         if version is not None:
             conditions.append(col(MsAccountRow.token_cache_enc) == version)
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             result = session.execute(
                 update(MsAccountRow)
                 .where(*conditions)
@@ -284,7 +285,7 @@ class SqlMsAccounts:
         browser holding `browser_nonce` only."""
         digest = token_digest(str(flow["state"]))
         payload = json.dumps({"provider": provider_external_id, "flow": flow})
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             session.add(
                 OAuthStateRow(
                     state_hash=digest,
@@ -302,7 +303,7 @@ class SqlMsAccounts:
     def finish_flow(self, *, state: str, browser_nonce: str) -> PendingMsFlow | StateProblem:
         """The sign-in `state` belongs to, once, for the browser that started it."""
         digest, now = token_digest(state), self._clock.now()
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self._engine) as session:
             found = session.get(OAuthStateRow, digest)
             if found is None or found.purpose != MS_CONNECT or found.used_at:
                 return StateProblem.EXPIRED

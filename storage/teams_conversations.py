@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock, SystemClock
+from storage.sessions import read_session, write_session
 from storage.tables import ChatWorkspaceRow, TeamsConversationRow
 
 PLATFORM = "teams"
@@ -67,7 +68,7 @@ class SqlTeamsConversations:
         channel_name: str,
         user_aad_id: str,
     ) -> None:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(
                 select(TeamsConversationRow).where(
                     col(TeamsConversationRow.conversation_id) == conversation_id
@@ -98,7 +99,7 @@ class SqlTeamsConversations:
         ).first()
 
     def reference(self, *, conversation_id: str) -> str | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             return session.scalars(
                 select(col(TeamsConversationRow.reference)).where(
                     col(TeamsConversationRow.conversation_id) == conversation_id
@@ -106,7 +107,7 @@ class SqlTeamsConversations:
             ).first()
 
     def personal_reference(self, *, tenant_id: str, user_aad_id: str) -> str | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             return session.scalars(
                 select(col(TeamsConversationRow.reference))
                 .where(
@@ -118,7 +119,7 @@ class SqlTeamsConversations:
             ).first()
 
     def tenant_references(self, *, tenant_id: str) -> list[str]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.execute(
                 select(
                     col(TeamsConversationRow.reference), col(TeamsConversationRow.conversation_type)
@@ -130,7 +131,7 @@ class SqlTeamsConversations:
         return teams + [reference for reference, kind in rows if kind == "personal"]
 
     def channel_names(self, *, tenant_id: str) -> dict[str, str]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.execute(
                 select(
                     col(TeamsConversationRow.conversation_id),
@@ -143,7 +144,7 @@ class SqlTeamsConversations:
         return {conversation: name for conversation, name in rows}
 
     def installer(self, *, tenant_id: str) -> str | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             found = session.scalars(
                 select(col(ChatWorkspaceRow.installed_by)).where(
                     col(ChatWorkspaceRow.platform) == PLATFORM,
@@ -155,7 +156,7 @@ class SqlTeamsConversations:
     def bind_tenant(self, *, tenant_id: str, installed_by: str) -> str:
         for attempt in range(2):
             try:
-                with Session(self._engine) as session, session.begin():
+                with write_session(self._engine) as session:
                     row = session.scalars(
                         select(ChatWorkspaceRow).where(
                             col(ChatWorkspaceRow.platform) == PLATFORM,

@@ -1,0 +1,131 @@
+"""Rows to domain values, beside the tables: every repository maps a row the same way."""
+
+from __future__ import annotations
+
+from bot.domain import (
+    AccountState,
+    Booking,
+    BookingDetails,
+    BookingStatus,
+    ChatPlatform,
+    ChatTarget,
+    Company,
+    Meeting,
+    MeetingHostRef,
+    MeetingPlatform,
+    MeetingState,
+    PaymentState,
+    Provider,
+    Service,
+    StaffMember,
+    ZoomAccount,
+)
+from storage.crypto import SecretBox
+from storage.tables import (
+    BookingRow,
+    CompanyRow,
+    MeetingRow,
+    ProviderRow,
+    SeatRow,
+    ServiceRow,
+    StaffMemberRow,
+    ZoomAccountRow,
+)
+from storage.tokens import client_token, host_token
+
+
+def company_from_row(row: CompanyRow) -> Company:
+    return Company(
+        id=row.id,
+        simplybook_login=row.simplybook_login,
+        name=row.name,
+        timezone=row.timezone,
+        online_meetings_enabled=row.online_meetings_enabled,
+        open_minutes_before=row.open_minutes_before,
+    )
+
+
+def service_from_row(row: ServiceRow) -> Service:
+    return Service(row.company_id, row.external_id, row.name, row.online_meetings, row.is_class)
+
+
+def provider_from_row(row: ProviderRow) -> Provider:
+    channel = None
+    if row.chat_platform and row.chat_workspace_id and row.chat_channel_id:
+        channel = ChatTarget(
+            ChatPlatform(row.chat_platform), row.chat_workspace_id, row.chat_channel_id
+        )
+    return Provider(
+        company_id=row.company_id,
+        external_id=row.external_id,
+        name=row.name,
+        email=row.email,
+        platform=MeetingPlatform(row.platform) if row.platform else None,
+        zoom_user=row.zoom_user,
+        channel=channel,
+    )
+
+
+def details_from_row(row: BookingRow) -> BookingDetails:
+    return BookingDetails(
+        external_id=row.external_id,
+        code=row.code,
+        service_id=row.service_external_id,
+        service_name=row.service_name,
+        provider_id=row.provider_external_id,
+        provider_name=row.provider_name,
+        client_name=row.client_name,
+        client_email=row.client_email,
+        client_phone=row.client_phone,
+        start=row.start_at,
+        end=row.end_at,
+        status=BookingStatus(row.status),
+        payment=PaymentState(row.payment),
+    )
+
+
+def booking_from_row(row: BookingRow) -> Booking:
+    return Booking(row.id, row.company_id, details_from_row(row))
+
+
+def meeting_from_row(
+    row: MeetingRow, seat: SeatRow, box: SecretBox, join_url: str | None = None
+) -> Meeting:
+    return Meeting(
+        id=row.id,
+        company_id=row.company_id,
+        booking_id=row.booking_id,
+        host=MeetingHostRef(MeetingPlatform(row.platform), row.account_id, row.host_user),
+        marker=row.marker,
+        state=MeetingState(row.state),
+        start=row.start_at,
+        end=row.end_at,
+        external_id=row.external_id,
+        join_url=join_url or row.join_url,
+        client_token=client_token(box, seat),
+        host_token=host_token(box, row),
+        opened_at=row.opened_at,
+        class_key=row.class_key,
+    )
+
+
+def staff_from_row(row: StaffMemberRow) -> StaffMember:
+    return StaffMember(
+        row.company_id,
+        ChatPlatform(row.platform),
+        row.workspace_id,
+        row.user_id,
+        row.role,
+        row.provider_external_id,
+    )
+
+
+def zoom_account_from_row(row: ZoomAccountRow) -> ZoomAccount:
+    return ZoomAccount(
+        row.id,
+        row.company_id,
+        row.zoom_account_id,
+        AccountState(row.state),
+        row.state_reason,
+        row.connected_by,
+    )

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -144,6 +145,27 @@ class SqlZoomAccounts:
                 row.refresh_lease_until = None
 
 
+SLACK = "slack"
+
+
+def find_workspace(session: Session, *, platform: str, external_id: str) -> ChatWorkspaceRow | None:
+    return session.scalars(
+        select(ChatWorkspaceRow).where(
+            col(ChatWorkspaceRow.platform) == platform,
+            col(ChatWorkspaceRow.external_id) == external_id,
+        )
+    ).first()
+
+
+def workspace_row(session: Session, *, platform: str, external_id: str) -> ChatWorkspaceRow:
+    """The workspace's row, added when meetbot first hears of the workspace."""
+    row = find_workspace(session, platform=platform, external_id=external_id)
+    if row is None:
+        row = ChatWorkspaceRow(platform=platform, external_id=external_id)
+        session.add(row)
+    return row
+
+
 class SqlChatWorkspaces:
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self._engine, self._box = engine, box
@@ -158,17 +180,7 @@ class SqlChatWorkspaces:
         bot_token: str | None = None,
     ) -> str:
         with write_session(self._engine) as session:
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == platform,
-                    col(ChatWorkspaceRow.external_id) == external_id,
-                )
-            ).first()
-            if row is None:
-                row = ChatWorkspaceRow(
-                    company_id=company_id, platform=platform, external_id=external_id
-                )
-                session.add(row)
+            row = workspace_row(session, platform=platform, external_id=external_id)
             row.company_id, row.name = company_id, name
             row.bot_token_enc = (
                 self._box.encrypt(bot_token, context=f"chat_workspace.bot_token:{row.id}")
@@ -179,12 +191,7 @@ class SqlChatWorkspaces:
 
     def bot_token(self, *, platform: str, external_id: str) -> str | None:
         with read_session(self._engine) as session:
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == platform,
-                    col(ChatWorkspaceRow.external_id) == external_id,
-                )
-            ).first()
+            row = find_workspace(session, platform=platform, external_id=external_id)
         if row is None or row.bot_token_enc is None:
             return None
         return self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")
@@ -202,15 +209,7 @@ class SqlChatWorkspaces:
     ) -> None:
         """A Slack workspace installed the app (multi-workspace OAuth)."""
         with write_session(self._engine) as session:
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == "slack",
-                    col(ChatWorkspaceRow.external_id) == team_id,
-                )
-            ).first()
-            if row is None:
-                row = ChatWorkspaceRow(platform="slack", external_id=team_id)
-                session.add(row)
+            row = workspace_row(session, platform=SLACK, external_id=team_id)
             row.name, row.bot_user_id, row.bot_id = team_name, bot_user_id, bot_id
             row.scopes, row.installed_by = scopes, installed_by
             row.bot_token_enc = self._box.encrypt(
@@ -219,12 +218,7 @@ class SqlChatWorkspaces:
 
     def installation(self, *, team_id: str) -> dict[str, Any] | None:
         with read_session(self._engine) as session:
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == "slack",
-                    col(ChatWorkspaceRow.external_id) == team_id,
-                )
-            ).first()
+            row = find_workspace(session, platform=SLACK, external_id=team_id)
         if row is None or row.bot_token_enc is None:
             return None
         return {
@@ -240,11 +234,6 @@ class SqlChatWorkspaces:
 
     def forget_installation(self, *, team_id: str) -> None:
         with write_session(self._engine) as session:
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == "slack",
-                    col(ChatWorkspaceRow.external_id) == team_id,
-                )
-            ).first()
+            row = find_workspace(session, platform=SLACK, external_id=team_id)
             if row is not None:
                 row.bot_token_enc = None

@@ -3,7 +3,6 @@ admins give each (online or not, meeting platform, Zoom host, channel)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TypeVar
 
 from sqlalchemy import Engine, select
@@ -47,24 +46,8 @@ class SqlCatalog:
         self, *, company_id: str, services: list[CatalogEntry], providers: list[CatalogEntry]
     ) -> None:
         with write_session(self._engine) as session:
-            known_services = _by_external_id(_all(session, ServiceRow, company_id))
-            for entry in services:
-                row = known_services.get(entry.external_id)
-                if row is None:
-                    row = ServiceRow(
-                        company_id=company_id, external_id=entry.external_id, name=entry.name
-                    )
-                    session.add(row)
-                row.name, row.is_class = entry.name, entry.is_class
-            known_providers = _by_external_id(_all(session, ProviderRow, company_id))
-            for entry in providers:
-                prow = known_providers.get(entry.external_id)
-                if prow is None:
-                    prow = ProviderRow(
-                        company_id=company_id, external_id=entry.external_id, name=entry.name
-                    )
-                    session.add(prow)
-                prow.name, prow.email = entry.name, entry.email or prow.email
+            _merge(session, ServiceRow, company_id, services)
+            _merge(session, ProviderRow, company_id, providers)
 
     def set_service_online(self, *, company_id: str, external_id: str, enabled: bool) -> None:
         with write_session(self._engine) as session:
@@ -123,8 +106,21 @@ def _all(session: Session, table: type[Row], company_id: str) -> list[Row]:
     )
 
 
-def _by_external_id(rows: Iterable[Row]) -> dict[str, Row]:
-    return {row.external_id: row for row in rows}
+def _merge(
+    session: Session, table: type[Row], company_id: str, entries: list[CatalogEntry]
+) -> None:
+    """Adds what SimplyBook.me lists anew and refreshes what it renamed; admins' settings stay."""
+    known = {row.external_id: row for row in _all(session, table, company_id)}
+    for entry in entries:
+        row = known.get(entry.external_id)
+        if row is None:
+            row = table(company_id=company_id, external_id=entry.external_id, name=entry.name)
+            session.add(row)
+        row.name = entry.name
+        if isinstance(row, ServiceRow):
+            row.is_class = entry.is_class
+        else:  # a provider whose email SimplyBook.me no longer shows keeps the one known
+            row.email = entry.email or row.email
 
 
 def _provider_row(session: Session, company_id: str, external_id: str) -> ProviderRow:

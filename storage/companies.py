@@ -10,6 +10,7 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import AccountState, Actor, Company, MeetingPlatform, SimplyBookCredentials
 from bot.errors import MeetbotError, NotFound
+from storage.accounts import workspace_row
 from storage.catalog import SqlCatalog
 from storage.crypto import SecretBox
 from storage.mappers import company_from_row
@@ -165,15 +166,9 @@ def _bound_elsewhere(session: Session, company_id: str, actor: Actor) -> bool:
 
 
 def _bind(session: Session, company_id: str, actor: Actor) -> None:
-    workspace = session.scalars(
-        select(ChatWorkspaceRow).where(
-            col(ChatWorkspaceRow.platform) == actor.platform.value,
-            col(ChatWorkspaceRow.external_id) == actor.workspace_id,
-        )
-    ).first()
-    if workspace is None:
-        workspace = ChatWorkspaceRow(platform=actor.platform.value, external_id=actor.workspace_id)
-        session.add(workspace)
+    workspace = workspace_row(
+        session, platform=actor.platform.value, external_id=actor.workspace_id
+    )
     workspace.company_id = company_id
     # Without an install record (single-workspace mode) the person who connected the booking
     # system is the admin meetbot knows to tell about problems.

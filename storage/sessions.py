@@ -10,13 +10,17 @@ engine translates it (storage.availability.translate_outages).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.availability import reads_only
+
+Result = TypeVar("Result")
 
 
 @contextmanager
@@ -42,3 +46,15 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 def read_connection(engine: Engine) -> Iterator[Connection]:
     with reads_only(engine).connect() as connection:
         yield connection
+
+
+def retry_on_conflict(write: Callable[[], Result], *, attempts: int = 2) -> Result:
+    """Runs `write` again when a unique key refused it: two first contacts at once, and the
+    loser's second try finds (and updates) the winner's row."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")

@@ -50,6 +50,7 @@ from storage.jobs import SqlJobQueue
 from storage.links import SqlLinks
 from storage.meetings import SqlMeetings
 from storage.ms_accounts import SqlMsAccounts
+from storage.ms_sign_ins import SqlMsSignIns
 from storage.oauth_states import SqlOAuthStates
 from storage.repository import SqlNotifications
 from storage.seats import SqlSeats
@@ -227,7 +228,9 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
             http, api_url=settings.graph_api_url, tokens=GraphTokens(core.ms_accounts, apps)
         ),
         sign_in=MsConnect(
-            apps, core.ms_accounts, redirect_uri=f"{settings.public_url}{TEAMS_CALLBACK_PATH}"
+            apps,
+            SqlMsSignIns(core.engine, core.box, core.clock, core.ms_accounts),
+            redirect_uri=f"{settings.public_url}{TEAMS_CALLBACK_PATH}",
         ),
     )
 

@@ -1,6 +1,13 @@
-"""Rows to domain values, beside the tables: every repository maps a row the same way."""
+"""Rows to domain values, beside the tables: every repository maps a row the same way.
+
+Where a domain value's fields and the row's columns share their names, `from_row` copies them
+and the mapper names only what it converts.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
 
 from bot.domain import (
     AccountState,
@@ -33,20 +40,27 @@ from storage.tables import (
 )
 from storage.tokens import client_token, host_token
 
+Value = TypeVar("Value")
+
+
+def from_row(kind: type[Value], row: object, **converted: Any) -> Value:
+    """A `kind` from the row's same-named columns, with `converted` for the fields that are not
+    stored as they are (a missing column without a default fails here, loudly)."""
+    fields = dataclasses.fields(kind)  # type: ignore[arg-type]
+    copied = {
+        field.name: getattr(row, field.name)
+        for field in fields
+        if field.name not in converted and hasattr(row, field.name)
+    }
+    return kind(**copied, **converted)
+
 
 def company_from_row(row: CompanyRow) -> Company:
-    return Company(
-        id=row.id,
-        simplybook_login=row.simplybook_login,
-        name=row.name,
-        timezone=row.timezone,
-        online_meetings_enabled=row.online_meetings_enabled,
-        open_minutes_before=row.open_minutes_before,
-    )
+    return from_row(Company, row)
 
 
 def service_from_row(row: ServiceRow) -> Service:
-    return Service(row.company_id, row.external_id, row.name, row.online_meetings, row.is_class)
+    return from_row(Service, row)
 
 
 def provider_from_row(row: ProviderRow) -> Provider:
@@ -55,15 +69,8 @@ def provider_from_row(row: ProviderRow) -> Provider:
         channel = ChatTarget(
             ChatPlatform(row.chat_platform), row.chat_workspace_id, row.chat_channel_id
         )
-    return Provider(
-        company_id=row.company_id,
-        external_id=row.external_id,
-        name=row.name,
-        email=row.email,
-        platform=MeetingPlatform(row.platform) if row.platform else None,
-        zoom_user=row.zoom_user,
-        channel=channel,
-    )
+    platform = MeetingPlatform(row.platform) if row.platform else None
+    return from_row(Provider, row, platform=platform, channel=channel)
 
 
 def details_from_row(row: BookingRow) -> BookingDetails:
@@ -110,22 +117,8 @@ def meeting_from_row(
 
 
 def staff_from_row(row: StaffMemberRow) -> StaffMember:
-    return StaffMember(
-        row.company_id,
-        ChatPlatform(row.platform),
-        row.workspace_id,
-        row.user_id,
-        row.role,
-        row.provider_external_id,
-    )
+    return from_row(StaffMember, row, platform=ChatPlatform(row.platform))
 
 
 def zoom_account_from_row(row: ZoomAccountRow) -> ZoomAccount:
-    return ZoomAccount(
-        row.id,
-        row.company_id,
-        row.zoom_account_id,
-        AccountState(row.state),
-        row.state_reason,
-        row.connected_by,
-    )
+    return from_row(ZoomAccount, row, state=AccountState(row.state))

@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.domain import AccountState, MsAccount
 from bot.errors import MeetingAccountRevoked
 from storage.crypto import SecretBox
+from storage.mappers import from_row
 from storage.sessions import read_session, write_session
 from storage.tables import MsAccountRow
 
@@ -46,19 +47,7 @@ class TokenCacheSnapshot:
 
 
 def _account(row: MsAccountRow) -> MsAccount:
-    return MsAccount(
-        id=row.id,
-        company_id=row.company_id,
-        provider_external_id=row.provider_external_id,
-        tenant_id=row.tenant_id,
-        object_id=row.object_id,
-        username=row.username,
-        display_name=row.display_name,
-        home_account_id=row.home_account_id,
-        state=AccountState(row.state),
-        state_reason=row.state_reason,
-        connected_by=row.connected_by,
-    )
+    return from_row(MsAccount, row, state=AccountState(row.state))
 
 
 class SqlMsAccounts:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import httpx
 from sqlalchemy import Engine
@@ -32,22 +33,31 @@ from app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.commands import AdminDeps
 from bot.domain import ChatPlatform, MeetingPlatform
-from bot.ports import ChatSender, MeetingPlatformPort
+from bot.ports import BookingStore, ChatSender, MeetingPlatformPort
 from bot.urls import PublicUrls
 from bot.usecases.alerts import NoticeDeps
 from bot.usecases.sync_booking import LinkBuilder, SyncDeps
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
 from storage.alerts import SqlAlerts
+from storage.bookings import SqlBookings
+from storage.callbacks import SqlCallbackInbox
+from storage.catalog import SqlCatalog
+from storage.companies import SqlCompanies
 from storage.crypto import SecretBox, SecretKeyError
 from storage.db import make_engine, migrate
 from storage.jobs import SqlJobQueue
+from storage.links import SqlLinks
+from storage.meetings import SqlMeetings
 from storage.ms_accounts import SqlMsAccounts
+from storage.ms_sign_ins import SqlMsSignIns
 from storage.oauth_states import SqlOAuthStates
-from storage.repository import SqlStore
-from storage.setup import SqlSetup
+from storage.repository import SqlNotifications
+from storage.seats import SqlSeats
+from storage.staff import SqlStaff
 from storage.teams_conversations import SqlTeamsConversations
 from storage.templates import SqlTemplates
+from storage.zoom_connections import SqlZoomConnections
 
 log = logging.getLogger("meetbot")
 
@@ -61,9 +71,18 @@ class Core:
     settings: Settings
     clock: Clock
     box: SecretBox
-    store: SqlStore
-    setup: SqlSetup
-    zoom_accounts: SqlZoomAccounts
+    # One repository per aggregate, named after the core's port it implements.
+    companies: SqlCompanies
+    catalog: SqlCatalog
+    staff: SqlStaff
+    zoom_accounts: SqlZoomConnections
+    booking_records: SqlBookings
+    meetings: SqlMeetings
+    seats: SqlSeats
+    notifications: SqlNotifications
+    callbacks: SqlCallbackInbox
+    links: SqlLinks
+    zoom_tokens: SqlZoomAccounts
     workspaces: SqlChatWorkspaces
     queue: SqlJobQueue
     states: SqlOAuthStates
@@ -107,18 +126,26 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         sqlite_synchronous=settings.sqlite_synchronous,
         sqlite_busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
     )
-    store = SqlStore(engine, box, clock)
+    staff = SqlStaff(engine, clock)
     return Core(
         settings=settings,
         clock=clock,
         box=box,
-        store=store,
-        setup=SqlSetup(engine, box, clock),
-        zoom_accounts=SqlZoomAccounts(engine, box, clock),
+        companies=SqlCompanies(engine, box, clock),
+        catalog=SqlCatalog(engine),
+        staff=staff,
+        zoom_accounts=SqlZoomConnections(engine, box, clock),
+        booking_records=SqlBookings(engine, clock),
+        meetings=SqlMeetings(engine, box, clock),
+        seats=SqlSeats(engine, box, clock),
+        notifications=SqlNotifications(engine, box, clock),
+        callbacks=SqlCallbackInbox(engine, clock),
+        links=SqlLinks(engine, box),
+        zoom_tokens=SqlZoomAccounts(engine, box, clock),
         workspaces=SqlChatWorkspaces(engine, box),
         queue=SqlJobQueue(engine, clock),
         states=SqlOAuthStates(engine, clock, box),
-        alerts=SqlAlerts(engine, clock, store),
+        alerts=SqlAlerts(engine, clock, staff),
         records=SqlAdminRecords(engine, clock, box),
         templates=SqlTemplates(engine, clock),
         ms_accounts=SqlMsAccounts(engine, box, clock),
@@ -202,7 +229,7 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
         ),
         sign_in=MsConnect(
             apps,
-            core.ms_accounts,
+            SqlMsSignIns(core.engine, core.box, core.clock, core.ms_accounts),
             redirect_uri=PublicUrls(settings.public_url).microsoft_redirect(),
         ),
     )
@@ -219,7 +246,7 @@ def build_integrations(core: Core) -> Integrations:
         client_id=settings.zoom_client_id or "",
         client_secret=secret.get_secret_value() if secret else "",
     )
-    tokens = ZoomAccessTokens(core.zoom_accounts, zoom_oauth, core.clock)
+    tokens = ZoomAccessTokens(core.zoom_tokens, zoom_oauth, core.clock)
     zoom = ZoomMeetings(
         ZoomApi(zoom_http, api_url=settings.zoom_api_url, tokens=tokens, clock=core.clock)
     )
@@ -269,9 +296,37 @@ def build_teams_sender(core: Core) -> TeamsSender:
     return TeamsSender(connector, SqlTeamsConversations(core.engine, core.clock))
 
 
+class WidePorts:
+    """TRANSITIONAL: the old wide BookingStore / SetupStore shape, answered by the per-aggregate
+    repositories, for the use cases whose deps still take one wide `store`. Goes away once they
+    take the narrow ports (see bot.ports.wide)."""
+
+    def __init__(self, *repositories: object) -> None:
+        self._repositories = repositories
+
+    def __getattr__(self, name: str) -> Any:
+        for repository in self._repositories:
+            if hasattr(repository, name):
+                return getattr(repository, name)
+        raise AttributeError(name)
+
+
+def wide_ports(core: Core) -> WidePorts:
+    return WidePorts(
+        core.companies,
+        core.catalog,
+        core.staff,
+        core.zoom_accounts,
+        core.booking_records,
+        core.meetings,
+        core.notifications,
+        core.seats,
+    )
+
+
 def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
     return SyncDeps(
-        store=core.store,
+        store=cast(BookingStore, wide_ports(core)),
         bookings=integrations.simplybook,
         platforms=integrations.platforms(),
         chats=integrations.chats(),
@@ -289,14 +344,13 @@ def notice_deps(core: Core, integrations: Integrations) -> NoticeDeps:
 
 
 def admin_deps(core: Core, integrations: Integrations) -> AdminDeps:
-    # Every record port is the one set-up store for now; each field can take its own repository.
     return AdminDeps(
-        companies=core.setup,
-        catalog=core.setup,
-        staff=core.setup,
-        zoom_accounts=core.setup,
-        booking_records=core.setup,
-        meetings=core.setup,
+        companies=core.companies,
+        catalog=core.catalog,
+        staff=core.staff,
+        zoom_accounts=core.zoom_accounts,
+        booking_records=core.booking_records,
+        meetings=core.meetings,
         bookings=integrations.simplybook,
         zoom=integrations.zoom_directory,
         states=core.states,

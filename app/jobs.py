@@ -16,8 +16,8 @@ from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
 from bot.usecases.sync_booking import SYNC_BOOKING, remind, sync_booking
 from bot.worker import JobHandler
 from storage.alerts import NOTIFY_ADMINS
+from storage.booking_jobs import MEETING_REMINDER_JOB as MEETING_REMINDER
 from storage.job_secrets import SqlJobSecrets
-from storage.repository import MEETING_REMINDER_JOB as MEETING_REMINDER
 
 log = logging.getLogger("meetbot")
 
@@ -62,13 +62,13 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
 
     async def run_notice(job: Job) -> str:
         assert job.company_id is not None
-        company = core.store.company(company_id=job.company_id)
+        company = core.companies.company(company_id=job.company_id)
         return await notify_admins(
             notices, company_id=company.id, key=job.payload["key"], timezone=company.timezone
         )
 
     routine = RoutineDeps(
-        store=core.store,
+        companies=core.companies,
         bookings=integrations.simplybook,
         alerts=core.alerts,
         records=core.records,
@@ -104,7 +104,7 @@ def schedule_routine(core: Core, company_id: str, *, later: bool = False) -> Non
     now = core.clock.now()
     run_at = now
     if later:
-        run_at = next_run(now, core.store.company(company_id=company_id).timezone)
+        run_at = next_run(now, core.companies.company(company_id=company_id).timezone)
     core.queue.enqueue(
         kind=ROUTINE,
         dedupe_key=f"{ROUTINE}:{company_id}",

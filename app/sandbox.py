@@ -144,21 +144,21 @@ def seed_demo(
     world.slack.add_workspace(team_id, name="Demo Yoga Studio", bot_token=bot_token)
     channel_id = world.slack.add_channel(team_id, name="olena-bookings")
 
-    company, webhook_token = core.setup.create_company(
+    company, webhook_token = core.companies.create_company(
         login=login,
         api_key=api_key,
         api_secret=api_secret,
         name="Demo Yoga Studio",
         timezone=timezone,
     )
-    core.store.merge_catalog(
+    core.catalog.merge_catalog(
         company_id=company.id,
         services=[CatalogEntry("1", "Online yoga consultation")],
         providers=[CatalogEntry("1", "Olena Koval", email="olena@demo-studio.test")],
     )
-    core.setup.set_online_meetings(company_id=company.id, enabled=True)
-    core.setup.set_service_online(company_id=company.id, external_id="1", enabled=True)
-    core.setup.map_provider(
+    core.companies.set_online_meetings(company_id=company.id, enabled=True)
+    core.catalog.set_service_online(company_id=company.id, external_id="1", enabled=True)
+    core.catalog.map_provider(
         company_id=company.id,
         external_id="1",
         platform=MeetingPlatform.ZOOM,
@@ -166,7 +166,7 @@ def seed_demo(
         channel=ChatTarget(ChatPlatform.SLACK, team_id, channel_id),
     )
     tokens = world.zoom.issue_tokens(account_id=f"acct-{login}", user_id=zoom_user["id"])
-    core.zoom_accounts.connect(
+    core.zoom_tokens.connect(
         company_id=company.id,
         zoom_account_id=f"acct-{login}",
         access_token=tokens["access_token"],
@@ -188,12 +188,14 @@ def add_class_service(
 ) -> None:
     """A group-class service (S7), known to the booking system and to meetbot, online."""
     world.simplybook.add_service(demo.login, id=service_id, name=name, is_class="1")
-    core.store.merge_catalog(
+    core.catalog.merge_catalog(
         company_id=demo.company_id,
         services=[CatalogEntry(service_id, name, is_class=True)],
         providers=[],
     )
-    core.setup.set_service_online(company_id=demo.company_id, external_id=service_id, enabled=True)
+    core.catalog.set_service_online(
+        company_id=demo.company_id, external_id=service_id, enabled=True
+    )
 
 
 def book_seat(

@@ -127,11 +127,13 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
 
     def ingest(token: str, callback: BookingCallback, raw: str) -> IngestResult:
         with _turn(writers, wait_seconds=waiting):
-            return accept_booking_callback(core.store, token=token, callback=callback, raw_body=raw)
+            return accept_booking_callback(
+                core.callbacks, token=token, callback=callback, raw_body=raw
+            )
 
     async def host_link(token: str) -> links.LinkDecision:
         platforms = state["integrations"].platforms()
-        return await links.host_link(core.store, platforms, token=token)
+        return await links.host_link(core.links, platforms, token=token)
 
     async def healthz(_request: Request) -> JSONResponse:
         report = await asyncio.to_thread(health, core)
@@ -172,7 +174,7 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
             limit=CallbackRateLimit(core.settings.simplybook_callback_rate),
         ),
         *link_routes(
-            client=lambda token: links.client_link(core.store, token=token, now=core.clock.now()),
+            client=lambda token: links.client_link(core.links, token=token, now=core.clock.now()),
             host=host_link,
         ),
         *zoom_routes(

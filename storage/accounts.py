@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.domain import AccountState
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
+from storage.sessions import read_session, write_session
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
 
 
@@ -53,7 +54,7 @@ class SqlZoomAccounts:
         connected_by: str = "",
     ) -> str:
         """Stores (or replaces) the company's one Zoom account; returns its id."""
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(
                 select(ZoomAccountRow).where(col(ZoomAccountRow.company_id) == company_id)
             ).first()
@@ -79,7 +80,7 @@ class SqlZoomAccounts:
             return row.id
 
     def tokens(self, *, account_id: str) -> TokenSet:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
         if row is None:
             raise MeetingAccountRevoked("the Zoom account was disconnected")
@@ -96,7 +97,7 @@ class SqlZoomAccounts:
 
     def try_lease_refresh(self, *, account_id: str, version: int, seconds: float) -> bool:
         now = self._clock.now()
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             result = session.execute(
                 update(ZoomAccountRow)
                 .where(
@@ -120,7 +121,7 @@ class SqlZoomAccounts:
         refresh_token: str,
         expires_at: datetime,
     ) -> TokenSet:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
             if row is None or row.token_version != version:
                 raise NotFound("the Zoom account changed while its token was being refreshed")
@@ -131,17 +132,38 @@ class SqlZoomAccounts:
             return TokenSet(access_token, refresh_token, expires_at, version + 1)
 
     def release_refresh(self, *, account_id: str) -> None:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
             if row is not None:
                 row.refresh_lease_until = None
 
     def mark_needs_reconnect(self, *, account_id: str, reason: str) -> None:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
             if row is not None:
                 row.state, row.state_reason = AccountState.NEEDS_RECONNECT.value, reason
                 row.refresh_lease_until = None
+
+
+SLACK = "slack"
+
+
+def find_workspace(session: Session, *, platform: str, external_id: str) -> ChatWorkspaceRow | None:
+    return session.scalars(
+        select(ChatWorkspaceRow).where(
+            col(ChatWorkspaceRow.platform) == platform,
+            col(ChatWorkspaceRow.external_id) == external_id,
+        )
+    ).first()
+
+
+def workspace_row(session: Session, *, platform: str, external_id: str) -> ChatWorkspaceRow:
+    """The workspace's row, added when meetbot first hears of the workspace."""
+    row = find_workspace(session, platform=platform, external_id=external_id)
+    if row is None:
+        row = ChatWorkspaceRow(platform=platform, external_id=external_id)
+        session.add(row)
+    return row
 
 
 class SqlChatWorkspaces:
@@ -157,18 +179,8 @@ class SqlChatWorkspaces:
         name: str = "",
         bot_token: str | None = None,
     ) -> str:
-        with Session(self._engine) as session, session.begin():
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == platform,
-                    col(ChatWorkspaceRow.external_id) == external_id,
-                )
-            ).first()
-            if row is None:
-                row = ChatWorkspaceRow(
-                    company_id=company_id, platform=platform, external_id=external_id
-                )
-                session.add(row)
+        with write_session(self._engine) as session:
+            row = workspace_row(session, platform=platform, external_id=external_id)
             row.company_id, row.name = company_id, name
             row.bot_token_enc = (
                 self._box.encrypt(bot_token, context=f"chat_workspace.bot_token:{row.id}")
@@ -178,13 +190,8 @@ class SqlChatWorkspaces:
             return row.id
 
     def bot_token(self, *, platform: str, external_id: str) -> str | None:
-        with Session(self._engine) as session:
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == platform,
-                    col(ChatWorkspaceRow.external_id) == external_id,
-                )
-            ).first()
+        with read_session(self._engine) as session:
+            row = find_workspace(session, platform=platform, external_id=external_id)
         if row is None or row.bot_token_enc is None:
             return None
         return self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")
@@ -201,16 +208,8 @@ class SqlChatWorkspaces:
         installed_by: str,
     ) -> None:
         """A Slack workspace installed the app (multi-workspace OAuth)."""
-        with Session(self._engine) as session, session.begin():
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == "slack",
-                    col(ChatWorkspaceRow.external_id) == team_id,
-                )
-            ).first()
-            if row is None:
-                row = ChatWorkspaceRow(platform="slack", external_id=team_id)
-                session.add(row)
+        with write_session(self._engine) as session:
+            row = workspace_row(session, platform=SLACK, external_id=team_id)
             row.name, row.bot_user_id, row.bot_id = team_name, bot_user_id, bot_id
             row.scopes, row.installed_by = scopes, installed_by
             row.bot_token_enc = self._box.encrypt(
@@ -218,13 +217,8 @@ class SqlChatWorkspaces:
             )
 
     def installation(self, *, team_id: str) -> dict[str, Any] | None:
-        with Session(self._engine) as session:
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == "slack",
-                    col(ChatWorkspaceRow.external_id) == team_id,
-                )
-            ).first()
+        with read_session(self._engine) as session:
+            row = find_workspace(session, platform=SLACK, external_id=team_id)
         if row is None or row.bot_token_enc is None:
             return None
         return {
@@ -239,12 +233,7 @@ class SqlChatWorkspaces:
         }
 
     def forget_installation(self, *, team_id: str) -> None:
-        with Session(self._engine) as session, session.begin():
-            row = session.scalars(
-                select(ChatWorkspaceRow).where(
-                    col(ChatWorkspaceRow.platform) == "slack",
-                    col(ChatWorkspaceRow.external_id) == team_id,
-                )
-            ).first()
+        with write_session(self._engine) as session:
+            row = find_workspace(session, platform=SLACK, external_id=team_id)
             if row is not None:
                 row.bot_token_enc = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -18,8 +17,9 @@ from bot.domain import (
     ReportRow,
 )
 from storage.crypto import SecretBox
-from storage.repository import client_token, host_token
+from storage.sessions import read_session, write_connection
 from storage.tables import AuditEntryRow, BookingRow, CompanyRow, MeetingRow, SeatRow
+from storage.tokens import client_token, host_token
 
 
 class SqlAdminRecords:
@@ -30,13 +30,10 @@ class SqlAdminRecords:
         self._clock = clock
         self._box = box  # the report writes each booking's links
 
-    def _session(self) -> Session:
-        return Session(self._engine, expire_on_commit=False)
-
     # -- audit trail --------------------------------------------------------------------------
 
     def record(self, *, company_id: str, actor: str, action: str, detail: str = "") -> None:
-        with self._engine.begin() as connection:
+        with write_connection(self._engine) as connection:
             connection.execute(
                 insert(AuditEntryRow.__table__),  # type: ignore[attr-defined]
                 {
@@ -49,7 +46,7 @@ class SqlAdminRecords:
             )
 
     def latest(self, *, company_id: str, limit: int = 20) -> list[AuditEntry]:
-        with self._session() as session:
+        with read_session(self._engine) as session:
             rows = session.scalars(
                 select(AuditEntryRow)
                 .where(col(AuditEntryRow.company_id) == company_id)
@@ -82,7 +79,7 @@ class SqlAdminRecords:
             )
             .order_by(col(BookingRow.start_at), col(BookingRow.external_id))
         )
-        with self._session() as session:
+        with read_session(self._engine) as session:
             return [
                 _report_row(self._box, booking, meeting, seat)
                 for booking, meeting, seat in session.execute(query).all()
@@ -91,7 +88,7 @@ class SqlAdminRecords:
     # -- digest -------------------------------------------------------------------------------
 
     def digest_settings(self, *, company_id: str) -> DigestSettings:
-        with self._session() as session:
+        with read_session(self._engine) as session:
             row = session.get(CompanyRow, company_id)
         assert row is not None
         return DigestSettings(row.digest_enabled, row.digest_hour, row.digest_sent_on)
@@ -100,14 +97,14 @@ class SqlAdminRecords:
         values: dict[str, object] = {"digest_enabled": enabled}
         if hour is not None:
             values["digest_hour"] = hour
-        with self._engine.begin() as connection:
+        with write_connection(self._engine) as connection:
             connection.execute(
                 update(CompanyRow).where(col(CompanyRow.id) == company_id).values(**values)
             )
 
     def claim_digest(self, *, company_id: str, local_date: str) -> bool:
         """Marks today's digest as sent; False if another run already did (once per day)."""
-        with self._engine.begin() as connection:
+        with write_connection(self._engine) as connection:
             result = connection.execute(
                 update(CompanyRow)
                 .where(
@@ -118,7 +115,7 @@ class SqlAdminRecords:
             return bool(result.rowcount)
 
     def company_ids(self) -> list[str]:
-        with self._session() as session:
+        with read_session(self._engine) as session:
             return list(session.scalars(select(col(CompanyRow.id)).order_by(col(CompanyRow.id))))
 
 

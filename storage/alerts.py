@@ -25,7 +25,7 @@ from bot.domain import (
     PostedMessage,
 )
 from storage.jobs import enqueue_unique
-from storage.repository import SqlStore
+from storage.staff import SqlStaff
 from storage.tables import AdminMessageRow, AlertRow, ChatWorkspaceRow, new_id
 
 NOTIFY_ADMINS = "notify_admins"
@@ -58,10 +58,10 @@ def _alert(row: AlertRow) -> Alert:
 class SqlAlerts:
     """Implements the core's AlertStore and AdminInbox ports."""
 
-    def __init__(self, engine: Engine, clock: Clock, store: SqlStore) -> None:
+    def __init__(self, engine: Engine, clock: Clock, staff: SqlStaff) -> None:
         self._engine = engine
         self._clock = clock
-        self._store = store
+        self._staff = staff
 
     def _session(self) -> Session:
         return Session(self._engine, expire_on_commit=False)
@@ -175,7 +175,7 @@ class SqlAlerts:
         return [
             target
             for platform, workspace_id in workspaces
-            for target in self._store.admin_targets(
+            for target in self._staff.admin_targets(
                 company_id=company_id, platform=ChatPlatform(platform), workspace_id=workspace_id
             )
         ]

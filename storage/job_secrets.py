@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import Engine, delete
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
 from storage.crypto import SecretBox
 from storage.secret_columns import secret_context
+from storage.sessions import read_session, write_session
 from storage.tables import JobSecretRow, new_id
 
 
@@ -24,7 +24,7 @@ class SqlJobSecrets:
         now = self._clock.now()
         row_id = new_id()
         sealed = self._box.encrypt(value, context=secret_context("job_secret", "value_enc", row_id))
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             session.execute(delete(JobSecretRow).where(col(JobSecretRow.expires_at) <= now))
             session.add(
                 JobSecretRow(
@@ -35,7 +35,7 @@ class SqlJobSecrets:
 
     def open(self, secret_id: str) -> str | None:
         """The value, or None when it expired or never was."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.get(JobSecretRow, secret_id) if secret_id else None
         if row is None or row.expires_at <= self._clock.now():
             return None

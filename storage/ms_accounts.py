@@ -1,4 +1,4 @@
-"""Connected Microsoft work accounts (Teams meeting hosts) and their pending sign-ins.
+"""Connected Microsoft work accounts (Teams meeting hosts); their sign-ins are storage.ms_sign_ins.
 
 Each account's whole msal token cache (a JSON document holding access, refresh and id tokens) is
 stored encrypted in `ms_account.token_cache_enc`, bound to its row. A company has at most one
@@ -11,18 +11,11 @@ call at hand and leaves the other worker's cache in place. That is safe because 
 keeps earlier refresh tokens valid after a refresh (unlike Zoom), so either cache works. A row lock
 would instead hold a transaction open across a call to Microsoft, which on SQLite blocks every
 writer of the database (webhooks included) for that long.
-
-Pending sign-ins live in `oauth_state` rows: the state only as a digest, single use, expiring, with
-who started it, and msal's flow dict (it holds the PKCE verifier and nonce) encrypted in
-`payload_enc`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,17 +23,14 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
-from bot.domain import AccountState, Actor, ChatPlatform, MsAccount
+from bot.domain import AccountState, MsAccount
 from bot.errors import MeetingAccountRevoked
-from bot.signin import StateProblem
 from storage.crypto import SecretBox
-from storage.oauth_states import payload_context, same_browser, take_state
-from storage.repository import token_digest
-from storage.tables import MsAccountRow, OAuthStateRow
+from storage.mappers import from_row
+from storage.sessions import read_session, write_session
+from storage.tables import MsAccountRow
 
 DISCONNECTED = "disconnected"
-MS_CONNECT = "ms_connect"
-FLOW_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,36 +46,8 @@ class TokenCacheSnapshot:
         return f"TokenCacheSnapshot(account_id={self.account_id!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class PendingMsFlow:
-    """A sign-in started from meetbot, as it was started."""
-
-    company_id: str
-    provider_external_id: str
-    actor: Actor
-    flow: dict[str, Any]
-
-    def __repr__(self) -> str:  # the flow holds the PKCE verifier
-        return (
-            f"PendingMsFlow(company_id={self.company_id!r}, "
-            f"provider_external_id={self.provider_external_id!r})"
-        )
-
-
 def _account(row: MsAccountRow) -> MsAccount:
-    return MsAccount(
-        id=row.id,
-        company_id=row.company_id,
-        provider_external_id=row.provider_external_id,
-        tenant_id=row.tenant_id,
-        object_id=row.object_id,
-        username=row.username,
-        display_name=row.display_name,
-        home_account_id=row.home_account_id,
-        state=AccountState(row.state),
-        state_reason=row.state_reason,
-        connected_by=row.connected_by,
-    )
+    return from_row(MsAccount, row, state=AccountState(row.state))
 
 
 class SqlMsAccounts:
@@ -133,7 +95,7 @@ class SqlMsAccounts:
     def _upsert(
         self, company_id: str, provider_external_id: str, fields: dict[str, str], cache: str
     ) -> MsAccount:
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self._engine) as session:
             row = self._row(session, company_id, provider_external_id)
             if row is None:
                 row = MsAccountRow(
@@ -162,19 +124,19 @@ class SqlMsAccounts:
 
     def account(self, *, company_id: str, provider_external_id: str = "") -> MsAccount | None:
         """The company's account (provider "") or a provider's own; None when not connected."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = self._row(session, company_id, provider_external_id)
         return None if row is None or row.state == DISCONNECTED else _account(row)
 
     def account_by_id(self, *, company_id: str, account_id: str) -> MsAccount | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.get(MsAccountRow, account_id)
         if row is None or row.company_id != company_id or row.state == DISCONNECTED:
             return None
         return _account(row)
 
     def accounts(self, *, company_id: str) -> list[MsAccount]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.scalars(
                 select(MsAccountRow)
                 .where(
@@ -187,7 +149,7 @@ class SqlMsAccounts:
 
     def linked_elsewhere(self, *, company_id: str, tenant_id: str, object_id: str) -> bool:
         """Whether that Microsoft account is connected to another company."""
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             found = session.scalars(
                 select(col(MsAccountRow.id)).where(
                     col(MsAccountRow.tenant_id) == tenant_id,
@@ -200,7 +162,7 @@ class SqlMsAccounts:
 
     def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool:
         """Forgets the account's tokens; False if it was not connected."""
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = self._row(session, company_id, provider_external_id)
             if row is None or row.state == DISCONNECTED:
                 return False
@@ -213,7 +175,7 @@ class SqlMsAccounts:
     # The token cache, for the Graph adapter (which knows only the account id).
 
     def token_cache(self, *, account_id: str) -> TokenCacheSnapshot:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             row = session.get(MsAccountRow, account_id)
         if row is None or row.state == DISCONNECTED or not row.token_cache_enc:
             raise MeetingAccountRevoked("the Teams account was disconnected")
@@ -230,7 +192,7 @@ class SqlMsAccounts:
 
     def store_token_cache(self, *, account_id: str, version: str, state: str) -> bool:
         """Writes a changed cache unless someone wrote since `version` was read."""
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             result = session.execute(
                 update(MsAccountRow)
                 .where(
@@ -256,7 +218,7 @@ class SqlMsAccounts:
         ]
         if version is not None:
             conditions.append(col(MsAccountRow.token_cache_enc) == version)
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             result = session.execute(
                 update(MsAccountRow)
                 .where(*conditions)
@@ -269,53 +231,3 @@ class SqlMsAccounts:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # Pending sign-ins.
-
-    def begin_flow(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        actor: Actor,
-        flow: dict[str, Any],
-        browser_nonce: str,
-        ttl_seconds: float = FLOW_SECONDS,
-    ) -> None:
-        """Keeps msal's flow dict until the callback; its `state` is what comes back, from the
-        browser holding `browser_nonce` only."""
-        digest = token_digest(str(flow["state"]))
-        payload = json.dumps({"provider": provider_external_id, "flow": flow})
-        with Session(self._engine) as session, session.begin():
-            session.add(
-                OAuthStateRow(
-                    state_hash=digest,
-                    purpose=MS_CONNECT,
-                    company_id=company_id,
-                    platform=actor.platform.value,
-                    workspace_id=actor.workspace_id,
-                    user_id=actor.user_id,
-                    expires_at=self._clock.now() + timedelta(seconds=ttl_seconds),
-                    payload_enc=self._box.encrypt(payload, context=payload_context(digest)),
-                    browser_hash=token_digest(browser_nonce),
-                )
-            )
-
-    def finish_flow(self, *, state: str, browser_nonce: str) -> PendingMsFlow | StateProblem:
-        """The sign-in `state` belongs to, once, for the browser that started it."""
-        digest, now = token_digest(state), self._clock.now()
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
-            found = session.get(OAuthStateRow, digest)
-            if found is None or found.purpose != MS_CONNECT or found.used_at:
-                return StateProblem.EXPIRED
-            if found.expires_at > now and not same_browser(found.browser_hash, browser_nonce):
-                return StateProblem.OTHER_BROWSER
-            row = take_state(session, purpose=MS_CONNECT, state=state, now=now)
-            if row is None or row.company_id is None:
-                return StateProblem.EXPIRED
-            sealed, row.payload_enc = row.payload_enc, ""  # the verifier is needed only once
-        payload = json.loads(self._box.decrypt(sealed, context=payload_context(digest)))
-        return PendingMsFlow(
-            company_id=row.company_id,
-            provider_external_id=str(payload["provider"]),
-            actor=Actor(ChatPlatform(row.platform), row.workspace_id, row.user_id),
-            flow=dict(payload["flow"]),
-        )

@@ -18,10 +18,10 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import Actor, ChatPlatform
 from bot.signin import SignInState, StateProblem
-from storage.availability import reads_only
 from storage.crypto import SecretBox
-from storage.repository import token_digest
+from storage.sessions import read_session, write_session
 from storage.tables import OAuthStateRow
+from storage.tokens import token_digest
 
 
 def payload_context(state_hash: str) -> str:
@@ -31,7 +31,6 @@ def payload_context(state_hash: str) -> str:
 class SqlOAuthStates:
     def __init__(self, engine: Engine, clock: Clock, box: SecretBox | None = None) -> None:
         self._engine, self._clock, self._box = engine, clock, box
-        self._reader = reads_only(engine)
 
     def issue(
         self,
@@ -46,7 +45,7 @@ class SqlOAuthStates:
         state = secrets.token_urlsafe(32)
         digest = token_digest(state)
         now = self._clock.now()
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             # An expired state can never be taken again: it goes, with any tokens a sign-in nobody
             # confirmed kept, so states that strangers cause to be issued do not pile up.
             session.execute(delete(OAuthStateRow).where(col(OAuthStateRow.expires_at) <= now))
@@ -66,7 +65,7 @@ class SqlOAuthStates:
         return state
 
     def consume(self, *, purpose: str, state: str) -> tuple[str | None, Actor] | None:
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self._engine) as session:
             row = take_state(session, purpose=purpose, state=state, now=self._clock.now())
         if row is None:
             return None
@@ -74,14 +73,14 @@ class SqlOAuthStates:
 
     def take(self, *, purpose: str, state: str) -> SignInState | None:
         """The state's company, starter and payload, once; None if unknown, used or expired."""
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self._engine) as session:
             row = take_state(session, purpose=purpose, state=state, now=self._clock.now())
             return None if row is None else self._taken(row)
 
     def peek(self, *, purpose: str, state: str) -> SignInState | None:
         """What the state was issued for, without using it up; None if unknown, used or expired.
         A read alone: opening a link never waits for the write lock."""
-        with Session(self._reader) as session:
+        with read_session(self._engine) as session:
             row = session.get(OAuthStateRow, token_digest(state))
             if row is None or row.purpose != purpose or row.used_at:
                 return None
@@ -92,19 +91,19 @@ class SqlOAuthStates:
     ) -> SignInState | StateProblem:
         """Takes the state only from the browser holding its nonce."""
         now = self._clock.now()
-        with Session(self._reader) as session:  # a stranger's guess costs a read, not the lock
+        with read_session(self._engine) as session:  # a stranger's guess costs a read, not the lock
             row = session.get(OAuthStateRow, token_digest(state))
             if row is None or row.purpose != purpose or row.used_at or row.expires_at <= now:
                 return StateProblem.EXPIRED
             if not same_browser(row.browser_hash, browser_nonce):
                 return StateProblem.OTHER_BROWSER
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self._engine) as session:
             taken = take_state(session, purpose=purpose, state=state, now=now)
             return StateProblem.EXPIRED if taken is None else self._taken(taken)
 
     def take_for(self, *, purpose: str, state: str, actor: Actor) -> SignInState | None:
         """Takes the state only for the person who started it (a confirmation button)."""
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self._engine) as session:
             taken = session.execute(
                 update(OAuthStateRow)
                 .where(

@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from bot.clock import Clock
-from storage.repository import token_digest
+from storage.sessions import write_connection
 from storage.tables import SeenRequestRow
+from storage.tokens import token_digest
 
 
 class SqlSeenRequests:
@@ -27,7 +28,7 @@ class SqlSeenRequests:
         now = self._clock.now()
         table = SeenRequestRow.__table__  # type: ignore[attr-defined]
         try:
-            with self._engine.begin() as connection:
+            with write_connection(self._engine) as connection:
                 connection.execute(delete(table).where(col(SeenRequestRow.expires_at) < now))
                 connection.execute(
                     insert(table),

@@ -9,12 +9,13 @@ person's 1:1 chat), refreshed whenever the bot hears from it.
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock, SystemClock
-from storage.tables import ChatWorkspaceRow, TeamsConversationRow
+from storage.accounts import find_workspace, workspace_row
+from storage.sessions import read_session, retry_on_conflict, write_session
+from storage.tables import TeamsConversationRow
 
 PLATFORM = "teams"
 
@@ -38,67 +39,37 @@ class SqlTeamsConversations:
         channel_name: str = "",
         user_aad_id: str = "",
     ) -> None:
-        for attempt in range(2):  # two first contacts at once: the loser updates the winner's row
-            try:
-                self._upsert(
-                    tenant_id=tenant_id,
-                    conversation_id=conversation_id,
-                    conversation_type=conversation_type,
-                    service_url=service_url,
-                    reference=reference,
-                    team_id=team_id,
-                    channel_name=channel_name,
-                    user_aad_id=user_aad_id,
-                )
-                return
-            except IntegrityError:
-                if attempt:
-                    raise
+        def upsert() -> None:
+            with write_session(self._engine) as session:
+                row = session.scalars(
+                    select(TeamsConversationRow).where(
+                        col(TeamsConversationRow.conversation_id) == conversation_id
+                    )
+                ).first()
+                if row is None:
+                    row = TeamsConversationRow(
+                        tenant_id=tenant_id,
+                        conversation_id=conversation_id,
+                        service_url=service_url,
+                        reference=reference,
+                    )
+                    session.add(row)
+                row.company_id = self._company(session, tenant_id)
+                row.tenant_id, row.service_url, row.reference = tenant_id, service_url, reference
+                row.conversation_type = conversation_type or row.conversation_type
+                row.team_id = team_id or row.team_id
+                row.channel_name = channel_name or row.channel_name
+                row.user_aad_id = user_aad_id or row.user_aad_id
+                row.updated_at = self._clock.now()
 
-    def _upsert(
-        self,
-        *,
-        tenant_id: str,
-        conversation_id: str,
-        conversation_type: str,
-        service_url: str,
-        reference: str,
-        team_id: str,
-        channel_name: str,
-        user_aad_id: str,
-    ) -> None:
-        with Session(self._engine) as session, session.begin():
-            row = session.scalars(
-                select(TeamsConversationRow).where(
-                    col(TeamsConversationRow.conversation_id) == conversation_id
-                )
-            ).first()
-            if row is None:
-                row = TeamsConversationRow(
-                    tenant_id=tenant_id,
-                    conversation_id=conversation_id,
-                    service_url=service_url,
-                    reference=reference,
-                )
-                session.add(row)
-            row.company_id = self._company(session, tenant_id)
-            row.tenant_id, row.service_url, row.reference = tenant_id, service_url, reference
-            row.conversation_type = conversation_type or row.conversation_type
-            row.team_id = team_id or row.team_id
-            row.channel_name = channel_name or row.channel_name
-            row.user_aad_id = user_aad_id or row.user_aad_id
-            row.updated_at = self._clock.now()
+        retry_on_conflict(upsert)
 
     def _company(self, session: Session, tenant_id: str) -> str | None:
-        return session.scalars(
-            select(col(ChatWorkspaceRow.company_id)).where(
-                col(ChatWorkspaceRow.platform) == PLATFORM,
-                col(ChatWorkspaceRow.external_id) == tenant_id,
-            )
-        ).first()
+        tenant = find_workspace(session, platform=PLATFORM, external_id=tenant_id)
+        return tenant.company_id if tenant else None
 
     def reference(self, *, conversation_id: str) -> str | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             return session.scalars(
                 select(col(TeamsConversationRow.reference)).where(
                     col(TeamsConversationRow.conversation_id) == conversation_id
@@ -106,7 +77,7 @@ class SqlTeamsConversations:
             ).first()
 
     def personal_reference(self, *, tenant_id: str, user_aad_id: str) -> str | None:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             return session.scalars(
                 select(col(TeamsConversationRow.reference))
                 .where(
@@ -118,7 +89,7 @@ class SqlTeamsConversations:
             ).first()
 
     def tenant_references(self, *, tenant_id: str) -> list[str]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.execute(
                 select(
                     col(TeamsConversationRow.reference), col(TeamsConversationRow.conversation_type)
@@ -130,7 +101,7 @@ class SqlTeamsConversations:
         return teams + [reference for reference, kind in rows if kind == "personal"]
 
     def channel_names(self, *, tenant_id: str) -> dict[str, str]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.execute(
                 select(
                     col(TeamsConversationRow.conversation_id),
@@ -143,32 +114,16 @@ class SqlTeamsConversations:
         return {conversation: name for conversation, name in rows}
 
     def installer(self, *, tenant_id: str) -> str | None:
-        with Session(self._engine) as session:
-            found = session.scalars(
-                select(col(ChatWorkspaceRow.installed_by)).where(
-                    col(ChatWorkspaceRow.platform) == PLATFORM,
-                    col(ChatWorkspaceRow.external_id) == tenant_id,
-                )
-            ).first()
-        return found or None
+        with read_session(self._engine) as session:
+            tenant = find_workspace(session, platform=PLATFORM, external_id=tenant_id)
+        return (tenant.installed_by if tenant else None) or None
 
     def bind_tenant(self, *, tenant_id: str, installed_by: str) -> str:
-        for attempt in range(2):
-            try:
-                with Session(self._engine) as session, session.begin():
-                    row = session.scalars(
-                        select(ChatWorkspaceRow).where(
-                            col(ChatWorkspaceRow.platform) == PLATFORM,
-                            col(ChatWorkspaceRow.external_id) == tenant_id,
-                        )
-                    ).first()
-                    if row is None:
-                        row = ChatWorkspaceRow(platform=PLATFORM, external_id=tenant_id)
-                        session.add(row)
-                    # The first installer stays: a later install must not take over the tenant.
-                    row.installed_by = row.installed_by or installed_by
-                    return row.installed_by
-            except IntegrityError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        def bind() -> str:
+            with write_session(self._engine) as session:
+                row = workspace_row(session, platform=PLATFORM, external_id=tenant_id)
+                # The first installer stays: a later install must not take over the tenant.
+                row.installed_by = row.installed_by or installed_by
+                return row.installed_by
+
+        return retry_on_conflict(bind)

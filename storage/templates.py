@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
+from storage.sessions import read_session, write_session
 from storage.tables import MessageTemplateRow
 
 
@@ -19,7 +19,7 @@ class SqlTemplates:
         self._clock = clock
 
     def templates(self, *, company_id: str) -> list[MessageTemplate]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.scalars(
                 select(MessageTemplateRow)
                 .where(col(MessageTemplateRow.company_id) == company_id)
@@ -38,7 +38,7 @@ class SqlTemplates:
 
     def save_template(self, *, company_id: str, template: MessageTemplate, actor: str) -> None:
         key = (template.kind.value, template.scope.value, template.scope_id)
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(
                 select(MessageTemplateRow)
                 .where(
@@ -59,7 +59,7 @@ class SqlTemplates:
     def reset_template(
         self, *, company_id: str, kind: TemplateKind, scope: TemplateScope, scope_id: str
     ) -> bool:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             result = session.execute(
                 delete(MessageTemplateRow).where(
                     col(MessageTemplateRow.company_id) == company_id,

@@ -154,7 +154,7 @@ def chat_in_teams(core: Core, demo: Demo) -> None:
         company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
     )
     admin = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD)
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
+    core.staff.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_AAD, role="admin")
 
 
 def bookings_channel_in_teams(tenant: Tenant, meetbot: Meetbot) -> None:

@@ -111,9 +111,9 @@ def _company(core: Core, world: SandboxWorld, login: str, people: tuple[str, str
     world.slack.add_user(demo.team_id, id=admin, name=f"{login} owner", is_admin=True)
     world.slack.add_user(demo.team_id, id=staff, name=f"{login} olena")
     actor = Actor(ChatPlatform.SLACK, demo.team_id, admin)
-    core.setup.set_role(company_id=demo.company_id, actor=actor, user_id=admin, role="admin")
-    core.setup.set_role(company_id=demo.company_id, actor=actor, user_id=staff, role="junior")
-    core.setup.tie_staff(
+    core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=admin, role="admin")
+    core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=staff, role="junior")
+    core.staff.tie_staff(
         company_id=demo.company_id, actor=actor, user_id=staff, provider_external_id="1"
     )
     return Company(demo, admin, staff)

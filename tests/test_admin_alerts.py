@@ -80,7 +80,7 @@ def shop(
     demo = seed_demo(core, world)
     slack.team_id = demo.team_id
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
-    core.setup.set_role(
+    core.staff.set_role(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
         user_id=ADMIN,
@@ -181,7 +181,9 @@ def test_dead_job_is_told_with_a_retry_button_that_requeues_and_completes(shop: 
 
 def test_unmapped_provider_is_told_once_reminded_after_a_day_and_resolved(shop: Shop) -> None:
     world, demo, core = shop.world, shop.demo, shop.core
-    core.setup.map_provider(company_id=demo.company_id, external_id=demo.provider_id, platform=None)
+    core.catalog.map_provider(
+        company_id=demo.company_id, external_id=demo.provider_id, platform=None
+    )
     shop.book_and_sync(client_name="Iryna")
     shop.book_and_sync(client_name="Petro")
     [alert] = _alert_messages(shop)
@@ -251,7 +253,7 @@ def test_another_companys_admin_gets_none_of_it(shop: Shop) -> None:
     world = shop.world
     other = seed_demo(shop.core, world, login="other-studio")
     world.slack.add_user(other.team_id, id="UOTHER01", name="other", is_admin=True)
-    shop.core.setup.set_role(
+    shop.core.staff.set_role(
         company_id=other.company_id,
         actor=Actor(ChatPlatform.SLACK, other.team_id, "UOTHER01"),
         user_id="UOTHER01",
@@ -271,7 +273,7 @@ def test_another_companys_admin_gets_none_of_it(shop: Shop) -> None:
 
 def test_an_admin_who_left_does_not_keep_the_others_from_being_told(shop: Shop) -> None:
     world, demo, core = shop.world, shop.demo, shop.core
-    core.setup.set_role(
+    core.staff.set_role(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
         user_id="UGONE0001",  # an admin whose Slack account is gone

@@ -56,10 +56,10 @@ def studio(
     for user, admin in ((ADMIN, True), (SENIOR, False), (JUNIOR, False)):
         world.slack.add_user(demo.team_id, id=user, name=user.lower(), is_admin=admin)
     actor = Actor(ChatPlatform.SLACK, demo.team_id, ADMIN)
-    core.setup.set_role(company_id=demo.company_id, actor=actor, user_id=ADMIN, role="admin")
-    core.setup.set_role(company_id=demo.company_id, actor=actor, user_id=SENIOR, role="senior")
-    core.setup.set_role(company_id=demo.company_id, actor=actor, user_id=JUNIOR, role="junior")
-    core.setup.tie_staff(
+    core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=ADMIN, role="admin")
+    core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=SENIOR, role="senior")
+    core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=JUNIOR, role="junior")
+    core.staff.tie_staff(
         company_id=demo.company_id, actor=actor, user_id=JUNIOR, provider_external_id="2"
     )
     _add_second_provider(core, world, demo)
@@ -73,13 +73,13 @@ def _add_second_provider(core: Core, world: SandboxWorld, demo: Demo) -> None:
         account_id=f"acct-{demo.login}", email="maria@x.test", first_name="Maria", last_name="P"
     )
     channel = world.slack.add_channel(demo.team_id, name="maria-bookings")
-    core.store.merge_catalog(
+    core.catalog.merge_catalog(
         company_id=demo.company_id,
         services=[CatalogEntry("2", "Pilates")],
         providers=[CatalogEntry("2", "Maria Petrenko", email="maria@x.test")],
     )
-    core.setup.set_service_online(company_id=demo.company_id, external_id="2", enabled=True)
-    core.setup.map_provider(
+    core.catalog.set_service_online(company_id=demo.company_id, external_id="2", enabled=True)
+    core.catalog.map_provider(
         company_id=demo.company_id,
         external_id="2",
         platform=MeetingPlatform.ZOOM,

@@ -50,7 +50,7 @@ class Row:
 
 
 def _service_online(core: Core, demo: Demo) -> bool:
-    return any(s.online_meetings for s in core.setup.services(company_id=demo.company_id))
+    return any(s.online_meetings for s in core.catalog.services(company_id=demo.company_id))
 
 
 TABLE = [
@@ -79,14 +79,14 @@ TABLE = [
         "disable",
         ("Online meetings are off",),
         check=lambda core, demo: (
-            not core.store.company(company_id=demo.company_id).online_meetings_enabled
+            not core.companies.company(company_id=demo.company_id).online_meetings_enabled
         ),
     ),
     Row(
         "enable",
         ("Online meetings are on",),
         check=lambda core, demo: (
-            core.store.company(company_id=demo.company_id).online_meetings_enabled
+            core.companies.company(company_id=demo.company_id).online_meetings_enabled
         ),
     ),
     Row("connect zoom", ("Replace the connected Zoom account?",)),
@@ -158,7 +158,7 @@ def _teams(core: Core, demo: Demo, teams: Tenant, meetbot: Meetbot) -> FrontEnd:
     core.workspaces.bind(
         company_id=demo.company_id, platform="teams", external_id=DEFAULT_TENANT_ID, name="Teams"
     )
-    core.setup.set_role(
+    core.staff.set_role(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD),
         user_id=OLENA_AAD,
@@ -199,7 +199,7 @@ def test_a_mention_sets_a_role_on_both(front_end: FrontEnd, teams: Tenant) -> No
         answer = "\n".join(text_of(p) for p in posts)
         who = Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, IVAN_AAD)
     assert "Role set" in answer
-    member = front_end.core.setup.staff_member(company_id=front_end.demo.company_id, actor=who)
+    member = front_end.core.staff.staff_member(company_id=front_end.demo.company_id, actor=who)
     assert member is not None and member.role == "junior"
 
 

@@ -173,7 +173,7 @@ def seconds(countdown: str) -> int:
 def test_waiting_page_counts_down_in_the_browser_zone_and_opens_the_meeting(
     chromium: str, site: Site
 ) -> None:
-    company = site.core.store.company(company_id=site.demo.company_id)
+    company = site.core.companies.company(company_id=site.demo.company_id)
     opens_before = timedelta(minutes=company.open_minutes_before)  # 10 unless changed
     seen: dict[str, Any] = {}
 

@@ -37,7 +37,7 @@ def test_unknown_bookings_raise_one_alert_for_the_company(
 ) -> None:
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
     admin = Actor(ChatPlatform.SLACK, demo.team_id, ADMIN)
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=ADMIN, role="admin")
+    core.staff.set_role(company_id=demo.company_id, actor=admin, user_id=ADMIN, role="admin")
     url = f"{web}/webhooks/simplybook/{demo.webhook_token}"
     with httpx.Client(timeout=30) as client:
         for _ in range(FORGED):

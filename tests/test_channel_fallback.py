@@ -26,7 +26,7 @@ def _deliver(world: SandboxWorld, demo: Demo, web: str, booking_id: str) -> None
 @pytest.fixture
 def with_admin(core: Core, demo: Demo, world: SandboxWorld) -> Demo:
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
-    core.setup.set_role(
+    core.staff.set_role(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
         user_id=ADMIN,
@@ -59,7 +59,7 @@ def test_unusable_channel_goes_to_the_admins(
     assert world.slack.messages(demo.channel_id) == []
     assert world.zoom.created_count() == 1
     assert {job.state for job in core.queue.jobs(kind="sync_booking")} == {"done"}
-    found = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    found = core.booking_records.booking(company_id=demo.company_id, external_id=booking["id"])
     assert found is not None and "the booking went to the admins instead" in (found[1] or "")
 
 

@@ -17,8 +17,8 @@ from app.sandbox import Demo, SandboxWorld, book, message_as_text, wait_for
 from app.web import build_web_app
 from app.worker import WorkerThread
 from simulators.server import BackgroundServer
-from storage.repository import client_token, host_token
 from storage.tables import MeetingRow, SeatRow
+from storage.tokens import client_token, host_token
 
 from .conftest import count_rows, run_jobs
 

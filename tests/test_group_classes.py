@@ -128,6 +128,6 @@ def test_a_class_booking_moved_to_another_time_is_held_not_lost(
     _deliver(world, demo, web, booking, "change")
     run_jobs(core)
     assert {job.state for job in core.queue.jobs(kind="sync_booking")} == {"done"}
-    held = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    held = core.booking_records.booking(company_id=demo.company_id, external_id=booking["id"])
     assert held is not None and "moved away from its group class" in (held[1] or "")
     assert len(world.zoom.live_meetings()) == 1, "the class keeps its time for the others"

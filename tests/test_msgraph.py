@@ -57,6 +57,7 @@ from simulators.tls import LoopbackCertificate, loopback_certificate
 from storage.crypto import SecretBox, generate_key
 from storage.db import make_engine
 from storage.ms_accounts import SqlMsAccounts, TokenCacheSnapshot
+from storage.ms_sign_ins import SqlMsSignIns
 from storage.tables import CompanyRow, MsAccountRow, OAuthStateRow
 from tests.simulators.conftest import AppSlot
 
@@ -222,8 +223,10 @@ def apps(make_apps: Callable[..., MsalApps]) -> MsalApps:
 
 
 @pytest.fixture
-def connect(apps: MsalApps, accounts: SqlMsAccounts) -> MsConnect:
-    return MsConnect(apps, accounts, redirect_uri=REDIRECT)
+def connect(
+    apps: MsalApps, accounts: SqlMsAccounts, engine: Engine, box: SecretBox, clock: Clock
+) -> MsConnect:
+    return MsConnect(apps, SqlMsSignIns(engine, box, clock, accounts), redirect_uri=REDIRECT)
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def test_start_meeting_by_role(
 ) -> None:
     core, slack, demo, _ = booked
     link = _client_link(world, demo)
-    core.setup.set_role(
+    core.staff.set_role(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
         user_id=OTHER_JUNIOR,
@@ -123,7 +123,7 @@ def test_start_meeting_by_role(
     assert "Not allowed" in refused and "junior staff tied to this meeting's provider" in refused
     assert "has not started yet" in httpx.get(link).text, "nothing changed"
 
-    core.setup.tie_staff(
+    core.staff.tie_staff(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
         user_id=JUNIOR,

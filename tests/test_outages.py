@@ -61,7 +61,10 @@ def test_zoom_500_forever_ends_dead_and_recorded(
     assert job.finished_at is not None
     # Nothing else lost: the callback, the booking and the meeting intent are all still there.
     assert count_rows(core, ReceivedEventRow) == 1
-    assert core.store.booking(company_id=demo.company_id, external_id=booking["id"]) is not None
+    assert (
+        core.booking_records.booking(company_id=demo.company_id, external_id=booking["id"])
+        is not None
+    )
     assert count_rows(core, MeetingRow) == 1
     assert world.slack.messages(demo.channel_id) == []
 
@@ -87,8 +90,8 @@ def test_expired_access_token_is_refreshed_once(
     assert world.zoom.created_count() == 1
     assert len(world.slack.messages(demo.channel_id)) == 1
     assert (
-        core.zoom_accounts.tokens(
-            account_id=core.store.zoom_account_id(company_id=demo.company_id) or ""
+        core.zoom_tokens.tokens(
+            account_id=core.zoom_accounts.zoom_account_id(company_id=demo.company_id) or ""
         ).version
         == 2
     )
@@ -105,7 +108,7 @@ def test_revoked_zoom_account_holds_the_booking_not_a_retry_loop(
     [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "done" and job.attempts == 1
     assert "an admin must reconnect Zoom" in (job.note or "")
-    found = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    found = core.booking_records.booking(company_id=demo.company_id, external_id=booking["id"])
     assert found is not None and "an admin must reconnect Zoom" in (found[1] or "")
     assert world.zoom.refresh_count == 0  # the refresh was refused, not counted as a refresh
 
@@ -139,13 +142,15 @@ def test_expired_simplybook_token_is_renewed(
 def test_unmapped_provider_is_noted_on_the_booking(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
-    core.setup.map_provider(company_id=demo.company_id, external_id=demo.provider_id, platform=None)
+    core.catalog.map_provider(
+        company_id=demo.company_id, external_id=demo.provider_id, platform=None
+    )
     booking = _book_and_deliver(world, demo, web)
     run_jobs(core)
     [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "done"
     assert job.note == "provider 'Olena Koval' has no meeting platform chosen"
-    found = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    found = core.booking_records.booking(company_id=demo.company_id, external_id=booking["id"])
     assert found is not None and found[1] == "provider 'Olena Koval' has no meeting platform chosen"
     assert world.zoom.created_count() == 0
     assert count_rows(core, BookingRow) == 1
@@ -154,7 +159,7 @@ def test_unmapped_provider_is_noted_on_the_booking(
 def test_service_without_online_meetings_creates_nothing(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
-    core.setup.set_service_online(
+    core.catalog.set_service_online(
         company_id=demo.company_id, external_id=demo.service_id, enabled=False
     )
     _book_and_deliver(world, demo, web)

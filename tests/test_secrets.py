@@ -53,10 +53,10 @@ CIPHERTEXT = re.compile(r"^v1\.[0-9a-f]{8}\.")
 
 
 def _secrets(core: Core, demo: Demo) -> dict[str, str]:
-    credentials = core.store.simplybook_credentials(company_id=demo.company_id)
-    account_id = core.store.zoom_account_id(company_id=demo.company_id)
+    credentials = core.companies.simplybook_credentials(company_id=demo.company_id)
+    account_id = core.zoom_accounts.zoom_account_id(company_id=demo.company_id)
     assert account_id is not None
-    tokens = core.zoom_accounts.tokens(account_id=account_id)
+    tokens = core.zoom_tokens.tokens(account_id=account_id)
     bot_token = core.workspaces.bot_token(platform="slack", external_id=demo.team_id)
     assert bot_token is not None
     return {
@@ -119,7 +119,7 @@ def test_sqlite_file_holds_no_plaintext_secret(
 
 
 def test_ciphertext_does_not_decrypt_in_another_row_or_column(core: Core, demo: Demo) -> None:
-    other, _ = core.setup.create_company(
+    other, _ = core.companies.create_company(
         login="other-shop", api_key="other-key-123456", api_secret="other-secret-123456"
     )
     with Session(core.engine) as session, session.begin():
@@ -130,9 +130,9 @@ def test_ciphertext_does_not_decrypt_in_another_row_or_column(core: Core, demo: 
         )  # a swapped column, as an attacker with SQL access might do
         mine.api_secret_enc = mine.api_key_enc
     with pytest.raises(DecryptionError):
-        core.store.simplybook_credentials(company_id=other.id)
+        core.companies.simplybook_credentials(company_id=other.id)
     with pytest.raises(DecryptionError):
-        core.store.simplybook_credentials(company_id=demo.company_id)
+        core.companies.simplybook_credentials(company_id=demo.company_id)
 
 
 def test_keys_rotate_without_losing_anything(core: Core, demo: Demo) -> None:
@@ -377,7 +377,7 @@ def test_rotation_stopped_midway_finishes_on_a_second_run(
     rebuilt = build_core(core.settings.model_copy(update={"secret_keys": SecretStr(new_key)}))
     try:
         assert _secrets(rebuilt, demo) == before
-        found = rebuilt.store.client_view(token=client)
+        found = rebuilt.links.client_view(token=client)
         assert found is not None and found[0].host_token == host, "links render with the new key"
         taken = rebuilt.states.take(purpose="rotation-test", state=pending)
         assert taken is not None and taken.payload == "pending-sign-in-payload"

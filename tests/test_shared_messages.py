@@ -250,7 +250,7 @@ ADMIN = "UADMIN01"
 
 def add_admin(core: Core, world: SandboxWorld, demo: Demo) -> None:
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
-    core.setup.set_role(
+    core.staff.set_role(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
         user_id=ADMIN,

@@ -36,9 +36,9 @@ def test_a_wrong_api_key_is_refused_right_after_the_right_one(
 
     assert wrong.json()["response_action"] == "errors"
     assert "refused" in wrong.json()["errors"]["api_key"]
-    company = core.setup.company_for_workspace(platform="slack", workspace_id=TEAM)
+    company = core.companies.company_for_workspace(platform="slack", workspace_id=TEAM)
     assert company is not None
-    stored = core.store.simplybook_credentials(company_id=company.id)
+    stored = core.companies.simplybook_credentials(company_id=company.id)
     assert stored.api_key == RIGHT["api_key"], "the refused key was not saved"
 
 

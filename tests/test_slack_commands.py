@@ -70,11 +70,11 @@ def test_services_and_forgiving_service_names(setup: tuple[Core, SlackPlatform, 
     assert "Online meetings on for Pilates für Anfänger" in _say(
         slack, "service enable PILATES fur"
     )
-    assert core.setup.service(company_id=demo.company_id, external_id="2").online_meetings  # type: ignore[union-attr]
+    assert core.catalog.service(company_id=demo.company_id, external_id="2").online_meetings  # type: ignore[union-attr]
     assert "Online meetings off for Online yoga consultation" in _say(
         slack, "service disable onl yoga"
     )
-    assert not core.setup.service(company_id=demo.company_id, external_id="1").online_meetings  # type: ignore[union-attr]
+    assert not core.catalog.service(company_id=demo.company_id, external_id="1").online_meetings  # type: ignore[union-attr]
     assert "Did you mean: Pilates für Anfänger?" in _say(
         slack, "service enable Pilatse fur Anfanger"
     )
@@ -105,10 +105,10 @@ def test_provider_mapping_commands(
         slack, f"provider Maria Petrenko channel <#{channel}|maria-bookings>"
     )
     assert "is tied to Maria Petrenko" in _say(slack, f"provider maria staff <@{JUNIOR}|junior>")
-    provider = core.setup.provider(company_id=demo.company_id, external_id="2")
+    provider = core.catalog.provider(company_id=demo.company_id, external_id="2")
     assert provider is not None and provider.zoom_user == maria_zoom["id"]
     assert provider.channel is not None and provider.channel.channel_id == channel
-    member = core.setup.staff_member(company_id=demo.company_id, actor=_actor(demo, JUNIOR))
+    member = core.staff.staff_member(company_id=demo.company_id, actor=_actor(demo, JUNIOR))
     assert member is not None and (member.role, member.provider_external_id) == ("junior", "2")
     assert "not a user of the connected Zoom account" in _say(
         slack, "provider maria zoom nobody@x.test"
@@ -129,7 +129,7 @@ def test_channel_defaults_to_where_the_command_was_typed(
     core, slack, demo = setup
     _say(slack, "providers")
     _say(slack, "provider maria channel", channel="CHERE001")
-    provider = core.setup.provider(company_id=demo.company_id, external_id="2")
+    provider = core.catalog.provider(company_id=demo.company_id, external_id="2")
     assert (
         provider is not None
         and provider.channel is not None
@@ -147,7 +147,7 @@ def test_roles(setup: tuple[Core, SlackPlatform, Demo]) -> None:
     assert "Online meetings are on" in _say(slack, "enable", user=JUNIOR)
     assert "You cannot lower your own role" in _say(slack, f"role <@{ADMIN}> junior")
     assert "Role removed" in _say(slack, f"role <@{JUNIOR}|junior> none")
-    member = core.setup.staff_member(company_id=demo.company_id, actor=_actor(demo, JUNIOR))
+    member = core.staff.staff_member(company_id=demo.company_id, actor=_actor(demo, JUNIOR))
     assert member is not None and member.role is None
 
 
@@ -180,14 +180,14 @@ def test_non_admins_are_refused_with_the_role_needed(
 ) -> None:
     core, slack, demo = setup
     before = (
-        core.setup.providers(company_id=demo.company_id),
-        core.setup.company(company_id=demo.company_id),
+        core.catalog.providers(company_id=demo.company_id),
+        core.companies.company(company_id=demo.company_id),
     )
     reply = _say(slack, text, user=OUTSIDER)
     assert "This command needs the *admin* role in meetbot" in reply
     assert (
-        core.setup.providers(company_id=demo.company_id),
-        core.setup.company(company_id=demo.company_id),
+        core.catalog.providers(company_id=demo.company_id),
+        core.companies.company(company_id=demo.company_id),
     ) == before
     assert world.slack.views() == []
 
@@ -207,7 +207,7 @@ def test_another_workspace_cannot_touch_this_company(
     for text in ("status", "disable", "service disable Online yoga", f"role <@{ADMIN}> junior"):
         reply = _say(slack, text, user="UOTHERADM", team="TOTHER01")
         assert "meetbot is not connected yet" in reply
-    assert core.setup.company(company_id=demo.company_id).online_meetings_enabled
+    assert core.companies.company(company_id=demo.company_id).online_meetings_enabled
 
 
 def test_kiosk_blocks_enable_and_client_login_is_recommended(
@@ -218,7 +218,7 @@ def test_kiosk_blocks_enable_and_client_login_is_recommended(
     world.simplybook.set_plugin(demo.login, "kiosk", True)
     refused = _say(slack, "enable")
     assert "Online meetings cannot be turned on" in refused and "Kiosk" in refused
-    assert not core.setup.company(company_id=demo.company_id).online_meetings_enabled
+    assert not core.companies.company(company_id=demo.company_id).online_meetings_enabled
     world.simplybook.set_plugin(demo.login, "kiosk", False)
     world.simplybook.set_plugin(demo.login, "client_login", False)
     accepted = _say(slack, "enable")
@@ -226,17 +226,17 @@ def test_kiosk_blocks_enable_and_client_login_is_recommended(
     world.simplybook.set_plugin(demo.login, "client_login", True)
     _say(slack, "disable")
     assert "Recommended" not in _say(slack, "enable")
-    assert core.setup.company(company_id=demo.company_id).online_meetings_enabled
+    assert core.companies.company(company_id=demo.company_id).online_meetings_enabled
 
 
 def test_disconnect_zoom_asks_then_deletes_tokens(setup: tuple[Core, SlackPlatform, Demo]) -> None:
     core, slack, demo = setup
     assert "Disconnect Zoom?" in _say(slack, "disconnect zoom")
-    assert core.setup.zoom_account(company_id=demo.company_id) is not None
+    assert core.zoom_accounts.zoom_account(company_id=demo.company_id) is not None
     pressed = slack.press("meetbot_zoom_disconnect", user=ADMIN)
     assert pressed.status_code == 200
     assert wait_for(lambda: _posted(slack, "Zoom is disconnected"))
-    assert core.setup.zoom_account(company_id=demo.company_id) is None
+    assert core.zoom_accounts.zoom_account(company_id=demo.company_id) is None
     assert slack.press("meetbot_zoom_disconnect", user=OUTSIDER).status_code == 200
     assert wait_for(lambda: _posted(slack, "Only a meetbot admin"))
 
@@ -306,7 +306,7 @@ def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
     from bot.domain import MeetingPlatform
 
     core, slack, demo = setup
-    core.setup.map_provider(
+    core.catalog.map_provider(
         company_id=demo.company_id, external_id=demo.provider_id, platform=MeetingPlatform.ZOOM
     )  # no host ...
     with Session(core.engine) as session, session.begin():  # ... and no channel
@@ -325,7 +325,7 @@ def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
     assert "1 upcoming booking(s) that were waiting for this are being set up now." in reply
     run_jobs(core)
     assert world.zoom.created_count() == 1 and world.slack.messages(demo.channel_id) == []
-    held = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    held = core.booking_records.booking(company_id=demo.company_id, external_id=booking["id"])
     assert held is not None
     assert held[1] == (
         "no channel is chosen for Olena Koval's bookings, and no admin is known to tell"
@@ -338,7 +338,7 @@ def test_bookings_held_up_by_setup_go_ahead_once_it_is_fixed(
     [message] = world.slack.messages(demo.channel_id)
     assert "Online meeting: Online yoga consultation" in message_as_text(message)
     assert world.zoom.created_count() == 1
-    released = core.store.booking(company_id=demo.company_id, external_id=booking["id"])
+    released = core.booking_records.booking(company_id=demo.company_id, external_id=booking["id"])
     assert released is not None and released[1] is None
     assert "Nothing needs attention." in _say(slack, "status")
 

@@ -30,7 +30,7 @@ def test_a_replayed_report_command_sends_the_csv_once(
     slack.team_id = demo.team_id
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
     actor = Actor(ChatPlatform.SLACK, demo.team_id, ADMIN)
-    core.setup.set_role(company_id=demo.company_id, actor=actor, user_id=ADMIN, role="admin")
+    core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=ADMIN, role="admin")
 
     body = slack.command_body("report", user=ADMIN)
     headers = slack.signed(body)

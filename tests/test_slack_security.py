@@ -22,7 +22,7 @@ def ready(
     demo = seed_demo(core, world)
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
     slack.team_id = demo.team_id
-    core.setup.set_online_meetings(company_id=demo.company_id, enabled=True)
+    core.companies.set_online_meetings(company_id=demo.company_id, enabled=True)
     return core, slack, demo, slack.command_body("disable", user=ADMIN)
 
 
@@ -64,7 +64,9 @@ def test_unproven_requests_are_refused(
     headers, status = _cases(slack, body)[case]
     answer = slack.post(body, headers)
     assert answer.status_code == status, answer.text
-    assert core.setup.company(company_id=demo.company_id).online_meetings_enabled, "nothing changed"
+    assert core.companies.company(company_id=demo.company_id).online_meetings_enabled, (
+        "nothing changed"
+    )
 
 
 def test_altered_body_is_refused(ready: tuple[Core, SlackPlatform, Demo, str]) -> None:
@@ -72,7 +74,7 @@ def test_altered_body_is_refused(ready: tuple[Core, SlackPlatform, Demo, str]) -
     headers = slack.signed(body)
     answer = slack.post(body.replace("disable", "enable"), headers)
     assert answer.status_code == 401
-    assert core.setup.company(company_id=demo.company_id).online_meetings_enabled
+    assert core.companies.company(company_id=demo.company_id).online_meetings_enabled
 
 
 def test_ssl_check_body_still_needs_a_signature(
@@ -83,10 +85,10 @@ def test_ssl_check_body_still_needs_a_signature(
         body + "&ssl_check=1", {"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert answer.status_code == 401
-    assert core.setup.company(company_id=demo.company_id).online_meetings_enabled
+    assert core.companies.company(company_id=demo.company_id).online_meetings_enabled
 
 
 def test_a_properly_signed_request_works(ready: tuple[Core, SlackPlatform, Demo, str]) -> None:
     core, slack, demo, body = ready
     assert slack.post(body, slack.signed(body)).status_code == 200
-    assert not core.setup.company(company_id=demo.company_id).online_meetings_enabled
+    assert not core.companies.company(company_id=demo.company_id).online_meetings_enabled

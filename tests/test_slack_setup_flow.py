@@ -174,8 +174,8 @@ def test_a_company_served_by_one_workspace_cannot_be_taken_by_another(
     )
     assert answer.json()["response_action"] == "errors"
     assert "already connected to another chat workspace" in answer.json()["errors"]["login"]
-    credentials = core.store.simplybook_credentials(company_id=demo.company_id)
+    credentials = core.companies.simplybook_credentials(company_id=demo.company_id)
     assert credentials.api_secret == f"{demo.login}-api-secret-0123456789", (
         "nothing was overwritten"
     )
-    assert core.setup.company_for_workspace(platform="slack", workspace_id="TINTRUDER") is None
+    assert core.companies.company_for_workspace(platform="slack", workspace_id="TINTRUDER") is None

@@ -110,7 +110,7 @@ def _start(make_core: Callable[..., Core], world: SandboxWorld, **settings: Any)
     demo = seed_demo(core, world)
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
     admin = Actor(ChatPlatform.SLACK, demo.team_id, ADMIN)
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=ADMIN, role="admin")
+    core.staff.set_role(company_id=demo.company_id, actor=admin, user_id=ADMIN, role="admin")
     core.records.set_digest(company_id=demo.company_id, enabled=False)
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         yield Shop(core, world, demo, url)
@@ -200,7 +200,7 @@ def office(
             external_id=DEFAULT_TENANT_ID,
             name="Teams",
         )
-        shop.core.setup.set_role(
+        shop.core.staff.set_role(
             company_id=shop.demo.company_id,
             actor=Actor(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, OLENA_AAD),
             user_id=OLENA_AAD,

@@ -467,7 +467,7 @@ def _connect_zoom(
     core: Core, world: SandboxWorld, company_id: str, zoom_user: dict[str, Any]
 ) -> None:
     tokens = world.zoom.issue_tokens(account_id=f"acct-{LOGIN}", user_id=zoom_user["id"])
-    core.zoom_accounts.connect(
+    core.zoom_tokens.connect(
         company_id=company_id,
         zoom_account_id=f"acct-{LOGIN}",
         access_token=tokens["access_token"],
@@ -543,12 +543,12 @@ def _set_up_commands(teams: Tenant, meetbot: Meetbot, company_id: str) -> set[st
         teams, meetbot, teams.olena, "role <at>Ivan Staff</at> senior", mention=ivan
     )
     assert text_of(role).startswith("Role set\n@Ivan Staff is now *senior*")
-    staff = meetbot.core.setup.staff(company_id=company_id)
+    staff = meetbot.core.staff.staff(company_id=company_id)
     assert [(member.user_id, member.role) for member in staff] == [(IVAN_AAD, "senior")]
     [mapped] = ask_in_channel(teams, meetbot, teams.olena, "provider Olena Koval channel")
     assert text_of(mapped).startswith("Olena Koval's bookings go to #olena-bookings")
     assert mapped["thread_id"] == mapped["reply_to_id"], "answered in the command's thread"
-    [provider] = meetbot.core.setup.providers(company_id=company_id)
+    [provider] = meetbot.core.catalog.providers(company_id=company_id)
     assert provider.channel == ChatTarget(ChatPlatform.TEAMS, DEFAULT_TENANT_ID, teams.bookings)
     return {role["thread_id"], mapped["thread_id"]}
 
@@ -581,7 +581,7 @@ def test_set_up_from_teams_then_bookings_reach_the_channel(
     assert text_of(refused).startswith("Not allowed")
 
     token = _connect_simplybook(teams, meetbot)
-    company = core.setup.company_for_workspace(platform="teams", workspace_id=DEFAULT_TENANT_ID)
+    company = core.companies.company_for_workspace(platform="teams", workspace_id=DEFAULT_TENANT_ID)
     assert company is not None
     _connect_zoom(core, world, company.id, zoom_user)
     threads = _set_up_commands(teams, meetbot, company.id)

@@ -72,9 +72,9 @@ def office(slack_app: tuple[Core, SlackPlatform], world: SandboxWorld) -> Iterat
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
     world.slack.add_user(demo.team_id, id=OLENA_STAFF, name="olena")
     admin = Actor(ChatPlatform.SLACK, demo.team_id, ADMIN)
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=ADMIN, role="admin")
-    core.setup.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_STAFF, role="junior")
-    core.setup.tie_staff(
+    core.staff.set_role(company_id=demo.company_id, actor=admin, user_id=ADMIN, role="admin")
+    core.staff.set_role(company_id=demo.company_id, actor=admin, user_id=OLENA_STAFF, role="junior")
+    core.staff.tie_staff(
         company_id=demo.company_id,
         actor=admin,
         user_id=OLENA_STAFF,

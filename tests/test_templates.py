@@ -89,7 +89,7 @@ def shop(
     demo = seed_demo(core, world)
     slack.team_id = demo.team_id
     world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
-    core.setup.set_role(
+    core.staff.set_role(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
         user_id=ADMIN,

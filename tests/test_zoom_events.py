@@ -77,7 +77,9 @@ def test_badly_signed_events_are_401(zoom_ready: tuple[Core, str, Demo], tamper:
         headers["x-zm-request-timestamp"] = "soon"
     answer = httpx.post(f"{url}/webhooks/zoom", content=raw, headers=headers)
     assert answer.status_code == 401
-    assert core.setup.zoom_account(company_id=demo.company_id) is not None, "nothing changed"
+    assert core.zoom_accounts.zoom_account(company_id=demo.company_id) is not None, (
+        "nothing changed"
+    )
 
 
 def test_app_deauthorized_removes_tokens_and_tells_admins(
@@ -85,7 +87,7 @@ def test_app_deauthorized_removes_tokens_and_tells_admins(
 ) -> None:
     core, url, demo = zoom_ready
     world.slack.add_user(demo.team_id, id="UADMIN01", name="owner", is_admin=True)
-    core.setup.set_role(
+    core.staff.set_role(
         company_id=demo.company_id,
         actor=Actor(ChatPlatform.SLACK, demo.team_id, "UADMIN01"),
         user_id="UADMIN01",
@@ -105,7 +107,7 @@ def test_app_deauthorized_removes_tokens_and_tells_admins(
     raw, headers = _signed(event)
     answer = httpx.post(f"{url}/webhooks/zoom", content=raw, headers=headers)
     assert answer.status_code == 200
-    assert core.setup.zoom_account(company_id=demo.company_id) is None
+    assert core.zoom_accounts.zoom_account(company_id=demo.company_id) is None
     with Session(core.engine) as session:
         row = session.scalars(select(ZoomAccountRow)).one()
     assert (
@@ -116,7 +118,7 @@ def test_app_deauthorized_removes_tokens_and_tells_admins(
     assert "Needs attention: Zoom needs reconnecting" in message_as_text(alert)
     assert "meetbot was removed from the company's Zoom account" in message_as_text(alert)
     assert "Reconnect Zoom" in json.dumps(alert["blocks"])
-    assert core.store.zoom_account_id(company_id=demo.company_id) is None, (
+    assert core.zoom_accounts.zoom_account_id(company_id=demo.company_id) is None, (
         "no booking uses it any more"
     )
 

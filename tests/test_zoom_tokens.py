@@ -23,8 +23,8 @@ def _refresh_in_own_loop(
             oauth = ZoomOAuth(
                 http, oauth_url=zoom_url, client_id=ZOOM_CLIENT_ID, client_secret=ZOOM_CLIENT_SECRET
             )
-            tokens = ZoomAccessTokens(core.zoom_accounts, oauth, core.clock)
-            stale = core.zoom_accounts.tokens(account_id=account_id)
+            tokens = ZoomAccessTokens(core.zoom_tokens, oauth, core.clock)
+            stale = core.zoom_tokens.tokens(account_id=account_id)
             start.wait()
             fresh = await tokens.refreshed(account_id, stale=stale)
             results.append(fresh.access_token)
@@ -35,7 +35,7 @@ def _refresh_in_own_loop(
 def test_two_workers_refresh_at_once(make_core: Callable[..., Core], world: SandboxWorld) -> None:
     first, second = make_core(), make_core()  # two engines: two processes' worth of connections
     demo = seed_demo(first, world)
-    account_id = first.store.zoom_account_id(company_id=demo.company_id)
+    account_id = first.zoom_accounts.zoom_account_id(company_id=demo.company_id)
     assert account_id is not None
     world.zoom.faults.latency = 0.3  # a slow refresh widens the window in which both try
     results: list[str] = []
@@ -53,7 +53,7 @@ def test_two_workers_refresh_at_once(make_core: Callable[..., Core], world: Sand
 
     assert world.zoom.refresh_count == 1
     assert len(results) == 2 and results[0] == results[1]
-    stored = first.zoom_accounts.tokens(account_id=account_id)
+    stored = first.zoom_tokens.tokens(account_id=account_id)
     assert stored.access_token == results[0] and stored.version == 2
     world.zoom.faults.latency = 0
     answer = httpx.get(

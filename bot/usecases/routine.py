@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.domain import AlertKind, Company
 from bot.errors import MeetbotError
-from bot.ports import AdminRecords, AlertStore, BookingSource, BookingStore
+from bot.ports import AdminRecords, AlertStore, BookingSource, Companies
 from bot.usecases import alerts
 from bot.usecases.alerts import NoticeDeps, send_to_admins
 from bot.usecases.reports import Period, digest_message
@@ -27,7 +27,7 @@ KIOSK_PLUGIN = "kiosk"
 
 @dataclass(frozen=True, slots=True)
 class RoutineDeps:
-    store: BookingStore
+    companies: Companies
     bookings: BookingSource
     alerts: AlertStore
     records: AdminRecords
@@ -43,7 +43,7 @@ def next_run(now: datetime, timezone: str) -> datetime:
 
 
 async def run_routine(deps: RoutineDeps, *, company_id: str) -> str:
-    company = deps.store.company(company_id=company_id)
+    company = deps.companies.company(company_id=company_id)
     done = [
         await _check_kiosk(deps, company),
         _close_daily_limits(deps, company),
@@ -60,7 +60,7 @@ async def _check_kiosk(deps: RoutineDeps, company: Company) -> str:
             resolution="Online meetings are off, so the Kiosk feature no longer matters.",
         )
         return ""
-    credentials = deps.store.simplybook_credentials(company_id=company.id)
+    credentials = deps.companies.simplybook_credentials(company_id=company.id)
     try:
         kiosk = await deps.bookings.plugin_active(credentials=credentials, plugin=KIOSK_PLUGIN)
     except MeetbotError as failure:  # checked again next hour

@@ -1,0 +1,122 @@
+"""Bookings as meetbot last saw them, the problem that holds one back, and re-syncing the held."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, Select, or_, select, update
+from sqlmodel import col
+
+from bot.clock import Clock
+from bot.domain import Booking, BookingDetails
+from storage.booking_jobs import queue_booking_sync
+from storage.mappers import booking_from_row
+from storage.sessions import read_session, write_connection, write_session
+from storage.tables import BookingRow, MeetingRow, ProviderRow
+
+
+class SqlBookings:
+    """Implements the core's Bookings port, plus the `booking` lookup (with its problem)."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine, self._clock = engine, clock
+
+    def save_booking(
+        self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
+    ) -> Booking:
+        with write_session(self._engine) as session:
+            row = session.scalars(_by_external_id(company_id, details.external_id)).first()
+            if row is None:
+                row = BookingRow(
+                    company_id=company_id,
+                    external_id=details.external_id,
+                    service_external_id=details.service_id,
+                    provider_external_id=details.provider_id,
+                    status=details.status.value,
+                    payment=details.payment.value,
+                )
+                session.add(row)
+            row.booking_hash = booking_hash or row.booking_hash
+            row.code, row.service_external_id = details.code, details.service_id
+            row.service_name, row.provider_external_id = details.service_name, details.provider_id
+            row.provider_name, row.client_name = details.provider_name, details.client_name
+            row.client_email, row.client_phone = details.client_email, details.client_phone
+            row.start_at, row.end_at = details.start, details.end
+            row.status, row.payment = details.status.value, details.payment.value
+            row.updated_at = self._clock.now()
+            session.flush()
+            return booking_from_row(row)
+
+    def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
+        with write_session(self._engine) as session:
+            row = session.get(BookingRow, booking_id)
+            if row is not None and row.problem != problem:
+                row.problem = problem
+
+    def booking(self, *, company_id: str, external_id: str) -> tuple[Booking, str | None] | None:
+        with read_session(self._engine) as session:
+            row = session.scalars(_by_external_id(company_id, external_id)).first()
+        return (booking_from_row(row), row.problem) if row else None
+
+    def meeting_id_for_booking(self, *, company_id: str, reference: str) -> str | None:
+        with read_session(self._engine) as session:
+            return session.scalars(
+                select(col(MeetingRow.id))
+                .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
+                .where(
+                    col(MeetingRow.company_id) == company_id,
+                    or_(
+                        col(BookingRow.code) == reference, col(BookingRow.external_id) == reference
+                    ),
+                )
+            ).first()
+
+    def resync_blocked_bookings(self, *, company_id: str) -> int:
+        now = self._clock.now()
+        with write_connection(self._engine) as connection:
+            blocked = connection.execute(
+                select(col(BookingRow.external_id), col(BookingRow.booking_hash)).where(
+                    col(BookingRow.company_id) == company_id,
+                    col(BookingRow.problem).is_not(None),
+                    col(BookingRow.status) != "cancelled",
+                    col(BookingRow.end_at) > now,
+                    col(BookingRow.booking_hash) != "",
+                )
+            ).all()
+            for external_id, booking_hash in blocked:
+                queue_booking_sync(
+                    connection,
+                    company_id=company_id,
+                    booking_id=external_id,
+                    booking_hash=booking_hash,
+                    run_at=now,
+                )
+        return len(blocked)
+
+    def hold_bookings_for_chat(
+        self, *, company_id: str, platform: str, workspace_id: str, problem: str
+    ) -> int:
+        """Notes `problem` on every upcoming booking posted into that chat workspace (those
+        already held keep their reason); returns how many. Fixing it re-syncs them."""
+        in_workspace = select(col(ProviderRow.external_id)).where(
+            col(ProviderRow.company_id) == company_id,
+            col(ProviderRow.chat_platform) == platform,
+            col(ProviderRow.chat_workspace_id) == workspace_id,
+        )
+        with write_session(self._engine) as session:
+            held = session.execute(
+                update(BookingRow)
+                .where(
+                    col(BookingRow.company_id) == company_id,
+                    col(BookingRow.provider_external_id).in_(in_workspace),
+                    col(BookingRow.problem).is_(None),
+                    col(BookingRow.status) != "cancelled",
+                    col(BookingRow.end_at) > self._clock.now(),
+                )
+                .values(problem=problem)
+            )
+            return int(held.rowcount)  # type: ignore[attr-defined]
+
+
+def _by_external_id(company_id: str, external_id: str) -> Select[BookingRow]:
+    return select(BookingRow).where(
+        col(BookingRow.company_id) == company_id, col(BookingRow.external_id) == external_id
+    )

@@ -1,0 +1,135 @@
+"""The catalog: a company's services and providers, merged from SimplyBook.me, with the settings
+admins give each (online or not, meeting platform, Zoom host, channel)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.domain import CatalogEntry, ChatTarget, MeetingPlatform, Provider, Service
+from bot.errors import NotFound
+from storage.mappers import provider_from_row, service_from_row
+from storage.sessions import read_session, write_session
+from storage.tables import ProviderRow, ServiceRow
+
+Row = TypeVar("Row", ServiceRow, ProviderRow)
+
+
+class SqlCatalog:
+    """Implements the core's Catalog port, plus `map_provider` for seeding in one call."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def service(self, *, company_id: str, external_id: str) -> Service | None:
+        with read_session(self._engine) as session:
+            row = _find(session, ServiceRow, company_id, external_id)
+        return service_from_row(row) if row else None
+
+    def provider(self, *, company_id: str, external_id: str) -> Provider | None:
+        with read_session(self._engine) as session:
+            row = _find(session, ProviderRow, company_id, external_id)
+        return provider_from_row(row) if row else None
+
+    def services(self, *, company_id: str) -> list[Service]:
+        with read_session(self._engine) as session:
+            return [service_from_row(row) for row in _all(session, ServiceRow, company_id)]
+
+    def providers(self, *, company_id: str) -> list[Provider]:
+        with read_session(self._engine) as session:
+            return [provider_from_row(row) for row in _all(session, ProviderRow, company_id)]
+
+    def merge_catalog(
+        self, *, company_id: str, services: list[CatalogEntry], providers: list[CatalogEntry]
+    ) -> None:
+        with write_session(self._engine) as session:
+            _merge(session, ServiceRow, company_id, services)
+            _merge(session, ProviderRow, company_id, providers)
+
+    def set_service_online(self, *, company_id: str, external_id: str, enabled: bool) -> None:
+        with write_session(self._engine) as session:
+            row = _find(session, ServiceRow, company_id, external_id)
+            if row is None:
+                raise NotFound("service not found")
+            row.online_meetings = enabled
+
+    def set_provider_zoom(self, *, company_id: str, external_id: str, zoom_user: str) -> None:
+        with write_session(self._engine) as session:
+            row = _provider_row(session, company_id, external_id)
+            row.platform, row.zoom_user = MeetingPlatform.ZOOM.value, zoom_user
+
+    def set_provider_platform(
+        self, *, company_id: str, external_id: str, platform: MeetingPlatform
+    ) -> None:
+        with write_session(self._engine) as session:
+            _provider_row(session, company_id, external_id).platform = platform.value
+
+    def set_provider_channel(
+        self, *, company_id: str, external_id: str, channel: ChatTarget
+    ) -> None:
+        with write_session(self._engine) as session:
+            _set_channel(_provider_row(session, company_id, external_id), channel)
+
+    def map_provider(
+        self,
+        *,
+        company_id: str,
+        external_id: str,
+        platform: MeetingPlatform | None,
+        zoom_user: str | None = None,
+        channel: ChatTarget | None = None,
+    ) -> None:
+        with write_session(self._engine) as session:
+            row = _provider_row(session, company_id, external_id)
+            row.platform = platform.value if platform else None
+            row.zoom_user = zoom_user
+            if channel is not None:
+                _set_channel(row, channel)
+
+
+def _find(session: Session, table: type[Row], company_id: str, external_id: str) -> Row | None:
+    return session.scalars(
+        select(table).where(
+            col(table.company_id) == company_id, col(table.external_id) == external_id
+        )
+    ).first()
+
+
+def _all(session: Session, table: type[Row], company_id: str) -> list[Row]:
+    return list(
+        session.scalars(
+            select(table).where(col(table.company_id) == company_id).order_by(col(table.name))
+        )
+    )
+
+
+def _merge(
+    session: Session, table: type[Row], company_id: str, entries: list[CatalogEntry]
+) -> None:
+    """Adds what SimplyBook.me lists anew and refreshes what it renamed; admins' settings stay."""
+    known = {row.external_id: row for row in _all(session, table, company_id)}
+    for entry in entries:
+        row = known.get(entry.external_id)
+        if row is None:
+            row = table(company_id=company_id, external_id=entry.external_id, name=entry.name)
+            session.add(row)
+        row.name = entry.name
+        if isinstance(row, ServiceRow):
+            row.is_class = entry.is_class
+        else:  # a provider whose email SimplyBook.me no longer shows keeps the one known
+            row.email = entry.email or row.email
+
+
+def _provider_row(session: Session, company_id: str, external_id: str) -> ProviderRow:
+    row = _find(session, ProviderRow, company_id, external_id)
+    if row is None:
+        raise NotFound("provider not found")
+    return row
+
+
+def _set_channel(row: ProviderRow, channel: ChatTarget) -> None:
+    row.chat_platform, row.chat_workspace_id = channel.platform.value, channel.workspace_id
+    row.chat_channel_id = channel.channel_id

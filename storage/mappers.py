@@ -1,0 +1,124 @@
+"""Rows to domain values, beside the tables: every repository maps a row the same way.
+
+Where a domain value's fields and the row's columns share their names, `from_row` copies them
+and the mapper names only what it converts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from bot.domain import (
+    AccountState,
+    Booking,
+    BookingDetails,
+    BookingStatus,
+    ChatPlatform,
+    ChatTarget,
+    Company,
+    Meeting,
+    MeetingHostRef,
+    MeetingPlatform,
+    MeetingState,
+    PaymentState,
+    Provider,
+    Service,
+    StaffMember,
+    ZoomAccount,
+)
+from storage.crypto import SecretBox
+from storage.tables import (
+    BookingRow,
+    CompanyRow,
+    MeetingRow,
+    ProviderRow,
+    SeatRow,
+    ServiceRow,
+    StaffMemberRow,
+    ZoomAccountRow,
+)
+from storage.tokens import client_token, host_token
+
+Value = TypeVar("Value")
+
+
+def from_row(kind: type[Value], row: object, **converted: Any) -> Value:
+    """A `kind` from the row's same-named columns, with `converted` for the fields that are not
+    stored as they are (a missing column without a default fails here, loudly)."""
+    fields = dataclasses.fields(kind)  # type: ignore[arg-type]
+    copied = {
+        field.name: getattr(row, field.name)
+        for field in fields
+        if field.name not in converted and hasattr(row, field.name)
+    }
+    return kind(**copied, **converted)
+
+
+def company_from_row(row: CompanyRow) -> Company:
+    return from_row(Company, row)
+
+
+def service_from_row(row: ServiceRow) -> Service:
+    return from_row(Service, row)
+
+
+def provider_from_row(row: ProviderRow) -> Provider:
+    channel = None
+    if row.chat_platform and row.chat_workspace_id and row.chat_channel_id:
+        channel = ChatTarget(
+            ChatPlatform(row.chat_platform), row.chat_workspace_id, row.chat_channel_id
+        )
+    platform = MeetingPlatform(row.platform) if row.platform else None
+    return from_row(Provider, row, platform=platform, channel=channel)
+
+
+def details_from_row(row: BookingRow) -> BookingDetails:
+    return BookingDetails(
+        external_id=row.external_id,
+        code=row.code,
+        service_id=row.service_external_id,
+        service_name=row.service_name,
+        provider_id=row.provider_external_id,
+        provider_name=row.provider_name,
+        client_name=row.client_name,
+        client_email=row.client_email,
+        client_phone=row.client_phone,
+        start=row.start_at,
+        end=row.end_at,
+        status=BookingStatus(row.status),
+        payment=PaymentState(row.payment),
+    )
+
+
+def booking_from_row(row: BookingRow) -> Booking:
+    return Booking(row.id, row.company_id, details_from_row(row))
+
+
+def meeting_from_row(
+    row: MeetingRow, seat: SeatRow, box: SecretBox, join_url: str | None = None
+) -> Meeting:
+    return Meeting(
+        id=row.id,
+        company_id=row.company_id,
+        booking_id=row.booking_id,
+        host=MeetingHostRef(MeetingPlatform(row.platform), row.account_id, row.host_user),
+        marker=row.marker,
+        state=MeetingState(row.state),
+        start=row.start_at,
+        end=row.end_at,
+        external_id=row.external_id,
+        join_url=join_url or row.join_url,
+        client_token=client_token(box, seat),
+        host_token=host_token(box, row),
+        opened_at=row.opened_at,
+        class_key=row.class_key,
+    )
+
+
+def staff_from_row(row: StaffMemberRow) -> StaffMember:
+    return from_row(StaffMember, row, platform=ChatPlatform(row.platform))
+
+
+def zoom_account_from_row(row: ZoomAccountRow) -> ZoomAccount:
+    return from_row(ZoomAccount, row, state=AccountState(row.state))

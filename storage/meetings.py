@@ -1,0 +1,195 @@
+"""Meetings: the intent recorded before the platform is asked, what the platform made of it, and
+its life after (moved, opened early, cancelled, lost and made again), reached through a seat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.clock import Clock
+from bot.domain import Booking, Meeting, MeetingHostRef, MeetingState, PlatformMeeting
+from bot.errors import NotFound
+from storage.booking_jobs import queue_reminder
+from storage.crypto import SecretBox
+from storage.mappers import booking_from_row, meeting_from_row
+from storage.seats import new_seat_row
+from storage.sessions import read_session, write_connection, write_session
+from storage.tables import BookingRow, MeetingRow, SeatRow, new_id
+from storage.tokens import seal_link_token
+
+
+class SqlMeetings:
+    """Implements the core's Meetings port."""
+
+    def __init__(self, engine: Engine, box: SecretBox, clock: Clock) -> None:
+        self._engine, self._box, self._clock = engine, box, clock
+
+    def ensure_meeting(
+        self,
+        *,
+        booking: Booking,
+        host: MeetingHostRef,
+        marker_prefix: str,
+        class_key: str | None = None,
+    ) -> tuple[Meeting, bool]:
+        existing = self.meeting_for_booking(booking=booking)
+        if existing is not None:
+            return existing, False
+        if class_key is not None and self._join_class(booking, class_key):
+            return self._found(booking), False
+        try:
+            with write_session(self._engine) as session:
+                self._add_meeting(session, booking, host, marker_prefix, class_key)
+        except IntegrityError:  # another process recorded the intent (or the class) first
+            if class_key is not None:
+                self._join_class(booking, class_key)
+            if self.meeting_for_booking(booking=booking) is None:
+                raise
+            return self._found(booking), False
+        return self._found(booking), True
+
+    def _add_meeting(
+        self,
+        session: Session,
+        booking: Booking,
+        host: MeetingHostRef,
+        marker_prefix: str,
+        class_key: str | None,
+    ) -> None:
+        meeting_id = new_id()
+        host_hash, host_sealed = seal_link_token(
+            self._box, table="meeting", column="host_token_enc", row_id=meeting_id
+        )
+        session.add(
+            MeetingRow(
+                id=meeting_id,
+                company_id=booking.company_id,
+                booking_id=booking.id,
+                platform=host.platform.value,
+                account_id=host.account_id,
+                host_user=host.host_user,
+                marker=f"{marker_prefix}:{meeting_id}",
+                state=MeetingState.CREATING.value,
+                start_at=booking.details.start,
+                end_at=booking.details.end,
+                host_token_hash=host_hash,
+                host_token_enc=host_sealed,
+                class_key=class_key,
+                created_at=self._clock.now(),
+            )
+        )
+        session.flush()
+        session.add(new_seat_row(self._box, booking, meeting_id))
+
+    def _found(self, booking: Booking) -> Meeting:
+        meeting = self.meeting_for_booking(booking=booking)
+        assert meeting is not None
+        return meeting
+
+    def _join_class(self, booking: Booking, class_key: str) -> bool:
+        """A seat for the booking in the class's live meeting, if the class has one."""
+        with write_session(self._engine) as session:
+            meeting_id = session.scalars(
+                select(col(MeetingRow.id)).where(
+                    col(MeetingRow.company_id) == booking.company_id,
+                    col(MeetingRow.class_key) == class_key,
+                )
+            ).first()
+            if meeting_id is None:
+                return False
+            taken = session.scalars(
+                select(col(SeatRow.id)).where(col(SeatRow.booking_id) == booking.id)
+            ).first()
+            if taken is None:
+                session.add(new_seat_row(self._box, booking, meeting_id))
+        return True
+
+    def meeting_for_booking(self, *, booking: Booking) -> Meeting | None:
+        """The booking's meeting (through its seat: a class's meeting has several)."""
+        with read_session(self._engine) as session:
+            found = session.execute(
+                select(MeetingRow, SeatRow)
+                .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
+                .where(
+                    col(MeetingRow.company_id) == booking.company_id,
+                    col(SeatRow.booking_id) == booking.id,
+                )
+            ).first()
+        return meeting_from_row(found[0], found[1], self._box) if found else None
+
+    def meeting_with_booking(
+        self, *, company_id: str, meeting_id: str
+    ) -> tuple[Meeting, Booking] | None:
+        found = self._with_booking(company_id, meeting_id)
+        return (found[0], booking_from_row(found[1])) if found else None
+
+    def meeting_to_start(self, *, company_id: str, meeting_id: str) -> tuple[Meeting, str] | None:
+        """The meeting and its provider, for a host's "start now"."""
+        found = self._with_booking(company_id, meeting_id)
+        return (found[0], found[1].provider_external_id) if found else None
+
+    def _with_booking(self, company_id: str, meeting_id: str) -> tuple[Meeting, BookingRow] | None:
+        with read_session(self._engine) as session:
+            found = session.execute(
+                select(MeetingRow, SeatRow, BookingRow)
+                .join(SeatRow, col(SeatRow.booking_id) == MeetingRow.booking_id)
+                .join(BookingRow, col(BookingRow.id) == MeetingRow.booking_id)
+                .where(col(MeetingRow.company_id) == company_id, col(MeetingRow.id) == meeting_id)
+            ).first()
+        if found is None:
+            return None
+        return meeting_from_row(found[0], found[1], self._box), found[2]
+
+    def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
+        with write_connection(self._engine) as connection:
+            queue_reminder(connection, meeting=meeting, at=at)
+
+    def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting:
+        return self._update_meeting(
+            meeting_id,
+            external_id=created.external_id,
+            join_url=created.join_url,
+            state=MeetingState.SCHEDULED.value,
+        )
+
+    def record_meeting_moved(self, *, meeting_id: str, start: datetime, end: datetime) -> Meeting:
+        # An early start was for the old time; the new time opens on its own schedule.
+        return self._update_meeting(meeting_id, start_at=start, end_at=end, opened_at=None)
+
+    def open_early(self, *, meeting_id: str) -> Meeting:
+        return self._update_meeting(meeting_id, opened_at=self._clock.now())
+
+    def record_meeting_cancelled(self, *, meeting_id: str) -> Meeting:
+        # A class freed of its key: a later booking of the same class gets a new meeting.
+        return self._update_meeting(meeting_id, state=MeetingState.CANCELLED.value, class_key=None)
+
+    def restart_meeting(
+        self, *, meeting_id: str, marker_prefix: str, start: datetime, end: datetime
+    ) -> Meeting:
+        """The platform lost the meeting: record a new intent; the links stay the same."""
+        return self._update_meeting(
+            meeting_id,
+            state=MeetingState.CREATING.value,
+            external_id=None,
+            join_url=None,
+            marker=f"{marker_prefix}:{new_id()}",
+            start_at=start,
+            end_at=end,
+            opened_at=None,
+        )
+
+    def _update_meeting(self, meeting_id: str, **values: object) -> Meeting:
+        with write_session(self._engine) as session:
+            row = session.get(MeetingRow, meeting_id)
+            if row is None:
+                raise NotFound("meeting not found")
+            for name, value in values.items():
+                setattr(row, name, value)
+            seat = session.scalars(
+                select(SeatRow).where(col(SeatRow.booking_id) == row.booking_id)
+            ).one()
+            return meeting_from_row(row, seat, self._box)

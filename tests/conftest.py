@@ -6,7 +6,6 @@ in CI (CI=true) a missing server fails the run instead, so a skip can never hide
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import shutil
@@ -18,16 +17,19 @@ from typing import Any
 import psycopg
 import pytest
 
-from app.bootstrap import Core, build_core, build_integrations
+from app.bootstrap import Core, build_core
 from app.sandbox import Demo, SandboxWorld, seed_demo, simulators_running
 from app.web import build_web_app
-from app.worker import build_worker
 from bot.clock import Clock
 from simulators.server import BackgroundServer
 from simulators.tls import loopback_certificate
 from storage.db import make_engine, migrate
 
+from .harness import SlackCompany, count_rows, free_port, make_admin, run_jobs
 from .teams_platform import Meetbot, Servers, Tenant, _Slot, _tenant
+
+# Older tests import these from here; the harness is their home.
+__all__ = ["count_rows", "free_port", "run_jobs"]
 
 PG_ADMIN_URL = os.environ.get(
     "MEETBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -155,43 +157,6 @@ def demo(core: Core, world: SandboxWorld) -> Demo:
     return seed_demo(core, world)
 
 
-def run_jobs(core: Core, *, timeout: float = 15.0) -> None:
-    """Runs the worker until no job is pending or running (retries included), like `meetbot worker`."""
-
-    async def main() -> None:
-        integrations = build_integrations(core)
-        worker = build_worker(core, integrations, role="test-worker")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        try:
-            while loop.time() < deadline:
-                await worker.drain()
-                if not _busy(core):
-                    return
-                await asyncio.sleep(0.01)
-        finally:
-            await integrations.aclose()
-
-    asyncio.run(main())
-
-
-def _busy(core: Core) -> bool:
-    """A job runs, or one is due soon (a retry's backoff); a routine's next hour does not count."""
-    soon = core.clock.now() + timedelta(seconds=5)
-    return any(
-        job.state == "running" or (job.state == "pending" and job.run_at <= soon)
-        for job in core.queue.jobs()
-    )
-
-
-def count_rows(core: Core, model: Any) -> int:
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
-
-    with Session(core.engine) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
 @pytest.fixture
 def web(core: Core) -> Iterator[str]:
     """meetbot's web app over real HTTP, without its in-process worker (tests run jobs themselves)."""
@@ -200,14 +165,6 @@ def web(core: Core) -> Iterator[str]:
 
     with BackgroundServer(build_web_app(core), name="meetbot") as server:
         yield server.url
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 ZOOM_WEBHOOK_SECRET = "zoom-webhook-secret-for-tests"
@@ -232,6 +189,15 @@ def slack_app(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[t
     )
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         yield core, SlackPlatform(world, url)
+
+
+@pytest.fixture
+def slack_company(slack_app: tuple[Core, Any], world: SandboxWorld) -> SlackCompany:
+    """The demo company on Slack with an admin, meetbot over real HTTP: say, deliver, run jobs."""
+    core, slack = slack_app
+    demo = seed_demo(core, world)
+    slack.team_id = demo.team_id
+    return SlackCompany(core, slack, demo, world, make_admin(core, world, demo))
 
 
 # Microsoft Teams as a chat front-end (see teams_platform.py).

@@ -102,6 +102,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def world() -> Iterator[SandboxWorld]:
     with simulators_running() as running:
         yield running
+        # All at once, before the sandbox stops (joins) them one by one.
+        for server in running.servers.values():
+            server.request_stop()
 
 
 FAST_JOBS: dict[str, Any] = {

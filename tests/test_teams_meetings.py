@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -43,6 +44,12 @@ class Office(SlackCompany):
 
     def confirm(self, user: str = ADMIN) -> str:
         return press(self.world, self.slack, confirmation(self.world, user), "Confirm", user=user)
+
+
+@pytest.fixture
+def meetbot_timings() -> dict[str, Any]:
+    # A held Graph answer is given up on after this (not the default 15 s): the retry comes sooner.
+    return {"http_timeout_seconds": 5.0}
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ sandbox: $(STAMP)  ## the whole product against local simulators, on SQLite
 TEST_WORKERS ?= 4
 
 test: $(STAMP)  ## the whole test suite (SQLite and PostgreSQL), on TEST_WORKERS workers in parallel
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -60,10 +60,20 @@ def deliver(
     assert answer.status_code == 202, answer.text
 
 
-def say(slack: SlackPlatform, text: str, user: str = ADMIN, **options: Any) -> str:
-    """`/meetings <text>` typed in Slack by `user`; the text of meetbot's answer."""
+def say(
+    slack: SlackPlatform,
+    text: str,
+    user: str = ADMIN,
+    *,
+    answered_within: float | None = None,
+    **options: Any,
+) -> str:
+    """`/meetings <text>` typed in Slack by `user`; the text of meetbot's answer (checked to come
+    within `answered_within` seconds when given: Slack gives up on a command after 3)."""
     answer = slack.command(text, user=user, **options)
     assert answer.status_code == 200, answer.text
+    if answered_within is not None:
+        assert answer.extensions["elapsed_seconds"] < answered_within
     return reply_text(answer)
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,10 @@ from bot.domain import Actor, ChatPlatform
 from .slack_platform import SlackPlatform, reply_text
 
 ADMIN = "UADMIN01"
+
+# For a test whose subject involves no SQL difference (HTTP limits, a browser, chat signatures):
+# this direct parametrisation overrides conftest's sqlite/postgresql params of `database_url`.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 class SimplyBookCompany(Protocol):

@@ -33,16 +33,14 @@ from app.web import build_web_app
 from simulators.server import BackgroundServer
 
 from .conftest import free_port, run_jobs
-from .harness import deliver
+from .harness import SQLITE_ONLY, deliver
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
 pytestmark = [
     pytest.mark.slow,
-    # A browser test over both databases would double its time for nothing: this direct
-    # parametrisation overrides conftest's sqlite/postgresql params of `database_url`.
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    SQLITE_ONLY,  # a browser test over both databases would double its time for nothing
 ]
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"

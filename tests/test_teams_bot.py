@@ -65,7 +65,7 @@ from storage.tables import TeamsConversationRow
 from storage.teams_conversations import SqlTeamsConversations
 
 from .conftest import count_rows, run_jobs
-from .harness import CallbackAddress, deliver
+from .harness import SQLITE_ONLY, CallbackAddress, deliver
 from .teams_platform import (
     API_KEY,
     API_SECRET,
@@ -74,7 +74,6 @@ from .teams_platform import (
     OLENA_AAD,
     ROOT,
     SCHEMAS,
-    SQLITE_ONLY,
     Meetbot,
     Servers,
     Tenant,

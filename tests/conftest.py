@@ -25,7 +25,14 @@ from simulators.server import BackgroundServer
 from simulators.tls import loopback_certificate
 from storage.db import make_engine, migrate
 
-from .harness import SlackCompany, count_rows, free_port, make_admin, run_jobs
+from .harness import (
+    SlackCompany,
+    count_rows,
+    free_port,
+    make_admin,
+    release_held_ports,
+    run_jobs,
+)
 from .teams_platform import Meetbot, Servers, Tenant, _Slot, _tenant
 
 # Older tests import these from here; the harness is their home.
@@ -56,6 +63,12 @@ def postgres_available() -> str | None:
         return (
             f"no PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} ({str(error).strip().splitlines()[0]})"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ports_released() -> Iterator[None]:
+    yield
+    release_held_ports()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -127,11 +128,27 @@ def count_rows(core: Core, model: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+# Ports handed out by free_port stay bound (not listening) for a while: the kernel then gives
+# them to no other socket, so a parallel worker cannot take one before its server binds it.
+_held_ports: deque[socket.socket] = deque(maxlen=64)
+
+
 def free_port() -> int:
-    """A port the operating system has just handed out, so parallel test workers never collide."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port for a server the caller starts next (it must bind with SO_REUSEADDR, as
+    BackgroundServer and uvicorn do)."""
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    probe.bind(("127.0.0.1", 0))
+    if len(_held_ports) == _held_ports.maxlen:
+        _held_ports[0].close()
+    _held_ports.append(probe)
+    return int(probe.getsockname()[1])
+
+
+def release_held_ports() -> None:
+    """Closes what free_port still holds (at the end of the session)."""
+    while _held_ports:
+        _held_ports.popleft().close()
 
 
 @dataclass

@@ -104,7 +104,7 @@ def run_jobs(core: Core, *, timeout: float = 15.0) -> None:
         try:
             while loop.time() < deadline:
                 await worker.drain()
-                if not _busy(core):
+                if not busy(core):
                     return
                 await asyncio.sleep(0.01)
         finally:
@@ -113,9 +113,9 @@ def run_jobs(core: Core, *, timeout: float = 15.0) -> None:
     asyncio.run(main())
 
 
-def _busy(core: Core) -> bool:
+def busy(core: Core, *, due_within_seconds: float = 5.0) -> bool:
     """A job runs, or one is due soon (a retry's backoff); a routine's next hour does not count."""
-    soon = core.clock.now() + timedelta(seconds=5)
+    soon = core.clock.now() + timedelta(seconds=due_within_seconds)
     return any(
         job.state == "running" or (job.state == "pending" and job.run_at <= soon)
         for job in core.queue.jobs()

@@ -34,7 +34,7 @@ from bot.messages import format_time_range
 from simulators.server import BackgroundServer
 
 from .conftest import SteppingClock, free_port
-from .harness import deliver, make_admin
+from .harness import busy, deliver, make_admin
 from .teams_platform import (
     Meetbot,
     Tenant,
@@ -59,14 +59,6 @@ def class_start(days: int, hour: int) -> datetime:
     )
 
 
-def _busy(core: Core) -> bool:
-    soon = core.clock.now() + timedelta(seconds=10)
-    return any(
-        job.state == "running" or (job.state == "pending" and job.run_at <= soon)
-        for job in core.queue.jobs()
-    )
-
-
 def run_two_workers(
     core: Core, *, timeout: float, while_running: Callable[[], None] = lambda: None
 ) -> None:
@@ -83,14 +75,14 @@ def run_two_workers(
         try:
             await asyncio.to_thread(while_running)
             for _ in range(int(timeout * 10)):
-                if not _busy(core):
+                if not busy(core, due_within_seconds=10):
                     break
                 await asyncio.sleep(0.1)
         finally:
             stop.set()
             await asyncio.gather(*running)
             await integrations.aclose()
-        assert not _busy(core), "the jobs did not finish in time"
+        assert not busy(core, due_within_seconds=10), "the jobs did not finish in time"
 
     asyncio.run(main())
 

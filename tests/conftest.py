@@ -2,6 +2,10 @@
 
 PostgreSQL is the real server on 127.0.0.1:5432. Where it is missing, its tests skip with a reason;
 in CI (CI=true) a missing server fails the run instead, so a skip can never hide a failure there.
+
+Safe under pytest-xdist: each worker process has its own template and test databases (named
+after its pid), SQLite files live in each test's temporary folder, and servers listen on ports
+the operating system picks. The verbs tests speak (deliver, say, run_jobs) are in harness.py.
 """
 
 from __future__ import annotations

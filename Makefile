@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 sandbox: $(STAMP)  ## the whole product against local simulators, on SQLite
 	$(BIN)/meetbot sandbox
 
-test: $(STAMP)  ## the whole test suite (SQLite and PostgreSQL)
-	$(BIN)/pytest
+# The tests mostly wait on HTTP, subprocesses and the database, so more workers than cores pay.
+TEST_WORKERS ?= 4
+
+test: $(STAMP)  ## the whole test suite (SQLite and PostgreSQL), on TEST_WORKERS workers in parallel
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -95,15 +95,22 @@ class BackgroundServer:
         self._wait_started()
         return self.url
 
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+    def request_stop(self) -> None:
+        """Asks the server to shut down without waiting for it: uvicorn takes a few tenths of a
+        second to notice and close, so several servers asked at once stop in the time of one."""
+        if self._server is None:
             return
         # Responses held back by a hang fault would otherwise stall shutdown until cancelled.
         faults = getattr(self._app, "faults", None)
         if faults is not None and hasattr(faults, "release"):
             faults.release()
-        server.should_exit = True
+        self._server.should_exit = True
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self.request_stop()
         thread.join(_STOP_TIMEOUT)
         if thread.is_alive():
             server.force_exit = True

@@ -2,15 +2,19 @@
 
 PostgreSQL is the real server on 127.0.0.1:5432. Where it is missing, its tests skip with a reason;
 in CI (CI=true) a missing server fails the run instead, so a skip can never hide a failure there.
+
+Safe under pytest-xdist: each worker process has its own template and test databases (named
+after its pid), SQLite files live in each test's temporary folder, and servers listen on ports
+the operating system picks. The verbs tests speak (deliver, say, run_jobs) are in harness.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,16 +22,26 @@ from typing import Any
 import psycopg
 import pytest
 
-from app.bootstrap import Core, build_core, build_integrations
+from app.bootstrap import Core, build_core
 from app.sandbox import Demo, SandboxWorld, seed_demo, simulators_running
 from app.web import build_web_app
-from app.worker import build_worker
 from bot.clock import Clock
 from simulators.server import BackgroundServer
 from simulators.tls import loopback_certificate
 from storage.db import make_engine, migrate
 
+from .harness import (
+    SlackCompany,
+    count_rows,
+    free_port,
+    make_admin,
+    release_held_ports,
+    run_jobs,
+)
 from .teams_platform import Meetbot, Servers, Tenant, _Slot, _tenant
+
+# Older tests import these from here; the harness is their home.
+__all__ = ["count_rows", "free_port", "run_jobs"]
 
 PG_ADMIN_URL = os.environ.get(
     "MEETBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -56,6 +70,12 @@ def postgres_available() -> str | None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ports_released() -> Iterator[None]:
+    yield
+    release_held_ports()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
@@ -65,21 +85,54 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+class PostgresDatabases:
+    """Test databases copied from the template one step ahead, on one background thread.
+
+    Copying takes a few tenths of a second on the server; made while the previous test runs,
+    the next test finds its database ready. Dropping runs on the same thread after the test,
+    and one thread means the template is never copied twice at once (PostgreSQL refuses that).
+    """
+
+    def __init__(self, template: str) -> None:
+        self._template = template
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-databases")
+        self._next = self._thread.submit(self._create)
+
+    def _create(self) -> str:
+        name = f"meetbot_test_{os.getpid()}_{next(_names)}"
+        _pg_admin(f"CREATE DATABASE {name} TEMPLATE {self._template}")
+        return name
+
+    def take(self) -> str:
+        name = self._next.result()
+        self._next = self._thread.submit(self._create)
+        return name
+
+    def drop(self, name: str) -> None:
+        self._thread.submit(_pg_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def close(self) -> None:
+        self.drop(self._next.result())
+        self._thread.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
+def postgres_databases() -> Iterator[PostgresDatabases]:
     problem = postgres_available()
     if problem:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI: {problem}")
         pytest.skip(problem)
-    name = f"meetbot_template_{os.getpid()}"
-    _pg_admin(f"DROP DATABASE IF EXISTS {name}")
-    _pg_admin(f"CREATE DATABASE {name}")
-    engine = make_engine(_pg_url(name))
+    template = f"meetbot_template_{os.getpid()}"
+    _pg_admin(f"DROP DATABASE IF EXISTS {template}")
+    _pg_admin(f"CREATE DATABASE {template}")
+    engine = make_engine(_pg_url(template))
     migrate(engine)
     engine.dispose()
-    yield name
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    databases = PostgresDatabases(template)
+    yield databases
+    databases.close()
+    _pg_admin(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -89,17 +142,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite:///{target}"
         return
-    template = request.getfixturevalue("postgres_template")
-    name = f"meetbot_test_{os.getpid()}_{next(_names)}"
-    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    name = databases.take()
     yield _pg_url(name)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    databases.drop(name)
 
 
 @pytest.fixture
 def world() -> Iterator[SandboxWorld]:
     with simulators_running() as running:
         yield running
+        # All at once, before the sandbox stops (joins) them one by one.
+        for server in running.servers.values():
+            server.request_stop()
 
 
 FAST_JOBS: dict[str, Any] = {
@@ -128,13 +183,20 @@ def clock() -> SteppingClock:
 
 
 @pytest.fixture
+def meetbot_timings() -> dict[str, Any]:
+    """Timing settings a test module shortens for itself (e.g. how long meetbot waits on an answer
+    the platform holds back); every meetbot a test makes gets them."""
+    return {}
+
+
+@pytest.fixture
 def make_core(
-    world: SandboxWorld, database_url: str, clock: SteppingClock
+    world: SandboxWorld, database_url: str, clock: SteppingClock, meetbot_timings: dict[str, Any]
 ) -> Iterator[Callable[..., Core]]:
     made: list[Core] = []
 
     def make(*, clock: Clock = clock, **overrides: Any) -> Core:
-        values = {"public_url": "http://meetbot.test", **FAST_JOBS, **overrides}
+        values = {"public_url": "http://meetbot.test", **FAST_JOBS, **meetbot_timings, **overrides}
         settings = world.settings(database_url=database_url, **values)
         core = build_core(settings, clock=clock)
         made.append(core)
@@ -155,43 +217,6 @@ def demo(core: Core, world: SandboxWorld) -> Demo:
     return seed_demo(core, world)
 
 
-def run_jobs(core: Core, *, timeout: float = 15.0) -> None:
-    """Runs the worker until no job is pending or running (retries included), like `meetbot worker`."""
-
-    async def main() -> None:
-        integrations = build_integrations(core)
-        worker = build_worker(core, integrations, role="test-worker")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        try:
-            while loop.time() < deadline:
-                await worker.drain()
-                if not _busy(core):
-                    return
-                await asyncio.sleep(0.01)
-        finally:
-            await integrations.aclose()
-
-    asyncio.run(main())
-
-
-def _busy(core: Core) -> bool:
-    """A job runs, or one is due soon (a retry's backoff); a routine's next hour does not count."""
-    soon = core.clock.now() + timedelta(seconds=5)
-    return any(
-        job.state == "running" or (job.state == "pending" and job.run_at <= soon)
-        for job in core.queue.jobs()
-    )
-
-
-def count_rows(core: Core, model: Any) -> int:
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
-
-    with Session(core.engine) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
 @pytest.fixture
 def web(core: Core) -> Iterator[str]:
     """meetbot's web app over real HTTP, without its in-process worker (tests run jobs themselves)."""
@@ -200,14 +225,6 @@ def web(core: Core) -> Iterator[str]:
 
     with BackgroundServer(build_web_app(core), name="meetbot") as server:
         yield server.url
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 ZOOM_WEBHOOK_SECRET = "zoom-webhook-secret-for-tests"
@@ -232,6 +249,15 @@ def slack_app(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[t
     )
     with BackgroundServer(build_web_app(core), port=port, name="meetbot"):
         yield core, SlackPlatform(world, url)
+
+
+@pytest.fixture
+def slack_company(slack_app: tuple[Core, Any], world: SandboxWorld) -> SlackCompany:
+    """The demo company on Slack with an admin, meetbot over real HTTP: say, deliver, run jobs."""
+    core, slack = slack_app
+    demo = seed_demo(core, world)
+    slack.team_id = demo.team_id
+    return SlackCompany(core, slack, demo, world, make_admin(core, world, demo))
 
 
 # Microsoft Teams as a chat front-end (see teams_platform.py).

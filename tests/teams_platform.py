@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
 from adapters.teams.cards import activity_cards, card_text
 from app.bootstrap import Core
 from app.sandbox import Demo
@@ -28,7 +26,6 @@ SCHEMAS = ROOT.parent / "shared" / "schemas"
 OLENA_AAD = "0f6c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
 IVAN_AAD = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 LOGIN, API_KEY, API_SECRET = "teams-studio", "teams-studio-api-key-0123", "teams-studio-secret-4567"
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 # The simulated Teams: one HTTP server (Connector, channel metadata) and one HTTPS server (login)
 # for the module; each test plugs its own simulator in.

@@ -8,54 +8,24 @@ channel, a job that keeps failing, an unmapped provider, Zoom's daily limit, Kio
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
-from app.bootstrap import Core
 from app.jobs import schedule_routine
-from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
+from app.sandbox import message_as_text, seed_demo, wait_for
 from bot.domain import Actor, ChatPlatform
 
 from .conftest import SteppingClock, run_jobs
+from .harness import ADMIN, SlackCompany
 from .signin_flow import ZOOM_START, Browser, confirmation, start_link
-from .slack_platform import SlackPlatform, reply_text
-
-ADMIN = "UADMIN01"
 
 
 @dataclass
-class Shop:
-    core: Core
-    slack: SlackPlatform
-    demo: Demo
-    world: SandboxWorld
+class Shop(SlackCompany):
     clock: SteppingClock
-
-    def deliver(self, booking: dict[str, Any], kind: str = "create") -> None:
-        answer = httpx.post(
-            f"{self.slack.meetbot_url}/webhooks/simplybook/{self.demo.webhook_token}",
-            json=self.world.simplybook.callback(self.demo.login, booking["id"], kind),
-        )
-        assert answer.status_code == 202
-
-    def book_and_sync(self, **extra: Any) -> dict[str, Any]:
-        booking = book(self.world, self.demo, starts_in=timedelta(days=3), **extra)
-        self.deliver(booking)
-        run_jobs(self.core)
-        return booking
-
-    def dms(self) -> list[str]:
-        return [message_as_text(m) for m in self.world.slack.dm_messages(ADMIN)]
-
-    def say(self, text: str) -> str:
-        answer = self.slack.command(text, user=ADMIN)
-        assert answer.status_code == 200
-        return reply_text(answer)
 
     def press(self, message: dict[str, Any], label: str) -> str:
         [button] = [
@@ -73,21 +43,10 @@ class Shop:
 
 
 @pytest.fixture
-def shop(
-    world: SandboxWorld, slack_app: tuple[Core, SlackPlatform], clock: SteppingClock
-) -> Iterator[Shop]:
-    core, slack = slack_app
-    demo = seed_demo(core, world)
-    slack.team_id = demo.team_id
-    world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
-    core.staff.set_role(
-        company_id=demo.company_id,
-        actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
-        user_id=ADMIN,
-        role="admin",
-    )
-    core.records.set_digest(company_id=demo.company_id, enabled=False)
-    yield Shop(core, slack, demo, world, clock)
+def shop(slack_company: SlackCompany, clock: SteppingClock) -> Shop:
+    company = slack_company
+    company.core.records.set_digest(company_id=company.demo.company_id, enabled=False)
+    return Shop(company.core, company.slack, company.demo, company.world, company.admin, clock)
 
 
 def _alert_messages(shop: Shop) -> list[dict[str, Any]]:

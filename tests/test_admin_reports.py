@@ -11,59 +11,49 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.bootstrap import Core
 from app.jobs import schedule_routine
-from app.sandbox import Demo, SandboxWorld, message_as_text, seed_demo, wait_for
+from app.sandbox import Demo, SandboxWorld, message_as_text, wait_for
 from bot.domain import Actor, CatalogEntry, ChatPlatform, ChatTarget, MeetingPlatform
 from storage.tables import BookingRow
 
 from .conftest import SteppingClock, run_jobs
-from .slack_platform import SlackPlatform, reply_text
+from .harness import ADMIN, SlackCompany
+from .slack_platform import reply_text
 
-ADMIN, SENIOR, JUNIOR = "UADMIN01", "USENIOR1", "UJUNIOR1"
+SENIOR, JUNIOR = "USENIOR1", "UJUNIOR1"
 KYIV = ZoneInfo("Europe/Kyiv")
 
 
 @dataclass
-class Studio:
-    core: Core
-    slack: SlackPlatform
-    demo: Demo
-    world: SandboxWorld
+class Studio(SlackCompany):
     clock: SteppingClock
-
-    def say(self, text: str, user: str = ADMIN) -> str:
-        answer = self.slack.command(text, user=user)
-        assert answer.status_code == 200
-        return reply_text(answer)
 
     def as_admin(self) -> Actor:
         return Actor(ChatPlatform.SLACK, self.demo.team_id, ADMIN)
 
 
 @pytest.fixture
-def studio(
-    world: SandboxWorld, slack_app: tuple[Core, SlackPlatform], clock: SteppingClock
-) -> Iterator[Studio]:
-    core, slack = slack_app
-    demo = seed_demo(core, world)
-    slack.team_id = demo.team_id
-    for user, admin in ((ADMIN, True), (SENIOR, False), (JUNIOR, False)):
-        world.slack.add_user(demo.team_id, id=user, name=user.lower(), is_admin=admin)
-    actor = Actor(ChatPlatform.SLACK, demo.team_id, ADMIN)
-    core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=ADMIN, role="admin")
+def studio(slack_company: SlackCompany, clock: SteppingClock) -> Iterator[Studio]:
+    core, world, demo, actor = (
+        slack_company.core,
+        slack_company.world,
+        slack_company.demo,
+        slack_company.admin,
+    )
+    for user in (SENIOR, JUNIOR):
+        world.slack.add_user(demo.team_id, id=user, name=user.lower(), is_admin=False)
     core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=SENIOR, role="senior")
     core.staff.set_role(company_id=demo.company_id, actor=actor, user_id=JUNIOR, role="junior")
     core.staff.tie_staff(
         company_id=demo.company_id, actor=actor, user_id=JUNIOR, provider_external_id="2"
     )
     _add_second_provider(core, world, demo)
-    yield Studio(core, slack, demo, world, clock)
+    yield Studio(core, slack_company.slack, demo, world, actor, clock)
 
 
 def _add_second_provider(core: Core, world: SandboxWorld, demo: Demo) -> None:
@@ -110,21 +100,13 @@ def _seed_month(studio: Studio) -> list[dict[str, Any]]:
         )
         made.append({**booking, "start": start, "provider": provider})
     for booking in made:
-        _deliver(studio, booking)
+        studio.deliver(booking)
     run_jobs(studio.core, timeout=60)
     for booking in made[5:30:6]:
         world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
-        _deliver(studio, booking, "cancel")
+        studio.deliver(booking, "cancel")
     run_jobs(studio.core, timeout=60)
     return made
-
-
-def _deliver(studio: Studio, booking: dict[str, Any], kind: str = "create") -> None:
-    answer = httpx.post(
-        f"{studio.slack.meetbot_url}/webhooks/simplybook/{studio.demo.webhook_token}",
-        json=studio.world.simplybook.callback(studio.demo.login, booking["id"], kind),
-    )
-    assert answer.status_code == 202
 
 
 def _report(studio: Studio, text: str, user: str) -> tuple[str, list[dict[str, str]]]:
@@ -218,7 +200,7 @@ def test_digest_runs_at_the_configured_hour_in_the_company_zone_once_a_day(
         start=f"{today + timedelta(days=1):%Y-%m-%d} 10:00:00",
         end=f"{today + timedelta(days=1):%Y-%m-%d} 11:00:00",
     )
-    _deliver(studio, {"id": booking["id"]})
+    studio.deliver({"id": booking["id"]})
     run_jobs(core)
 
     def run_at(local: datetime) -> list[str]:

@@ -14,14 +14,7 @@ from app.sandbox import Demo, SandboxWorld, book, message_as_text
 from storage.tables import MeetingRow
 
 from .conftest import SteppingClock, count_rows, run_jobs
-
-
-def _deliver(world: SandboxWorld, demo: Demo, web: str, booking_id: str, kind: str) -> None:
-    answer = httpx.post(
-        f"{web}/webhooks/simplybook/{demo.webhook_token}",
-        json=world.simplybook.callback(demo.login, booking_id, kind),
-    )
-    assert answer.status_code == 202
+from .harness import deliver
 
 
 def _top(world: SandboxWorld, demo: Demo) -> list[dict[str, Any]]:
@@ -43,7 +36,7 @@ def _local(moment: datetime) -> str:
 
 def test_create_reschedule_cancel(core: Core, demo: Demo, world: SandboxWorld, web: str) -> None:
     booking = book(world, demo, client_name="Iryna")
-    _deliver(world, demo, web, booking["id"], "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     [meeting] = world.zoom.live_meetings()
     client, host = _links(world, demo, web)
@@ -54,7 +47,7 @@ def test_create_reschedule_cancel(core: Core, demo: Demo, world: SandboxWorld, w
     world.simplybook.update_booking(
         demo.login, booking["id"], start=_local(later), end=_local(later + timedelta(minutes=45))
     )
-    _deliver(world, demo, web, booking["id"], "change")
+    deliver(web, world, demo, booking["id"], "change")
     run_jobs(core)
 
     moved = world.zoom.meeting(meeting["id"])
@@ -71,8 +64,8 @@ def test_create_reschedule_cancel(core: Core, demo: Demo, world: SandboxWorld, w
     assert waiting.status_code == 200 and "has not started yet" in waiting.text
 
     world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
-    _deliver(world, demo, web, booking["id"], "cancel")
-    _deliver(world, demo, web, booking["id"], "cancel")  # redelivered: costs nothing
+    deliver(web, world, demo, booking["id"], "cancel")
+    deliver(web, world, demo, booking["id"], "cancel")  # redelivered: costs nothing
     run_jobs(core)
 
     assert world.zoom.live_meetings() == []
@@ -93,10 +86,10 @@ def test_a_change_that_is_not_a_time_change_leaves_the_meeting_alone(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
     booking = book(world, demo)
-    _deliver(world, demo, web, booking["id"], "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     world.simplybook.update_booking(demo.login, booking["id"], client_phone="+380441234567")
-    _deliver(world, demo, web, booking["id"], "change")
+    deliver(web, world, demo, booking["id"], "change")
     run_jobs(core)
     assert world.zoom.count("PATCH") == 0
     [message] = world.slack.messages(demo.channel_id)
@@ -108,7 +101,7 @@ def test_a_meeting_deleted_on_zoom_is_recreated_behind_the_same_links(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
     booking = book(world, demo)
-    _deliver(world, demo, web, booking["id"], "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     [first] = world.zoom.live_meetings()
     client, _ = _links(world, demo, web)
@@ -126,7 +119,7 @@ def test_a_meeting_deleted_on_zoom_is_recreated_behind_the_same_links(
     world.simplybook.update_booking(
         demo.login, booking["id"], start=_local(moved), end=_local(moved + timedelta(hours=1))
     )
-    _deliver(world, demo, web, booking["id"], "change")
+    deliver(web, world, demo, booking["id"], "change")
     run_jobs(core)
     [second] = world.zoom.live_meetings()
     assert second["id"] != first["id"]
@@ -138,7 +131,7 @@ def test_unpaid_booking_link_waits_for_payment(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
     booking = book(world, demo, payment_status="not_paid")
-    _deliver(world, demo, web, booking["id"], "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     [meeting] = world.zoom.live_meetings()
     client, _ = _links(world, demo, web)
@@ -148,7 +141,7 @@ def test_unpaid_booking_link_waits_for_payment(
     assert "Payment: pending" in message_as_text(world.slack.messages(demo.channel_id)[0])
 
     world.simplybook.update_booking(demo.login, booking["id"], payment_status="paid")
-    _deliver(world, demo, web, booking["id"], "change")
+    deliver(web, world, demo, booking["id"], "change")
     run_jobs(core)
     assert httpx.get(client).headers["location"] == meeting["join_url"]
     [message] = world.slack.messages(demo.channel_id)
@@ -159,7 +152,7 @@ def test_cancelled_before_the_meeting_was_made(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
     booking = book(world, demo, status="cancelled")
-    _deliver(world, demo, web, booking["id"], "cancel")
+    deliver(web, world, demo, booking["id"], "cancel")
     run_jobs(core)
     assert world.zoom.created_count() == 0 and world.slack.messages(demo.channel_id) == []
     assert (
@@ -171,11 +164,11 @@ def test_a_failed_edit_after_cancel_is_finished_by_the_retry(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
     booking = book(world, demo)
-    _deliver(world, demo, web, booking["id"], "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     world.slack.faults.fail(method="POST", path=r"chat\.update$", status=500, times=1)
     world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
-    _deliver(world, demo, web, booking["id"], "cancel")
+    deliver(web, world, demo, booking["id"], "cancel")
     run_jobs(core)
     [message] = world.slack.messages(demo.channel_id)
     assert "Cancelled: Online yoga consultation" in message_as_text(message)
@@ -187,7 +180,7 @@ def test_a_reminder_replies_at_the_opening_time_once_and_follows_a_move(
     core: Core, demo: Demo, world: SandboxWorld, web: str, clock: SteppingClock
 ) -> None:
     booking = book(world, demo, starts_in=timedelta(days=2))
-    _deliver(world, demo, web, booking["id"], "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     [message] = world.slack.messages(demo.channel_id)
     [meeting] = world.zoom.live_meetings()
@@ -213,7 +206,7 @@ def test_a_moved_meetings_old_reminder_stays_quiet(
     core: Core, demo: Demo, world: SandboxWorld, web: str, clock: SteppingClock
 ) -> None:
     booking = book(world, demo, starts_in=timedelta(days=2))
-    _deliver(world, demo, web, booking["id"], "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     later = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=4)).replace(
         hour=12, minute=0, second=0, microsecond=0
@@ -221,7 +214,7 @@ def test_a_moved_meetings_old_reminder_stays_quiet(
     world.simplybook.update_booking(
         demo.login, booking["id"], start=_local(later), end=_local(later + timedelta(hours=1))
     )
-    _deliver(world, demo, web, booking["id"], "change")
+    deliver(web, world, demo, booking["id"], "change")
     run_jobs(core)
     clock.offset = timedelta(days=2)  # past the old time, before the new one
     run_jobs(core)
@@ -236,7 +229,7 @@ def test_a_message_deleted_in_slack_is_posted_again_on_the_next_change(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
     booking = book(world, demo, client_name="Iryna")
-    _deliver(world, demo, web, booking["id"], "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     [first] = world.slack.messages(demo.channel_id)
     deleted = httpx.post(
@@ -246,7 +239,7 @@ def test_a_message_deleted_in_slack_is_posted_again_on_the_next_change(
     )
     assert deleted.json()["ok"], deleted.text
     world.simplybook.update_booking(demo.login, booking["id"], payment_status="not_paid")
-    _deliver(world, demo, web, booking["id"], "change")
+    deliver(web, world, demo, booking["id"], "change")
     run_jobs(core)
     [again] = _top(world, demo)
     assert again["ts"] != first["ts"] and "Payment: pending" in message_as_text(again)

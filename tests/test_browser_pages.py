@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from app.bootstrap import Core
@@ -34,15 +33,14 @@ from app.web import build_web_app
 from simulators.server import BackgroundServer
 
 from .conftest import free_port, run_jobs
+from .harness import SQLITE_ONLY, deliver
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
 pytestmark = [
     pytest.mark.slow,
-    # A browser test over both databases would double its time for nothing: this direct
-    # parametrisation overrides conftest's sqlite/postgresql params of `database_url`.
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    SQLITE_ONLY,  # a browser test over both databases would double its time for nothing
 ]
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -101,16 +99,6 @@ def site(make_core: Callable[..., Core], world: SandboxWorld) -> Iterator[Site]:
         yield Site(core, world, demo, url)
 
 
-def _deliver(site: Site, booking_id: str, kind: str) -> None:
-    answer = httpx.post(
-        f"{site.url}/webhooks/simplybook/{site.demo.webhook_token}",
-        json=site.world.simplybook.callback(site.demo.login, booking_id, kind),
-        timeout=10,
-    )
-    assert answer.status_code == 202
-    run_jobs(site.core)
-
-
 def book_at(site: Site, start: datetime, **extra: Any) -> tuple[str, str]:
     """A booking starting at `start` (to the second), synced: its id and the client's link."""
     local = start.astimezone(ZoneInfo(COMPANY_ZONE))
@@ -124,7 +112,8 @@ def book_at(site: Site, start: datetime, **extra: Any) -> tuple[str, str]:
         end=f"{local + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
         **extra,
     )
-    _deliver(site, booking["id"], "create")
+    deliver(site.url, site.world, site.demo, booking["id"], "create")
+    run_jobs(site.core)
     [message] = site.world.slack.messages(site.demo.channel_id)
     link = next(word for word in message_as_text(message).split() if "/m/" in word)
     assert link.startswith(f"{site.url}/m/")
@@ -264,7 +253,8 @@ def test_cancelled_page(chromium: str, site: Site) -> None:
     booking_id, link = book_at(site, datetime.now(UTC) + timedelta(days=1))
     [meeting] = site.world.zoom.live_meetings()
     site.world.simplybook.update_booking(site.demo.login, booking_id, status="cancelled")
-    _deliver(site, booking_id, "cancel")
+    deliver(site.url, site.world, site.demo, booking_id, "cancel")
+    run_jobs(site.core)
     assert site.world.zoom.live_meetings() == []
 
     seen = _open_and_keep(chromium, link, "cancelled")

@@ -3,35 +3,18 @@ message, exactly once; the booking notes the problem so `/meetings status` shows
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, book, message_as_text
-from bot.domain import Actor, ChatPlatform
 
 from .conftest import run_jobs
-
-ADMIN = "UADMIN01"
-
-
-def _deliver(world: SandboxWorld, demo: Demo, web: str, booking_id: str) -> None:
-    answer = httpx.post(
-        f"{web}/webhooks/simplybook/{demo.webhook_token}",
-        json=world.simplybook.callback(demo.login, booking_id),
-    )
-    assert answer.status_code == 202
+from .harness import ADMIN, deliver, make_admin
 
 
 @pytest.fixture
 def with_admin(core: Core, demo: Demo, world: SandboxWorld) -> Demo:
-    world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
-    core.staff.set_role(
-        company_id=demo.company_id,
-        actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
-        user_id=ADMIN,
-        role="admin",
-    )
+    make_admin(core, world, demo)
     return demo
 
 
@@ -42,10 +25,10 @@ def test_unusable_channel_goes_to_the_admins(
     demo = with_admin
     getattr(world.slack, break_channel)(demo.channel_id)
     booking = book(world, demo, client_name="Iryna")
-    _deliver(world, demo, web, booking["id"])
-    _deliver(world, demo, web, booking["id"])  # redelivered between runs: still one DM
+    deliver(web, world, demo, booking["id"])
+    deliver(web, world, demo, booking["id"])  # redelivered between runs: still one DM
     run_jobs(core)
-    _deliver(world, demo, web, booking["id"])
+    deliver(web, world, demo, booking["id"])
     run_jobs(core)
 
     booking_dm, alert_dm = world.slack.dm_messages(ADMIN)
@@ -68,7 +51,7 @@ def test_without_any_admin_the_failure_is_recorded_in_plain_words(
 ) -> None:
     world.slack.archive_channel(demo.channel_id)
     booking = book(world, demo)
-    _deliver(world, demo, web, booking["id"])
+    deliver(web, world, demo, booking["id"])
     run_jobs(core)
     [job] = core.queue.jobs(kind="sync_booking")
     assert job.state == "dead"

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +19,8 @@ from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, book, wait_for
 from app.settings import Settings
 from storage.tables import MeetingRow, NotificationRow
+
+from .harness import deliver
 
 pytestmark = pytest.mark.slow
 
@@ -68,15 +69,6 @@ def _meeting(core: Core) -> MeetingRow | None:
         return session.scalars(select(MeetingRow)).first()
 
 
-def _deliver(world: SandboxWorld, demo: Demo, web: str) -> None:
-    booking = book(world, demo)
-    answer = httpx.post(
-        f"{web}/webhooks/simplybook/{demo.webhook_token}",
-        json=world.simplybook.callback(demo.login, booking["id"]),
-    )
-    assert answer.status_code == 202
-
-
 def _start(core: Core, tmp_path: Path, workers: list[WorkerProcess]) -> WorkerProcess:
     settings = core.settings.model_copy(update={"job_lease_seconds": 3.0, "log_level": "INFO"})
     worker = WorkerProcess(settings, tmp_path / "workers.log")
@@ -98,7 +90,7 @@ def test_killed_after_zoom_created_the_meeting(
     workers: list[WorkerProcess],
 ) -> None:
     world.zoom.faults.hang_after_effect(method="POST", path=CREATE, seconds=60)
-    _deliver(world, demo, web)
+    deliver(web, world, demo, book(world, demo)["id"])
 
     first = _start(core, tmp_path, workers)
     assert world.zoom.faults.wait_for_hang(timeout=30), _log_tail(tmp_path)
@@ -130,7 +122,7 @@ def test_killed_after_slack_posted_the_message(
     workers: list[WorkerProcess],
 ) -> None:
     world.slack.faults.hang_after_effect(method="POST", path=r"chat\.postMessage$", seconds=60)
-    _deliver(world, demo, web)
+    deliver(web, world, demo, book(world, demo)["id"])
 
     first = _start(core, tmp_path, workers)
     assert world.slack.faults.wait_for_hang(timeout=30), _log_tail(tmp_path)

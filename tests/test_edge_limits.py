@@ -19,8 +19,10 @@ from app.sandbox import Demo
 from bench.procs import ServerProcess
 
 from .edge_server import meetbot_serving, raw_connection, read_status, vm_kib
+from .harness import SQLITE_ONLY
 
-pytestmark = pytest.mark.slow
+# The limits are the HTTP server's, met before any SQL: one database is enough.
+pytestmark = [pytest.mark.slow, SQLITE_ONLY]
 
 CHUNK = 64 * 1024
 HUGE = 60 * 1024 * 1024

@@ -15,6 +15,7 @@ from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, add_class_service, book_seat, message_as_text
 
 from .conftest import run_jobs
+from .harness import deliver
 
 CLASS_SERVICE = "3"
 
@@ -23,14 +24,6 @@ CLASS_SERVICE = "3"
 def with_class(core: Core, demo: Demo, world: SandboxWorld) -> Demo:
     add_class_service(core, world, demo, service_id=CLASS_SERVICE)
     return demo
-
-
-def _deliver(world: SandboxWorld, demo: Demo, web: str, booking: dict[str, Any], kind: str) -> None:
-    answer = httpx.post(
-        f"{web}/webhooks/simplybook/{demo.webhook_token}",
-        json=world.simplybook.callback(demo.login, booking["id"], kind),
-    )
-    assert answer.status_code == 202
 
 
 def _seat_links(message: dict[str, Any], web: str) -> dict[str, str]:
@@ -48,7 +41,7 @@ def test_a_class_of_three_shares_one_meeting_with_a_link_each(
     )
     bookings = [book_seat(world, demo, start, name) for name in ("Iryna", "Petro", "Oksana")]
     for booking in bookings:
-        _deliver(world, demo, web, booking, "create")
+        deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
 
     [meeting] = world.zoom.live_meetings()
@@ -68,7 +61,7 @@ def test_a_class_of_three_shares_one_meeting_with_a_link_each(
         )
 
     world.simplybook.update_booking(demo.login, bookings[1]["id"], status="cancelled")
-    _deliver(world, demo, web, bookings[1], "cancel")
+    deliver(web, world, demo, bookings[1]["id"], "cancel")
     run_jobs(core)
 
     assert [m["id"] for m in world.zoom.live_meetings()] == [meeting["id"]], "the class goes on"
@@ -92,18 +85,18 @@ def test_the_class_meeting_goes_when_its_last_seat_does(
     )
     bookings = [book_seat(world, demo, start, name) for name in ("Iryna", "Petro")]
     for booking in bookings:
-        _deliver(world, demo, web, booking, "create")
+        deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     for booking in bookings:
         world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
-        _deliver(world, demo, web, booking, "cancel")
+        deliver(web, world, demo, booking["id"], "cancel")
     run_jobs(core)
     assert world.zoom.live_meetings() == []
     [message] = world.slack.messages(demo.channel_id)
     assert message_as_text(message).startswith("Cancelled: Group yoga")
 
     again = book_seat(world, demo, start, "Oksana")
-    _deliver(world, demo, web, again, "create")
+    deliver(web, world, demo, again["id"], "create")
     run_jobs(core)
     assert len(world.zoom.live_meetings()) == 1, "a new booking of the class opens a new meeting"
 
@@ -116,7 +109,7 @@ def test_a_class_booking_moved_to_another_time_is_held_not_lost(
         hour=18, minute=0, second=0, microsecond=0
     )
     booking = book_seat(world, demo, start, "Iryna")
-    _deliver(world, demo, web, booking, "create")
+    deliver(web, world, demo, booking["id"], "create")
     run_jobs(core)
     later = start + timedelta(days=1)
     world.simplybook.update_booking(
@@ -125,7 +118,7 @@ def test_a_class_booking_moved_to_another_time_is_held_not_lost(
         start=f"{later:%Y-%m-%d %H:%M:%S}",
         end=f"{later + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
     )
-    _deliver(world, demo, web, booking, "change")
+    deliver(web, world, demo, booking["id"], "change")
     run_jobs(core)
     assert {job.state for job in core.queue.jobs(kind="sync_booking")} == {"done"}
     held = core.booking_records.booking(company_id=demo.company_id, external_id=booking["id"])

@@ -30,11 +30,11 @@ from app.sandbox import (
 )
 from app.web import build_web_app
 from app.worker import build_worker
-from bot.domain import Actor, ChatPlatform
 from bot.messages import format_time_range
 from simulators.server import BackgroundServer
 
 from .conftest import SteppingClock, free_port
+from .harness import busy, deliver, make_admin
 from .teams_platform import (
     Meetbot,
     Tenant,
@@ -59,22 +59,6 @@ def class_start(days: int, hour: int) -> datetime:
     )
 
 
-def deliver(web: str, world: SandboxWorld, demo: Demo, booking: dict[str, Any], kind: str) -> None:
-    answer = httpx.post(
-        f"{web}/webhooks/simplybook/{demo.webhook_token}",
-        json=world.simplybook.callback(demo.login, booking["id"], kind),
-    )
-    assert answer.status_code == 202, answer.text
-
-
-def _busy(core: Core) -> bool:
-    soon = core.clock.now() + timedelta(seconds=10)
-    return any(
-        job.state == "running" or (job.state == "pending" and job.run_at <= soon)
-        for job in core.queue.jobs()
-    )
-
-
 def run_two_workers(
     core: Core, *, timeout: float, while_running: Callable[[], None] = lambda: None
 ) -> None:
@@ -91,14 +75,14 @@ def run_two_workers(
         try:
             await asyncio.to_thread(while_running)
             for _ in range(int(timeout * 10)):
-                if not _busy(core):
+                if not busy(core, due_within_seconds=10):
                     break
                 await asyncio.sleep(0.1)
         finally:
             stop.set()
             await asyncio.gather(*running)
             await integrations.aclose()
-        assert not _busy(core), "the jobs did not finish in time"
+        assert not busy(core, due_within_seconds=10), "the jobs did not finish in time"
 
     asyncio.run(main())
 
@@ -146,7 +130,7 @@ def race_classes(web: str, world: SandboxWorld, demo: Demo) -> list[tuple[dateti
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(
             pool.map(
-                lambda seat: deliver(web, world, demo, book_seat(world, demo, *seat), "create"),
+                lambda seat: deliver(web, world, demo, book_seat(world, demo, *seat)["id"]),
                 [(start, client) for start, clients in classes for client in sorted(clients)],
             )
         )
@@ -177,12 +161,12 @@ def test_a_class_post_held_by_slack_while_two_more_book_is_still_one_message_wit
     add_class_service(core, world, demo)
     world.slack.faults.hang_after_effect(path=POST, seconds=60)
     start = class_start(days=2, hour=9)
-    deliver(web, world, demo, book_seat(world, demo, start, "Iryna"), "create")
+    deliver(web, world, demo, book_seat(world, demo, start, "Iryna")["id"])
 
     def two_more_while_the_first_post_is_held() -> None:
         assert world.slack.faults.wait_for_hang(30), "the first post reached Slack"
         for client in ("Petro", "Oksana"):
-            deliver(web, world, demo, book_seat(world, demo, start, client), "create")
+            deliver(web, world, demo, book_seat(world, demo, start, client)["id"])
         held_back = world.slack.messages(demo.channel_id)
         assert len(held_back) == 1, "Slack has the post; meetbot has not heard back yet"
         world.slack.faults.release()
@@ -205,12 +189,12 @@ def test_clients_booking_and_cancelling_one_class_at_once_leave_exactly_the_live
     names = ["Iryna", "Petro", "Oksana", "Taras", "Olha", "Marko"]
     bookings = {name: book_seat(world, demo, start, name) for name in names}
     for name in names:
-        deliver(web, world, demo, bookings[name], "create")
+        deliver(web, world, demo, bookings[name]["id"], "create")
 
     def two_cancel_while_others_book() -> None:
         for name in ("Petro", "Taras"):
             world.simplybook.update_booking(demo.login, bookings[name]["id"], status="cancelled")
-            deliver(web, world, demo, bookings[name], "cancel")
+            deliver(web, world, demo, bookings[name]["id"], "cancel")
 
     run_two_workers(core, timeout=240, while_running=two_cancel_while_others_book)
 
@@ -249,13 +233,7 @@ ADMIN = "UADMIN01"
 
 
 def add_admin(core: Core, world: SandboxWorld, demo: Demo) -> None:
-    world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
-    core.staff.set_role(
-        company_id=demo.company_id,
-        actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
-        user_id=ADMIN,
-        role="admin",
-    )
+    make_admin(core, world, demo, ADMIN)
     core.records.set_digest(company_id=demo.company_id, enabled=False)
 
 
@@ -279,8 +257,7 @@ def test_a_problem_met_by_many_jobs_at_once_is_told_to_each_admin_once(
             web,
             world,
             demo,
-            book(world, demo, client_name=client, starts_in=timedelta(days=2)),
-            "create",
+            book(world, demo, client_name=client, starts_in=timedelta(days=2))["id"],
         )
 
     run_two_workers(core, timeout=120)
@@ -299,7 +276,7 @@ def test_a_class_whose_channel_is_gone_reaches_the_admins_once_with_every_seat(
     start = class_start(days=4, hour=10)
     clients = {"Iryna", "Petro", "Oksana"}
     for client in sorted(clients):
-        deliver(web, world, demo, book_seat(world, demo, start, client), "create")
+        deliver(web, world, demo, book_seat(world, demo, start, client)["id"])
 
     run_two_workers(core, timeout=180)
 
@@ -316,7 +293,7 @@ def test_a_class_gets_one_starting_soon_reply_however_many_bookings_it_has(
     add_class_service(core, world, demo)
     start = (datetime.now(KYIV) + timedelta(minutes=30)).replace(second=0, microsecond=0)
     for client in ("Iryna", "Petro", "Oksana"):
-        deliver(web, world, demo, book_seat(world, demo, start, client), "create")
+        deliver(web, world, demo, book_seat(world, demo, start, client)["id"])
     run_two_workers(core, timeout=120)
 
     clock.offset += timedelta(minutes=25)

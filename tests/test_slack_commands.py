@@ -3,6 +3,7 @@ does what it says in the database. Roles are enforced and tenants are walls."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from app.sandbox import Demo, SandboxWorld, seed_demo, wait_for
 from storage.tables import ProviderRow
 
 from .conftest import run_jobs
+from .harness import say
 from .slack_platform import SlackPlatform, reply_text
 
 ADMIN, JUNIOR, OUTSIDER = "UADMIN01", "UJUNIOR1", "UNOBODY1"
@@ -35,11 +37,7 @@ def setup(
     return core, slack, demo
 
 
-def _say(slack: SlackPlatform, text: str, user: str = ADMIN, **kwargs: Any) -> str:
-    answer = slack.command(text, user=user, **kwargs)
-    assert answer.status_code == 200, answer.text
-    assert answer.extensions["elapsed_seconds"] < 3.0
-    return reply_text(answer)
+_say = partial(say, answered_within=3.0)
 
 
 def test_help_for_empty_and_unknown_input(setup: tuple[Core, SlackPlatform, Demo]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -14,8 +15,9 @@ from app.bootstrap import Core
 from app.sandbox import SandboxWorld, message_as_text, wait_for
 
 from .conftest import run_jobs
+from .harness import say
 from .signin_flow import ZOOM_START, Browser, confirmation, press, start_link
-from .slack_platform import SlackPlatform, reply_text
+from .slack_platform import SlackPlatform
 
 TEAM, OWNER = "TSHOP0001", "UOWNER001"
 
@@ -40,10 +42,7 @@ def _install_with(browser: httpx.Client, slack: SlackPlatform, world: SandboxWor
     assert greeting and "/meetings connect simplybook" in greeting[-1]["text"]
 
 
-def _say(slack: SlackPlatform, text: str) -> str:
-    answer = slack.command(text, user=OWNER)
-    assert answer.status_code == 200 and answer.extensions["elapsed_seconds"] < 3.0
-    return reply_text(answer)
+_say = partial(say, user=OWNER, answered_within=3.0)
 
 
 def test_full_setup_through_slack_only(

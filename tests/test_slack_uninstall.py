@@ -28,6 +28,7 @@ from simulators.teams import DEFAULT_TENANT_ID
 from storage.tables import BookingRow, ChatWorkspaceRow
 
 from .conftest import free_port, run_jobs
+from .harness import deliver
 from .slack_platform import SIGNING_SECRET
 from .teams_platform import OLENA_AAD, Meetbot, Tenant, ask, text_of
 
@@ -43,16 +44,9 @@ class Shop:
     demo: Demo
     url: str
 
-    def deliver(self, booking: dict[str, Any]) -> None:
-        answer = httpx.post(
-            f"{self.url}/webhooks/simplybook/{self.demo.webhook_token}",
-            json=self.world.simplybook.callback(self.demo.login, booking["id"]),
-        )
-        assert answer.status_code == 202
-
     def booked(self, client: str, days: int) -> dict[str, Any]:
         booking = book(self.world, self.demo, client_name=client, starts_in=timedelta(days=days))
-        self.deliver(booking)
+        deliver(self.url, self.world, self.demo, booking["id"])
         run_jobs(self.core)
         return booking
 

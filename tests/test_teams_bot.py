@@ -65,6 +65,7 @@ from storage.tables import TeamsConversationRow
 from storage.teams_conversations import SqlTeamsConversations
 
 from .conftest import count_rows, run_jobs
+from .harness import SQLITE_ONLY, CallbackAddress, deliver
 from .teams_platform import (
     API_KEY,
     API_SECRET,
@@ -73,7 +74,6 @@ from .teams_platform import (
     OLENA_AAD,
     ROOT,
     SCHEMAS,
-    SQLITE_ONLY,
     Meetbot,
     Servers,
     Tenant,
@@ -490,14 +490,6 @@ def _book(world: SandboxWorld, client: str, starts_in: timedelta) -> dict[str, A
     )
 
 
-def _deliver(world: SandboxWorld, meetbot: Meetbot, token: str, booking_id: str, kind: str) -> None:
-    answer = httpx.post(
-        f"{meetbot.url}/webhooks/simplybook/{token}",
-        json=world.simplybook.callback(LOGIN, booking_id, kind),
-    )
-    assert answer.status_code == 202
-
-
 def _submit_form(
     teams: Tenant, meetbot: Meetbot, form_id: str, **values: str
 ) -> list[dict[str, Any]]:
@@ -588,7 +580,7 @@ def test_set_up_from_teams_then_bookings_reach_the_channel(
 
     # A booking: a card posted proactively, as a new thread of that channel.
     booking = _book(world, MEAN_NAME, timedelta(minutes=5))
-    _deliver(world, meetbot, token, booking["id"], "create")
+    deliver(meetbot.url, world, CallbackAddress(LOGIN, token), booking["id"], "create")
     [card] = new_posts(teams, teams.bookings, lambda: run_jobs(core))
     assert card["thread_id"] == card["id"]
     shown = text_of(card)
@@ -601,7 +593,7 @@ def test_set_up_from_teams_then_bookings_reach_the_channel(
 
     # A new time: the same card, edited in place (a short note may follow in its thread).
     _reschedule(world, booking["id"])
-    _deliver(world, meetbot, token, booking["id"], "change")
+    deliver(meetbot.url, world, CallbackAddress(LOGIN, token), booking["id"], "change")
     run_jobs(core)
     root = sim.activity(teams.bookings, card["id"])
     assert root is not None and len(root["edits"]) == 1
@@ -624,7 +616,7 @@ def test_set_up_from_teams_then_bookings_reach_the_channel(
     # meetbot removed from the team: the next booking reaches the admin in their chat.
     sim.remove_bot(teams.team)
     second = _book(world, "Taras", timedelta(minutes=30))
-    _deliver(world, meetbot, token, second["id"], "create")
+    deliver(meetbot.url, world, CallbackAddress(LOGIN, token), second["id"], "create")
     run_jobs(core)
     told = [text_of(post) for post in sim.activities(chat)]
     assert any(t.startswith("For Olena Koval: Online meeting") and "Taras" in t for t in told)

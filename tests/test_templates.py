@@ -11,8 +11,7 @@ import pytest
 
 from adapters.slack.app import command_text
 from app.bootstrap import Core
-from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
-from bot.domain import Actor, ChatPlatform
+from app.sandbox import Demo, SandboxWorld, book, message_as_text
 from bot.messages import Link, Text, When
 from bot.templates import (
     MessageTemplate,
@@ -25,9 +24,9 @@ from bot.templates import (
 )
 
 from .conftest import run_jobs
-from .slack_platform import SlackPlatform, reply_text
+from .harness import SlackCompany, say
+from .slack_platform import SlackPlatform
 
-ADMIN = "UADMIN01"
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 VALUES = TemplateValues(
     client_link="https://meet.test/m/abc",
@@ -82,26 +81,8 @@ def test_slack_command_text_is_unescaped_but_mentions_stay() -> None:
 
 
 @pytest.fixture
-def shop(
-    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
-) -> tuple[Core, SlackPlatform, Demo]:
-    core, slack = slack_app
-    demo = seed_demo(core, world)
-    slack.team_id = demo.team_id
-    world.slack.add_user(demo.team_id, id=ADMIN, name="owner", is_admin=True)
-    core.staff.set_role(
-        company_id=demo.company_id,
-        actor=Actor(ChatPlatform.SLACK, demo.team_id, ADMIN),
-        user_id=ADMIN,
-        role="admin",
-    )
-    return core, slack, demo
-
-
-def _say(slack: SlackPlatform, text: str) -> str:
-    answer = slack.command(text, user=ADMIN)
-    assert answer.status_code == 200
-    return reply_text(answer)
+def shop(slack_company: SlackCompany) -> tuple[Core, SlackPlatform, Demo]:
+    return slack_company.core, slack_company.slack, slack_company.demo
 
 
 def _booked_message(
@@ -122,7 +103,7 @@ def test_a_template_renders_the_link_and_a_hostile_name_literally(
     shop: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
 ) -> None:
     core, slack, demo = shop
-    saved = _say(
+    saved = say(
         slack,
         "template provider : Meeting with [client] on [start].\nJoin: [online_meeting_link]",
     )
@@ -147,24 +128,24 @@ def test_unknown_variable_refused_at_save_time_and_nothing_changes(
     shop: tuple[Core, SlackPlatform, Demo],
 ) -> None:
     core, slack, demo = shop
-    refused = _say(slack, "template provider : Hi [clinet], see you at [start]")
+    refused = say(slack, "template provider : Hi [clinet], see you at [start]")
     assert "The template was not saved" in refused
     assert "Unknown variable(s) [clinet]; the valid ones are [online_meeting_link]" in refused
     assert core.templates.templates(company_id=demo.company_id) == []
-    assert "Put `:` before the template's text" in _say(slack, "template provider hello")
-    assert "Say which template" in _say(slack, "template nobody : x")
+    assert "Put `:` before the template's text" in say(slack, "template provider hello")
+    assert "Say which template" in say(slack, "template nobody : x")
 
 
 def test_service_template_client_text_show_and_reset(
     shop: tuple[Core, SlackPlatform, Demo], world: SandboxWorld
 ) -> None:
     core, slack, demo = shop
-    _say(slack, "template provider : Company wording for [client]")
-    assert "for service Online yoga consultation is saved" in _say(
+    say(slack, "template provider : Company wording for [client]")
+    assert "for service Online yoga consultation is saved" in say(
         slack, "template provider service online yoga : Yoga wording for [client]"
     )
-    _say(slack, "template client : Dear [client], your link: [online_meeting_link]")
-    shown = _say(slack, "template").replace("*", "")
+    say(slack, "template client : Dear [client], your link: [online_meeting_link]")
+    shown = say(slack, "template").replace("*", "")
     assert "Provider (company): Company wording for [client]" in shown
     assert "Provider (service Online yoga consultation): Yoga wording for [client]" in shown
     assert "[online_meeting_provider_link]: the provider's (host) link" in shown
@@ -173,9 +154,9 @@ def test_service_template_client_text_show_and_reset(
     assert "Yoga wording for Iryna" in text and "Company wording" not in text
     assert "Text for the client (to copy into an e-mail):\nDear Iryna, your link: " in text
 
-    assert "is reset" in _say(slack, "template provider service online yoga reset")
+    assert "is reset" in say(slack, "template provider service online yoga reset")
     text = message_as_text(_booked_message(core, slack, demo, world, "Petro"))
     assert "Company wording for Petro" in text
-    assert "Nothing to reset" in _say(slack, "template provider service online yoga reset")
-    audit = _say(slack, "audit")
+    assert "Nothing to reset" in say(slack, "template provider service online yoga reset")
+    audit = say(slack, "audit")
     assert "set the provider template (for service Online yoga consultation)" in audit

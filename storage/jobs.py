@@ -25,6 +25,7 @@ from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import Job
+from bot.jobs import JobType, encode
 from storage.tables import JobRow
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
@@ -76,6 +77,21 @@ def enqueue_unique(
     )
 
 
+def defer_in(
+    connection: Connection, job: JobType, *, company_id: str | None, run_at: datetime
+) -> None:
+    """Queues a declared job inside the caller's transaction (the change that calls for it, and
+    the job, are recorded together or not at all)."""
+    enqueue_unique(
+        connection,
+        kind=job.kind,
+        dedupe_key=job.dedupe_key(company_id),
+        payload=encode(job),
+        company_id=company_id,
+        run_at=run_at,
+    )
+
+
 def _to_job(row: JobRow) -> Job:
     assert row.id is not None and row.locked_by is not None
     return Job(
@@ -93,6 +109,12 @@ class SqlJobQueue:
         self._engine = engine
         self._clock = clock
 
+    def defer(
+        self, job: JobType, *, company_id: str | None = None, run_at: datetime | None = None
+    ) -> None:
+        with self._engine.begin() as connection:
+            defer_in(connection, job, company_id=company_id, run_at=run_at or self._clock.now())
+
     def enqueue(
         self,
         *,
@@ -102,6 +124,8 @@ class SqlJobQueue:
         company_id: str | None = None,
         run_at: datetime | None = None,
     ) -> None:
+        """A job of any kind, spelled out: for exercising the queue itself. Product code defers
+        declared jobs (`defer`)."""
         with self._engine.begin() as connection:
             enqueue_unique(
                 connection,

@@ -26,27 +26,24 @@ from bot.domain import (
     MeetingHostRef,
     MeetingPlatform,
     MeetingState,
-    Notification,
-    NotificationState,
     PaymentState,
     PlatformMeeting,
-    PostedMessage,
     Provider,
     Seat,
     Service,
     SimplyBookCredentials,
 )
 from bot.errors import NotFound
+from bot.jobs import MeetingReminder, SyncBooking
 from storage.availability import reads_only
 from storage.crypto import SecretBox
-from storage.jobs import enqueue_unique
+from storage.jobs import defer_in
 from storage.secret_columns import secret_context
 from storage.tables import (
     BookingRow,
     ChatWorkspaceRow,
     CompanyRow,
     MeetingRow,
-    NotificationRow,
     ProviderRow,
     ReceivedEventRow,
     SeatRow,
@@ -55,9 +52,6 @@ from storage.tables import (
     ZoomAccountRow,
     new_id,
 )
-
-SYNC_BOOKING_JOB = "sync_booking"
-MEETING_REMINDER_JOB = "meeting_reminder"
 
 
 def token_digest(token: str) -> str:
@@ -157,18 +151,6 @@ def meeting_from_row(
     )
 
 
-def _notification(row: NotificationRow) -> Notification:
-    return Notification(
-        id=row.id,
-        meeting_id=row.meeting_id,
-        target=ChatTarget(ChatPlatform(row.chat_platform), row.workspace_id, row.channel_id),
-        marker=row.marker,
-        state=NotificationState(row.state),
-        message_id=row.message_id,
-        digest=row.digest,
-    )
-
-
 class SqlStore:
     """Implements the core's CallbackInbox, BookingStore and LinkStore ports."""
 
@@ -223,11 +205,9 @@ class SqlStore:
                     "received_at": now,
                 },
             )
-            enqueue_unique(
+            defer_in(
                 connection,
-                kind=SYNC_BOOKING_JOB,
-                dedupe_key=f"{SYNC_BOOKING_JOB}:{company_id}:{callback.booking_id}",
-                payload={"booking_id": callback.booking_id, "booking_hash": callback.booking_hash},
+                SyncBooking(booking_id=callback.booking_id, booking_hash=callback.booking_hash),
                 company_id=company_id,
                 run_at=now,
             )
@@ -546,11 +526,9 @@ class SqlStore:
     def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
         """One reminder per meeting time: a moved meeting's old reminder finds the time changed."""
         with self._engine.begin() as connection:
-            enqueue_unique(
+            defer_in(
                 connection,
-                kind=MEETING_REMINDER_JOB,
-                dedupe_key=f"{MEETING_REMINDER_JOB}:{meeting.id}:{meeting.start.isoformat()}",
-                payload={"meeting_id": meeting.id, "start": meeting.start.isoformat()},
+                MeetingReminder(meeting_id=meeting.id, start=meeting.start.isoformat()),
                 company_id=meeting.company_id,
                 run_at=at,
             )
@@ -605,79 +583,6 @@ class SqlStore:
             ).one()
             return meeting_from_row(row, seat, self._box)
 
-    def ensure_notification(
-        self, *, meeting: Meeting, target: ChatTarget
-    ) -> tuple[Notification, bool]:
-        existing = self._notification(meeting, target)
-        if existing is not None:
-            return existing, False
-        notification_id = new_id()
-        try:
-            with self._session() as session, session.begin():
-                session.add(
-                    NotificationRow(
-                        id=notification_id,
-                        company_id=meeting.company_id,
-                        meeting_id=meeting.id,
-                        chat_platform=target.platform.value,
-                        workspace_id=target.workspace_id,
-                        channel_id=target.channel_id,
-                        marker=f"meetbot-msg:{notification_id}",
-                        state=NotificationState.POSTING.value,
-                        created_at=self._clock.now(),
-                    )
-                )
-        except IntegrityError:
-            existing = self._notification(meeting, target)
-            if existing is None:
-                raise
-            return existing, False
-        created = self._notification(meeting, target)
-        assert created is not None
-        return created, True
-
-    def _notification(self, meeting: Meeting, target: ChatTarget) -> Notification | None:
-        with self._read_session() as session:
-            row = session.scalars(
-                select(NotificationRow).where(
-                    col(NotificationRow.company_id) == meeting.company_id,
-                    col(NotificationRow.meeting_id) == meeting.id,
-                    col(NotificationRow.chat_platform) == target.platform.value,
-                    col(NotificationRow.channel_id) == target.channel_id,
-                )
-            ).first()
-        return _notification(row) if row else None
-
-    def record_notification_posted(
-        self, *, notification_id: str, posted: PostedMessage, digest: str
-    ) -> Notification:
-        with self._session() as session, session.begin():
-            row = session.get(NotificationRow, notification_id)
-            if row is None:
-                raise NotFound("notification not found")
-            row.state, row.message_id, row.digest = (
-                NotificationState.POSTED.value,
-                posted.message_id,
-                digest,
-            )
-            return _notification(row)
-
-    def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]:
-        with self._read_session() as session:
-            rows = session.scalars(
-                select(NotificationRow).where(
-                    col(NotificationRow.company_id) == meeting.company_id,
-                    col(NotificationRow.meeting_id) == meeting.id,
-                )
-            ).all()
-            return [_notification(row) for row in rows]
-
-    def record_notification_edited(self, *, notification_id: str, digest: str) -> None:
-        with self._session() as session, session.begin():
-            row = session.get(NotificationRow, notification_id)
-            if row is not None:
-                row.digest = digest
-
     def admin_targets(
         self, *, company_id: str, platform: ChatPlatform, workspace_id: str
     ) -> list[ChatTarget]:
@@ -709,13 +614,6 @@ class SqlStore:
         if connector and connector.startswith(f"{platform.value}:{workspace_id}:"):
             users.add(connector.rsplit(":", 1)[1])
         return [ChatTarget(platform, workspace_id, user) for user in sorted(users) if user]
-
-    def notification_started_at(self, *, notification_id: str) -> datetime:
-        with self._read_session() as session:
-            row = session.get(NotificationRow, notification_id)
-        if row is None:
-            raise NotFound("notification not found")
-        return row.created_at
 
     # -- links --------------------------------------------------------------------------------
 

@@ -25,11 +25,11 @@ from bot.domain import (
     ZoomConnection,
 )
 from bot.errors import MeetbotError, NotFound
+from bot.jobs import SyncBooking
 from storage.accounts import SqlZoomAccounts
 from storage.crypto import SecretBox
-from storage.jobs import enqueue_unique
+from storage.jobs import defer_in
 from storage.repository import (
-    SYNC_BOOKING_JOB,
     SqlStore,
     company_from_row,
     meeting_from_row,
@@ -435,11 +435,9 @@ class SqlSetup(SqlStore):
                 )
             ).all()
             for external_id, booking_hash in blocked:
-                enqueue_unique(
+                defer_in(
                     connection,
-                    kind=SYNC_BOOKING_JOB,
-                    dedupe_key=f"{SYNC_BOOKING_JOB}:{company_id}:{external_id}",
-                    payload={"booking_id": external_id, "booking_hash": booking_hash},
+                    SyncBooking(booking_id=external_id, booking_hash=booking_hash),
                     company_id=company_id,
                     run_at=now,
                 )

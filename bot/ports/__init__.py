@@ -6,7 +6,6 @@ methods an implementer must get right first.
 """
 
 from bot.ports.admin import (
-    AdminInbox,
     AdminRecords,
     AlertStore,
     AuditLog,
@@ -15,6 +14,7 @@ from bot.ports.admin import (
     TeamsAccounts,
     TemplateStore,
 )
+from bot.ports.outbox import Outbox, OutboxEntry
 from bot.ports.outside import (
     BookingSource,
     ChatSender,
@@ -29,7 +29,6 @@ from bot.ports.records import (
     Companies,
     LinkStore,
     Meetings,
-    Notifications,
     Seats,
     Staff,
     ZoomAccounts,
@@ -37,7 +36,6 @@ from bot.ports.records import (
 from bot.ports.wide import BookingStore, SetupStore
 
 __all__ = [
-    "AdminInbox",
     "AdminRecords",
     "AlertStore",
     "AuditLog",
@@ -52,8 +50,9 @@ __all__ = [
     "LinkStore",
     "MeetingPlatformPort",
     "Meetings",
-    "Notifications",
     "OAuthStates",
+    "Outbox",
+    "OutboxEntry",
     "Seats",
     "SetupStore",
     "Staff",

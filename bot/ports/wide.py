@@ -16,9 +16,7 @@ from bot.domain import (
     Meeting,
     MeetingHostRef,
     MeetingPlatform,
-    Notification,
     PlatformMeeting,
-    PostedMessage,
     Provider,
     Seat,
     Service,
@@ -101,20 +99,6 @@ class BookingStore(Protocol):
     def restart_meeting(
         self, *, meeting_id: str, marker_prefix: str, start: datetime, end: datetime
     ) -> Meeting: ...
-
-    def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]: ...
-
-    def record_notification_edited(self, *, notification_id: str, digest: str) -> None: ...
-
-    def ensure_notification(
-        self, *, meeting: Meeting, target: ChatTarget
-    ) -> tuple[Notification, bool]: ...
-
-    def record_notification_posted(
-        self, *, notification_id: str, posted: PostedMessage, digest: str
-    ) -> Notification: ...
-
-    def notification_started_at(self, *, notification_id: str) -> datetime: ...
 
     def admin_targets(
         self, *, company_id: str, platform: ChatPlatform, workspace_id: str

@@ -32,10 +32,12 @@ from app.logs import install_redaction
 from app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.domain import ChatPlatform, MeetingPlatform
+from bot.outbox import ChatOutbox
 from bot.ports import ChatSender, MeetingPlatformPort
 from bot.usecases import admin
 from bot.usecases.alerts import NoticeDeps
-from bot.usecases.sync_booking import LinkBuilder, SyncDeps
+from bot.usecases.routine import RoutineDeps
+from bot.usecases.sync_deps import LinkBuilder, SyncDeps
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
 from storage.alerts import SqlAlerts
@@ -44,6 +46,7 @@ from storage.db import make_engine, migrate
 from storage.jobs import SqlJobQueue
 from storage.ms_accounts import SqlMsAccounts
 from storage.oauth_states import SqlOAuthStates
+from storage.outbox import SqlOutbox
 from storage.repository import SqlStore
 from storage.setup import SqlSetup
 from storage.teams_conversations import SqlTeamsConversations
@@ -68,6 +71,7 @@ class Core:
     queue: SqlJobQueue
     states: SqlOAuthStates
     alerts: SqlAlerts
+    outbox: SqlOutbox
     records: SqlAdminRecords
     templates: SqlTemplates
     ms_accounts: SqlMsAccounts
@@ -118,7 +122,8 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         workspaces=SqlChatWorkspaces(engine, box),
         queue=SqlJobQueue(engine, clock),
         states=SqlOAuthStates(engine, clock, box),
-        alerts=SqlAlerts(engine, clock, store),
+        alerts=SqlAlerts(engine, clock),
+        outbox=SqlOutbox(engine, clock, staff=store),
         records=SqlAdminRecords(engine, clock, box),
         templates=SqlTemplates(engine, clock),
         ms_accounts=SqlMsAccounts(engine, box, clock),
@@ -267,15 +272,24 @@ def build_teams_sender(core: Core) -> TeamsSender:
     return TeamsSender(connector, SqlTeamsConversations(core.engine, core.clock))
 
 
+def chat_outbox(core: Core, integrations: Integrations) -> ChatOutbox:
+    return ChatOutbox(records=core.outbox, chats=integrations.chats())
+
+
 def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
+    # The narrow record ports all point at the one set-up store until it is split by aggregate.
     return SyncDeps(
-        store=core.store,
+        companies=core.setup,
+        catalog=core.setup,
+        zoom_accounts=core.setup,
+        booking_records=core.setup,
+        meetings=core.setup,
+        seats=core.setup,
+        outbox=chat_outbox(core, integrations),
         bookings=integrations.simplybook,
         platforms=integrations.platforms(),
-        chats=integrations.chats(),
         links=LinkBuilder(core.settings.public_url),
         alerts=core.alerts,
-        inbox=core.alerts,
         templates=core.templates,
         clock=core.clock,
         teams_accounts=core.ms_accounts if integrations.microsoft else None,
@@ -283,7 +297,18 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
 
 
 def notice_deps(core: Core, integrations: Integrations) -> NoticeDeps:
-    return NoticeDeps(alerts=core.alerts, inbox=core.alerts, chats=integrations.chats())
+    return NoticeDeps(alerts=core.alerts, outbox=chat_outbox(core, integrations))
+
+
+def routine_deps(core: Core, integrations: Integrations) -> RoutineDeps:
+    return RoutineDeps(
+        companies=core.setup,
+        bookings=integrations.simplybook,
+        alerts=core.alerts,
+        records=core.records,
+        outbox=chat_outbox(core, integrations),
+        clock=core.clock,
+    )
 
 
 def admin_deps(core: Core, integrations: Integrations) -> admin.AdminDeps:

@@ -56,7 +56,9 @@ class ChatOutbox:
         chat = self.chats[target.platform]
         found = None
         if not is_new:  # an earlier attempt may have posted it before failing
-            found = await chat.find_posted(target=target, marker=entry.marker, since=entry.started_at)
+            found = await chat.find_posted(
+                target=target, marker=entry.marker, since=entry.started_at
+            )
         posted = found or await chat.post(target=target, message=message, marker=entry.marker)
         self.records.record_posted(entry=entry, posted=posted, digest="")
 
@@ -78,9 +80,7 @@ class ChatOutbox:
         )
         self.records.record_posted(entry=entry, posted=posted, digest="")
 
-    async def reply_under_each(
-        self, *, meeting: Meeting, key: str, message: ChatMessage
-    ) -> int:
+    async def reply_under_each(self, *, meeting: Meeting, key: str, message: ChatMessage) -> int:
         """Replies once under each posted message of the meeting; returns how many."""
         replied = 0
         for entry in self.records.meeting_messages(meeting=meeting):

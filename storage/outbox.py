@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -136,9 +136,9 @@ class SqlOutbox:
 
         return self._ensure(find, intend)
 
-    def _first(self, query: object) -> Row | None:
+    def _first(self, query: Select[Row]) -> Row | None:
         with self._session() as session:
-            return session.scalars(query).first()  # type: ignore[call-overload, no-any-return]
+            return session.scalars(query).first()
 
     def _ensure(
         self, find: Callable[[], Row | None], intend: Callable[[str], Row]

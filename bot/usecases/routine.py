@@ -14,24 +14,24 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.domain import AlertKind, Company
 from bot.errors import MeetbotError
-from bot.ports import AdminRecords, AlertStore, BookingSource, BookingStore
+from bot.outbox import ChatOutbox
+from bot.ports import AdminRecords, AlertStore, BookingSource, Companies
 from bot.usecases import alerts
-from bot.usecases.alerts import NoticeDeps, send_to_admins
+from bot.usecases.alerts import send_to_admins
 from bot.usecases.reports import Period, digest_message
 
 log = logging.getLogger("meetbot.routine")
 
-ROUTINE = "company_routine"
 KIOSK_PLUGIN = "kiosk"
 
 
 @dataclass(frozen=True, slots=True)
 class RoutineDeps:
-    store: BookingStore
+    companies: Companies
     bookings: BookingSource
     alerts: AlertStore
     records: AdminRecords
-    notices: NoticeDeps
+    outbox: ChatOutbox
     clock: Clock
 
 
@@ -43,7 +43,7 @@ def next_run(now: datetime, timezone: str) -> datetime:
 
 
 async def run_routine(deps: RoutineDeps, *, company_id: str) -> str:
-    company = deps.store.company(company_id=company_id)
+    company = deps.companies.company(company_id=company_id)
     done = [
         await _check_kiosk(deps, company),
         _close_daily_limits(deps, company),
@@ -60,7 +60,7 @@ async def _check_kiosk(deps: RoutineDeps, company: Company) -> str:
             resolution="Online meetings are off, so the Kiosk feature no longer matters.",
         )
         return ""
-    credentials = deps.store.simplybook_credentials(company_id=company.id)
+    credentials = deps.companies.simplybook_credentials(company_id=company.id)
     try:
         kiosk = await deps.bookings.plugin_active(credentials=credentials, plugin=KIOSK_PLUGIN)
     except MeetbotError as failure:  # checked again next hour
@@ -110,7 +110,7 @@ async def _send_digest(deps: RoutineDeps, company: Company) -> str:
     )
     # Sent before it is marked: a retry after a crash finds each admin's copy and sends no second.
     told = await send_to_admins(
-        deps.notices, company_id=company.id, key=f"digest:{company.id}:{today}", message=message
+        deps.outbox, company_id=company.id, key=f"digest:{company.id}:{today}", message=message
     )
     deps.records.claim_digest(company_id=company.id, local_date=today)
     return f"digest sent to {told} admin(s)"

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -104,6 +104,15 @@ def _to_job(row: JobRow) -> Job:
     )
 
 
+def _claimed_by(job: Job) -> tuple[ColumnElement[bool], ...]:
+    """The job's row while this claim of it lasts (not once another worker took it over)."""
+    return (
+        col(JobRow.id) == job.id,
+        col(JobRow.locked_by) == job.worker_id,
+        col(JobRow.state) == RUNNING,
+    )
+
+
 class SqlJobQueue:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
@@ -173,24 +182,14 @@ class SqlJobQueue:
             return _to_job(row)
 
     def _owned(self, session: Session, job: Job) -> JobRow | None:
-        return session.scalars(
-            select(JobRow).where(
-                col(JobRow.id) == job.id,
-                col(JobRow.locked_by) == job.worker_id,
-                col(JobRow.state) == RUNNING,
-            )
-        ).first()
+        return session.scalars(select(JobRow).where(*_claimed_by(job))).first()
 
     def extend_lease(self, *, job: Job, lease_seconds: float) -> bool:
         """Keeps a running job's claim; False if another worker has taken it over."""
         with self._engine.begin() as connection:
             result = connection.execute(
                 update(JobRow)
-                .where(
-                    col(JobRow.id) == job.id,
-                    col(JobRow.locked_by) == job.worker_id,
-                    col(JobRow.state) == RUNNING,
-                )
+                .where(*_claimed_by(job))
                 .values(lease_until=self._clock.now() + timedelta(seconds=lease_seconds))
             )
             return bool(result.rowcount)
@@ -205,13 +204,7 @@ class SqlJobQueue:
         try:
             with self._engine.begin() as connection:
                 taken = connection.execute(
-                    update(JobRow)
-                    .where(
-                        col(JobRow.id) == job.id,
-                        col(JobRow.locked_by) == job.worker_id,
-                        col(JobRow.state) == RUNNING,
-                    )
-                    .values(serial_key=key)
+                    update(JobRow).where(*_claimed_by(job)).values(serial_key=key)
                 )
                 return bool(taken.rowcount)
         except IntegrityError:  # another running job holds the key

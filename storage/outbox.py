@@ -9,7 +9,7 @@ meet the unique constraint, and the loser reads the winner's row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, Select, select, update
 from sqlalchemy.exc import IntegrityError
@@ -93,17 +93,8 @@ class SqlOutbox:
             )
 
         def intend(row_id: str) -> NotificationRow:
-            return NotificationRow(
-                id=row_id,
-                company_id=meeting.company_id,
-                meeting_id=meeting.id,
-                chat_platform=target.platform.value,
-                workspace_id=target.workspace_id,
-                channel_id=target.channel_id,
-                marker=f"meetbot-msg:{row_id}",
-                state=NotificationState.POSTING.value,
-                created_at=self._clock.now(),
-            )
+            intent = self._intent(row_id, meeting.company_id, target, "meetbot-msg")
+            return NotificationRow(**intent, meeting_id=meeting.id)
 
         return self._ensure(find, intend)
 
@@ -123,18 +114,25 @@ class SqlOutbox:
 
         def intend(row_id: str) -> AdminMessageRow:
             return AdminMessageRow(
-                id=row_id,
-                company_id=company_id,
-                key=key,
-                chat_platform=target.platform.value,
-                workspace_id=target.workspace_id,
-                channel_id=target.channel_id,
-                marker=f"meetbot-admin:{row_id}",
-                state=NotificationState.POSTING.value,
-                created_at=self._clock.now(),
+                **self._intent(row_id, company_id, target, "meetbot-admin"), key=key
             )
 
         return self._ensure(find, intend)
+
+    def _intent(
+        self, row_id: str, company_id: str, target: ChatTarget, marker_prefix: str
+    ) -> dict[str, Any]:
+        """What both kinds of message record of an intent."""
+        return {
+            "id": row_id,
+            "company_id": company_id,
+            "chat_platform": target.platform.value,
+            "workspace_id": target.workspace_id,
+            "channel_id": target.channel_id,
+            "marker": f"{marker_prefix}:{row_id}",
+            "state": NotificationState.POSTING.value,
+            "created_at": self._clock.now(),
+        }
 
     def _first(self, query: Select[Row]) -> Row | None:
         with self._session() as session:

@@ -152,7 +152,7 @@ def meeting_from_row(
 
 
 class SqlStore:
-    """Implements the core's CallbackInbox, BookingStore and LinkStore ports."""
+    """Implements the core's CallbackInbox and LinkStore ports and the booking-side record ports."""
 
     def __init__(self, engine: Engine, box: SecretBox, clock: Clock) -> None:
         self._engine = engine

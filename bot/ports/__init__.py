@@ -33,14 +33,13 @@ from bot.ports.records import (
     Staff,
     ZoomAccounts,
 )
-from bot.ports.wide import BookingStore, SetupStore
+from bot.ports.wide import SetupStore
 
 __all__ = [
     "AdminRecords",
     "AlertStore",
     "AuditLog",
     "BookingSource",
-    "BookingStore",
     "Bookings",
     "CallbackInbox",
     "Catalog",

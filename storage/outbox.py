@@ -19,6 +19,7 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import ChatPlatform, ChatTarget, Meeting, NotificationState, PostedMessage
 from bot.ports.outbox import OutboxEntry
+from storage.availability import reads_only
 from storage.tables import AdminMessageRow, ChatWorkspaceRow, NotificationRow, new_id
 
 Row = TypeVar("Row", NotificationRow, AdminMessageRow)
@@ -48,11 +49,16 @@ class SqlOutbox:
 
     def __init__(self, engine: Engine, clock: Clock, staff: AdminTargets) -> None:
         self._engine = engine
+        self._reader = reads_only(engine)
         self._clock = clock
         self._staff = staff
 
     def _session(self) -> Session:
         return Session(self._engine, expire_on_commit=False)
+
+    def _read_session(self) -> Session:
+        """For reads alone: on SQLite it does not wait for the write lock."""
+        return Session(self._reader, expire_on_commit=False)
 
     def admin_inboxes(self, *, company_id: str) -> list[ChatTarget]:
         with self._session() as session:
@@ -70,7 +76,7 @@ class SqlOutbox:
         ]
 
     def meeting_messages(self, *, meeting: Meeting) -> list[OutboxEntry]:
-        with self._session() as session:
+        with self._read_session() as session:
             rows = session.scalars(
                 select(NotificationRow).where(
                     col(NotificationRow.company_id) == meeting.company_id,
@@ -135,7 +141,7 @@ class SqlOutbox:
         }
 
     def _first(self, query: Select[Row]) -> Row | None:
-        with self._session() as session:
+        with self._read_session() as session:
             return session.scalars(query).first()
 
     def _ensure(

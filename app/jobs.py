@@ -7,7 +7,7 @@ Each handler is built with only the dependencies it names, and gets the job alre
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import TypeVar
 
@@ -23,6 +23,7 @@ from bot.jobs import (
     NotifyAdmins,
     SyncBooking,
 )
+from bot.ports import ChatSender, Companies, JobQueue
 from bot.usecases import admin
 from bot.usecases.alerts import NoticeDeps, notify_admins
 from bot.usecases.reminders import remind
@@ -43,12 +44,21 @@ TypedHandler = Callable[[Declared, Job], Awaitable[str]]
 def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler]:
     """The worker's handlers by job kind."""
     syncing = sync_deps(core, integrations)
+    answering = admin_deps(core, integrations), job_secrets(core), integrations.chats()
     table: dict[type[JobType], JobHandler] = {
-        SyncBooking: _decoded(SyncBooking, _syncing(syncing, core)),
+        SyncBooking: _decoded(SyncBooking, _syncing(syncing, core.queue)),
         MeetingReminder: _decoded(MeetingReminder, _reminding(syncing)),
-        ChatCommand: _decoded(ChatCommand, _answering(core, integrations)),
-        NotifyAdmins: _decoded(NotifyAdmins, _notifying(notice_deps(core, integrations), core)),
-        CompanyRoutine: _decoded(CompanyRoutine, _routine(routine_deps(core, integrations), core)),
+        ChatCommand: _decoded(ChatCommand, _answering(*answering)),
+        NotifyAdmins: _decoded(
+            NotifyAdmins, _notifying(notice_deps(core, integrations), core.setup)
+        ),
+        CompanyRoutine: _decoded(
+            CompanyRoutine,
+            _routine(
+                routine_deps(core, integrations),
+                lambda company_id: schedule_routine(core, company_id, later=True),
+            ),
+        ),
     }
     return {job_type.kind: handler for job_type, handler in table.items()}
 
@@ -62,7 +72,7 @@ def _decoded(job_type: type[Declared], handler: TypedHandler[Declared]) -> JobHa
     return run
 
 
-def _syncing(deps: SyncDeps, core: Core) -> TypedHandler[SyncBooking]:
+def _syncing(deps: SyncDeps, queue: JobQueue) -> TypedHandler[SyncBooking]:
     async def run(sync: SyncBooking, job: Job) -> str:
         assert job.company_id is not None
         return await sync_booking(
@@ -70,7 +80,7 @@ def _syncing(deps: SyncDeps, core: Core) -> TypedHandler[SyncBooking]:
             company_id=job.company_id,
             booking_id=sync.booking_id,
             booking_hash=sync.booking_hash,
-            take_turn=lambda key: core.queue.hold(job=job, key=key),
+            take_turn=lambda key: queue.hold(job=job, key=key),
         )
 
     return run
@@ -86,7 +96,9 @@ def _reminding(deps: SyncDeps) -> TypedHandler[MeetingReminder]:
     return run
 
 
-def _answering(core: Core, integrations: Integrations) -> TypedHandler[ChatCommand]:
+def _answering(
+    deps: admin.AdminDeps, secrets: SqlJobSecrets, chats: Mapping[ChatPlatform, ChatSender]
+) -> TypedHandler[ChatCommand]:
     async def run(command: ChatCommand, job: Job) -> str:
         actor = Actor(
             ChatPlatform(command.platform),
@@ -95,13 +107,13 @@ def _answering(core: Core, integrations: Integrations) -> TypedHandler[ChatComma
             command.is_admin,
             command.channel_id,
         )
-        reply = await admin.run_command(admin_deps(core, integrations), actor, command.text)
-        response_url = job_secrets(core).open(command.response_url_id)
+        reply = await admin.run_command(deps, actor, command.text)
+        response_url = secrets.open(command.response_url_id)
         if response_url:  # Slack: where the slash command said to answer
             await answer_later(response_url, reply)
         else:  # elsewhere: the person's own chat with meetbot, as private as Slack's answer
             inbox = ChatTarget(actor.platform, actor.workspace_id, actor.user_id)
-            await integrations.chats()[actor.platform].post(
+            await chats[actor.platform].post(
                 target=inbox, message=reply.message, marker=f"{ChatCommand.kind}:{job.id}"
             )
         return f"answered {reply.message.title!r}"
@@ -109,10 +121,10 @@ def _answering(core: Core, integrations: Integrations) -> TypedHandler[ChatComma
     return run
 
 
-def _notifying(deps: NoticeDeps, core: Core) -> TypedHandler[NotifyAdmins]:
+def _notifying(deps: NoticeDeps, companies: Companies) -> TypedHandler[NotifyAdmins]:
     async def run(notice: NotifyAdmins, job: Job) -> str:
         assert job.company_id is not None
-        company = core.store.company(company_id=job.company_id)
+        company = companies.company(company_id=job.company_id)
         return await notify_admins(
             deps, company_id=company.id, key=notice.key, timezone=company.timezone
         )
@@ -120,10 +132,12 @@ def _notifying(deps: NoticeDeps, core: Core) -> TypedHandler[NotifyAdmins]:
     return run
 
 
-def _routine(deps: RoutineDeps, core: Core) -> TypedHandler[CompanyRoutine]:
+def _routine(
+    deps: RoutineDeps, schedule_next: Callable[[str], None]
+) -> TypedHandler[CompanyRoutine]:
     async def run(_routine: CompanyRoutine, job: Job) -> str:
         assert job.company_id is not None
-        schedule_routine(core, job.company_id, later=True)  # first: a failing run keeps the chain
+        schedule_next(job.company_id)  # first: a failing run keeps the chain
         return await run_routine(deps, company_id=job.company_id)
 
     return run

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, cast
 
 import httpx
 from sqlalchemy import Engine
@@ -33,10 +32,12 @@ from app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.commands import AdminDeps
 from bot.domain import ChatPlatform, MeetingPlatform
-from bot.ports import BookingStore, ChatSender, MeetingPlatformPort
+from bot.outbox import ChatOutbox
+from bot.ports import ChatSender, MeetingPlatformPort
 from bot.urls import PublicUrls
 from bot.usecases.alerts import NoticeDeps
-from bot.usecases.sync_booking import LinkBuilder, SyncDeps
+from bot.usecases.routine import RoutineDeps
+from bot.usecases.sync_deps import LinkBuilder, SyncDeps
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
 from storage.alerts import SqlAlerts
@@ -52,7 +53,7 @@ from storage.meetings import SqlMeetings
 from storage.ms_accounts import SqlMsAccounts
 from storage.ms_sign_ins import SqlMsSignIns
 from storage.oauth_states import SqlOAuthStates
-from storage.repository import SqlNotifications
+from storage.outbox import SqlOutbox
 from storage.seats import SqlSeats
 from storage.staff import SqlStaff
 from storage.teams_conversations import SqlTeamsConversations
@@ -79,7 +80,6 @@ class Core:
     booking_records: SqlBookings
     meetings: SqlMeetings
     seats: SqlSeats
-    notifications: SqlNotifications
     callbacks: SqlCallbackInbox
     links: SqlLinks
     zoom_tokens: SqlZoomAccounts
@@ -87,6 +87,7 @@ class Core:
     queue: SqlJobQueue
     states: SqlOAuthStates
     alerts: SqlAlerts
+    outbox: SqlOutbox
     records: SqlAdminRecords
     templates: SqlTemplates
     ms_accounts: SqlMsAccounts
@@ -138,14 +139,14 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         booking_records=SqlBookings(engine, clock),
         meetings=SqlMeetings(engine, box, clock),
         seats=SqlSeats(engine, box, clock),
-        notifications=SqlNotifications(engine, box, clock),
         callbacks=SqlCallbackInbox(engine, clock),
         links=SqlLinks(engine, box),
         zoom_tokens=SqlZoomAccounts(engine, box, clock),
         workspaces=SqlChatWorkspaces(engine, box),
         queue=SqlJobQueue(engine, clock),
         states=SqlOAuthStates(engine, clock, box),
-        alerts=SqlAlerts(engine, clock, staff),
+        alerts=SqlAlerts(engine, clock),
+        outbox=SqlOutbox(engine, clock, staff=staff),
         records=SqlAdminRecords(engine, clock, box),
         templates=SqlTemplates(engine, clock),
         ms_accounts=SqlMsAccounts(engine, box, clock),
@@ -296,43 +297,24 @@ def build_teams_sender(core: Core) -> TeamsSender:
     return TeamsSender(connector, SqlTeamsConversations(core.engine, core.clock))
 
 
-class WidePorts:
-    """TRANSITIONAL: the old wide BookingStore / SetupStore shape, answered by the per-aggregate
-    repositories, for the use cases whose deps still take one wide `store`. Goes away once they
-    take the narrow ports (see bot.ports.wide)."""
-
-    def __init__(self, *repositories: object) -> None:
-        self._repositories = repositories
-
-    def __getattr__(self, name: str) -> Any:
-        for repository in self._repositories:
-            if hasattr(repository, name):
-                return getattr(repository, name)
-        raise AttributeError(name)
-
-
-def wide_ports(core: Core) -> WidePorts:
-    return WidePorts(
-        core.companies,
-        core.catalog,
-        core.staff,
-        core.zoom_accounts,
-        core.booking_records,
-        core.meetings,
-        core.notifications,
-        core.seats,
-    )
+def chat_outbox(core: Core, integrations: Integrations) -> ChatOutbox:
+    return ChatOutbox(records=core.outbox, chats=integrations.chats())
 
 
 def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
+    # The narrow record ports all point at the one set-up store until it is split by aggregate.
     return SyncDeps(
-        store=cast(BookingStore, wide_ports(core)),
+        companies=core.companies,
+        catalog=core.catalog,
+        zoom_accounts=core.zoom_accounts,
+        booking_records=core.booking_records,
+        meetings=core.meetings,
+        seats=core.seats,
+        outbox=chat_outbox(core, integrations),
         bookings=integrations.simplybook,
         platforms=integrations.platforms(),
-        chats=integrations.chats(),
         links=LinkBuilder(core.settings.public_url),
         alerts=core.alerts,
-        inbox=core.alerts,
         templates=core.templates,
         clock=core.clock,
         teams_accounts=core.ms_accounts if integrations.microsoft else None,
@@ -340,7 +322,18 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
 
 
 def notice_deps(core: Core, integrations: Integrations) -> NoticeDeps:
-    return NoticeDeps(alerts=core.alerts, inbox=core.alerts, chats=integrations.chats())
+    return NoticeDeps(alerts=core.alerts, outbox=chat_outbox(core, integrations))
+
+
+def routine_deps(core: Core, integrations: Integrations) -> RoutineDeps:
+    return RoutineDeps(
+        companies=core.companies,
+        bookings=integrations.simplybook,
+        alerts=core.alerts,
+        records=core.records,
+        outbox=chat_outbox(core, integrations),
+        clock=core.clock,
+    )
 
 
 def admin_deps(core: Core, integrations: Integrations) -> AdminDeps:

@@ -1,102 +1,146 @@
-"""The job table: which handler runs each kind of job, and how the shell queues the jobs it
-owns (company routines, chat commands that outlast the platform's wait)."""
+"""The job table: which handler runs each type of job (declared in `bot.jobs`), and how the shell
+queues the jobs it owns (company routines, chat commands that outlast the platform's wait).
+
+Each handler is built with only the dependencies it names, and gets the job already decoded.
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
+from typing import TypeVar
 
 from adapters.slack.app import answer_later
-from app.bootstrap import Core, Integrations, admin_deps, notice_deps, sync_deps
-from bot.commands import run_command
+from app.bootstrap import Core, Integrations, admin_deps, notice_deps, routine_deps, sync_deps
+from bot import jobs
+from bot.commands import AdminDeps, run_command
 from bot.domain import Actor, ChatPlatform, ChatTarget, Job
-from bot.usecases.alerts import notify_admins
-from bot.usecases.routine import ROUTINE, RoutineDeps, next_run, run_routine
-from bot.usecases.sync_booking import SYNC_BOOKING, remind, sync_booking
+from bot.jobs import (
+    ChatCommand,
+    CompanyRoutine,
+    JobType,
+    MeetingReminder,
+    NotifyAdmins,
+    SyncBooking,
+)
+from bot.ports import ChatSender, Companies, JobQueue
+from bot.usecases.alerts import NoticeDeps, notify_admins
+from bot.usecases.reminders import remind
+from bot.usecases.routine import RoutineDeps, next_run, run_routine
+from bot.usecases.sync_booking import sync_booking
+from bot.usecases.sync_deps import SyncDeps
 from bot.worker import JobHandler
-from storage.alerts import NOTIFY_ADMINS
-from storage.booking_jobs import MEETING_REMINDER_JOB as MEETING_REMINDER
 from storage.job_secrets import SqlJobSecrets
 
 log = logging.getLogger("meetbot")
 
-
-CHAT_COMMAND = "chat_command"
+Declared = TypeVar(
+    "Declared", SyncBooking, MeetingReminder, ChatCommand, NotifyAdmins, CompanyRoutine
+)
+TypedHandler = Callable[[Declared, Job], Awaitable[str]]
 
 
 def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler]:
-    deps = sync_deps(core, integrations)
+    """The worker's handlers by job kind."""
+    syncing = sync_deps(core, integrations)
+    answering = admin_deps(core, integrations), job_secrets(core), integrations.chats()
+    table: dict[type[JobType], JobHandler] = {
+        SyncBooking: _decoded(SyncBooking, _syncing(syncing, core.queue)),
+        MeetingReminder: _decoded(MeetingReminder, _reminding(syncing)),
+        ChatCommand: _decoded(ChatCommand, _answering(*answering)),
+        NotifyAdmins: _decoded(
+            NotifyAdmins, _notifying(notice_deps(core, integrations), core.companies)
+        ),
+        CompanyRoutine: _decoded(
+            CompanyRoutine,
+            _routine(
+                routine_deps(core, integrations),
+                lambda company_id: schedule_routine(core, company_id, later=True),
+            ),
+        ),
+    }
+    return {job_type.kind: handler for job_type, handler in table.items()}
 
-    async def run_sync(job: Job) -> str:
+
+def _decoded(job_type: type[Declared], handler: TypedHandler[Declared]) -> JobHandler:
+    async def run(job: Job) -> str:
+        declared = jobs.decode(job)
+        assert isinstance(declared, job_type)
+        return await handler(declared, job)
+
+    return run
+
+
+def _syncing(deps: SyncDeps, queue: JobQueue) -> TypedHandler[SyncBooking]:
+    async def run(sync: SyncBooking, job: Job) -> str:
         assert job.company_id is not None
         return await sync_booking(
             deps,
             company_id=job.company_id,
-            booking_id=job.payload["booking_id"],
-            booking_hash=job.payload["booking_hash"],
-            take_turn=lambda key: core.queue.hold(job=job, key=key),
+            booking_id=sync.booking_id,
+            booking_hash=sync.booking_hash,
+            take_turn=lambda key: queue.hold(job=job, key=key),
         )
 
-    async def run_chat_command(job: Job) -> str:
-        payload = job.payload
-        actor = Actor(
-            ChatPlatform(payload["platform"]),
-            payload["workspace_id"],
-            payload["user_id"],
-            payload["is_admin"] == "1",
-            payload["channel_id"],
+    return run
+
+
+def _reminding(deps: SyncDeps) -> TypedHandler[MeetingReminder]:
+    async def run(reminder: MeetingReminder, job: Job) -> str:
+        assert job.company_id is not None
+        return await remind(
+            deps, company_id=job.company_id, meeting_id=reminder.meeting_id, start=reminder.start
         )
-        reply = await run_command(admin_deps(core, integrations), actor, payload["text"])
-        response_url = job_secrets(core).open(payload.get("response_url_id", ""))
+
+    return run
+
+
+def _answering(
+    deps: AdminDeps, secrets: SqlJobSecrets, chats: Mapping[ChatPlatform, ChatSender]
+) -> TypedHandler[ChatCommand]:
+    async def run(command: ChatCommand, job: Job) -> str:
+        actor = Actor(
+            ChatPlatform(command.platform),
+            command.workspace_id,
+            command.user_id,
+            command.is_admin,
+            command.channel_id,
+        )
+        reply = await run_command(deps, actor, command.text)
+        response_url = secrets.open(command.response_url_id)
         if response_url:  # Slack: where the slash command said to answer
             await answer_later(response_url, reply)
         else:  # elsewhere: the person's own chat with meetbot, as private as Slack's answer
             inbox = ChatTarget(actor.platform, actor.workspace_id, actor.user_id)
-            await integrations.chats()[actor.platform].post(
-                target=inbox, message=reply.message, marker=f"{CHAT_COMMAND}:{job.id}"
+            await chats[actor.platform].post(
+                target=inbox, message=reply.message, marker=f"{ChatCommand.kind}:{job.id}"
             )
         return f"answered {reply.message.title!r}"
 
-    notices = notice_deps(core, integrations)
+    return run
 
-    async def run_notice(job: Job) -> str:
+
+def _notifying(deps: NoticeDeps, companies: Companies) -> TypedHandler[NotifyAdmins]:
+    async def run(notice: NotifyAdmins, job: Job) -> str:
         assert job.company_id is not None
-        company = core.companies.company(company_id=job.company_id)
+        company = companies.company(company_id=job.company_id)
         return await notify_admins(
-            notices, company_id=company.id, key=job.payload["key"], timezone=company.timezone
+            deps, company_id=company.id, key=notice.key, timezone=company.timezone
         )
 
-    routine = RoutineDeps(
-        companies=core.companies,
-        bookings=integrations.simplybook,
-        alerts=core.alerts,
-        records=core.records,
-        notices=notices,
-        clock=core.clock,
-    )
+    return run
 
-    async def run_company_routine(job: Job) -> str:
+
+def _routine(
+    deps: RoutineDeps, schedule_next: Callable[[str], None]
+) -> TypedHandler[CompanyRoutine]:
+    async def run(_routine: CompanyRoutine, job: Job) -> str:
         assert job.company_id is not None
-        schedule_routine(core, job.company_id, later=True)  # first: a failing run keeps the chain
-        return await run_routine(routine, company_id=job.company_id)
+        schedule_next(job.company_id)  # first: a failing run keeps the chain
+        return await run_routine(deps, company_id=job.company_id)
 
-    async def run_reminder(job: Job) -> str:
-        assert job.company_id is not None
-        return await remind(
-            deps,
-            company_id=job.company_id,
-            meeting_id=job.payload["meeting_id"],
-            start=job.payload["start"],
-        )
-
-    return {
-        SYNC_BOOKING: run_sync,
-        MEETING_REMINDER: run_reminder,
-        CHAT_COMMAND: run_chat_command,
-        NOTIFY_ADMINS: run_notice,
-        ROUTINE: run_company_routine,
-    }
+    return run
 
 
 def schedule_routine(core: Core, company_id: str, *, later: bool = False) -> None:
@@ -105,13 +149,7 @@ def schedule_routine(core: Core, company_id: str, *, later: bool = False) -> Non
     run_at = now
     if later:
         run_at = next_run(now, core.companies.company(company_id=company_id).timezone)
-    core.queue.enqueue(
-        kind=ROUTINE,
-        dedupe_key=f"{ROUTINE}:{company_id}",
-        payload={},
-        company_id=company_id,
-        run_at=run_at,
-    )
+    core.queue.defer(CompanyRoutine(), company_id=company_id, run_at=run_at)
 
 
 # Slack takes answers on a response_url for 30 minutes; one that has expired answers by DM.
@@ -130,16 +168,14 @@ def defer_command(core: Core, actor: Actor, text: str, response_url: str) -> Non
         if response_url
         else ""
     )
-    core.queue.enqueue(
-        kind=CHAT_COMMAND,
-        dedupe_key=f"{CHAT_COMMAND}:{uuid.uuid4().hex}",
-        payload={
-            "platform": actor.platform.value,
-            "workspace_id": actor.workspace_id,
-            "user_id": actor.user_id,
-            "is_admin": "1" if actor.is_workspace_admin else "0",
-            "channel_id": actor.channel_id,
-            "text": text,
-            "response_url_id": response_url_id,
-        },
+    core.queue.defer(
+        ChatCommand(
+            platform=actor.platform.value,
+            workspace_id=actor.workspace_id,
+            user_id=actor.user_id,
+            is_admin=actor.is_workspace_admin,
+            channel_id=actor.channel_id,
+            text=text,
+            response_url_id=response_url_id,
+        )
     )

@@ -12,7 +12,6 @@ from app.bootstrap import Core, Integrations, build_integrations
 from app.jobs import job_handlers, schedule_routine
 from app.settings import Settings
 from bot.usecases.alerts import DeadJobAlerts
-from bot.usecases.sync_booking import SYNC_BOOKING
 from bot.worker import Worker, WorkerPolicy
 
 log = logging.getLogger("meetbot")
@@ -25,7 +24,7 @@ def build_worker(core: Core, integrations: Integrations, *, role: str = "worker"
         clock=core.clock,
         worker_id=worker_id(role),
         policy=worker_policy(core.settings),
-        observer=DeadJobAlerts(core.alerts, kinds=frozenset({SYNC_BOOKING})),
+        observer=DeadJobAlerts(core.alerts),
     )
 
 

@@ -1,7 +1,8 @@
 """The job runner: claims durable jobs, runs their handlers, retries with backoff, buries the dead.
 
 At-least-once: a job is claimed with a lease; a worker that dies leaves the lease to run out and
-another worker picks the job up. Handlers are therefore idempotent (see usecases/sync_booking.py).
+another worker picks the job up. Handlers are therefore idempotent (see usecases/sync_booking.py
+and outbox.py). Which handler runs each kind of job is the shell's job table.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Alerts for admins and the direct messages that carry them (and the daily digest).
+"""Alerts for admins (the direct messages that carry them are in the outbox).
 
 Raising an alert and queueing the job that tells the admins happen in one transaction, so a
 problem is never recorded without being told, nor told without being recorded.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -19,16 +19,11 @@ from bot.domain import (
     Alert,
     AlertKind,
     AlertSpec,
-    ChatPlatform,
-    ChatTarget,
-    NotificationState,
-    PostedMessage,
 )
-from storage.jobs import enqueue_unique
-from storage.staff import SqlStaff
-from storage.tables import AdminMessageRow, AlertRow, ChatWorkspaceRow, new_id
+from bot.jobs import NotifyAdmins
+from storage.jobs import defer_in
+from storage.tables import AlertRow, new_id
 
-NOTIFY_ADMINS = "notify_admins"
 REMIND_AFTER = timedelta(days=1)  # an unresolved problem is told again after a day, not sooner
 MAX_LISTED_BOOKINGS = 20
 
@@ -56,12 +51,11 @@ def _alert(row: AlertRow) -> Alert:
 
 
 class SqlAlerts:
-    """Implements the core's AlertStore and AdminInbox ports."""
+    """Implements the core's AlertStore port."""
 
-    def __init__(self, engine: Engine, clock: Clock, staff: SqlStaff) -> None:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
-        self._staff = staff
 
     def _session(self) -> Session:
         return Session(self._engine, expire_on_commit=False)
@@ -139,14 +133,7 @@ class SqlAlerts:
             return len(rows)
 
     def _queue_notice(self, session: Session, company_id: str, key: str, now: datetime) -> None:
-        enqueue_unique(
-            session.connection(),
-            kind=NOTIFY_ADMINS,
-            dedupe_key=f"{NOTIFY_ADMINS}:{key}",
-            payload={"key": key},
-            company_id=company_id,
-            run_at=now,
-        )
+        defer_in(session.connection(), NotifyAdmins(key=key), company_id=company_id, run_at=now)
 
     def alert(self, *, company_id: str, alert_id: str) -> Alert | None:
         with self._session() as session:
@@ -161,79 +148,3 @@ class SqlAlerts:
                 .order_by(col(AlertRow.opened_at))
             )
             return [_alert(row) for row in rows]
-
-    # -- direct messages to admins ------------------------------------------------------------
-
-    def admin_inboxes(self, *, company_id: str) -> list[ChatTarget]:
-        """Every admin of the company, in every chat workspace bound to it."""
-        with self._session() as session:
-            workspaces = session.execute(
-                select(col(ChatWorkspaceRow.platform), col(ChatWorkspaceRow.external_id))
-                .where(col(ChatWorkspaceRow.company_id) == company_id)
-                .order_by(col(ChatWorkspaceRow.platform), col(ChatWorkspaceRow.external_id))
-            ).all()
-        return [
-            target
-            for platform, workspace_id in workspaces
-            for target in self._staff.admin_targets(
-                company_id=company_id, platform=ChatPlatform(platform), workspace_id=workspace_id
-            )
-        ]
-
-    def ensure_admin_message(
-        self, *, company_id: str, key: str, target: ChatTarget
-    ) -> tuple[str, str, str | None, bool]:
-        """(row id, marker, message id once posted, whether this call recorded the intent)."""
-        existing = self._admin_message(company_id, key, target)
-        if existing is not None:
-            return existing.id, existing.marker, existing.message_id, False
-        row_id = new_id()
-        try:
-            with self._session() as session, session.begin():
-                session.add(
-                    AdminMessageRow(
-                        id=row_id,
-                        company_id=company_id,
-                        key=key,
-                        chat_platform=target.platform.value,
-                        workspace_id=target.workspace_id,
-                        channel_id=target.channel_id,
-                        marker=f"meetbot-admin:{row_id}",
-                        state=NotificationState.POSTING.value,
-                        created_at=self._clock.now(),
-                    )
-                )
-        except IntegrityError:
-            existing = self._admin_message(company_id, key, target)
-            if existing is None:
-                raise
-            return existing.id, existing.marker, existing.message_id, False
-        return row_id, f"meetbot-admin:{row_id}", None, True
-
-    def _admin_message(
-        self, company_id: str, key: str, target: ChatTarget
-    ) -> AdminMessageRow | None:
-        with self._session() as session:
-            return session.scalars(
-                select(AdminMessageRow).where(
-                    col(AdminMessageRow.company_id) == company_id,
-                    col(AdminMessageRow.key) == key,
-                    col(AdminMessageRow.chat_platform) == target.platform.value,
-                    col(AdminMessageRow.workspace_id) == target.workspace_id,
-                    col(AdminMessageRow.channel_id) == target.channel_id,
-                )
-            ).first()
-
-    def admin_message_started_at(self, *, row_id: str) -> datetime:
-        with self._session() as session:
-            row = session.get(AdminMessageRow, row_id)
-        assert row is not None
-        return row.created_at
-
-    def record_admin_message_posted(self, *, row_id: str, posted: PostedMessage) -> None:
-        with self._session() as session, session.begin():
-            session.execute(
-                update(AdminMessageRow)
-                .where(col(AdminMessageRow.id) == row_id)
-                .values(state=NotificationState.POSTED.value, message_id=posted.message_id)
-            )

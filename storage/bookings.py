@@ -7,7 +7,8 @@ from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import Booking, BookingDetails
-from storage.booking_jobs import queue_booking_sync
+from bot.jobs import SyncBooking
+from storage.jobs import defer_in
 from storage.mappers import booking_from_row
 from storage.sessions import read_session, write_connection, write_session
 from storage.tables import BookingRow, MeetingRow, ProviderRow
@@ -82,11 +83,10 @@ class SqlBookings:
                 )
             ).all()
             for external_id, booking_hash in blocked:
-                queue_booking_sync(
+                defer_in(
                     connection,
+                    SyncBooking(booking_id=external_id, booking_hash=booking_hash),
                     company_id=company_id,
-                    booking_id=external_id,
-                    booking_hash=booking_hash,
                     run_at=now,
                 )
         return len(blocked)

@@ -9,7 +9,8 @@ from sqlalchemy import Engine, insert, select
 
 from bot.clock import Clock
 from bot.domain import BookingCallback, Company
-from storage.booking_jobs import queue_booking_sync
+from bot.jobs import SyncBooking
+from storage.jobs import defer_in
 from storage.sessions import read_connection, write_connection
 from storage.tables import CompanyRow, ReceivedEventRow
 from storage.tokens import token_digest
@@ -57,10 +58,9 @@ class SqlCallbackInbox:
                     "received_at": now,
                 },
             )
-            queue_booking_sync(
+            defer_in(  # one pending sync per booking: a second callback joins the first
                 connection,
+                SyncBooking(booking_id=callback.booking_id, booking_hash=callback.booking_hash),
                 company_id=company_id,
-                booking_id=callback.booking_id,
-                booking_hash=callback.booking_hash,
                 run_at=now,
             )

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -25,6 +25,7 @@ from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import Job
+from bot.jobs import JobType, encode
 from storage.tables import JobRow
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
@@ -76,6 +77,21 @@ def enqueue_unique(
     )
 
 
+def defer_in(
+    connection: Connection, job: JobType, *, company_id: str | None, run_at: datetime
+) -> None:
+    """Queues a declared job inside the caller's transaction (the change that calls for it, and
+    the job, are recorded together or not at all)."""
+    enqueue_unique(
+        connection,
+        kind=job.kind,
+        dedupe_key=job.dedupe_key(company_id),
+        payload=encode(job),
+        company_id=company_id,
+        run_at=run_at,
+    )
+
+
 def _to_job(row: JobRow) -> Job:
     assert row.id is not None and row.locked_by is not None
     return Job(
@@ -88,10 +104,25 @@ def _to_job(row: JobRow) -> Job:
     )
 
 
+def _claimed_by(job: Job) -> tuple[ColumnElement[bool], ...]:
+    """The job's row while this claim of it lasts (not once another worker took it over)."""
+    return (
+        col(JobRow.id) == job.id,
+        col(JobRow.locked_by) == job.worker_id,
+        col(JobRow.state) == RUNNING,
+    )
+
+
 class SqlJobQueue:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
+
+    def defer(
+        self, job: JobType, *, company_id: str | None = None, run_at: datetime | None = None
+    ) -> None:
+        with self._engine.begin() as connection:
+            defer_in(connection, job, company_id=company_id, run_at=run_at or self._clock.now())
 
     def enqueue(
         self,
@@ -102,6 +133,8 @@ class SqlJobQueue:
         company_id: str | None = None,
         run_at: datetime | None = None,
     ) -> None:
+        """A job of any kind, spelled out: for exercising the queue itself. Product code defers
+        declared jobs (`defer`)."""
         with self._engine.begin() as connection:
             enqueue_unique(
                 connection,
@@ -149,24 +182,14 @@ class SqlJobQueue:
             return _to_job(row)
 
     def _owned(self, session: Session, job: Job) -> JobRow | None:
-        return session.scalars(
-            select(JobRow).where(
-                col(JobRow.id) == job.id,
-                col(JobRow.locked_by) == job.worker_id,
-                col(JobRow.state) == RUNNING,
-            )
-        ).first()
+        return session.scalars(select(JobRow).where(*_claimed_by(job))).first()
 
     def extend_lease(self, *, job: Job, lease_seconds: float) -> bool:
         """Keeps a running job's claim; False if another worker has taken it over."""
         with self._engine.begin() as connection:
             result = connection.execute(
                 update(JobRow)
-                .where(
-                    col(JobRow.id) == job.id,
-                    col(JobRow.locked_by) == job.worker_id,
-                    col(JobRow.state) == RUNNING,
-                )
+                .where(*_claimed_by(job))
                 .values(lease_until=self._clock.now() + timedelta(seconds=lease_seconds))
             )
             return bool(result.rowcount)
@@ -181,13 +204,7 @@ class SqlJobQueue:
         try:
             with self._engine.begin() as connection:
                 taken = connection.execute(
-                    update(JobRow)
-                    .where(
-                        col(JobRow.id) == job.id,
-                        col(JobRow.locked_by) == job.worker_id,
-                        col(JobRow.state) == RUNNING,
-                    )
-                    .values(serial_key=key)
+                    update(JobRow).where(*_claimed_by(job)).values(serial_key=key)
                 )
                 return bool(taken.rowcount)
         except IntegrityError:  # another running job holds the key

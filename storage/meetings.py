@@ -13,8 +13,9 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import Booking, Meeting, MeetingHostRef, MeetingState, PlatformMeeting
 from bot.errors import NotFound
-from storage.booking_jobs import queue_reminder
+from bot.jobs import MeetingReminder
 from storage.crypto import SecretBox
+from storage.jobs import defer_in
 from storage.mappers import booking_from_row, meeting_from_row
 from storage.seats import new_seat_row
 from storage.sessions import read_session, write_connection, write_session
@@ -146,7 +147,9 @@ class SqlMeetings:
 
     def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
         with write_connection(self._engine) as connection:
-            queue_reminder(connection, meeting=meeting, at=at)
+            # One reminder per meeting time: a moved meeting's old reminder finds the time changed.
+            reminder = MeetingReminder(meeting_id=meeting.id, start=meeting.start.isoformat())
+            defer_in(connection, reminder, company_id=meeting.company_id, run_at=at)
 
     def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting:
         return self._update_meeting(

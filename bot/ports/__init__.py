@@ -6,7 +6,6 @@ methods an implementer must get right first.
 """
 
 from bot.ports.admin import (
-    AdminInbox,
     AdminRecords,
     AlertStore,
     AuditLog,
@@ -15,6 +14,7 @@ from bot.ports.admin import (
     TeamsAccounts,
     TemplateStore,
 )
+from bot.ports.outbox import Outbox, OutboxEntry
 from bot.ports.outside import (
     BookingSource,
     ChatSender,
@@ -29,20 +29,17 @@ from bot.ports.records import (
     Companies,
     LinkStore,
     Meetings,
-    Notifications,
     Seats,
     Staff,
     ZoomAccounts,
 )
-from bot.ports.wide import BookingStore, SetupStore
+from bot.ports.wide import SetupStore
 
 __all__ = [
-    "AdminInbox",
     "AdminRecords",
     "AlertStore",
     "AuditLog",
     "BookingSource",
-    "BookingStore",
     "Bookings",
     "CallbackInbox",
     "Catalog",
@@ -52,8 +49,9 @@ __all__ = [
     "LinkStore",
     "MeetingPlatformPort",
     "Meetings",
-    "Notifications",
     "OAuthStates",
+    "Outbox",
+    "OutboxEntry",
     "Seats",
     "SetupStore",
     "Staff",

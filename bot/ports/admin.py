@@ -1,4 +1,4 @@
-"""What admins' features keep: alerts, admin messages, the audit trail, templates, accounts,
+"""What admins' features keep: alerts, the audit trail, templates, accounts,
 sign-in states, and the job queue."""
 
 from __future__ import annotations
@@ -13,18 +13,25 @@ from bot.domain import (
     AlertKind,
     AlertSpec,
     AuditEntry,
-    ChatTarget,
     DigestSettings,
     Job,
     MsAccount,
-    PostedMessage,
     ReportRow,
 )
+from bot.jobs import JobType
 from bot.signin import SignInState, StateProblem
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 
 
 class JobQueue(Protocol):
+    """The durable job table. Essential: `defer`, `claim`, `complete`, `retry`, `bury`."""
+
+    def defer(
+        self, job: JobType, *, company_id: str | None = None, run_at: datetime | None = None
+    ) -> None:
+        """Queues `job` (now, or at `run_at`); refreshes the one already pending for its key."""
+        ...
+
     def claim(self, *, worker_id: str, lease_seconds: float) -> Job | None: ...
 
     def extend_lease(self, *, job: Job, lease_seconds: float) -> bool:
@@ -100,22 +107,6 @@ class AlertStore(Protocol):
     def alert(self, *, company_id: str, alert_id: str) -> Alert | None: ...
 
     def open_alerts(self, *, company_id: str) -> list[Alert]: ...
-
-
-class AdminInbox(Protocol):
-    """Direct messages to a company's admins, each recorded before it is sent."""
-
-    def admin_inboxes(self, *, company_id: str) -> list[ChatTarget]: ...
-
-    def ensure_admin_message(
-        self, *, company_id: str, key: str, target: ChatTarget
-    ) -> tuple[str, str, str | None, bool]:
-        """(row id, marker, message id once posted, whether this call recorded the intent)."""
-        ...
-
-    def admin_message_started_at(self, *, row_id: str) -> datetime: ...
-
-    def record_admin_message_posted(self, *, row_id: str, posted: PostedMessage) -> None: ...
 
 
 class AuditLog(Protocol):

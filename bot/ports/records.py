@@ -19,9 +19,7 @@ from bot.domain import (
     Meeting,
     MeetingHostRef,
     MeetingPlatform,
-    Notification,
     PlatformMeeting,
-    PostedMessage,
     Provider,
     Seat,
     Service,
@@ -210,26 +208,6 @@ class Meetings(Protocol):
     def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
         """Queues the "starting now" reply for the meeting's opening time."""
         ...
-
-
-class Notifications(Protocol):
-    """The record of each chat message posted about a meeting: intent first, then what was posted.
-
-    Essential: `ensure_notification`, `record_notification_posted`."""
-
-    def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]: ...
-
-    def ensure_notification(
-        self, *, meeting: Meeting, target: ChatTarget
-    ) -> tuple[Notification, bool]: ...
-
-    def record_notification_posted(
-        self, *, notification_id: str, posted: PostedMessage, digest: str
-    ) -> Notification: ...
-
-    def record_notification_edited(self, *, notification_id: str, digest: str) -> None: ...
-
-    def notification_started_at(self, *, notification_id: str) -> datetime: ...
 
 
 class Seats(Protocol):

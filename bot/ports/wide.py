@@ -1,126 +1,23 @@
-"""Transitional wide ports, kept until every use case takes the narrow ones in `records`."""
+"""The transitional wide port, kept until every use case takes the narrow ones in `records`."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Protocol
 
 from bot.domain import (
     Actor,
-    Booking,
-    BookingDetails,
     CatalogEntry,
-    ChatPlatform,
     ChatTarget,
     Company,
     Meeting,
-    MeetingHostRef,
     MeetingPlatform,
-    Notification,
-    PlatformMeeting,
-    PostedMessage,
     Provider,
-    Seat,
     Service,
     SimplyBookCredentials,
     StaffMember,
     ZoomAccount,
     ZoomConnection,
 )
-
-
-class BookingStore(Protocol):
-    """The state the sync job reconciles against. Every call is scoped by company."""
-
-    def company(self, *, company_id: str) -> Company: ...
-
-    def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials: ...
-
-    def save_booking(
-        self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
-    ) -> Booking: ...
-
-    def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None: ...
-
-    def service(self, *, company_id: str, external_id: str) -> Service | None: ...
-
-    def provider(self, *, company_id: str, external_id: str) -> Provider | None: ...
-
-    def merge_catalog(
-        self, *, company_id: str, services: list[CatalogEntry], providers: list[CatalogEntry]
-    ) -> None:
-        """Add services and providers the booking system lists; existing settings are kept."""
-        ...
-
-    def zoom_account_id(self, *, company_id: str) -> str | None: ...
-
-    def ensure_meeting(
-        self,
-        *,
-        booking: Booking,
-        host: MeetingHostRef,
-        marker_prefix: str,
-        class_key: str | None = None,
-    ) -> tuple[Meeting, bool]:
-        """The booking's meeting, recording the intent (with fresh link tokens) if there is none.
-
-        With `class_key`, the booking takes a seat in the class's meeting when the class has one.
-        Returns the meeting (with this booking's client token) and whether this call created the
-        meeting's intent.
-        """
-        ...
-
-    def seats(self, *, meeting: Meeting) -> list[Seat]: ...
-
-    def record_seat_registered(
-        self, *, booking_id: str, registrant_id: str, join_url: str
-    ) -> None: ...
-
-    def record_seat_cancelled(self, *, booking_id: str) -> int:
-        """Returns how many seats of the meeting are still taken."""
-        ...
-
-    def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting: ...
-
-    def meeting_for_booking(self, *, booking: Booking) -> Meeting | None: ...
-
-    def meeting_with_booking(
-        self, *, company_id: str, meeting_id: str
-    ) -> tuple[Meeting, Booking] | None: ...
-
-    def schedule_reminder(self, *, meeting: Meeting, at: datetime) -> None:
-        """Queues the "starting now" reply for the meeting's opening time."""
-        ...
-
-    def record_meeting_moved(
-        self, *, meeting_id: str, start: datetime, end: datetime
-    ) -> Meeting: ...
-
-    def record_meeting_cancelled(self, *, meeting_id: str) -> Meeting: ...
-
-    def restart_meeting(
-        self, *, meeting_id: str, marker_prefix: str, start: datetime, end: datetime
-    ) -> Meeting: ...
-
-    def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]: ...
-
-    def record_notification_edited(self, *, notification_id: str, digest: str) -> None: ...
-
-    def ensure_notification(
-        self, *, meeting: Meeting, target: ChatTarget
-    ) -> tuple[Notification, bool]: ...
-
-    def record_notification_posted(
-        self, *, notification_id: str, posted: PostedMessage, digest: str
-    ) -> Notification: ...
-
-    def notification_started_at(self, *, notification_id: str) -> datetime: ...
-
-    def admin_targets(
-        self, *, company_id: str, platform: ChatPlatform, workspace_id: str
-    ) -> list[ChatTarget]:
-        """Direct-message targets of the company's admins in that workspace."""
-        ...
 
 
 class SetupStore(Protocol):

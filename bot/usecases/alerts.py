@@ -8,14 +8,15 @@ telling as a durable job, which this module's `notify_admins` carries out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.domain import Alert, AlertKind, AlertSpec, ChatPlatform, ChatTarget, Job
+from bot import jobs
+from bot.domain import Alert, AlertKind, AlertSpec, Job
 from bot.errors import PermanentFailure
 from bot.messages import ActionButton, ChatMessage, Fact
-from bot.ports import AdminInbox, AlertStore, ChatSender
+from bot.outbox import ChatOutbox
+from bot.ports import AlertStore
 
 log = logging.getLogger("meetbot.alerts")
 
@@ -173,8 +174,7 @@ def _local(alert: Alert, timezone: str) -> str:
 @dataclass(frozen=True, slots=True)
 class NoticeDeps:
     alerts: AlertStore
-    inbox: AdminInbox
-    chats: Mapping[ChatPlatform, ChatSender]
+    outbox: ChatOutbox
 
 
 async def notify_admins(deps: NoticeDeps, *, company_id: str, key: str, timezone: str) -> str:
@@ -187,22 +187,22 @@ async def notify_admins(deps: NoticeDeps, *, company_id: str, key: str, timezone
     if phase != "resolved" and alert.resolved_at is not None:
         return "resolved before it was told"
     sent = await send_to_admins(
-        deps, company_id=company_id, key=key, message=alert_message(alert, phase, timezone)
+        deps.outbox, company_id=company_id, key=key, message=alert_message(alert, phase, timezone)
     )
     return f"told {sent} admin(s): {alert.spec.title}"
 
 
 async def send_to_admins(
-    deps: NoticeDeps, *, company_id: str, key: str, message: ChatMessage
+    outbox: ChatOutbox, *, company_id: str, key: str, message: ChatMessage
 ) -> int:
     """Sends `message` to every admin once, even when the job is retried after a crash."""
-    targets = deps.inbox.admin_inboxes(company_id=company_id)
+    targets = outbox.admin_inboxes(company_id=company_id)
     if not targets:
         log.warning("company %s has no admin to tell (%s)", company_id, message.title)
     reached = 0
     for target in targets:
         try:
-            await _send_once(deps, company_id, key, target, message)
+            await outbox.post_once(company_id=company_id, key=key, target=target, message=message)
             reached += 1
         except PermanentFailure as unreachable:  # one admin gone must not silence the others
             log.warning("an admin could not be reached (%s): %s", message.title, unreachable)
@@ -211,46 +211,35 @@ async def send_to_admins(
     return reached
 
 
-async def _send_once(
-    deps: NoticeDeps, company_id: str, key: str, target: ChatTarget, message: ChatMessage
-) -> None:
-    inbox, chat = deps.inbox, deps.chats[target.platform]
-    row_id, marker, message_id, is_new = inbox.ensure_admin_message(
-        company_id=company_id, key=key, target=target
-    )
-    if message_id is not None:
-        return
-    posted = None
-    if not is_new:  # an earlier attempt may have sent it before failing
-        since = inbox.admin_message_started_at(row_id=row_id)
-        posted = await chat.find_posted(target=target, marker=marker, since=since)
-    posted = posted or await chat.post(target=target, message=message, marker=marker)
-    inbox.record_admin_message_posted(row_id=row_id, posted=posted)
-
-
 class DeadJobAlerts:
     """A booking job that ended dead is told to the admins with a Retry button; its success later
     (after a retry or a newer callback) resolves the alert."""
 
-    def __init__(self, alerts: AlertStore, *, kinds: frozenset[str]) -> None:
+    def __init__(self, alerts: AlertStore) -> None:
         self._alerts = alerts
-        self._kinds = kinds
 
     def buried(self, job: Job, error: str) -> None:
-        if job.kind not in self._kinds or job.company_id is None:
+        booking = _booking_of(job)
+        if booking is None or job.company_id is None:
             return
-        booking = job.payload.get("booking_id", "")
         self._alerts.raise_alert(
             company_id=job.company_id, spec=job_dead(job.id, booking, error), booking=booking
         )
 
     def completed(self, job: Job, note: str | None) -> None:
-        if job.kind not in self._kinds or job.company_id is None:
+        booking = _booking_of(job)
+        if booking is None or job.company_id is None:
             return
-        booking = job.payload.get("booking_id", "")
         self._alerts.resolve(
             company_id=job.company_id,
             kind=AlertKind.JOB_DEAD,
             subject=f"booking:{booking}" if booking else f"job:{job.id}",
             resolution=f"Booking {booking} went through on a later try: {note or 'done'}.",
         )
+
+
+def _booking_of(job: Job) -> str | None:
+    """The booking a booking job was for ("" when its payload does not say); None for others."""
+    if not jobs.is_kind(job, jobs.SyncBooking):
+        return None
+    return job.payload.get("booking_id", "")

@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.domain import AlertKind, Company
 from bot.errors import MeetbotError
+from bot.outbox import ChatOutbox
 from bot.ports import AdminRecords, AlertStore, BookingSource, Companies
 from bot.usecases import alerts
-from bot.usecases.alerts import NoticeDeps, send_to_admins
+from bot.usecases.alerts import send_to_admins
 from bot.usecases.reports import Period, digest_message
 
 log = logging.getLogger("meetbot.routine")
 
-ROUTINE = "company_routine"
 KIOSK_PLUGIN = "kiosk"
 
 
@@ -31,7 +31,7 @@ class RoutineDeps:
     bookings: BookingSource
     alerts: AlertStore
     records: AdminRecords
-    notices: NoticeDeps
+    outbox: ChatOutbox
     clock: Clock
 
 
@@ -110,7 +110,7 @@ async def _send_digest(deps: RoutineDeps, company: Company) -> str:
     )
     # Sent before it is marked: a retry after a crash finds each admin's copy and sends no second.
     told = await send_to_admins(
-        deps.notices, company_id=company.id, key=f"digest:{company.id}:{today}", message=message
+        deps.outbox, company_id=company.id, key=f"digest:{company.id}:{today}", message=message
     )
     deps.records.claim_digest(company_id=company.id, local_date=today)
     return f"digest sent to {told} admin(s)"

@@ -20,15 +20,17 @@ from bot.domain import (
     Service,
     ZoomAccount,
 )
-from bot.usecases.sync_booking import LinkBuilder, SyncDeps, sync_booking
+from bot.outbox import ChatOutbox
+from bot.usecases.sync_booking import sync_booking
+from bot.usecases.sync_deps import LinkBuilder, SyncDeps
 from tests.core.fakes import (
     EPOCH,
-    FakeAdminInbox,
     FakeAlertStore,
     FakeBookingSource,
     FakeChat,
     FakeClock,
     FakeMeetingPlatform,
+    FakeOutbox,
     FakeTemplateStore,
     RecordFakes,
     booking_details,
@@ -64,7 +66,7 @@ class World:
         self.zoom = FakeMeetingPlatform("zoom")
         self.chat = FakeChat(clock)
         self.alerts = FakeAlertStore(clock)
-        self.inbox = FakeAdminInbox(clock)
+        self.outbox = FakeOutbox(clock)
         self.templates = FakeTemplateStore()
 
     def stand_ins(self) -> dict[str, object]:
@@ -76,7 +78,7 @@ class World:
             "chats": {ChatPlatform.SLACK: self.chat},
             "links": LinkBuilder("https://meetbot.example"),
             "alerts": self.alerts,
-            "inbox": self.inbox,
+            "outbox": ChatOutbox(records=self.outbox, chats={ChatPlatform.SLACK: self.chat}),
             "templates": self.templates,
             "clock": self.clock,
         }

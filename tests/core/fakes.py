@@ -13,10 +13,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from bot import jobs
 from bot.domain import (
     AccountState,
     Actor,
@@ -43,7 +44,6 @@ from bot.domain import (
     MsAccount,
     MsConnection,
     MsConnectRefused,
-    Notification,
     NotificationState,
     PaymentState,
     PlatformMeeting,
@@ -59,7 +59,9 @@ from bot.domain import (
     ZoomConnection,
 )
 from bot.errors import ChatMessageGone, MeetingGone, NotFound
+from bot.jobs import JobType
 from bot.messages import ChatMessage
+from bot.ports import OutboxEntry
 from bot.signin import SignInState, StateProblem
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 
@@ -416,8 +418,6 @@ class Records:
     meetings: dict[str, Meeting] = field(default_factory=dict)
     meeting_of_booking: dict[str, str] = field(default_factory=dict)
     client_tokens: dict[str, str] = field(default_factory=dict)  # booking id -> token
-    notifications: dict[str, Notification] = field(default_factory=dict)
-    notification_started: dict[str, datetime] = field(default_factory=dict)
     seats: dict[str, Seat] = field(default_factory=dict)  # by booking id
     reminders: list[tuple[str, datetime]] = field(default_factory=list)
     callbacks: list[tuple[str, BookingCallback, str]] = field(default_factory=list)
@@ -820,55 +820,6 @@ class FakeMeetings:
         self.records.reminders.append((meeting.id, at))
 
 
-class FakeNotifications:
-    """Chat messages about meetings: the intent (posting) first, then the posted message's id."""
-
-    def __init__(self, records: Records) -> None:
-        self.records = records
-
-    def notifications_for_meeting(self, *, meeting: Meeting) -> list[Notification]:
-        return [n for n in self.records.notifications.values() if n.meeting_id == meeting.id]
-
-    def ensure_notification(
-        self, *, meeting: Meeting, target: ChatTarget
-    ) -> tuple[Notification, bool]:
-        for notification in self.notifications_for_meeting(meeting=meeting):
-            if notification.target == target:
-                return notification, False
-        notification_id = self.records.new_id("n")
-        notification = Notification(
-            id=notification_id,
-            meeting_id=meeting.id,
-            target=target,
-            marker=f"note-{notification_id}",
-            state=NotificationState.POSTING,
-            message_id=None,
-            digest=None,
-        )
-        self.records.notifications[notification_id] = notification
-        self.records.notification_started[notification_id] = self.records.clock.now()
-        return notification, True
-
-    def record_notification_posted(
-        self, *, notification_id: str, posted: PostedMessage, digest: str
-    ) -> Notification:
-        notification = replace(
-            self.records.notifications[notification_id],
-            state=NotificationState.POSTED,
-            message_id=posted.message_id,
-            digest=digest,
-        )
-        self.records.notifications[notification_id] = notification
-        return notification
-
-    def record_notification_edited(self, *, notification_id: str, digest: str) -> None:
-        notification = self.records.notifications[notification_id]
-        self.records.notifications[notification_id] = replace(notification, digest=digest)
-
-    def notification_started_at(self, *, notification_id: str) -> datetime:
-        return self.records.notification_started[notification_id]
-
-
 class FakeSeats:
     def __init__(self, records: Records) -> None:
         self.records = records
@@ -946,7 +897,6 @@ class RecordFakes:
     zoom_accounts: FakeZoomAccounts
     booking_records: FakeBookings
     meetings: FakeMeetings
-    notifications: FakeNotifications
     seats: FakeSeats
     callbacks: FakeCallbackInbox
 
@@ -959,7 +909,6 @@ class RecordFakes:
             "zoom_accounts": self.zoom_accounts,
             "booking_records": self.booking_records,
             "meetings": self.meetings,
-            "notifications": self.notifications,
             "seats": self.seats,
             # Transitional: use cases that still take the wide BookingStore.
             "store": WideStoreView(self),
@@ -976,7 +925,6 @@ def record_fakes(clock: FakeClock | None = None) -> RecordFakes:
         FakeZoomAccounts(records),
         FakeBookings(records),
         FakeMeetings(records),
-        FakeNotifications(records),
         FakeSeats(records),
         FakeCallbackInbox(records),
     )
@@ -994,7 +942,6 @@ class WideStoreView:
             fakes.zoom_accounts,
             fakes.booking_records,
             fakes.meetings,
-            fakes.notifications,
             fakes.seats,
         )
 
@@ -1020,6 +967,8 @@ class FakeJobQueue:
         self.retried: list[tuple[Job, datetime, str, bool]] = []
         self.held: dict[str, int] = {}  # shared resource -> job id holding it
         self.lease_kept = True
+        self.deferred: list[JobType] = []
+        self.dedupe_keys: dict[int, str] = {}
         self._ids = itertools.count(1)
 
     def add(self, kind: str, payload: dict[str, str] | None = None, *, attempts: int = 0) -> Job:
@@ -1027,6 +976,20 @@ class FakeJobQueue:
         job = Job(next(self._ids), kind, "c1", dict(payload or {}), attempts, "")
         self.pending.append((self.clock.now(), job))
         return job
+
+    def defer(
+        self, job: JobType, *, company_id: str | None = None, run_at: datetime | None = None
+    ) -> None:
+        """Queues `job`; while one with the same dedupe key is pending, that one is moved."""
+        key, due = job.dedupe_key(company_id), run_at or self.clock.now()
+        self.deferred.append(job)
+        for index, (_, pending) in enumerate(self.pending):
+            if self.dedupe_keys.get(pending.id) == key:
+                self.pending[index] = (due, pending)
+                return
+        queued = Job(next(self._ids), job.kind, company_id, jobs.encode(job), 0, "")
+        self.dedupe_keys[queued.id] = key
+        self.pending.append((due, queued))
 
     def claim(self, *, worker_id: str, lease_seconds: float) -> Job | None:
         due = [item for item in self.pending if item[0] <= self.clock.now()]
@@ -1186,44 +1149,65 @@ class FakeAlertStore:
         ]
 
 
-@dataclass
-class AdminMessageRow:
-    row_id: str
-    marker: str
-    started_at: datetime
-    message_id: str | None = None
-
-
-class FakeAdminInbox:
-    """Direct messages to admins: each recorded (with its marker) before it is sent."""
+class FakeOutbox:
+    """The outbox's records: each chat message as intended (with its marker), then as posted;
+    and who the company's admins are."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
-        self.inboxes: dict[str, list[ChatTarget]] = {}
-        self.rows: dict[tuple[str, str, ChatTarget], AdminMessageRow] = {}
+        self.inboxes: dict[str, list[ChatTarget]] = {}  # company id -> its admins
+        self.entries: dict[tuple[str, ...], OutboxEntry] = {}
+        self._ids = itertools.count(1)
 
     def admin_inboxes(self, *, company_id: str) -> list[ChatTarget]:
         return list(self.inboxes.get(company_id, []))
 
-    def ensure_admin_message(
+    def meeting_messages(self, *, meeting: Meeting) -> list[OutboxEntry]:
+        return [entry for entry in self.entries.values() if entry.meeting_id == meeting.id]
+
+    def ensure_meeting_message(
+        self, *, meeting: Meeting, target: ChatTarget
+    ) -> tuple[OutboxEntry, bool]:
+        return self._ensure(("meeting", meeting.id, *astuple(target)), target, meeting.id)
+
+    def ensure_message(
         self, *, company_id: str, key: str, target: ChatTarget
-    ) -> tuple[str, str, str | None, bool]:
-        row = self.rows.get((company_id, key, target))
-        if row is not None:
-            return row.row_id, row.marker, row.message_id, False
-        row_id = f"dm{len(self.rows) + 1}"
-        row = AdminMessageRow(row_id, f"meetbot-dm-{row_id}", self.clock.now())
-        self.rows[(company_id, key, target)] = row
-        return row.row_id, row.marker, None, True
+    ) -> tuple[OutboxEntry, bool]:
+        return self._ensure(("once", company_id, key, *astuple(target)), target, None)
 
-    def _row(self, row_id: str) -> AdminMessageRow:
-        return next(row for row in self.rows.values() if row.row_id == row_id)
+    def _ensure(
+        self, key: tuple[str, ...], target: ChatTarget, meeting_id: str | None
+    ) -> tuple[OutboxEntry, bool]:
+        if key in self.entries:
+            return self.entries[key], False
+        entry_id = f"out{next(self._ids)}"
+        self.entries[key] = OutboxEntry(
+            id=entry_id,
+            target=target,
+            marker=f"meetbot-out-{entry_id}",
+            state=NotificationState.POSTING,
+            message_id=None,
+            digest=None,
+            started_at=self.clock.now(),
+            meeting_id=meeting_id,
+        )
+        return self.entries[key], True
 
-    def admin_message_started_at(self, *, row_id: str) -> datetime:
-        return self._row(row_id).started_at
+    def record_posted(self, *, entry: OutboxEntry, posted: PostedMessage, digest: str) -> None:
+        self._replace(
+            entry, state=NotificationState.POSTED, message_id=posted.message_id, digest=digest
+        )
 
-    def record_admin_message_posted(self, *, row_id: str, posted: PostedMessage) -> None:
-        self._row(row_id).message_id = posted.message_id
+    def record_edited(self, *, entry: OutboxEntry, digest: str) -> None:
+        self._replace(entry, digest=digest)
+
+    def forget_post(self, entry: OutboxEntry) -> None:
+        """As if the job stopped after posting, before recording it."""
+        self._replace(entry, state=NotificationState.POSTING, message_id=None, digest=None)
+
+    def _replace(self, entry: OutboxEntry, **changes: Any) -> None:
+        [key] = [key for key, kept in self.entries.items() if kept.id == entry.id]
+        self.entries[key] = replace(self.entries[key], **changes)
 
 
 class FakeAdminRecords:

@@ -10,9 +10,10 @@ import pytest
 from bot.domain import AlertKind, ChatPlatform, ChatTarget, Job
 from bot.errors import ChatChannelUnavailable, OutcomeUnknown, PermanentFailure
 from bot.messages import ChatMessage
+from bot.outbox import ChatOutbox
 from bot.usecases import alerts
 from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins, send_to_admins
-from tests.core.fakes import FakeAdminInbox, FakeAlertStore, FakeChat, FakeClock
+from tests.core.fakes import FakeAlertStore, FakeChat, FakeClock, FakeOutbox
 
 ANN = ChatTarget(ChatPlatform.SLACK, "T1", "U-ann")
 BEN = ChatTarget(ChatPlatform.SLACK, "T1", "U-ben")
@@ -22,13 +23,16 @@ NOTICE = ChatMessage(title="Needs attention: Zoom needs reconnecting")
 class World:
     def __init__(self, clock: FakeClock, *admins: ChatTarget) -> None:
         self.alerts = FakeAlertStore(clock)
-        self.inbox = FakeAdminInbox(clock)
-        self.inbox.inboxes["c1"] = list(admins)
+        self.outbox = FakeOutbox(clock)
+        self.outbox.inboxes["c1"] = list(admins)
         self.chat = FakeChat(clock)
-        self.deps = NoticeDeps(self.alerts, self.inbox, {ChatPlatform.SLACK: self.chat})
+        chats = {ChatPlatform.SLACK: self.chat}
+        self.deps = NoticeDeps(self.alerts, ChatOutbox(records=self.outbox, chats=chats))
 
     def send(self, key: str = "alert:a1:first") -> int:
-        return asyncio.run(send_to_admins(self.deps, company_id="c1", key=key, message=NOTICE))
+        return asyncio.run(
+            send_to_admins(self.deps.outbox, company_id="c1", key=key, message=NOTICE)
+        )
 
 
 def test_each_admin_gets_the_message_once(clock: FakeClock) -> None:
@@ -42,11 +46,12 @@ def test_a_crash_after_posting_finds_the_post_instead_of_repeating_it(clock: Fak
     world = World(clock, ANN)
     world.send()
     # The process died after the post but before recording it: forget the recorded id.
-    row = next(iter(world.inbox.rows.values()))
-    row.message_id = None
+    [entry] = world.outbox.entries.values()
+    world.outbox.forget_post(entry)
     assert world.send() == 1
     assert len(world.chat.messages) == 1
-    assert row.message_id == world.chat.messages[0].message_id
+    [entry] = world.outbox.entries.values()
+    assert entry.message_id == world.chat.messages[0].message_id
 
 
 def test_a_crash_before_posting_posts_on_the_retry(clock: FakeClock) -> None:
@@ -63,7 +68,7 @@ def test_only_a_retry_looks_for_an_earlier_post(clock: FakeClock) -> None:
     world = World(clock, ANN)
     world.send()
     assert world.chat.lookups == []  # a first attempt cannot have posted before
-    next(iter(world.inbox.rows.values())).message_id = None
+    world.outbox.forget_post(next(iter(world.outbox.entries.values())))
     world.send()
     assert len(world.chat.lookups) == 1
 
@@ -142,7 +147,7 @@ def test_a_dead_booking_job_raises_an_alert_and_its_later_success_resolves_it(
     clock: FakeClock,
 ) -> None:
     store = FakeAlertStore(clock)
-    observer = DeadJobAlerts(store, kinds=frozenset({"sync_booking"}))
+    observer = DeadJobAlerts(store)
     observer.buried(dead_job(), "gave up")
     [alert] = store.open_alerts(company_id="c1")
     assert alert.spec.kind is AlertKind.JOB_DEAD and alert.bookings == ("1001",)
@@ -154,5 +159,5 @@ def test_a_dead_booking_job_raises_an_alert_and_its_later_success_resolves_it(
 @pytest.mark.parametrize(("kind", "company"), [("digest", "c1"), ("sync_booking", None)])
 def test_other_dead_jobs_raise_no_alert(clock: FakeClock, kind: str, company: str | None) -> None:
     store = FakeAlertStore(clock)
-    DeadJobAlerts(store, kinds=frozenset({"sync_booking"})).buried(dead_job(kind, company), "x")
+    DeadJobAlerts(store).buried(dead_job(kind, company), "x")
     assert store.alerts == {}

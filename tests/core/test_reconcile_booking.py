@@ -17,7 +17,7 @@ from bot.errors import (
     OutcomeUnknown,
     PermanentFailure,
 )
-from bot.usecases.sync_booking import remind
+from bot.usecases.reminders import remind
 from tests.core.booking_world import ADMIN, CHANNEL, EPOCH, START, STUDIO, World
 from tests.core.fakes import FakeClock
 
@@ -80,8 +80,8 @@ def test_a_message_posted_whose_answer_was_lost_is_found_not_posted_again(world:
         world.sync()
     world.sync()
     assert len(world.chat.messages) == 1
-    [notification] = world.records.records.notifications.values()
-    assert notification.message_id == world.chat.messages[0].message_id
+    [entry] = world.outbox.entries.values()
+    assert entry.message_id == world.chat.messages[0].message_id
 
 
 def test_a_post_that_failed_before_reaching_the_chat_is_made_on_the_retry(world: World) -> None:
@@ -236,7 +236,7 @@ def test_a_booking_unknown_to_the_booking_system_is_alerted_not_retried(world: W
 
 def test_a_provider_without_a_channel_is_covered_by_the_admins(world: World) -> None:
     world.set_provider(channel=None)
-    world.inbox.inboxes["c1"] = [ADMIN]
+    world.outbox.inboxes["c1"] = [ADMIN]
     outcome = world.sync()
     assert outcome == "provider's channel unusable; delivered to 1 admin(s) by direct message"
     [sent] = world.chat.messages
@@ -245,7 +245,7 @@ def test_a_provider_without_a_channel_is_covered_by_the_admins(world: World) -> 
 
 
 def test_an_unusable_channel_falls_back_to_the_admins(world: World) -> None:
-    world.inbox.inboxes["c1"] = [ADMIN]
+    world.outbox.inboxes["c1"] = [ADMIN]
     world.chat.fail_next(ChatChannelUnavailable("the channel is archived", code="is_archived"))
     world.sync()
     assert [sent.target for sent in world.chat.messages] == [ADMIN]

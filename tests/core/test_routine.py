@@ -10,16 +10,16 @@ import pytest
 
 from bot.domain import AlertKind, ChatPlatform, ChatTarget, Company, DigestSettings
 from bot.errors import BookingSystemError
+from bot.outbox import ChatOutbox
 from bot.usecases import alerts
-from bot.usecases.alerts import NoticeDeps
 from bot.usecases.routine import KIOSK_PLUGIN, RoutineDeps, next_run, run_routine
 from tests.core.fakes import (
-    FakeAdminInbox,
     FakeAdminRecords,
     FakeAlertStore,
     FakeBookingSource,
     FakeChat,
     FakeClock,
+    FakeOutbox,
     build_deps,
     record_fakes,
 )
@@ -55,15 +55,15 @@ class Routine:
         self.source = FakeBookingSource()
         self.alerts = FakeAlertStore(clock)
         self.admin_records = FakeAdminRecords(clock)
-        self.inbox = FakeAdminInbox(clock)
-        self.inbox.inboxes["c1"] = [ADMIN]
+        self.outbox = FakeOutbox(clock)
+        self.outbox.inboxes["c1"] = [ADMIN]
         self.chat = FakeChat(clock)
         stand_ins = {
             **self.records.named(),
             "bookings": self.source,
             "alerts": self.alerts,
             "records": self.admin_records,
-            "notices": NoticeDeps(self.alerts, self.inbox, {ChatPlatform.SLACK: self.chat}),
+            "outbox": ChatOutbox(records=self.outbox, chats={ChatPlatform.SLACK: self.chat}),
             "clock": clock,
         }
         self.deps = build_deps(RoutineDeps, stand_ins)

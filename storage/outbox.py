@@ -1,0 +1,185 @@
+"""The outbox's records: every chat message meetbot posts, intended before it is posted.
+
+Two tables keep them: `notification` (a meeting's message in a channel, edited as the booking
+changes) and `admin_message` (a one-off message under a key: an admin's direct message, a reply
+in a booking's thread). Recording an intent is idempotent: two workers recording the same one
+meet the unique constraint, and the loser reads the winner's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Engine, Select, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.clock import Clock
+from bot.domain import ChatPlatform, ChatTarget, Meeting, NotificationState, PostedMessage
+from bot.ports.outbox import OutboxEntry
+from storage.availability import reads_only
+from storage.tables import AdminMessageRow, ChatWorkspaceRow, NotificationRow, new_id
+
+Row = TypeVar("Row", NotificationRow, AdminMessageRow)
+
+
+class AdminTargets(Protocol):
+    def admin_targets(
+        self, *, company_id: str, platform: ChatPlatform, workspace_id: str
+    ) -> list[ChatTarget]: ...
+
+
+def _entry(row: NotificationRow | AdminMessageRow) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        target=ChatTarget(ChatPlatform(row.chat_platform), row.workspace_id, row.channel_id),
+        marker=row.marker,
+        state=NotificationState(row.state),
+        message_id=row.message_id,
+        digest=row.digest if isinstance(row, NotificationRow) else None,
+        started_at=row.created_at,
+        meeting_id=row.meeting_id if isinstance(row, NotificationRow) else None,
+    )
+
+
+class SqlOutbox:
+    """Implements the core's Outbox port."""
+
+    def __init__(self, engine: Engine, clock: Clock, staff: AdminTargets) -> None:
+        self._engine = engine
+        self._reader = reads_only(engine)
+        self._clock = clock
+        self._staff = staff
+
+    def _session(self) -> Session:
+        return Session(self._engine, expire_on_commit=False)
+
+    def _read_session(self) -> Session:
+        """For reads alone: on SQLite it does not wait for the write lock."""
+        return Session(self._reader, expire_on_commit=False)
+
+    def admin_inboxes(self, *, company_id: str) -> list[ChatTarget]:
+        with self._session() as session:
+            workspaces = session.execute(
+                select(col(ChatWorkspaceRow.platform), col(ChatWorkspaceRow.external_id))
+                .where(col(ChatWorkspaceRow.company_id) == company_id)
+                .order_by(col(ChatWorkspaceRow.platform), col(ChatWorkspaceRow.external_id))
+            ).all()
+        return [
+            target
+            for platform, workspace_id in workspaces
+            for target in self._staff.admin_targets(
+                company_id=company_id, platform=ChatPlatform(platform), workspace_id=workspace_id
+            )
+        ]
+
+    def meeting_messages(self, *, meeting: Meeting) -> list[OutboxEntry]:
+        with self._read_session() as session:
+            rows = session.scalars(
+                select(NotificationRow).where(
+                    col(NotificationRow.company_id) == meeting.company_id,
+                    col(NotificationRow.meeting_id) == meeting.id,
+                )
+            ).all()
+            return [_entry(row) for row in rows]
+
+    def ensure_meeting_message(
+        self, *, meeting: Meeting, target: ChatTarget
+    ) -> tuple[OutboxEntry, bool]:
+        def find() -> NotificationRow | None:
+            return self._first(
+                select(NotificationRow).where(
+                    col(NotificationRow.company_id) == meeting.company_id,
+                    col(NotificationRow.meeting_id) == meeting.id,
+                    col(NotificationRow.chat_platform) == target.platform.value,
+                    col(NotificationRow.channel_id) == target.channel_id,
+                )
+            )
+
+        def intend(row_id: str) -> NotificationRow:
+            intent = self._intent(row_id, meeting.company_id, target, "meetbot-msg")
+            return NotificationRow(**intent, meeting_id=meeting.id)
+
+        return self._ensure(find, intend)
+
+    def ensure_message(
+        self, *, company_id: str, key: str, target: ChatTarget
+    ) -> tuple[OutboxEntry, bool]:
+        def find() -> AdminMessageRow | None:
+            return self._first(
+                select(AdminMessageRow).where(
+                    col(AdminMessageRow.company_id) == company_id,
+                    col(AdminMessageRow.key) == key,
+                    col(AdminMessageRow.chat_platform) == target.platform.value,
+                    col(AdminMessageRow.workspace_id) == target.workspace_id,
+                    col(AdminMessageRow.channel_id) == target.channel_id,
+                )
+            )
+
+        def intend(row_id: str) -> AdminMessageRow:
+            return AdminMessageRow(
+                **self._intent(row_id, company_id, target, "meetbot-admin"), key=key
+            )
+
+        return self._ensure(find, intend)
+
+    def _intent(
+        self, row_id: str, company_id: str, target: ChatTarget, marker_prefix: str
+    ) -> dict[str, Any]:
+        """What both kinds of message record of an intent."""
+        return {
+            "id": row_id,
+            "company_id": company_id,
+            "chat_platform": target.platform.value,
+            "workspace_id": target.workspace_id,
+            "channel_id": target.channel_id,
+            "marker": f"{marker_prefix}:{row_id}",
+            "state": NotificationState.POSTING.value,
+            "created_at": self._clock.now(),
+        }
+
+    def _first(self, query: Select[Row]) -> Row | None:
+        with self._read_session() as session:
+            return session.scalars(query).first()
+
+    def _ensure(
+        self, find: Callable[[], Row | None], intend: Callable[[str], Row]
+    ) -> tuple[OutboxEntry, bool]:
+        existing = find()
+        if existing is not None:
+            return _entry(existing), False
+        row = intend(new_id())
+        try:
+            with self._session() as session, session.begin():
+                session.add(row)
+        except IntegrityError:  # another worker recorded the same intent first
+            existing = find()
+            if existing is None:
+                raise
+            return _entry(existing), False
+        return _entry(row), True
+
+    def record_posted(self, *, entry: OutboxEntry, posted: PostedMessage, digest: str) -> None:
+        values: dict[str, object] = {
+            "state": NotificationState.POSTED.value,
+            "message_id": posted.message_id,
+        }
+        if entry.meeting_id is None:
+            self._update(AdminMessageRow, entry, values)
+        else:
+            self._update(NotificationRow, entry, {**values, "digest": digest})
+
+    def record_edited(self, *, entry: OutboxEntry, digest: str) -> None:
+        if entry.meeting_id is not None:  # one-off messages are never edited
+            self._update(NotificationRow, entry, {"digest": digest})
+
+    def _update(
+        self,
+        table: type[NotificationRow] | type[AdminMessageRow],
+        entry: OutboxEntry,
+        values: dict[str, object],
+    ) -> None:
+        with self._session() as session, session.begin():
+            session.execute(update(table).where(col(table.id) == entry.id).values(**values))

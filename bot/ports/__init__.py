@@ -33,7 +33,6 @@ from bot.ports.records import (
     Staff,
     ZoomAccounts,
 )
-from bot.ports.wide import SetupStore
 
 __all__ = [
     "AdminRecords",
@@ -53,7 +52,6 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "Seats",
-    "SetupStore",
     "Staff",
     "TeamsAccounts",
     "TeamsSignIn",

@@ -910,8 +910,6 @@ class RecordFakes:
             "booking_records": self.booking_records,
             "meetings": self.meetings,
             "seats": self.seats,
-            # Transitional: use cases that still take the wide BookingStore.
-            "store": WideStoreView(self),
         }
 
 
@@ -928,28 +926,6 @@ def record_fakes(clock: FakeClock | None = None) -> RecordFakes:
         FakeSeats(records),
         FakeCallbackInbox(records),
     )
-
-
-class WideStoreView:
-    """Transitional: answers the wide `BookingStore` port from the narrow stand-ins, for use cases
-    whose deps still take it. Goes when the wide port goes."""
-
-    def __init__(self, fakes: RecordFakes) -> None:
-        self._parts: tuple[object, ...] = (
-            fakes.companies,
-            fakes.catalog,
-            fakes.staff,
-            fakes.zoom_accounts,
-            fakes.booking_records,
-            fakes.meetings,
-            fakes.seats,
-        )
-
-    def __getattr__(self, name: str) -> object:
-        for part in self._parts:
-            if hasattr(part, name):
-                return getattr(part, name)
-        raise AttributeError(name)
 
 
 # -- admin features -----------------------------------------------------------------------------

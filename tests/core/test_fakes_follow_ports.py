@@ -99,10 +99,9 @@ def test_fake_has_every_method_of_its_port_with_the_same_parameters(
 
 
 def test_every_port_of_the_package_has_a_stand_in() -> None:
-    # The two wide ports are transitional and about to go; every other port needs a fake.
-    transitional = {"BookingStore", "SetupStore"}
+    # Every port needs a stand-in.
     records = {"OutboxEntry"}  # a value the outbox port hands back, not a port
-    covered = {protocol.__name__ for protocol, _ in PAIRS} | {"AuditLog"} | transitional | records
+    covered = {protocol.__name__ for protocol, _ in PAIRS} | {"AuditLog"} | records
     assert set(ports.__all__) <= covered, sorted(set(ports.__all__) - covered)
 
 

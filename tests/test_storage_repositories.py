@@ -22,7 +22,7 @@ REPOSITORY_FIELDS = (
     "booking_records",
     "meetings",
     "seats",
-    "notifications",
+    "outbox",
     "callbacks",
     "links",
 )

@@ -22,6 +22,7 @@ from bot.domain import (
 )
 from bot.jobs import NotifyAdmins
 from storage.jobs import defer_in
+from storage.sessions import read_session, write_session
 from storage.tables import AlertRow, new_id
 
 REMIND_AFTER = timedelta(days=1)  # an unresolved problem is told again after a day, not sooner
@@ -57,9 +58,6 @@ class SqlAlerts:
         self._engine = engine
         self._clock = clock
 
-    def _session(self) -> Session:
-        return Session(self._engine, expire_on_commit=False)
-
     # -- alerts -------------------------------------------------------------------------------
 
     def raise_alert(self, *, company_id: str, spec: AlertSpec, booking: str = "") -> bool:
@@ -73,7 +71,7 @@ class SqlAlerts:
 
     def _raise(self, company_id: str, spec: AlertSpec, booking: str) -> bool:
         now = self._clock.now()
-        with self._session() as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(
                 select(AlertRow)
                 .where(
@@ -117,7 +115,7 @@ class SqlAlerts:
     ) -> int:
         """Closes the open alerts of that kind (and subject); admins told are told it is fixed."""
         now = self._clock.now()
-        with self._session() as session, session.begin():
+        with write_session(self._engine) as session:
             query = select(AlertRow).where(
                 col(AlertRow.company_id) == company_id,
                 col(AlertRow.kind) == kind.value,
@@ -136,12 +134,12 @@ class SqlAlerts:
         defer_in(session.connection(), NotifyAdmins(key=key), company_id=company_id, run_at=now)
 
     def alert(self, *, company_id: str, alert_id: str) -> Alert | None:
-        with self._session() as session:
+        with read_session(self._engine) as session:
             row = session.get(AlertRow, alert_id)
         return _alert(row) if row is not None and row.company_id == company_id else None
 
     def open_alerts(self, *, company_id: str) -> list[Alert]:
-        with self._session() as session:
+        with read_session(self._engine) as session:
             rows = session.scalars(
                 select(AlertRow)
                 .where(col(AlertRow.company_id) == company_id, col(AlertRow.resolved_at).is_(None))

@@ -26,6 +26,7 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import Job
 from bot.jobs import JobType, encode
+from storage.sessions import read_session, write_connection, write_session
 from storage.tables import JobRow
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
@@ -121,7 +122,7 @@ class SqlJobQueue:
     def defer(
         self, job: JobType, *, company_id: str | None = None, run_at: datetime | None = None
     ) -> None:
-        with self._engine.begin() as connection:
+        with write_connection(self._engine) as connection:
             defer_in(connection, job, company_id=company_id, run_at=run_at or self._clock.now())
 
     def enqueue(
@@ -135,7 +136,7 @@ class SqlJobQueue:
     ) -> None:
         """A job of any kind, spelled out: for exercising the queue itself. Product code defers
         declared jobs (`defer`)."""
-        with self._engine.begin() as connection:
+        with write_connection(self._engine) as connection:
             enqueue_unique(
                 connection,
                 kind=kind,
@@ -170,7 +171,7 @@ class SqlJobQueue:
             .limit(1)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
         )
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self._engine) as session:
             row = session.scalars(query).first()
             if row is None:
                 return None
@@ -186,7 +187,7 @@ class SqlJobQueue:
 
     def extend_lease(self, *, job: Job, lease_seconds: float) -> bool:
         """Keeps a running job's claim; False if another worker has taken it over."""
-        with self._engine.begin() as connection:
+        with write_connection(self._engine) as connection:
             result = connection.execute(
                 update(JobRow)
                 .where(*_claimed_by(job))
@@ -202,7 +203,7 @@ class SqlJobQueue:
         the key here instead could leave a holder that is merely slow writing beside the next one.
         """
         try:
-            with self._engine.begin() as connection:
+            with write_connection(self._engine) as connection:
                 taken = connection.execute(
                     update(JobRow).where(*_claimed_by(job)).values(serial_key=key)
                 )
@@ -217,7 +218,7 @@ class SqlJobQueue:
         self._finish(job, DEAD, note=None, error=error)
 
     def _finish(self, job: Job, state: str, *, note: str | None, error: str | None) -> None:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = self._owned(session, job)
             if row is None:  # the lease ran out and another worker owns the job now
                 return
@@ -233,7 +234,7 @@ class SqlJobQueue:
             self._finish(job, DONE, note="superseded by a newer pending job", error=error)
 
     def _reschedule(self, job: Job, run_at: datetime, error: str, counted: bool) -> None:
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             row = self._owned(session, job)
             if row is None:
                 return
@@ -259,7 +260,7 @@ class SqlJobQueue:
         """A person asked to try a dead job again (only their own company's, when given)."""
         scope = [col(JobRow.company_id) == company_id] if company_id is not None else []
         try:
-            with Session(self._engine) as session, session.begin():
+            with write_session(self._engine) as session:
                 result = session.execute(
                     update(JobRow)
                     .where(col(JobRow.id) == job_id, col(JobRow.state) == DEAD, *scope)
@@ -270,14 +271,14 @@ class SqlJobQueue:
             return False
 
     def counts(self) -> dict[str, int]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             rows = session.execute(
                 select(col(JobRow.state), func.count()).group_by(JobRow.state)
             ).all()
         return {state: count for state, count in rows}
 
     def jobs(self, *, state: str | None = None, kind: str | None = None) -> list[JobRow]:
-        with Session(self._engine, expire_on_commit=False) as session:
+        with read_session(self._engine) as session:
             query = select(JobRow).order_by(col(JobRow.id))
             if state is not None:
                 query = query.where(col(JobRow.state) == state)

@@ -13,13 +13,12 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, Select, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import ChatPlatform, ChatTarget, Meeting, NotificationState, PostedMessage
 from bot.ports.outbox import OutboxEntry
-from storage.availability import reads_only
+from storage.sessions import read_session, write_session
 from storage.tables import AdminMessageRow, ChatWorkspaceRow, NotificationRow, new_id
 
 Row = TypeVar("Row", NotificationRow, AdminMessageRow)
@@ -49,19 +48,11 @@ class SqlOutbox:
 
     def __init__(self, engine: Engine, clock: Clock, staff: AdminTargets) -> None:
         self._engine = engine
-        self._reader = reads_only(engine)
         self._clock = clock
         self._staff = staff
 
-    def _session(self) -> Session:
-        return Session(self._engine, expire_on_commit=False)
-
-    def _read_session(self) -> Session:
-        """For reads alone: on SQLite it does not wait for the write lock."""
-        return Session(self._reader, expire_on_commit=False)
-
     def admin_inboxes(self, *, company_id: str) -> list[ChatTarget]:
-        with self._session() as session:
+        with read_session(self._engine) as session:
             workspaces = session.execute(
                 select(col(ChatWorkspaceRow.platform), col(ChatWorkspaceRow.external_id))
                 .where(col(ChatWorkspaceRow.company_id) == company_id)
@@ -76,7 +67,7 @@ class SqlOutbox:
         ]
 
     def meeting_messages(self, *, meeting: Meeting) -> list[OutboxEntry]:
-        with self._read_session() as session:
+        with read_session(self._engine) as session:
             rows = session.scalars(
                 select(NotificationRow).where(
                     col(NotificationRow.company_id) == meeting.company_id,
@@ -141,7 +132,7 @@ class SqlOutbox:
         }
 
     def _first(self, query: Select[Row]) -> Row | None:
-        with self._read_session() as session:
+        with read_session(self._engine) as session:
             return session.scalars(query).first()
 
     def _ensure(
@@ -152,7 +143,7 @@ class SqlOutbox:
             return _entry(existing), False
         row = intend(new_id())
         try:
-            with self._session() as session, session.begin():
+            with write_session(self._engine) as session:
                 session.add(row)
         except IntegrityError:  # another worker recorded the same intent first
             existing = find()
@@ -181,5 +172,5 @@ class SqlOutbox:
         entry: OutboxEntry,
         values: dict[str, object],
     ) -> None:
-        with self._session() as session, session.begin():
+        with write_session(self._engine) as session:
             session.execute(update(table).where(col(table.id) == entry.id).values(**values))

@@ -66,7 +66,7 @@ def test_the_ports_are_found() -> None:
     assert {"Companies", "Catalog", "Meetings", "Outbox", "JobQueue", "ChatSender"} <= names
 
 
-@pytest.mark.parametrize(("name", "port"), _ports(), ids=lambda value: str(value).split(":")[-1])
+@pytest.mark.parametrize(("name", "port"), _ports(), ids=[name for name, _ in _ports()])
 def test_no_port_has_more_than_ten_methods(name: str, port: ast.ClassDef) -> None:
     methods = _public_methods(port)
     assert len(methods) <= MAX_PORT_METHODS, f"{name} has {len(methods)} methods: {methods}"
@@ -77,7 +77,7 @@ def test_the_repositories_are_found() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "repository"), _repositories(), ids=lambda value: str(value).split(":")[-1]
+    ("name", "repository"), _repositories(), ids=[name for name, _ in _repositories()]
 )
 def test_no_repository_inherits_another(name: str, repository: ast.ClassDef) -> None:
     assert not {base for base in _base_names(repository) if base.startswith("Sql")}, name

@@ -37,7 +37,7 @@ from bot.ports import ChatSender, MeetingPlatformPort
 from bot.urls import PublicUrls
 from bot.usecases.alerts import NoticeDeps
 from bot.usecases.routine import RoutineDeps
-from bot.usecases.sync_deps import LinkBuilder, SyncDeps
+from bot.usecases.sync_deps import SyncDeps
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
 from storage.alerts import SqlAlerts
@@ -313,7 +313,7 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
         outbox=chat_outbox(core, integrations),
         bookings=integrations.simplybook,
         platforms=integrations.platforms(),
-        links=LinkBuilder(core.settings.public_url),
+        links=PublicUrls(core.settings.public_url),
         alerts=core.alerts,
         templates=core.templates,
         clock=core.clock,

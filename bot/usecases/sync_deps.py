@@ -21,6 +21,7 @@ from bot.ports import (
     TemplateStore,
     ZoomAccounts,
 )
+from bot.urls import PublicUrls
 
 TakeTurn = Callable[[str], bool]
 """Takes the running job's turn on a shared message; False while another job has it.
@@ -29,17 +30,6 @@ A group class's message (and its meeting and seats) is written by the jobs of se
 take turns, so each one reconciles the class from the seats the database holds at that moment, and
 whichever runs last leaves the message showing every live seat.
 """
-
-
-@dataclass(frozen=True, slots=True)
-class LinkBuilder:
-    public_url: str
-
-    def client_link(self, token: str) -> str:
-        return f"{self.public_url.rstrip('/')}/m/{token}"
-
-    def host_link(self, token: str) -> str:
-        return f"{self.public_url.rstrip('/')}/h/{token}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +43,7 @@ class SyncDeps:
     outbox: ChatOutbox
     bookings: BookingSource
     platforms: Mapping[MeetingPlatform, MeetingPlatformPort]
-    links: LinkBuilder
+    links: PublicUrls
     alerts: AlertStore
     templates: TemplateStore
     clock: Clock

@@ -21,8 +21,9 @@ from bot.domain import (
     ZoomAccount,
 )
 from bot.outbox import ChatOutbox
+from bot.urls import PublicUrls
 from bot.usecases.sync_booking import sync_booking
-from bot.usecases.sync_deps import LinkBuilder, SyncDeps
+from bot.usecases.sync_deps import SyncDeps
 from tests.core.fakes import (
     EPOCH,
     FakeAlertStore,
@@ -76,7 +77,7 @@ class World:
             "bookings": self.source,
             "platforms": {MeetingPlatform.ZOOM: self.zoom},
             "chats": {ChatPlatform.SLACK: self.chat},
-            "links": LinkBuilder("https://meetbot.example"),
+            "links": PublicUrls("https://meetbot.example"),
             "alerts": self.alerts,
             "outbox": ChatOutbox(records=self.outbox, chats={ChatPlatform.SLACK: self.chat}),
             "templates": self.templates,

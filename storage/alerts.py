@@ -10,7 +10,6 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -22,7 +21,7 @@ from bot.domain import (
 )
 from bot.jobs import NotifyAdmins
 from storage.jobs import defer_in
-from storage.sessions import read_session, write_session
+from storage.sessions import read_session, retry_on_conflict, write_session
 from storage.tables import AlertRow, new_id
 
 REMIND_AFTER = timedelta(days=1)  # an unresolved problem is told again after a day, not sooner
@@ -62,12 +61,8 @@ class SqlAlerts:
 
     def raise_alert(self, *, company_id: str, spec: AlertSpec, booking: str = "") -> bool:
         """Records the problem (adding `booking` to those it affects); True when admins will be told."""
-        for _attempt in range(3):  # two workers may raise the same new problem at once
-            try:
-                return self._raise(company_id, spec, booking)
-            except IntegrityError:
-                continue
-        raise RuntimeError("could not record the alert")  # pragma: no cover
+        # Two workers may raise the same new problem at once: the loser finds the winner's row.
+        return retry_on_conflict(lambda: self._raise(company_id, spec, booking), attempts=3)
 
     def _raise(self, company_id: str, spec: AlertSpec, booking: str) -> bool:
         now = self._clock.now()

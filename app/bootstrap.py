@@ -302,7 +302,6 @@ def chat_outbox(core: Core, integrations: Integrations) -> ChatOutbox:
 
 
 def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
-    # The narrow record ports all point at the one set-up store until it is split by aggregate.
     return SyncDeps(
         companies=core.companies,
         catalog=core.catalog,

@@ -9,6 +9,7 @@ the same time and at most one of them is pending, so the key says what must not 
 from __future__ import annotations
 
 import dataclasses
+import typing
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -114,10 +115,11 @@ def is_kind(job: Job, job_type: type[JobType]) -> bool:
 
 def _from_payload(job_type: type[JobType], payload: Mapping[str, str]) -> JobType:
     values: dict[str, object] = {}
+    types = typing.get_type_hints(job_type)  # resolved, whatever form the annotations take
     for item in dataclasses.fields(job_type):
         if item.name in payload:
             text = payload[item.name]
-            values[item.name] = text == "1" if item.type == "bool" else text
+            values[item.name] = text == "1" if types[item.name] is bool else text
         elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
             raise PermanentFailure(f"a {job_type.kind} job without its {item.name!r}")
     return job_type(**values)  # type: ignore[arg-type]

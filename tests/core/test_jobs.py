@@ -3,6 +3,8 @@ its dedupe key says what must not run twice."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot import jobs
@@ -61,9 +63,14 @@ def test_two_identical_chat_commands_are_two_jobs() -> None:
     assert command.dedupe_key(None) != twin.dedupe_key(None)
 
 
-def test_the_admin_flag_is_kept_as_one_or_zero() -> None:
-    [command] = [job for job in EXAMPLES if isinstance(job, ChatCommand)]
-    assert jobs.encode(command)["is_admin"] == "1"
+@pytest.mark.parametrize("is_admin", [True, False])
+def test_the_admin_flag_is_kept_as_one_or_zero_and_read_back(is_admin: bool) -> None:
+    [example] = [job for job in EXAMPLES if isinstance(job, ChatCommand)]
+    command = dataclasses.replace(example, is_admin=is_admin)
+    assert jobs.encode(command)["is_admin"] == ("1" if is_admin else "0")
+    decoded = jobs.decode(_claimed(command))
+    # "0" is a non-empty string: read as text it would make anyone an admin.
+    assert isinstance(decoded, ChatCommand) and decoded.is_admin is is_admin
 
 
 def test_a_chat_command_queued_before_request_ids_still_runs() -> None:

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_database(cls, value: str) -> str:
         scheme = value.split("://", 1)[0] if "://" in value else ""
-        if scheme not in DATABASE_SCHEMES:
+        if scheme not in DATABASE_SCHEMES and not scheme.startswith("sqlite+"):
             shown = f"'{scheme}://'" if scheme else "no scheme"
             raise ValueError(
                 f"has {shown}; use sqlite:///path/to/meetbot.db or postgresql://user:password@host/db"

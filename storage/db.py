@@ -16,6 +16,7 @@ from storage.availability import begins_deferred, reads_only, translate_outages,
 from storage.crypto import SecretBox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 
 def is_sqlite(url: str) -> bool:
@@ -74,7 +75,16 @@ def make_engine(
     # which include link tokens and clients' contact details.
     if not is_sqlite(url):
         engine = create_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            hide_parameters=True,
+            # A server that never answers (a firewall dropping packets) is an error, not a hang;
+            # a connect_timeout in the URL wins.
+            connect_args={}
+            if "connect_timeout=" in url
+            else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
         )
         translate_outages(engine)
         return engine

@@ -110,6 +110,11 @@ def _unknown_postgres_user(tmp: Path, _slack: Slack) -> dict[str, str]:
     return {**_keys(tmp), "MEETBOT_DATABASE_URL": url}
 
 
+def _missing_postgres_database(tmp: Path, _slack: Slack) -> dict[str, str]:
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/no_such_meetbot_database"
+    return {**_keys(tmp), "MEETBOT_DATABASE_URL": url}
+
+
 def _slack_token(token: str) -> Callable[[Path, Slack], dict[str, str]]:
     def env(tmp: Path, slack: Slack) -> dict[str, str]:
         return {
@@ -149,6 +154,14 @@ MISTAKES = [
         _unknown_postgres_user,
         "MEETBOT_DATABASE_URL",
         "user named in the URL does not exist",
+        needs_postgres=True,
+    ),
+    Mistake(
+        "the PostgreSQL database does not exist",
+        ("migrate",),
+        _missing_postgres_database,
+        "MEETBOT_DATABASE_URL",
+        "database named in the URL does not exist",
         needs_postgres=True,
     ),
     Mistake(

@@ -79,7 +79,10 @@ def check_sqlite_folder(url: str) -> None:
 
 def database_problem(url: str, reason: str) -> StartupProblem:
     if url.startswith("sqlite"):
-        fix = "check the file's folder exists and is writable by meetbot"
+        fix = (
+            "check the path in MEETBOT_DATABASE_URL, that meetbot may write its folder, "
+            "and that its disk has room"
+        )
     else:
         fix = (
             "check the host, port, user, password and database name in MEETBOT_DATABASE_URL "

@@ -182,6 +182,13 @@ MISTAKES = [
         "does not exist",
     ),
     Mistake(
+        "a SQLite path that is a folder",
+        ("migrate",),
+        lambda tmp, _s: {**_keys(tmp), "MEETBOT_DATABASE_URL": f"sqlite:///{tmp}"},
+        "MEETBOT_DATABASE_URL",
+        "cannot be opened",
+    ),
+    Mistake(
         "an unknown log level",
         ("migrate",),
         lambda tmp, _s: {**_keys(tmp), "MEETBOT_LOG_LEVEL": "LOUD"},

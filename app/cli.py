@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -23,15 +25,67 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+_debug = False
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("meetbot")
+    except PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"meetbot {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the traceback of a start-up problem, not just its one line."
+    ),
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"meetbot: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _explained(settings: Settings) -> Iterator[None]:
+    """Start-up problems become one line and exit code 2 (the traceback only with --debug)."""
+    from app.startup import StartupProblem, database_problem
+    from bot.errors import StorageUnavailable
+    from storage.db import DatabaseConnectionError
+
+    try:
+        yield
+    except (StartupProblem, DatabaseConnectionError, StorageUnavailable) as error:
+        if _debug:
+            raise
+        if isinstance(error, StartupProblem):
+            _fail(str(error))
+        _fail(str(database_problem(settings.database_url, str(error))))
 
 
 def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
+        if _debug:
+            raise
         problems = "; ".join(_problem(issue) for issue in error.errors())
-        typer.echo(f"meetbot: configuration problem: {problems}", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"configuration problem: {problems}")
 
 
 def _problem(issue: Any) -> str:
@@ -41,15 +95,22 @@ def _problem(issue: Any) -> str:
 
 
 def _core(settings: Settings) -> Core:
+    """Everything shared, with the database checked reachable (run inside `_explained`)."""
     from app.bootstrap import ConfigurationError, build_core
     from app.logs import configure_logging
+    from app.startup import check_sqlite_folder
+    from storage.db import check_connection
 
     configure_logging(settings.log_level, settings.secret_values())
+    check_sqlite_folder(settings.database_url)
     try:
-        return build_core(settings)
+        core = build_core(settings)
     except ConfigurationError as error:
-        typer.echo(f"meetbot: {error}", err=True)
-        raise typer.Exit(2) from None
+        if _debug:
+            raise
+        _fail(str(error))
+    check_connection(core.engine)
+    return core
 
 
 @app.command()
@@ -61,29 +122,38 @@ def serve(
     import uvicorn
 
     from adapters.edge.server import server_config
+    from app.startup import bind_port, check_slack_token, configuration_warnings, summary_line
     from app.web import build_web_app, server_limits
     from app.worker import WorkerThread
 
     settings = _settings()
-    core = _core(settings)
-    core.migrate()
+    host, port = host or settings.host, port or settings.port
+    with _explained(settings):
+        sock = bind_port(host, port)  # first: a busy port is found before anything else runs
+        slack_warning = check_slack_token(settings)
+        core = _core(settings)
+        core.migrate()
+    warnings = [*filter(None, [slack_warning]), *configuration_warnings(settings)]
+    listening = f"{host}:{sock.getsockname()[1]}"
+    typer.echo(summary_line(settings, head=f"serving on {listening}", warnings=warnings), err=True)
     web = build_web_app(core, worker=WorkerThread(core))
-    config = server_config(
-        web,
-        host=host or settings.host,
-        port=port or settings.port,
-        limits=server_limits(settings),
-    )
-    uvicorn.Server(config).run()
+    config = server_config(web, host=host, port=port, limits=server_limits(settings))
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @app.command()
 def worker() -> None:
     """A worker alone (run several, on one or more machines, against PostgreSQL)."""
+    from app.startup import check_slack_token, configuration_warnings, summary_line
     from app.worker import run_worker
 
-    core = _core(_settings())
-    core.migrate()
+    settings = _settings()
+    with _explained(settings):
+        slack_warning = check_slack_token(settings)
+        core = _core(settings)
+        core.migrate()
+    warnings = [*filter(None, [slack_warning]), *configuration_warnings(settings)]
+    typer.echo(summary_line(settings, head="worker", warnings=warnings), err=True)
 
     async def _run() -> None:
         stop = asyncio.Event()
@@ -98,8 +168,9 @@ def worker() -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database schema to the newest version."""
-    core = _core(_settings())
-    core.migrate()
+    settings = _settings()
+    with _explained(settings):
+        _core(settings).migrate()
     typer.echo("database schema is up to date")
 
 
@@ -176,7 +247,9 @@ def keys_rotate() -> None:
     """Re-encrypt every stored secret with the first key of MEETBOT_SECRET_KEYS."""
     from storage.rotation import RotationProgress, rotate_secrets
 
-    core = _core(_settings())
+    settings = _settings()
+    with _explained(settings):
+        core = _core(settings)
 
     def report(progress: RotationProgress) -> None:
         typer.echo(

@@ -23,6 +23,10 @@ PLACEHOLDERS = {
 }
 
 
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "postgresql+psycopg")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def _is_placeholder(value: str) -> bool:
     lowered = value.strip().lower()
     return lowered in PLACEHOLDERS or lowered.startswith(("your-", "your_", "<"))
@@ -119,6 +123,25 @@ class Settings(BaseSettings):
         if value is not None and _is_placeholder(value.get_secret_value()):
             raise ValueError("is a placeholder; set a real value or leave it unset")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in DATABASE_SCHEMES and not scheme.startswith("sqlite+"):
+            shown = f"'{scheme}://'" if scheme else "no scheme"
+            raise ValueError(
+                f"has {shown}; use sqlite:///path/to/meetbot.db or postgresql://user:password@host/db"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"is '{value}'; use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator(
         "public_url",

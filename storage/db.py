@@ -9,26 +9,82 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from bot.errors import StorageUnavailable
 from storage.availability import begins_deferred, reads_only, translate_outages, write_problem
 from storage.crypto import SecretBox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+class DatabaseConnectionError(RuntimeError):
+    """The database cannot be opened or reached; the message says why in plain words (never the
+    URL, which may hold a password)."""
+
+
+# The forms PaaS providers and libpq hand out, mapped to the driver meetbot ships with.
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
+def normalise_url(url: str) -> str:
+    """`postgres://` and `postgresql://` mean PostgreSQL through psycopg (version 3)."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
+def connection_problem(error: BaseException) -> str:
+    """Why connecting failed, in plain words, from the driver's error (without its URL)."""
+    text_ = str(getattr(error, "orig", None) or error).lower()
+    if "password authentication failed" in text_ or "no password supplied" in text_:
+        return "PostgreSQL refused the user name or password"
+    if "does not exist" in text_ and 'role "' in text_:
+        return "the PostgreSQL user named in the URL does not exist"
+    if "does not exist" in text_ and 'database "' in text_:
+        return "the PostgreSQL database named in the URL does not exist"
+    if "unable to open database file" in text_ or "cannot be opened" in text_:
+        return "the SQLite file cannot be opened"
+    if isinstance(error, StorageUnavailable):
+        return str(error)
+    return "the database server cannot be reached"
+
+
+def check_connection(engine: Engine) -> None:
+    """Opens one connection, or raises `DatabaseConnectionError` saying why it could not."""
+    try:
+        with reads_only(engine).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except StorageUnavailable as outage:
+        raise DatabaseConnectionError(connection_problem(outage.__cause__ or outage)) from outage
+    except (DBAPIError, OSError) as error:
+        raise DatabaseConnectionError(connection_problem(error)) from error
+
+
 def make_engine(
     url: str, *, sqlite_synchronous: str = "FULL", sqlite_busy_timeout_seconds: float = 30.0
 ) -> Engine:
+    url = normalise_url(url)
     # hide_parameters: error texts (logged, kept on failed jobs) must not carry bound values,
     # which include link tokens and clients' contact details.
     if not is_sqlite(url):
         engine = create_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            hide_parameters=True,
+            # A server that never answers (a firewall dropping packets) is an error, not a hang;
+            # a connect_timeout in the URL wins.
+            connect_args={}
+            if "connect_timeout=" in url
+            else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
         )
         translate_outages(engine)
         return engine

@@ -35,6 +35,7 @@ def served(core: Core, demo: Demo, tmp_path: Path) -> Iterator[tuple[ServerProce
         core.settings,
         tmp_path,
         teams_allow_unauthenticated=True,  # /api/messages served; no activity gets that far
+        slack_bot_token=f"xoxb-{demo.team_id}-sandbox",  # serve checks it with auth.test
         server_header_timeout_seconds=2.0,
         server_body_timeout_seconds=2.0,
     ) as server:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,11 +22,12 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Core, build_integrations
 from app.sandbox import Demo, SandboxWorld, book
 from app.worker import build_worker
-from bot.domain import CatalogEntry, MeetingHostRef, MeetingPlatform
+from bot.domain import CatalogEntry, ChatPlatform, ChatTarget, MeetingHostRef, MeetingPlatform
+from bot.errors import RetryLater
 from storage.tables import MeetingRow, NotificationRow
 
 from .conftest import SteppingClock
-from .harness import busy, deliver, run_jobs
+from .harness import SQLITE_ONLY, busy, deliver, run_jobs
 
 CREATE = r"^/v2/users/[^/]+/meetings$"
 POST = r"chat\.postMessage$"
@@ -188,3 +190,57 @@ def test_a_meeting_an_older_version_made_with_the_marker_last_is_still_found(
     found = asyncio.run(find(row.marker))
     assert found is not None and found.external_id == str(meeting["id"])
     assert asyncio.run(find("meetbot:someone-else")) is None
+
+
+@SQLITE_ONLY
+def test_a_search_resumed_after_another_worker_posted_still_finds_that_post(
+    core: Core, demo: Demo, world: SandboxWorld, clock: SteppingClock
+) -> None:
+    """Worker A's search is cut short by the limit; meanwhile worker B runs the job, finds nothing
+    and posts. When A goes on below where it stopped it must still see B's newer post."""
+    passing = Time(clock, world)
+    world.slack.marketplace_app = False
+    since = clock.now()
+    for number in range(20):
+        world.slack.post_as_user(demo.channel_id, user_id=OTHER_PERSON, text=f"message {number}")
+    target = ChatTarget(ChatPlatform.SLACK, demo.team_id, demo.channel_id)
+    marker = "meetbot:message=resumed-search"
+
+    async def main() -> Any:
+        integrations = build_integrations(core)
+        found: Any = None
+        try:
+            with pytest.raises(RetryLater):  # page 1 read, page 2 refused: A keeps its place
+                await integrations.slack.find_posted(target=target, marker=marker, since=since)
+            passing.pass_seconds(61)
+            posted = _post_as_meetbot(core, demo, marker)  # worker B
+            for _ in range(4):
+                passing.pass_seconds(61)
+                try:
+                    found = await integrations.slack.find_posted(
+                        target=target, marker=marker, since=since
+                    )
+                except RetryLater:
+                    continue
+                break
+            return posted, found
+        finally:
+            await integrations.aclose()
+
+    posted, found = asyncio.run(main())
+    assert found is not None and found.message_id == posted
+
+
+def _post_as_meetbot(core: Core, demo: Demo, marker: str) -> str:
+    answer = httpx.post(
+        f"{core.settings.slack_api_url}/chat.postMessage",
+        headers={"Authorization": f"Bearer xoxb-{demo.team_id}-sandbox"},
+        json={
+            "channel": demo.channel_id,
+            "text": "a booking",
+            "metadata": {"event_type": "meetbot_message", "event_payload": {"marker": marker}},
+        },
+        timeout=10,
+    )
+    assert answer.json()["ok"], answer.text
+    return str(answer.json()["ts"])

@@ -169,56 +169,89 @@ class SlackSender:
     async def find_reply(
         self, *, target: ChatTarget, thread_id: str, marker: str
     ) -> PostedMessage | None:
-        """Reads the thread oldest first; an interrupted search goes on from its cursor."""
-        return await self._find(target, marker, "conversations.replies", ts=thread_id)
+        """Reads the thread oldest first (a later reply is always further on); a search a rate
+        limit interrupted goes on from its cursor at the next attempt."""
+        channel = await self._conversation(target)
+        key = (target.workspace_id, channel, "replies", thread_id, marker)
+        cursor = self._searches.pop(key, {}).get("cursor")
+        while True:
+            params: dict[str, Any] = {
+                "channel": channel,
+                "ts": thread_id,
+                "include_all_metadata": True,
+                "limit": 200,
+            }
+            if cursor:
+                params["cursor"] = cursor
+            try:
+                page = await self._call(
+                    target.workspace_id, "conversations.replies", may_repeat=True, **params
+                )
+            except _InvalidCursor:
+                if not cursor:
+                    raise
+                cursor = None  # the kept cursor expired: read the thread again from its start
+                continue
+            except RetryLater:
+                self._keep(key, {"cursor": cursor} if cursor else {})
+                raise
+            found = _carrying(page.get("messages") or [], marker, target)
+            if found is not None:
+                return found
+            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
+            if not cursor:
+                return None
 
     async def find_posted(
         self, *, target: ChatTarget, marker: str, since: datetime
     ) -> PostedMessage | None:
-        """Reads only what was posted since the intent (newest first); an interrupted search goes
-        on below the oldest message it had read."""
-        oldest = f"{since.timestamp() - CLOCK_SLACK_SECONDS:.6f}"
-        return await self._find(target, marker, "conversations.history", oldest=oldest)
-
-    async def _find(
-        self, target: ChatTarget, marker: str, method: str, **window: str
-    ) -> PostedMessage | None:
-        """Pages through a conversation (or a thread) for the message carrying `marker`.
+        """Reads only what was posted since the intent, newest first.
 
         Apps outside the Slack Marketplace may read one page of 15 messages a minute. A rate limit
-        is not an answer: the job is rescheduled for when Slack allows the next page (the post
-        must not be repeated), and the search then goes on where it stopped, so every attempt
-        makes progress."""
+        is not an answer: the job is rescheduled for when Slack allows the next page (posting
+        again could post twice), and the next attempt goes on below the oldest message already
+        read, so every attempt makes progress."""
         channel = await self._conversation(target)
-        key = (target.workspace_id, channel, method, marker, *sorted(window.values()))
-        resume = self._searches.pop(key, {})
+        oldest = f"{since.timestamp() - CLOCK_SLACK_SECONDS:.6f}"
+        return await self._search_history(target, channel, marker, oldest)
+
+    async def _search_history(
+        self, target: ChatTarget, channel: str, marker: str, oldest: str
+    ) -> PostedMessage | None:
+        key = (target.workspace_id, channel, "history", marker, oldest)
+        kept = self._searches.pop(key, {})
+        below, newest = kept.get("latest"), kept.get("newest")
         while True:
             params: dict[str, Any] = {
                 "channel": channel,
                 "include_all_metadata": True,
                 "limit": 200,
-                **window,
-                **resume,
+                "oldest": oldest,
+                **({"latest": below} if below else {}),
             }
             try:
-                page = await self._call(target.workspace_id, method, may_repeat=True, **params)
-            except _InvalidCursor:
-                if not resume:
-                    raise
-                resume = {}  # the kept cursor expired: read again from the start
-                continue
+                page = await self._call(
+                    target.workspace_id, "conversations.history", may_repeat=True, **params
+                )
             except RetryLater:
-                self._keep(key, resume)
+                if below and newest:
+                    self._keep(key, {"latest": below, "newest": newest})
                 raise
             messages = page.get("messages") or []
-            for message in messages:
-                payload = (message.get("metadata") or {}).get("event_payload") or {}
-                if payload.get("marker") == marker:
-                    return PostedMessage(target.channel_id, str(message["ts"]))
-            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
-            if not cursor:
-                return None
-            resume = _next_page(method, cursor, messages)
+            found = _carrying(messages, marker, target)
+            if found is not None:
+                return found
+            stamps = [str(m["ts"]) for m in messages if m.get("ts")]
+            if stamps:
+                newest = newest or max(stamps, key=float)
+                below = min(stamps, key=float)
+            if not stamps or not (page.get("response_metadata") or {}).get("next_cursor"):
+                break
+        if kept and newest:
+            # Resumed after a wait: another worker may have run the job meanwhile, found nothing
+            # and posted, so what came after this search's first page is read too.
+            return await self._search_history(target, channel, marker, newest)
+        return None
 
     def _keep(self, key: tuple[str, ...], resume: dict[str, str]) -> None:
         if not resume:
@@ -267,11 +300,12 @@ class SlackSender:
         self._clients.clear()
 
 
-def _next_page(method: str, cursor: str, messages: list[dict[str, Any]]) -> dict[str, str]:
-    """Where the search goes on after a page. History lists newest first, so "older than the
-    oldest message read" stays right however long the wait and however many messages arrive;
-    a thread is read by its cursor."""
-    stamps = [str(m["ts"]) for m in messages if m.get("ts")]
-    if method == "conversations.history" and stamps:
-        return {"latest": min(stamps, key=float)}
-    return {"cursor": cursor}
+def _carrying(
+    messages: list[dict[str, Any]], marker: str, target: ChatTarget
+) -> PostedMessage | None:
+    """The message among `messages` that carries `marker` in its metadata, if any."""
+    for message in messages:
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("marker") == marker:
+            return PostedMessage(target.channel_id, str(message["ts"]))
+    return None

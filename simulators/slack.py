@@ -10,6 +10,9 @@ Wire facts (docs.slack.dev method reference, slack_sdk sources):
   revoked one invalid_auth. oauth.v2.access takes the app's client id and secret as
   HTTP Basic (what slack_sdk does) or as arguments.
 - chat.postMessage allows about one message a second per channel.
+- Apps distributed outside the Slack Marketplace (since 2025) may call conversations.history and
+  conversations.replies once a minute per workspace, and get at most 15 messages a page
+  (`marketplace_app = False` here; Marketplace apps keep the usual limits).
 - conversations.history lists top-level messages newest first and carries message
   metadata only when include_all_metadata is true.
 - response_url takes up to 5 posts within 30 minutes (what happens past that is not
@@ -28,6 +31,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import string
 import time
@@ -52,6 +56,9 @@ BOT_SCOPES = "commands,chat:write,im:write,users:read,channels:read"
 # Well-known fake credentials, so tests and the sandbox need no configuration.
 DEFAULT_CLIENT_SECRET = "slack-client-secret"
 DEFAULT_BOT_TOKEN = "xoxb-sim-T0001"
+# What an app distributed outside the Slack Marketplace may read of a conversation.
+NON_MARKETPLACE_PAGE = 15
+NON_MARKETPLACE_READ_SECONDS = 60.0
 
 
 class SlackError(Exception):
@@ -61,7 +68,9 @@ class SlackError(Exception):
 
 
 class RateLimited(Exception):
-    pass
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -111,6 +120,9 @@ class SlackSimulator(Simulator):
         self.client_id = client_id
         self.client_secret = client_secret
         self.rate_limit_per_channel = False
+        # False: the app is distributed outside the Marketplace and reads history at its limits.
+        self.marketplace_app = True
+        self._last_read: dict[tuple[str, str], float] = {}
         # Team and user that the simulated OAuth consent screen approves as.
         self.authorizing_team: str | None = None
         self.authorizing_user: str | None = None
@@ -265,6 +277,17 @@ class SlackSimulator(Simulator):
             channel = self._channels.get(channel_id)
             return [_stored_copy(m) for m in channel.messages] if channel else []
 
+    def post_as_user(self, channel_id: str, *, user_id: str, text: str) -> str:
+        """A person writes in a channel (not the app); returns the message's ts."""
+        with self._lock:
+            channel = self._channels[channel_id]
+            ws = self._workspace(channel.team_id)
+            message = self._store(
+                ws, channel, {"text": text, "blocks": None, "metadata": None}, None
+            )
+            message.update(user=user_id, bot_id=None, app_id=None)
+            return str(message["ts"])
+
     def dm_messages(self, user_id: str) -> list[dict[str, Any]]:
         with self._lock:
             for channel in self._channels.values():
@@ -402,9 +425,9 @@ class SlackSimulator(Simulator):
                 result = handler(request, args)
             except SlackError as exc:
                 return json_response({"ok": False, "error": exc.error})
-            except RateLimited:
+            except RateLimited as exc:
                 body = {"ok": False, "error": "ratelimited"}
-                return json_response(body, 429, {"Retry-After": "1"})
+                return json_response(body, 429, {"Retry-After": str(exc.retry_after)})
         return json_response({"ok": True, **result})
 
     def _handlers(self) -> dict[str, Callable[[Request, dict[str, Any]], dict[str, Any]]]:
@@ -462,6 +485,21 @@ class SlackSimulator(Simulator):
         if last is not None and now - last < 1.0:
             raise RateLimited
         self._last_post[channel_id] = now
+
+    def _check_read_rate(self, ws: _Workspace, method: str, args: dict[str, Any]) -> None:
+        """Outside the Marketplace: one read a minute per method and workspace, 15 a page."""
+        if self.marketplace_app:
+            return
+        now = self.clock()
+        last = self._last_read.get((ws.team_id, method))
+        if last is not None and now - last < NON_MARKETPLACE_READ_SECONDS:
+            raise RateLimited(math.ceil(NON_MARKETPLACE_READ_SECONDS - (now - last)))
+        self._last_read[(ws.team_id, method)] = now
+        try:
+            asked = int(args.get("limit") or NON_MARKETPLACE_PAGE)
+        except ValueError:
+            asked = NON_MARKETPLACE_PAGE
+        args["limit"] = min(asked, NON_MARKETPLACE_PAGE)
 
     def _store(
         self, ws: _Workspace, channel: _Channel, content: dict[str, Any], thread_ts: Any
@@ -528,6 +566,7 @@ class SlackSimulator(Simulator):
     def _history(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
         ws = self._authenticate(request, args)
         channel = self._readable(ws, args.get("channel"))
+        self._check_read_rate(ws, "conversations.history", args)
         metadata = _flag(args.get("include_all_metadata"))
         top = [m for m in channel.messages if m["thread_ts"] in (None, m["ts"])]
         chosen = [m for m in reversed(top) if _in_window(m["ts"], args)]
@@ -548,6 +587,7 @@ class SlackSimulator(Simulator):
         ws = self._authenticate(request, args)
         channel = self._readable(ws, args.get("channel"))
         parent = self._find(channel, args.get("ts"))
+        self._check_read_rate(ws, "conversations.replies", args)
         root = parent["thread_ts"] or parent["ts"]
         metadata = _flag(args.get("include_all_metadata"))
         thread = [_view(m, metadata) for m in channel.messages if root in (m["ts"], m["thread_ts"])]

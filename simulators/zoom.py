@@ -17,6 +17,8 @@ Wire facts checked against Zoom's docs and developer forum answers:
   Retry-After that is a date-time ("2020-05-31T00:00:00Z"), not seconds; forum reports
   say real answers sometimes lack those headers, so clients must not depend on them.
 - A recurring meeting with no fixed time (type 3) silently keeps approval_type 2.
+- GET /users/{id}/meetings shows only the first 250 characters of each agenda; GET
+  /meetings/{id} shows it whole (`listed_agenda_chars = 250` here; off by default).
 """
 
 from __future__ import annotations
@@ -161,6 +163,8 @@ class ZoomSimulator(Simulator):
         self.now: Callable[[], datetime] = _utc_now
         self.authorizing_user: tuple[str, str] | None = None
         self.refresh_count = 0
+        # Zoom's meeting list shows an agenda's first 250 characters; None shows it whole.
+        self.listed_agenda_chars: int | None = None
         self.token_requests: list[dict[str, str]] = []
         self.base_url = ""  # learned from requests; used by issue_tokens() for api_url
         self._users: dict[str, dict[str, Any]] = {}
@@ -242,6 +246,11 @@ class ZoomSimulator(Simulator):
             data = _public(found.data)
             data["registrants"] = [vars(r).copy() for r in found.registrants]
             return data
+
+    def rewrite_agenda(self, meeting_id: int, agenda: str) -> None:
+        """The agenda changes behind the API's back (e.g. as an older client wrote it)."""
+        with self._lock:
+            self._meetings[meeting_id].data["agenda"] = agenda
 
     def created_count(self) -> int:
         with self._lock:
@@ -444,7 +453,7 @@ class ZoomSimulator(Simulator):
         kind = request.query_params.get("type", "scheduled")
         now = self.now()
         meetings = [
-            _summary(m.data)
+            _summary(m.data, agenda_chars=self.listed_agenda_chars)
             for m in self._meetings.values()
             if not m.deleted
             and m.data["host_id"] == host["id"]
@@ -750,7 +759,7 @@ def _public(data: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
-def _summary(data: dict[str, Any]) -> dict[str, Any]:
+def _summary(data: dict[str, Any], *, agenda_chars: int | None = None) -> dict[str, Any]:
     keys = (
         "uuid",
         "id",
@@ -764,7 +773,10 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
         "created_at",
         "join_url",
     )
-    return {k: data[k] for k in keys}
+    summary = {k: data[k] for k in keys}
+    if agenda_chars is not None:
+        summary["agenda"] = str(summary["agenda"])[:agenda_chars]
+    return summary
 
 
 def _user_summary(user: dict[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,14 @@ AUTH_PROBLEMS = {
 TokenFor = Callable[[str], str | None]
 # Slack: about one message a second per channel, short bursts allowed.
 CHANNEL_LIMITS = ((1.0, 3), (60.0, 60))
+# Seconds before the intent that the history search also looks at (clocks differ a little).
+CLOCK_SLACK_SECONDS = 60
+# Searches that stopped part-way (rate limited) and where they go on from; oldest dropped first.
+SEARCHES_KEPT = 1000
+
+
+class _InvalidCursor(RetryLater):
+    """Slack no longer knows a cursor kept from an earlier attempt: the search starts over."""
 
 
 def _api_error(error: SlackApiError) -> MeetbotError:
@@ -53,6 +61,8 @@ def _api_error(error: SlackApiError) -> MeetbotError:
         return ChatAuthRevoked(
             f"Slack no longer accepts meetbot's token ({code}); reinstall the app"
         )
+    if code == "invalid_cursor":
+        return _InvalidCursor("Slack no longer knows the search's cursor")
     if error.response.status_code == 429 or code == "ratelimited":
         retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
             "retry-after"
@@ -78,6 +88,9 @@ class SlackSender:
         self._timeout = timeout
         self._clients: dict[str, AsyncWebClient] = {}
         self._session: aiohttp.ClientSession | None = None
+        # Marker searches a rate limit interrupted: the next attempt goes on where this one
+        # stopped instead of reading the newest pages again (Slack may allow one page a minute).
+        self._searches: dict[tuple[str, ...], dict[str, str]] = {}
 
     def _client(self, workspace_id: str) -> AsyncWebClient:
         token = self._token_for(workspace_id)
@@ -156,37 +169,96 @@ class SlackSender:
     async def find_reply(
         self, *, target: ChatTarget, thread_id: str, marker: str
     ) -> PostedMessage | None:
-        return await self._find(target, marker, "conversations.replies", ts=thread_id)
+        """Reads the thread oldest first (a later reply is always further on); a search a rate
+        limit interrupted goes on from its cursor at the next attempt."""
+        channel = await self._conversation(target)
+        key = (target.workspace_id, channel, "replies", thread_id, marker)
+        cursor = self._searches.pop(key, {}).get("cursor")
+        while True:
+            params: dict[str, Any] = {
+                "channel": channel,
+                "ts": thread_id,
+                "include_all_metadata": True,
+                "limit": 200,
+            }
+            if cursor:
+                params["cursor"] = cursor
+            try:
+                page = await self._call(
+                    target.workspace_id, "conversations.replies", may_repeat=True, **params
+                )
+            except _InvalidCursor:
+                if not cursor:
+                    raise
+                cursor = None  # the kept cursor expired: read the thread again from its start
+                continue
+            except RetryLater:
+                self._keep(key, {"cursor": cursor} if cursor else {})
+                raise
+            found = _carrying(page.get("messages") or [], marker, target)
+            if found is not None:
+                return found
+            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
+            if not cursor:
+                return None
 
     async def find_posted(
         self, *, target: ChatTarget, marker: str, since: datetime
     ) -> PostedMessage | None:
-        oldest = f"{since.timestamp() - 60:.6f}"
-        return await self._find(target, marker, "conversations.history", oldest=oldest)
+        """Reads only what was posted since the intent, newest first.
 
-    async def _find(
-        self, target: ChatTarget, marker: str, method: str, **window: str
-    ) -> PostedMessage | None:
-        """Pages through a conversation (or a thread) for the message carrying `marker`."""
+        Apps outside the Slack Marketplace may read one page of 15 messages a minute. A rate limit
+        is not an answer: the job is rescheduled for when Slack allows the next page (posting
+        again could post twice), and the next attempt goes on below the oldest message already
+        read, so every attempt makes progress."""
         channel = await self._conversation(target)
-        cursor = None
+        oldest = f"{since.timestamp() - CLOCK_SLACK_SECONDS:.6f}"
+        return await self._search_history(target, channel, marker, oldest)
+
+    async def _search_history(
+        self, target: ChatTarget, channel: str, marker: str, oldest: str
+    ) -> PostedMessage | None:
+        key = (target.workspace_id, channel, "history", marker, oldest)
+        kept = self._searches.pop(key, {})
+        below, newest = kept.get("latest"), kept.get("newest")
         while True:
             params: dict[str, Any] = {
                 "channel": channel,
                 "include_all_metadata": True,
                 "limit": 200,
-                **window,
+                "oldest": oldest,
+                **({"latest": below} if below else {}),
             }
-            if cursor:
-                params["cursor"] = cursor
-            page = await self._call(target.workspace_id, method, may_repeat=True, **params)
-            for message in page.get("messages") or []:
-                payload = (message.get("metadata") or {}).get("event_payload") or {}
-                if payload.get("marker") == marker:
-                    return PostedMessage(target.channel_id, str(message["ts"]))
-            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
-            if not cursor:
-                return None
+            try:
+                page = await self._call(
+                    target.workspace_id, "conversations.history", may_repeat=True, **params
+                )
+            except RetryLater:
+                if below and newest:
+                    self._keep(key, {"latest": below, "newest": newest})
+                raise
+            messages = page.get("messages") or []
+            found = _carrying(messages, marker, target)
+            if found is not None:
+                return found
+            stamps = [str(m["ts"]) for m in messages if m.get("ts")]
+            if stamps:
+                newest = newest or max(stamps, key=float)
+                below = min(stamps, key=float)
+            if not stamps or not (page.get("response_metadata") or {}).get("next_cursor"):
+                break
+        if kept and newest:
+            # Resumed after a wait: another worker may have run the job meanwhile, found nothing
+            # and posted, so what came after this search's first page is read too.
+            return await self._search_history(target, channel, marker, newest)
+        return None
+
+    def _keep(self, key: tuple[str, ...], resume: dict[str, str]) -> None:
+        if not resume:
+            return
+        while len(self._searches) >= SEARCHES_KEPT:
+            self._searches.pop(next(iter(self._searches)))
+        self._searches[key] = resume
 
     async def update(self, *, target: ChatTarget, message_id: str, message: ChatMessage) -> None:
         await self._write(target, "chat.update", message, may_repeat=True, ts=message_id)
@@ -221,7 +293,19 @@ class SlackSender:
         return str(answer["channel"]["id"])
 
     async def aclose(self) -> None:
+        self._searches.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
         self._clients.clear()
+
+
+def _carrying(
+    messages: list[dict[str, Any]], marker: str, target: ChatTarget
+) -> PostedMessage | None:
+    """The message among `messages` that carries `marker` in its metadata, if any."""
+    for message in messages:
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("marker") == marker:
+            return PostedMessage(target.channel_id, str(message["ts"]))
+    return None

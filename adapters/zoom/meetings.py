@@ -14,10 +14,19 @@ SCHEDULED = 2
 AUTOMATIC_APPROVAL = 0
 PAGE_SIZE = 300
 AGENDA_LIMIT = 2000
+# Zoom's meeting list shows only the first 250 characters of an agenda.
+LISTED_AGENDA = 250
 
 
 def _zoom_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _agenda(request: MeetingRequest) -> str:
+    """The marker goes first: Zoom's meeting list cuts agendas short, and a retry looks for it
+    there (a long provider or service name must not push it out of sight)."""
+    rest = request.agenda.replace(request.marker, "").strip()
+    return f"{request.marker}\n{rest}"[:AGENDA_LIMIT] if rest else request.marker
 
 
 def _platform_meeting(body: dict[str, Any]) -> PlatformMeeting:
@@ -25,6 +34,14 @@ def _platform_meeting(body: dict[str, Any]) -> PlatformMeeting:
         return PlatformMeeting(external_id=str(body["id"]), join_url=str(body["join_url"]))
     except KeyError as error:
         raise MeetingPlatformRejected("Zoom's meeting answer had no id or join URL") from error
+
+
+def _starts_at(meeting: dict[str, Any], start: datetime) -> bool:
+    try:
+        listed = datetime.fromisoformat(str(meeting.get("start_time") or "").replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return listed.tzinfo is not None and listed == start.astimezone(UTC).replace(microsecond=0)
 
 
 class ZoomMeetings:
@@ -49,7 +66,7 @@ class ZoomMeetings:
             "start_time": _zoom_time(request.start),
             "duration": request.duration_minutes,
             "timezone": request.timezone,
-            "agenda": request.agenda[:AGENDA_LIMIT],
+            "agenda": _agenda(request),
             "settings": settings,
         }
         created = await self._api.request(
@@ -65,8 +82,12 @@ class ZoomMeetings:
         start: datetime,
         request: MeetingRequest | None = None,
     ) -> PlatformMeeting | None:
-        """Looks through the host's scheduled meetings for one whose agenda carries `marker`."""
+        """Looks through the host's scheduled meetings for one whose agenda carries `marker`,
+        anywhere in it: meetbot puts it first, older versions put it last. The list shows only
+        the start of each agenda, so a cut-short agenda of a meeting at the booking's start is
+        read in full (how a meeting made by an older version is still found)."""
         page_token = ""
+        cut_short: list[dict[str, Any]] = []
         while True:
             params: dict[str, Any] = {"type": "scheduled", "page_size": PAGE_SIZE}
             if page_token:
@@ -78,11 +99,24 @@ class ZoomMeetings:
                 params=params,
             )
             for meeting in page.get("meetings") or []:
-                if marker in str(meeting.get("agenda") or ""):
+                agenda = str(meeting.get("agenda") or "")
+                if marker in agenda:
                     return _platform_meeting(meeting)
+                if len(agenda) >= LISTED_AGENDA and _starts_at(meeting, start):
+                    cut_short.append(meeting)
             page_token = str(page.get("next_page_token") or "")
             if not page_token:
-                return None
+                break
+        for meeting in cut_short:
+            try:
+                full = await self._api.request(
+                    host.account_id, "GET", f"/meetings/{quote(str(meeting['id']))}"
+                )
+            except MeetingGone:
+                continue
+            if marker in str(full.get("agenda") or ""):
+                return _platform_meeting({**meeting, **full})
+        return None
 
     async def fresh_host_url(self, *, host: MeetingHostRef, external_id: str) -> str:
         meeting = await self._api.request(host.account_id, "GET", f"/meetings/{quote(external_id)}")

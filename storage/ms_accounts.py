@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
-from bot.domain import AccountState, MsAccount
+from bot.domain import AccountState, MsAccount, MsConnection
 from bot.errors import MeetingAccountRevoked
 from storage.crypto import SecretBox
 from storage.mappers import from_row
@@ -31,6 +31,8 @@ from storage.sessions import read_session, write_session
 from storage.tables import MsAccountRow
 
 DISCONNECTED = "disconnected"
+# What a sign-in sets on the account row besides its cache (sealed apart) and who connected it.
+_ACCOUNT_FIELDS = ("tenant_id", "object_id", "username", "display_name", "home_account_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,35 +64,18 @@ class SqlMsAccounts:
 
     # Accounts.
 
-    def save_account(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        tenant_id: str,
-        object_id: str,
-        username: str,
-        display_name: str,
-        home_account_id: str,
-        token_cache: str,
-        connected_by: str = "",
-    ) -> MsAccount:
+    def save_account(self, *, connection: MsConnection, connected_by: str = "") -> MsAccount:
         """Stores a connected account, replacing the one of that company and provider.
 
         The row (and its id) is kept on replacement, so meetings it hosts stay attached to it.
         """
-        fields = {
-            "tenant_id": tenant_id,
-            "object_id": object_id,
-            "username": username,
-            "display_name": display_name,
-            "home_account_id": home_account_id,
-            "connected_by": connected_by,
-        }
+        fields = {name: getattr(connection, name) for name in _ACCOUNT_FIELDS}
+        fields["connected_by"] = connected_by
+        company_id, provider_external_id = connection.company_id, connection.provider_external_id
         try:
-            return self._upsert(company_id, provider_external_id, fields, token_cache)
+            return self._upsert(company_id, provider_external_id, fields, connection.token_cache)
         except IntegrityError:  # a concurrent first connection inserted the row: replace it
-            return self._upsert(company_id, provider_external_id, fields, token_cache)
+            return self._upsert(company_id, provider_external_id, fields, connection.token_cache)
 
     def _upsert(
         self, company_id: str, provider_external_id: str, fields: dict[str, str], cache: str

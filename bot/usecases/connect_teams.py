@@ -200,15 +200,7 @@ async def answer_teams_confirmation(
 def _activate(deps: AdminDeps, company: Company, result: MsConnection) -> Reply:
     assert deps.teams_accounts is not None
     account = deps.teams_accounts.save_account(
-        company_id=company.id,
-        provider_external_id=result.provider_external_id,
-        tenant_id=result.tenant_id,
-        object_id=result.object_id,
-        username=result.username,
-        display_name=result.display_name,
-        home_account_id=result.home_account_id,
-        token_cache=result.token_cache,
-        connected_by=actor_key(result.actor),
+        connection=result, connected_by=actor_key(result.actor)
     )
     whose = (
         "the company's account" if not account.provider_external_id else "a provider's own account"

@@ -1301,32 +1301,20 @@ class FakeTeamsAccounts:
     def accounts(self, *, company_id: str) -> list[MsAccount]:
         return [account for (owner, _), account in self.saved.items() if owner == company_id]
 
-    def save_account(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        tenant_id: str,
-        object_id: str,
-        username: str,
-        display_name: str,
-        home_account_id: str,
-        token_cache: str,
-        connected_by: str = "",
-    ) -> MsAccount:
+    def save_account(self, *, connection: MsConnection, connected_by: str = "") -> MsAccount:
         account = MsAccount(
             f"ms{len(self.saved) + 1}",
-            company_id,
-            provider_external_id,
-            tenant_id,
-            object_id,
-            username,
-            display_name,
-            home_account_id,
+            connection.company_id,
+            connection.provider_external_id,
+            connection.tenant_id,
+            connection.object_id,
+            connection.username,
+            connection.display_name,
+            connection.home_account_id,
             AccountState.ACTIVE,
             connected_by=connected_by,
         )
-        self.saved[(company_id, provider_external_id)] = account
+        self.saved[(connection.company_id, connection.provider_external_id)] = account
         return account
 
     def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool:

@@ -13,9 +13,9 @@ import secrets
 from collections.abc import Mapping
 
 from bot.commands.authorization import access_of
-from bot.commands.deps import AdminDeps, actor_key, problem_solved
+from bot.commands.deps import AdminDeps, actor_key
 from bot.commands.reply import Reply, say
-from bot.domain import Actor, AlertKind, Company, MsConnection
+from bot.domain import Actor, Company, MsConnection
 from bot.errors import MeetbotError
 from bot.signin import (
     CONFIRM_SECONDS,
@@ -25,7 +25,7 @@ from bot.signin import (
     confirmation_message,
     consent_text,
 )
-from bot.usecases.connect_zoom import Outcome, Redirect, company_of_sign_in, tell
+from bot.usecases.connect_zoom import Outcome, Redirect, company_of_sign_in, now_connected, tell
 
 ACTION_CONFIRM_TEAMS = "meetbot_teams_confirm"
 ACTION_DISCARD_TEAMS = "meetbot_teams_discard"
@@ -205,16 +205,12 @@ def _activate(deps: AdminDeps, company: Company, result: MsConnection) -> Reply:
     whose = (
         "the company's account" if not account.provider_external_id else "a provider's own account"
     )
-    deps.audit(
-        company.id, result.actor, "connected Microsoft Teams", f"{account.username}, {whose}"
-    )
-    solved = (
-        f"Microsoft Teams is connected again ({account.username}); the waiting bookings "
-        "are being set up now."
-    )
-    waiting = problem_solved(deps, company.id, AlertKind.ACCOUNT_REVOKED, "teams", solved)
-    return say(
-        "Microsoft Teams is connected",
-        f"{account.username} ({whose}) now hosts Teams meetings. Move a provider to Teams with "
-        "`/meetings provider NAME teams`." + waiting,
+    return now_connected(
+        deps,
+        company,
+        result.actor,
+        platform=("teams", "Microsoft Teams"),
+        account=(f"{account.username}, {whose}", account.username),
+        hosts=f"{account.username} ({whose}) now hosts Teams meetings. Move a provider to Teams "
+        "with `/meetings provider NAME teams`.",
     )

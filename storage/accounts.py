@@ -6,7 +6,6 @@ may refresh a credential at a time: a compare-and-swap on `token_version` plus a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,22 +14,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
-from bot.domain import AccountState
+from bot.domain import AccountState, ZoomTokens
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
 from storage.sessions import read_session, write_session
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
-
-
-@dataclass(frozen=True, slots=True)
-class TokenSet:
-    access_token: str
-    refresh_token: str
-    expires_at: datetime
-    version: int
-
-    def __repr__(self) -> str:
-        return f"TokenSet(version={self.version}, expires_at={self.expires_at.isoformat()})"
 
 
 class SqlZoomAccounts:
@@ -79,7 +67,7 @@ class SqlZoomAccounts:
             )
             return row.id
 
-    def tokens(self, *, account_id: str) -> TokenSet:
+    def tokens(self, *, account_id: str) -> ZoomTokens:
         with read_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
         if row is None:
@@ -88,7 +76,7 @@ class SqlZoomAccounts:
             raise MeetingAccountRevoked(
                 f"the Zoom connection needs to be renewed: {row.state_reason}"
             )
-        return TokenSet(
+        return ZoomTokens(
             access_token=self._open(row.id, "access_token", row.access_token_enc),
             refresh_token=self._open(row.id, "refresh_token", row.refresh_token_enc),
             expires_at=row.access_expires_at,
@@ -112,24 +100,18 @@ class SqlZoomAccounts:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def store_refreshed(
-        self,
-        *,
-        account_id: str,
-        version: int,
-        access_token: str,
-        refresh_token: str,
-        expires_at: datetime,
-    ) -> TokenSet:
+    def store_refreshed(self, *, account_id: str, tokens: ZoomTokens) -> ZoomTokens:
+        """Keeps refreshed tokens, which carry the version they will have: the one after the
+        stored version, or NotFound when another process changed it meanwhile."""
         with write_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
-            if row is None or row.token_version != version:
+            if row is None or row.token_version != tokens.version - 1:
                 raise NotFound("the Zoom account changed while its token was being refreshed")
-            row.access_token_enc = self._seal(row.id, "access_token", access_token)
-            row.refresh_token_enc = self._seal(row.id, "refresh_token", refresh_token)
-            row.access_expires_at, row.token_version = expires_at, version + 1
+            row.access_token_enc = self._seal(row.id, "access_token", tokens.access_token)
+            row.refresh_token_enc = self._seal(row.id, "refresh_token", tokens.refresh_token)
+            row.access_expires_at, row.token_version = tokens.expires_at, tokens.version
             row.refresh_lease_until = None
-            return TokenSet(access_token, refresh_token, expires_at, version + 1)
+            return tokens
 
     def release_refresh(self, *, account_id: str) -> None:
         with write_session(self._engine) as session:

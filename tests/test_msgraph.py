@@ -42,6 +42,7 @@ from bot.domain import (
     MeetingHostRef,
     MeetingPlatform,
     MeetingRequest,
+    MsSignInFor,
 )
 from bot.errors import (
     MeetingAccountRevoked,
@@ -258,10 +259,7 @@ class SignIn:
         self.sim.signing_in = user
         url = run(
             self.connect.authorize_url(
-                company_id=company_id,
-                provider_external_id=provider,
-                actor=actor,
-                browser_nonce=BROWSER,
+                signing_in=MsSignInFor(company_id, provider, actor), browser_nonce=BROWSER
             )
         )
         page = self.browser.get(url)

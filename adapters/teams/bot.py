@@ -27,7 +27,7 @@ Wire facts relied on (Teams docs "Channel and group chat conversations with a bo
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from botbuilder.core import ActivityHandler, BotAdapter, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ChannelAccount
 
+from adapters.edge.front import ChatHandlers
 from adapters.teams.activities import (
     AT_TAG,
     Mentioned,
@@ -82,14 +83,9 @@ GREETING = ChatMessage(
 
 
 @dataclass(frozen=True)
-class TeamsHandlers:
+class TeamsHandlers(ChatHandlers):
     """The core's use cases, bound by the composition root."""
 
-    run_command: Callable[[Actor, str], Awaitable[Reply]]
-    run_action: Callable[[Actor, str, str], Awaitable[Reply]]
-    submit_simplybook: Callable[
-        [Actor, dict[str, str]], Awaitable[tuple[dict[str, str], Reply | None]]
-    ]
     # A command slower than Teams waits for is redone by a worker, answered in the person's chat.
     defer_command: Callable[[Actor, str], None] | None = None
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from bot.commands.authorization import access_of
 from bot.commands.deps import AdminDeps, actor_key
 from bot.commands.reply import Reply, say
-from bot.domain import Actor, Company, MsConnection
+from bot.domain import Actor, Company, MsConnection, MsSignInFor
 from bot.errors import MeetbotError
 from bot.signin import (
     CONFIRM_SECONDS,
@@ -75,10 +75,9 @@ async def begin_teams_sign_in(deps: AdminDeps, *, start_id: str) -> Redirect | O
         return Outcome(False, "This link has expired", EXPIRED)
     nonce = secrets.token_urlsafe(32)
     try:
+        provider = str(json.loads(started.payload or "{}").get("provider", ""))
         url = await deps.teams_sign_in.authorize_url(
-            company_id=started.company_id,
-            provider_external_id=str(json.loads(started.payload or "{}").get("provider", "")),
-            actor=started.actor,
+            signing_in=MsSignInFor(started.company_id, provider, started.actor),
             browser_nonce=nonce,
         )
     except MeetbotError as problem:  # Microsoft unreachable or refusing: a page, never a 5xx

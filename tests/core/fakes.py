@@ -43,6 +43,7 @@ from bot.domain import (
     MsAccount,
     MsConnection,
     MsConnectRefused,
+    MsSignInFor,
     Notification,
     NotificationState,
     PaymentState,
@@ -375,16 +376,12 @@ class FakeTeamsSignIn(Failing):
         self.outcomes: dict[str, MsConnection | MsConnectRefused] = {}  # browser nonce -> result
 
     async def authorize_url(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        actor: Actor,
-        browser_nonce: str,
-        login_hint: str = "",
+        self, *, signing_in: MsSignInFor, browser_nonce: str, login_hint: str = ""
     ) -> str:
         self._maybe_fail()
-        return f"https://login.example/authorize?company={company_id}&nonce={browser_nonce}"
+        return (
+            f"https://login.example/authorize?company={signing_in.company_id}&nonce={browser_nonce}"
+        )
 
     async def complete(
         self, form: Mapping[str, str], *, browser_nonce: str

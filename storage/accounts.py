@@ -7,7 +7,6 @@ may refresh a credential at a time: a compare-and-swap on `token_version` plus a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import AccountState, ZoomTokens
+from bot.domain.installations import ChatInstallation
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
 from storage.sessions import read_session, write_session
@@ -178,41 +178,34 @@ class SqlChatWorkspaces:
             return None
         return self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")
 
-    def save_installation(
-        self,
-        *,
-        team_id: str,
-        team_name: str,
-        bot_token: str,
-        bot_user_id: str,
-        bot_id: str,
-        scopes: str,
-        installed_by: str,
-    ) -> None:
+    def save_installation(self, *, installation: ChatInstallation) -> None:
         """A Slack workspace installed the app (multi-workspace OAuth)."""
         with write_session(self._engine) as session:
-            row = workspace_row(session, platform=SLACK, external_id=team_id)
-            row.name, row.bot_user_id, row.bot_id = team_name, bot_user_id, bot_id
-            row.scopes, row.installed_by = scopes, installed_by
+            row = workspace_row(session, platform=SLACK, external_id=installation.workspace_id)
+            row.name, row.installed_by = installation.workspace_name, installation.installed_by
+            row.bot_user_id, row.bot_id = installation.bot_user_id, installation.bot_id
+            row.scopes = ",".join(installation.scopes)
             row.bot_token_enc = self._box.encrypt(
-                bot_token, context=f"chat_workspace.bot_token:{row.id}"
+                installation.bot_token, context=f"chat_workspace.bot_token:{row.id}"
             )
 
-    def installation(self, *, team_id: str) -> dict[str, Any] | None:
+    def installation(self, *, team_id: str) -> ChatInstallation | None:
         with read_session(self._engine) as session:
             row = find_workspace(session, platform=SLACK, external_id=team_id)
         if row is None or row.bot_token_enc is None:
             return None
-        return {
-            "bot_token": self._box.decrypt(
-                row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}"
-            ),
-            "bot_id": row.bot_id,
-            "bot_user_id": row.bot_user_id,
-            "scopes": [scope for scope in row.scopes.split(",") if scope],
-            "installed_by": row.installed_by,
-            "installed_at": row.created_at.timestamp(),
-        }
+        token = self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")
+        scopes = tuple(scope for scope in row.scopes.split(",") if scope)
+        return ChatInstallation(
+            team_id,
+            row.name,
+            token,
+            row.bot_user_id,
+            row.bot_id,
+            scopes,
+            row.installed_by,
+            installed_at=row.created_at.timestamp(),
+        )
 
     def forget_installation(self, *, team_id: str) -> None:
         with write_session(self._engine) as session:

@@ -65,6 +65,7 @@ from adapters.teams.references import (
 from bot.commands import MAX_COMMAND_CHARS, Reply, answer_in_time
 from bot.commands import SIMPLYBOOK_FORM as CORE_FORM
 from bot.domain import Actor, ChatPlatform
+from bot.domain.installations import TeamsConversation
 from bot.errors import MeetbotError
 from bot.messages import ChatMessage
 
@@ -299,12 +300,14 @@ class MeetbotTeamsBot(ActivityHandler):
             user=activity.from_property,
         )
         self._store.remember(
-            tenant_id=speaker.tenant_id,
-            conversation_id=chat,
-            conversation_type="personal",
-            service_url=activity.service_url,
-            reference=reference_json(reference),
-            user_aad_id=speaker.aad_object_id,
+            conversation=TeamsConversation(
+                speaker.tenant_id,
+                chat,
+                "personal",
+                activity.service_url,
+                reference_json(reference),
+                user_aad_id=speaker.aad_object_id,
+            )
         )
         return chat
 
@@ -351,16 +354,17 @@ class MeetbotTeamsBot(ActivityHandler):
         name = str(channel.get("name") or "")
         if not name and team_id and team_id == speaker.conversation_id:
             name = "General"  # Teams names every channel but the team's first one
-        self._store.remember(
-            tenant_id=speaker.tenant_id,
-            conversation_id=speaker.conversation_id,
-            conversation_type=speaker.conversation_type,
-            service_url=activity.service_url,
-            reference=reference_json(reference),
+        conversation = TeamsConversation(
+            speaker.tenant_id,
+            speaker.conversation_id,
+            speaker.conversation_type,
+            activity.service_url,
+            reference_json(reference),
             team_id=team_id,
             channel_name=name,
             user_aad_id="" if speaker.in_channel else speaker.aad_object_id,
         )
+        self._store.remember(conversation=conversation)
 
     def _names(
         self,

@@ -1,5 +1,5 @@
-"""A chat workspace's installation of meetbot, as the chat platform's install flow gives it
-(Slack's multi-workspace OAuth): the bot's token and identity there, and who installed it."""
+"""Where meetbot is installed in chat and can post: a Slack workspace's installation (the bot's
+token and identity there, and who installed it) and the Teams conversations the bot may use."""
 
 from __future__ import annotations
 
@@ -19,3 +19,18 @@ class ChatInstallation:
 
     def __repr__(self) -> str:  # the bot token is a secret
         return f"ChatInstallation(workspace_id={self.workspace_id!r}, scopes={self.scopes!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsConversation:
+    """Where the Teams bot can post proactively: a conversation in a tenant (a Teams tenant is a
+    workspace), with the reference botbuilder serialises for it (JSON text)."""
+
+    tenant_id: str
+    conversation_id: str
+    conversation_type: str  # personal, channel, groupChat; "" when not told
+    service_url: str
+    reference: str
+    team_id: str = ""
+    channel_name: str = ""
+    user_aad_id: str = ""  # the person, in a personal chat

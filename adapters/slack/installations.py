@@ -12,7 +12,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from bot.domain.installations import ChatInstallation
 
 INSTALL_STATE_SECONDS = 10 * 60
-log = logging.getLogger("meetbot.slack")  # bolt asks each store for its logger
+log = logging.getLogger("meetbot.slack")
 
 
 class InstallationStore(Protocol):
@@ -46,13 +46,16 @@ def _bot_fields(
     }
 
 
-class SlackInstallations(AsyncInstallationStore):
-    def __init__(self, store: InstallationStore) -> None:
-        self._store = store
-
+class _MeetbotLog:
     @property
     def logger(self) -> Any:
+        """bolt asks each store for its logger."""
         return log
+
+
+class SlackInstallations(_MeetbotLog, AsyncInstallationStore):
+    def __init__(self, store: InstallationStore) -> None:
+        self._store = store
 
     async def async_save(self, installation: Installation) -> None:
         if not installation.team_id or not installation.bot_token:
@@ -103,15 +106,11 @@ class SlackInstallations(AsyncInstallationStore):
         self._store.forget_installation(team_id=team_id or "")
 
 
-class SlackStates(AsyncOAuthStateStore):
+class SlackStates(_MeetbotLog, AsyncOAuthStateStore):
     """OAuth `state` for the install flow: single-use and expiring, kept in the database."""
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
-
-    @property
-    def logger(self) -> Any:
-        return log
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         return self._store.issue(

@@ -17,7 +17,7 @@ from bot.domain import AccountState, ZoomTokens
 from bot.domain.installations import ChatInstallation
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
-from storage.sessions import read_session, write_session
+from storage.sessions import changed_any, read_session, write_session
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
 
 
@@ -85,20 +85,20 @@ class SqlZoomAccounts:
 
     def try_lease_refresh(self, *, account_id: str, version: int, seconds: float) -> bool:
         now = self._clock.now()
-        with write_session(self._engine) as session:
-            result = session.execute(
-                update(ZoomAccountRow)
-                .where(
-                    col(ZoomAccountRow.id) == account_id,
-                    col(ZoomAccountRow.token_version) == version,
-                    or_(
-                        col(ZoomAccountRow.refresh_lease_until).is_(None),
-                        col(ZoomAccountRow.refresh_lease_until) < now,
-                    ),
-                )
-                .values(refresh_lease_until=now + timedelta(seconds=seconds))
+        unleased = or_(
+            col(ZoomAccountRow.refresh_lease_until).is_(None),
+            col(ZoomAccountRow.refresh_lease_until) < now,
+        )
+        lease = (
+            update(ZoomAccountRow)
+            .where(
+                col(ZoomAccountRow.id) == account_id,
+                col(ZoomAccountRow.token_version) == version,
+                unleased,
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            .values(refresh_lease_until=now + timedelta(seconds=seconds))
+        )
+        return changed_any(self._engine, lease)
 
     def store_refreshed(self, *, account_id: str, tokens: ZoomTokens) -> ZoomTokens:
         """Keeps refreshed tokens, which carry the version they will have: the one after the

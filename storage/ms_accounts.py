@@ -27,7 +27,7 @@ from bot.domain import AccountState, MsAccount, MsConnection
 from bot.errors import MeetingAccountRevoked
 from storage.crypto import SecretBox
 from storage.mappers import from_row
-from storage.sessions import read_session, write_session
+from storage.sessions import changed_any, read_session, write_session
 from storage.tables import MsAccountRow
 
 DISCONNECTED = "disconnected"
@@ -177,20 +177,19 @@ class SqlMsAccounts:
 
     def store_token_cache(self, *, account_id: str, version: str, state: str) -> bool:
         """Writes a changed cache unless someone wrote since `version` was read."""
-        with write_session(self._engine) as session:
-            result = session.execute(
-                update(MsAccountRow)
-                .where(
-                    col(MsAccountRow.id) == account_id,
-                    col(MsAccountRow.token_cache_enc) == version,
-                    col(MsAccountRow.state) == AccountState.ACTIVE.value,
-                )
-                .values(
-                    token_cache_enc=self._seal_cache(account_id, state),
-                    updated_at=self._clock.now(),
-                )
+        unchanged = (
+            col(MsAccountRow.id) == account_id,
+            col(MsAccountRow.token_cache_enc) == version,
+            col(MsAccountRow.state) == AccountState.ACTIVE.value,
+        )
+        write = (
+            update(MsAccountRow)
+            .where(*unchanged)
+            .values(
+                token_cache_enc=self._seal_cache(account_id, state), updated_at=self._clock.now()
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        )
+        return changed_any(self._engine, write)
 
     def mark_needs_reconnect(
         self, *, account_id: str, reason: str, version: str | None = None
@@ -203,16 +202,15 @@ class SqlMsAccounts:
         ]
         if version is not None:
             conditions.append(col(MsAccountRow.token_cache_enc) == version)
-        with write_session(self._engine) as session:
-            result = session.execute(
-                update(MsAccountRow)
-                .where(*conditions)
-                .values(
-                    state=AccountState.NEEDS_RECONNECT.value,
-                    state_reason=reason,
-                    updated_at=self._clock.now(),
-                )
+        flag = (
+            update(MsAccountRow)
+            .where(*conditions)
+            .values(
+                state=AccountState.NEEDS_RECONNECT.value,
+                state_reason=reason,
+                updated_at=self._clock.now(),
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        )
+        return changed_any(self._engine, flag)
 
     # Pending sign-ins.

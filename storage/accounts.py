@@ -6,31 +6,19 @@ may refresh a credential at a time: a compare-and-swap on `token_version` plus a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
-from bot.domain import AccountState
+from bot.domain import AccountState, ZoomTokens
+from bot.domain.installations import ChatInstallation
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
-from storage.sessions import read_session, write_session
+from storage.sessions import changed_any, read_session, write_session
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
-
-
-@dataclass(frozen=True, slots=True)
-class TokenSet:
-    access_token: str
-    refresh_token: str
-    expires_at: datetime
-    version: int
-
-    def __repr__(self) -> str:
-        return f"TokenSet(version={self.version}, expires_at={self.expires_at.isoformat()})"
 
 
 class SqlZoomAccounts:
@@ -79,7 +67,7 @@ class SqlZoomAccounts:
             )
             return row.id
 
-    def tokens(self, *, account_id: str) -> TokenSet:
+    def tokens(self, *, account_id: str) -> ZoomTokens:
         with read_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
         if row is None:
@@ -88,7 +76,7 @@ class SqlZoomAccounts:
             raise MeetingAccountRevoked(
                 f"the Zoom connection needs to be renewed: {row.state_reason}"
             )
-        return TokenSet(
+        return ZoomTokens(
             access_token=self._open(row.id, "access_token", row.access_token_enc),
             refresh_token=self._open(row.id, "refresh_token", row.refresh_token_enc),
             expires_at=row.access_expires_at,
@@ -97,39 +85,33 @@ class SqlZoomAccounts:
 
     def try_lease_refresh(self, *, account_id: str, version: int, seconds: float) -> bool:
         now = self._clock.now()
-        with write_session(self._engine) as session:
-            result = session.execute(
-                update(ZoomAccountRow)
-                .where(
-                    col(ZoomAccountRow.id) == account_id,
-                    col(ZoomAccountRow.token_version) == version,
-                    or_(
-                        col(ZoomAccountRow.refresh_lease_until).is_(None),
-                        col(ZoomAccountRow.refresh_lease_until) < now,
-                    ),
-                )
-                .values(refresh_lease_until=now + timedelta(seconds=seconds))
+        unleased = or_(
+            col(ZoomAccountRow.refresh_lease_until).is_(None),
+            col(ZoomAccountRow.refresh_lease_until) < now,
+        )
+        lease = (
+            update(ZoomAccountRow)
+            .where(
+                col(ZoomAccountRow.id) == account_id,
+                col(ZoomAccountRow.token_version) == version,
+                unleased,
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            .values(refresh_lease_until=now + timedelta(seconds=seconds))
+        )
+        return changed_any(self._engine, lease)
 
-    def store_refreshed(
-        self,
-        *,
-        account_id: str,
-        version: int,
-        access_token: str,
-        refresh_token: str,
-        expires_at: datetime,
-    ) -> TokenSet:
+    def store_refreshed(self, *, account_id: str, tokens: ZoomTokens) -> ZoomTokens:
+        """Keeps refreshed tokens, which carry the version they will have: the one after the
+        stored version, or NotFound when another process changed it meanwhile."""
         with write_session(self._engine) as session:
             row = session.get(ZoomAccountRow, account_id)
-            if row is None or row.token_version != version:
+            if row is None or row.token_version != tokens.version - 1:
                 raise NotFound("the Zoom account changed while its token was being refreshed")
-            row.access_token_enc = self._seal(row.id, "access_token", access_token)
-            row.refresh_token_enc = self._seal(row.id, "refresh_token", refresh_token)
-            row.access_expires_at, row.token_version = expires_at, version + 1
+            row.access_token_enc = self._seal(row.id, "access_token", tokens.access_token)
+            row.refresh_token_enc = self._seal(row.id, "refresh_token", tokens.refresh_token)
+            row.access_expires_at, row.token_version = tokens.expires_at, tokens.version
             row.refresh_lease_until = None
-            return TokenSet(access_token, refresh_token, expires_at, version + 1)
+            return tokens
 
     def release_refresh(self, *, account_id: str) -> None:
         with write_session(self._engine) as session:
@@ -196,41 +178,34 @@ class SqlChatWorkspaces:
             return None
         return self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")
 
-    def save_installation(
-        self,
-        *,
-        team_id: str,
-        team_name: str,
-        bot_token: str,
-        bot_user_id: str,
-        bot_id: str,
-        scopes: str,
-        installed_by: str,
-    ) -> None:
+    def save_installation(self, *, installation: ChatInstallation) -> None:
         """A Slack workspace installed the app (multi-workspace OAuth)."""
         with write_session(self._engine) as session:
-            row = workspace_row(session, platform=SLACK, external_id=team_id)
-            row.name, row.bot_user_id, row.bot_id = team_name, bot_user_id, bot_id
-            row.scopes, row.installed_by = scopes, installed_by
+            row = workspace_row(session, platform=SLACK, external_id=installation.workspace_id)
+            row.name, row.installed_by = installation.workspace_name, installation.installed_by
+            row.bot_user_id, row.bot_id = installation.bot_user_id, installation.bot_id
+            row.scopes = ",".join(installation.scopes)
             row.bot_token_enc = self._box.encrypt(
-                bot_token, context=f"chat_workspace.bot_token:{row.id}"
+                installation.bot_token, context=f"chat_workspace.bot_token:{row.id}"
             )
 
-    def installation(self, *, team_id: str) -> dict[str, Any] | None:
+    def installation(self, *, team_id: str) -> ChatInstallation | None:
         with read_session(self._engine) as session:
             row = find_workspace(session, platform=SLACK, external_id=team_id)
         if row is None or row.bot_token_enc is None:
             return None
-        return {
-            "bot_token": self._box.decrypt(
-                row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}"
-            ),
-            "bot_id": row.bot_id,
-            "bot_user_id": row.bot_user_id,
-            "scopes": [scope for scope in row.scopes.split(",") if scope],
-            "installed_by": row.installed_by,
-            "installed_at": row.created_at.timestamp(),
-        }
+        token = self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")
+        scopes = tuple(scope for scope in row.scopes.split(",") if scope)
+        return ChatInstallation(
+            team_id,
+            row.name,
+            token,
+            row.bot_user_id,
+            row.bot_id,
+            scopes,
+            row.installed_by,
+            installed_at=row.created_at.timestamp(),
+        )
 
     def forget_installation(self, *, team_id: str) -> None:
         with write_session(self._engine) as session:

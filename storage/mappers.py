@@ -9,24 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
-from bot.domain import (
-    AccountState,
-    Booking,
-    BookingDetails,
-    BookingStatus,
-    ChatPlatform,
-    ChatTarget,
-    Company,
-    Meeting,
-    MeetingHostRef,
-    MeetingPlatform,
-    MeetingState,
-    PaymentState,
-    Provider,
-    Service,
-    StaffMember,
-    ZoomAccount,
-)
+from bot import domain
 from storage.crypto import SecretBox
 from storage.tables import (
     BookingRow,
@@ -55,26 +38,26 @@ def from_row(kind: type[Value], row: object, **converted: Any) -> Value:
     return kind(**copied, **converted)
 
 
-def company_from_row(row: CompanyRow) -> Company:
-    return from_row(Company, row)
+def company_from_row(row: CompanyRow) -> domain.Company:
+    return from_row(domain.Company, row)
 
 
-def service_from_row(row: ServiceRow) -> Service:
-    return from_row(Service, row)
+def service_from_row(row: ServiceRow) -> domain.Service:
+    return from_row(domain.Service, row)
 
 
-def provider_from_row(row: ProviderRow) -> Provider:
+def provider_from_row(row: ProviderRow) -> domain.Provider:
     channel = None
     if row.chat_platform and row.chat_workspace_id and row.chat_channel_id:
-        channel = ChatTarget(
-            ChatPlatform(row.chat_platform), row.chat_workspace_id, row.chat_channel_id
+        channel = domain.ChatTarget(
+            domain.ChatPlatform(row.chat_platform), row.chat_workspace_id, row.chat_channel_id
         )
-    platform = MeetingPlatform(row.platform) if row.platform else None
-    return from_row(Provider, row, platform=platform, channel=channel)
+    platform = domain.MeetingPlatform(row.platform) if row.platform else None
+    return from_row(domain.Provider, row, platform=platform, channel=channel)
 
 
-def details_from_row(row: BookingRow) -> BookingDetails:
-    return BookingDetails(
+def details_from_row(row: BookingRow) -> domain.BookingDetails:
+    return domain.BookingDetails(
         external_id=row.external_id,
         code=row.code,
         service_id=row.service_external_id,
@@ -86,25 +69,27 @@ def details_from_row(row: BookingRow) -> BookingDetails:
         client_phone=row.client_phone,
         start=row.start_at,
         end=row.end_at,
-        status=BookingStatus(row.status),
-        payment=PaymentState(row.payment),
+        status=domain.BookingStatus(row.status),
+        payment=domain.PaymentState(row.payment),
     )
 
 
-def booking_from_row(row: BookingRow) -> Booking:
-    return Booking(row.id, row.company_id, details_from_row(row))
+def booking_from_row(row: BookingRow) -> domain.Booking:
+    return domain.Booking(row.id, row.company_id, details_from_row(row))
 
 
 def meeting_from_row(
     row: MeetingRow, seat: SeatRow, box: SecretBox, join_url: str | None = None
-) -> Meeting:
-    return Meeting(
+) -> domain.Meeting:
+    return domain.Meeting(
         id=row.id,
         company_id=row.company_id,
         booking_id=row.booking_id,
-        host=MeetingHostRef(MeetingPlatform(row.platform), row.account_id, row.host_user),
+        host=domain.MeetingHostRef(
+            domain.MeetingPlatform(row.platform), row.account_id, row.host_user
+        ),
         marker=row.marker,
-        state=MeetingState(row.state),
+        state=domain.MeetingState(row.state),
         start=row.start_at,
         end=row.end_at,
         external_id=row.external_id,
@@ -116,9 +101,9 @@ def meeting_from_row(
     )
 
 
-def staff_from_row(row: StaffMemberRow) -> StaffMember:
-    return from_row(StaffMember, row, platform=ChatPlatform(row.platform))
+def staff_from_row(row: StaffMemberRow) -> domain.StaffMember:
+    return from_row(domain.StaffMember, row, platform=domain.ChatPlatform(row.platform))
 
 
-def zoom_account_from_row(row: ZoomAccountRow) -> ZoomAccount:
-    return from_row(ZoomAccount, row, state=AccountState(row.state))
+def zoom_account_from_row(row: ZoomAccountRow) -> domain.ZoomAccount:
+    return from_row(domain.ZoomAccount, row, state=domain.AccountState(row.state))

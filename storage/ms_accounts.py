@@ -23,14 +23,16 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
-from bot.domain import AccountState, MsAccount
+from bot.domain import AccountState, MsAccount, MsConnection
 from bot.errors import MeetingAccountRevoked
 from storage.crypto import SecretBox
 from storage.mappers import from_row
-from storage.sessions import read_session, write_session
+from storage.sessions import changed_any, read_session, write_session
 from storage.tables import MsAccountRow
 
 DISCONNECTED = "disconnected"
+# What a sign-in sets on the account row besides its cache (sealed apart) and who connected it.
+_ACCOUNT_FIELDS = ("tenant_id", "object_id", "username", "display_name", "home_account_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,35 +64,18 @@ class SqlMsAccounts:
 
     # Accounts.
 
-    def save_account(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        tenant_id: str,
-        object_id: str,
-        username: str,
-        display_name: str,
-        home_account_id: str,
-        token_cache: str,
-        connected_by: str = "",
-    ) -> MsAccount:
+    def save_account(self, *, connection: MsConnection, connected_by: str = "") -> MsAccount:
         """Stores a connected account, replacing the one of that company and provider.
 
         The row (and its id) is kept on replacement, so meetings it hosts stay attached to it.
         """
-        fields = {
-            "tenant_id": tenant_id,
-            "object_id": object_id,
-            "username": username,
-            "display_name": display_name,
-            "home_account_id": home_account_id,
-            "connected_by": connected_by,
-        }
+        fields = {name: getattr(connection, name) for name in _ACCOUNT_FIELDS}
+        fields["connected_by"] = connected_by
+        company_id, provider_external_id = connection.company_id, connection.provider_external_id
         try:
-            return self._upsert(company_id, provider_external_id, fields, token_cache)
+            return self._upsert(company_id, provider_external_id, fields, connection.token_cache)
         except IntegrityError:  # a concurrent first connection inserted the row: replace it
-            return self._upsert(company_id, provider_external_id, fields, token_cache)
+            return self._upsert(company_id, provider_external_id, fields, connection.token_cache)
 
     def _upsert(
         self, company_id: str, provider_external_id: str, fields: dict[str, str], cache: str
@@ -192,20 +177,19 @@ class SqlMsAccounts:
 
     def store_token_cache(self, *, account_id: str, version: str, state: str) -> bool:
         """Writes a changed cache unless someone wrote since `version` was read."""
-        with write_session(self._engine) as session:
-            result = session.execute(
-                update(MsAccountRow)
-                .where(
-                    col(MsAccountRow.id) == account_id,
-                    col(MsAccountRow.token_cache_enc) == version,
-                    col(MsAccountRow.state) == AccountState.ACTIVE.value,
-                )
-                .values(
-                    token_cache_enc=self._seal_cache(account_id, state),
-                    updated_at=self._clock.now(),
-                )
+        unchanged = (
+            col(MsAccountRow.id) == account_id,
+            col(MsAccountRow.token_cache_enc) == version,
+            col(MsAccountRow.state) == AccountState.ACTIVE.value,
+        )
+        write = (
+            update(MsAccountRow)
+            .where(*unchanged)
+            .values(
+                token_cache_enc=self._seal_cache(account_id, state), updated_at=self._clock.now()
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        )
+        return changed_any(self._engine, write)
 
     def mark_needs_reconnect(
         self, *, account_id: str, reason: str, version: str | None = None
@@ -218,16 +202,15 @@ class SqlMsAccounts:
         ]
         if version is not None:
             conditions.append(col(MsAccountRow.token_cache_enc) == version)
-        with write_session(self._engine) as session:
-            result = session.execute(
-                update(MsAccountRow)
-                .where(*conditions)
-                .values(
-                    state=AccountState.NEEDS_RECONNECT.value,
-                    state_reason=reason,
-                    updated_at=self._clock.now(),
-                )
+        flag = (
+            update(MsAccountRow)
+            .where(*conditions)
+            .values(
+                state=AccountState.NEEDS_RECONNECT.value,
+                state_reason=reason,
+                updated_at=self._clock.now(),
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        )
+        return changed_any(self._engine, flag)
 
     # Pending sign-ins.

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.clock import Clock
-from bot.domain import Actor, ChatPlatform, MsAccount
+from bot.domain import Actor, ChatPlatform, MsAccount, MsSignInFor
 from bot.signin import StateProblem
 from storage.crypto import SecretBox
 from storage.ms_accounts import SqlMsAccounts
@@ -31,16 +31,11 @@ FLOW_SECONDS = 15 * 60
 class PendingMsFlow:
     """A sign-in started from meetbot, as it was started."""
 
-    company_id: str
-    provider_external_id: str
-    actor: Actor
+    signing_in: MsSignInFor
     flow: dict[str, Any]
 
     def __repr__(self) -> str:  # the flow holds the PKCE verifier
-        return (
-            f"PendingMsFlow(company_id={self.company_id!r}, "
-            f"provider_external_id={self.provider_external_id!r})"
-        )
+        return f"PendingMsFlow(signing_in={self.signing_in!r})"
 
 
 class SqlMsSignIns:
@@ -60,9 +55,7 @@ class SqlMsSignIns:
     def begin_flow(
         self,
         *,
-        company_id: str,
-        provider_external_id: str,
-        actor: Actor,
+        signing_in: MsSignInFor,
         flow: dict[str, Any],
         browser_nonce: str,
         ttl_seconds: float = FLOW_SECONDS,
@@ -70,16 +63,16 @@ class SqlMsSignIns:
         """Keeps msal's flow dict until the callback; its `state` is what comes back, from the
         browser holding `browser_nonce` only."""
         digest = token_digest(str(flow["state"]))
-        payload = json.dumps({"provider": provider_external_id, "flow": flow})
+        payload = json.dumps({"provider": signing_in.provider_external_id, "flow": flow})
         with write_session(self._engine) as session:
             session.add(
                 OAuthStateRow(
                     state_hash=digest,
                     purpose=MS_CONNECT,
-                    company_id=company_id,
-                    platform=actor.platform.value,
-                    workspace_id=actor.workspace_id,
-                    user_id=actor.user_id,
+                    company_id=signing_in.company_id,
+                    platform=signing_in.actor.platform.value,
+                    workspace_id=signing_in.actor.workspace_id,
+                    user_id=signing_in.actor.user_id,
                     expires_at=self._clock.now() + timedelta(seconds=ttl_seconds),
                     payload_enc=self._box.encrypt(payload, context=payload_context(digest)),
                     browser_hash=token_digest(browser_nonce),
@@ -100,9 +93,7 @@ class SqlMsSignIns:
                 return StateProblem.EXPIRED
             sealed, row.payload_enc = row.payload_enc, ""  # the verifier is needed only once
         payload = json.loads(self._box.decrypt(sealed, context=payload_context(digest)))
+        actor = Actor(ChatPlatform(row.platform), row.workspace_id, row.user_id)
         return PendingMsFlow(
-            company_id=row.company_id,
-            provider_external_id=str(payload["provider"]),
-            actor=Actor(ChatPlatform(row.platform), row.workspace_id, row.user_id),
-            flow=dict(payload["flow"]),
+            MsSignInFor(row.company_id, str(payload["provider"]), actor), dict(payload["flow"])
         )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Executable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,14 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 def read_connection(engine: Engine) -> Iterator[Connection]:
     with reads_only(engine).connect() as connection:
         yield connection
+
+
+def changed_any(engine: Engine, statement: Executable) -> bool:
+    """Runs one UPDATE or DELETE in a write session of its own: whether it changed a row (how a
+    compare-and-swap, or a removal that may find nothing, tells whether it happened)."""
+    with write_session(engine) as session:
+        result = session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def retry_on_conflict(write: Callable[[], Result], *, attempts: int = 2) -> Result:

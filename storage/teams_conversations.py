@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock, SystemClock
+from bot.domain.installations import TeamsConversation
 from storage.accounts import find_workspace, workspace_row
 from storage.sessions import read_session, retry_on_conflict, write_session
 from storage.tables import TeamsConversationRow
@@ -27,39 +28,32 @@ class SqlTeamsConversations:
         self._engine = engine
         self._clock = clock or SystemClock()
 
-    def remember(
-        self,
-        *,
-        tenant_id: str,
-        conversation_id: str,
-        conversation_type: str,
-        service_url: str,
-        reference: str,
-        team_id: str = "",
-        channel_name: str = "",
-        user_aad_id: str = "",
-    ) -> None:
+    def remember(self, *, conversation: TeamsConversation) -> None:
+        """Keeps (or updates) a conversation; what it is not told stays as it was."""
+        told = conversation
+
         def upsert() -> None:
             with write_session(self._engine) as session:
                 row = session.scalars(
                     select(TeamsConversationRow).where(
-                        col(TeamsConversationRow.conversation_id) == conversation_id
+                        col(TeamsConversationRow.conversation_id) == told.conversation_id
                     )
                 ).first()
                 if row is None:
                     row = TeamsConversationRow(
-                        tenant_id=tenant_id,
-                        conversation_id=conversation_id,
-                        service_url=service_url,
-                        reference=reference,
+                        tenant_id=told.tenant_id,
+                        conversation_id=told.conversation_id,
+                        service_url=told.service_url,
+                        reference=told.reference,
                     )
                     session.add(row)
-                row.company_id = self._company(session, tenant_id)
-                row.tenant_id, row.service_url, row.reference = tenant_id, service_url, reference
-                row.conversation_type = conversation_type or row.conversation_type
-                row.team_id = team_id or row.team_id
-                row.channel_name = channel_name or row.channel_name
-                row.user_aad_id = user_aad_id or row.user_aad_id
+                row.company_id = self._company(session, told.tenant_id)
+                row.tenant_id, row.service_url = told.tenant_id, told.service_url
+                row.reference = told.reference
+                row.conversation_type = told.conversation_type or row.conversation_type
+                row.team_id = told.team_id or row.team_id
+                row.channel_name = told.channel_name or row.channel_name
+                row.user_aad_id = told.user_aad_id or row.user_aad_id
                 row.updated_at = self._clock.now()
 
         retry_on_conflict(upsert)

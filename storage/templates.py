@@ -7,7 +7,7 @@ from sqlmodel import col
 
 from bot.clock import Clock
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
-from storage.sessions import read_session, write_session
+from storage.sessions import changed_any, read_session, write_session
 from storage.tables import MessageTemplateRow
 
 
@@ -59,13 +59,10 @@ class SqlTemplates:
     def reset_template(
         self, *, company_id: str, kind: TemplateKind, scope: TemplateScope, scope_id: str
     ) -> bool:
-        with write_session(self._engine) as session:
-            result = session.execute(
-                delete(MessageTemplateRow).where(
-                    col(MessageTemplateRow.company_id) == company_id,
-                    col(MessageTemplateRow.kind) == kind.value,
-                    col(MessageTemplateRow.scope) == scope.value,
-                    col(MessageTemplateRow.scope_id) == scope_id,
-                )
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        removal = delete(MessageTemplateRow).where(
+            col(MessageTemplateRow.company_id) == company_id,
+            col(MessageTemplateRow.kind) == kind.value,
+            col(MessageTemplateRow.scope) == scope.value,
+            col(MessageTemplateRow.scope_id) == scope_id,
+        )
+        return changed_any(self._engine, removal)

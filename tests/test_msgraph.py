@@ -42,6 +42,7 @@ from bot.domain import (
     MeetingHostRef,
     MeetingPlatform,
     MeetingRequest,
+    MsSignInFor,
 )
 from bot.errors import (
     MeetingAccountRevoked,
@@ -258,10 +259,7 @@ class SignIn:
         self.sim.signing_in = user
         url = run(
             self.connect.authorize_url(
-                company_id=company_id,
-                provider_external_id=provider,
-                actor=actor,
-                browser_nonce=BROWSER,
+                signing_in=MsSignInFor(company_id, provider, actor), browser_nonce=BROWSER
             )
         )
         page = self.browser.get(url)
@@ -283,14 +281,7 @@ def sign_in(sim: MicrosoftSimulator, connect: MsConnect, browser: requests.Sessi
 def save(accounts: SqlMsAccounts, connection: MsConnection | ConnectRefused) -> str:
     assert isinstance(connection, MsConnection), connection
     saved = accounts.save_account(
-        company_id=connection.company_id,
-        provider_external_id=connection.provider_external_id,
-        tenant_id=connection.tenant_id,
-        object_id=connection.object_id,
-        username=connection.username,
-        display_name=connection.display_name,
-        home_account_id=connection.home_account_id,
-        token_cache=connection.token_cache,
+        connection=connection,
         connected_by=f"{connection.actor.platform}:{connection.actor.user_id}",
     )
     return saved.id

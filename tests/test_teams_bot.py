@@ -54,6 +54,7 @@ from app.bootstrap import Core, build_integrations
 from app.sandbox import SandboxWorld
 from bot.commands import USAGE
 from bot.domain import ChatPlatform, ChatTarget
+from bot.domain.installations import TeamsConversation
 from bot.errors import ChatChannelUnavailable, RetryLater
 from bot.messages import ActionButton, ChatMessage, Fact, Link, LinkButton, Text, When
 from simulators.server import BackgroundServer
@@ -670,11 +671,13 @@ def test_connector_refusals_in_the_cores_words(
         reference = json.loads(reference_text)
         reference["serviceUrl"] = "https://attacker.example/teams/"
         store.remember(
-            tenant_id=DEFAULT_TENANT_ID,
-            conversation_id=reference["conversation"]["id"],
-            conversation_type=reference["conversation"].get("conversationType", ""),
-            service_url=reference["serviceUrl"],
-            reference=json.dumps(reference),
+            conversation=TeamsConversation(
+                tenant_id=DEFAULT_TENANT_ID,
+                conversation_id=reference["conversation"]["id"],
+                conversation_type=reference["conversation"].get("conversationType", ""),
+                service_url=reference["serviceUrl"],
+                reference=json.dumps(reference),
+            )
         )
     calls = len(teams.sim.requests)
     with pytest.raises(ServiceUrlRefused):

@@ -36,7 +36,7 @@ from adapters.msgraph.msal_apps import (
     aadsts_codes,
     first_line,
 )
-from bot.domain import Actor, MsAccount, MsConnection
+from bot.domain import MsAccount, MsConnection, MsSignInFor
 from bot.domain import MsConnectRefused as ConnectRefused
 from bot.errors import MeetingPlatformRejected, RetryLater
 from bot.signin import StateProblem
@@ -109,24 +109,14 @@ def other_organisation(company_username: str) -> str:
 
 class PendingFlow(Protocol):
     @property
-    def company_id(self) -> str: ...
-    @property
-    def provider_external_id(self) -> str: ...
-    @property
-    def actor(self) -> Actor: ...
+    def signing_in(self) -> MsSignInFor: ...
     @property
     def flow(self) -> dict[str, Any]: ...
 
 
 class ConnectStore(Protocol):
     def begin_flow(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        actor: Actor,
-        flow: dict[str, Any],
-        browser_nonce: str,
+        self, *, signing_in: MsSignInFor, flow: dict[str, Any], browser_nonce: str
     ) -> None: ...
     def finish_flow(self, *, state: str, browser_nonce: str) -> PendingFlow | StateProblem: ...
     def account(self, *, company_id: str, provider_external_id: str = "") -> MsAccount | None: ...
@@ -144,25 +134,13 @@ class MsConnect:
         self._apps, self._store, self._redirect_uri = apps, store, redirect_uri
 
     async def authorize_url(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        actor: Actor,
-        browser_nonce: str,
-        login_hint: str = "",
+        self, *, signing_in: MsSignInFor, browser_nonce: str, login_hint: str = ""
     ) -> str:
         """Where to send the person signing in; the flow is kept until the callback, which only
         the browser holding `browser_nonce` may bring."""
         state = secrets.token_urlsafe(32)  # msal's own state is 16 letters from `random`
         flow = await self._in_thread(self._initiate, state, login_hint)
-        self._store.begin_flow(
-            company_id=company_id,
-            provider_external_id=provider_external_id,
-            actor=actor,
-            flow=flow,
-            browser_nonce=browser_nonce,
-        )
+        self._store.begin_flow(signing_in=signing_in, flow=flow, browser_nonce=browser_nonce)
         return str(flow["auth_uri"])
 
     def _initiate(self, state: str, login_hint: str) -> dict[str, Any]:
@@ -228,11 +206,11 @@ class MsConnect:
         refusal = self._tenant_refusal(pending, tenant_id)
         if refusal is not None:
             return refusal
-        username = str(claims.get("preferred_username") or "")
+        username, who = str(claims.get("preferred_username") or ""), pending.signing_in
         return MsConnection(
-            company_id=pending.company_id,
-            provider_external_id=pending.provider_external_id,
-            actor=pending.actor,
+            company_id=who.company_id,
+            provider_external_id=who.provider_external_id,
+            actor=who.actor,
             tenant_id=tenant_id,
             object_id=object_id,
             username=username,
@@ -244,9 +222,9 @@ class MsConnect:
 
     def _tenant_refusal(self, pending: PendingFlow, tenant_id: str) -> ConnectRefused | None:
         """A provider's own account must be of the company account's organisation (tenant)."""
-        if not pending.provider_external_id:
+        if not pending.signing_in.provider_external_id:
             return None
-        company = self._store.account(company_id=pending.company_id)
+        company = self._store.account(company_id=pending.signing_in.company_id)
         if company is None:
             return self._refused(pending, RefusalKind.NO_COMPANY_ACCOUNT, NO_COMPANY_ACCOUNT)
         if company.tenant_id != tenant_id:
@@ -256,9 +234,8 @@ class MsConnect:
 
     @staticmethod
     def _refused(pending: PendingFlow, kind: RefusalKind, reason: str) -> ConnectRefused:
-        return ConnectRefused(
-            kind, reason, pending.company_id, pending.provider_external_id, pending.actor
-        )
+        who = pending.signing_in
+        return ConnectRefused(kind, reason, who.company_id, who.provider_external_id, who.actor)
 
     async def _in_thread(self, call: Any, *args: Any) -> Any:
         try:

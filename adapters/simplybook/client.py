@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from adapters.edge.outbound import answered
 from adapters.simplybook.parsing import UnreadableBooking, booking_details, catalog
 from bot.domain import BookingDetails, CatalogEntry, CompanyInfo, SimplyBookCredentials
 from bot.errors import BookingSystemError, BookingSystemRejected, BookingUnknown
@@ -100,19 +101,17 @@ class SimplyBookClient:
             wait=wait_exponential(multiplier=0.2, max=2),
             reraise=True,
         )
-        try:
+
+        async def send() -> httpx.Response:
             async with self._gate(company_login):
                 async for attempt in retrying:
                     with attempt:
-                        response = await self._http.post(
+                        sent = await self._http.post(
                             f"{self._api_url}{path}", json=body, headers=headers
                         )
-        except httpx.TransportError as error:
-            raise BookingSystemError(
-                f"SimplyBook.me could not be reached ({type(error).__name__})"
-            ) from error
-        if response.status_code == 429 or response.status_code >= 500:
-            raise BookingSystemError(f"SimplyBook.me answered HTTP {response.status_code}")
+            return sent
+
+        response = await answered(send(), party="SimplyBook.me", error=BookingSystemError)
         try:
             answer = response.json()
         except ValueError as error:

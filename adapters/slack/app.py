@@ -27,6 +27,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.edge.front import ChatHandlers
 from adapters.slack.installations import (
     InstallationStore,
     SlackInstallations,
@@ -72,14 +73,9 @@ def command_text(raw: str) -> str:
 
 
 @dataclass(frozen=True)
-class SlackHandlers:
+class SlackHandlers(ChatHandlers):
     """The core's use cases, bound by the composition root."""
 
-    run_command: Callable[[Actor, str], Awaitable[Reply]]
-    run_action: Callable[[Actor, str, str], Awaitable[Reply]]
-    submit_simplybook: Callable[
-        [Actor, dict[str, str]], Awaitable[tuple[dict[str, str], Reply | None]]
-    ]
     # A command that outlives Slack's 3 seconds becomes a durable job answering on response_url.
     defer_command: Callable[[Actor, str, str], None]
     # meetbot removed from a workspace, after its tokens are deleted (team id, what happened),

@@ -9,24 +9,16 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from bot.domain.installations import ChatInstallation
+
 INSTALL_STATE_SECONDS = 10 * 60
-log = logging.getLogger("meetbot.slack")  # bolt asks each store for its logger
+log = logging.getLogger("meetbot.slack")
 
 
 class InstallationStore(Protocol):
-    def save_installation(
-        self,
-        *,
-        team_id: str,
-        team_name: str,
-        bot_token: str,
-        bot_user_id: str,
-        bot_id: str,
-        scopes: str,
-        installed_by: str,
-    ) -> None: ...
+    def save_installation(self, *, installation: ChatInstallation) -> None: ...
 
-    def installation(self, *, team_id: str) -> dict[str, Any] | None: ...
+    def installation(self, *, team_id: str) -> ChatInstallation | None: ...
 
     def forget_installation(self, *, team_id: str) -> None: ...
 
@@ -40,40 +32,44 @@ class StateStore(Protocol):
 
 
 def _bot_fields(
-    found: dict[str, Any], *, enterprise_id: str | None, team_id: str | None
+    found: ChatInstallation, *, enterprise_id: str | None, team_id: str | None
 ) -> dict[str, Any]:
     """What bolt's Bot and Installation both carry, from meetbot's stored installation."""
     return {
         "enterprise_id": enterprise_id,
         "team_id": team_id,
-        "bot_token": found["bot_token"],
-        "bot_id": found["bot_id"],
-        "bot_user_id": found["bot_user_id"],
-        "bot_scopes": found["scopes"],
-        "installed_at": found["installed_at"],
+        "bot_token": found.bot_token,
+        "bot_id": found.bot_id,
+        "bot_user_id": found.bot_user_id,
+        "bot_scopes": list(found.scopes),
+        "installed_at": found.installed_at,
     }
 
 
-class SlackInstallations(AsyncInstallationStore):
-    def __init__(self, store: InstallationStore) -> None:
-        self._store = store
-
+class _MeetbotLog:
     @property
     def logger(self) -> Any:
+        """bolt asks each store for its logger."""
         return log
+
+
+class SlackInstallations(_MeetbotLog, AsyncInstallationStore):
+    def __init__(self, store: InstallationStore) -> None:
+        self._store = store
 
     async def async_save(self, installation: Installation) -> None:
         if not installation.team_id or not installation.bot_token:
             return
-        self._store.save_installation(
-            team_id=installation.team_id,
-            team_name=installation.team_name or "",
-            bot_token=installation.bot_token,
-            bot_user_id=installation.bot_user_id or "",
-            bot_id=installation.bot_id or "",
-            scopes=",".join(installation.bot_scopes or []),
-            installed_by=installation.user_id or "",
+        kept = ChatInstallation(
+            installation.team_id,
+            installation.team_name or "",
+            installation.bot_token,
+            installation.bot_user_id or "",
+            installation.bot_id or "",
+            tuple(installation.bot_scopes or ()),
+            installation.user_id or "",
         )
+        self._store.save_installation(installation=kept)
 
     async def async_find_bot(
         self,
@@ -99,7 +95,7 @@ class SlackInstallations(AsyncInstallationStore):
         if found is None:
             return None
         fields = _bot_fields(found, enterprise_id=enterprise_id, team_id=team_id)
-        return Installation(user_id=found["installed_by"], **fields)
+        return Installation(user_id=found.installed_by, **fields)
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
@@ -110,15 +106,11 @@ class SlackInstallations(AsyncInstallationStore):
         self._store.forget_installation(team_id=team_id or "")
 
 
-class SlackStates(AsyncOAuthStateStore):
+class SlackStates(_MeetbotLog, AsyncOAuthStateStore):
     """OAuth `state` for the install flow: single-use and expiring, kept in the database."""
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
-
-    @property
-    def logger(self) -> Any:
-        return log
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         return self._store.issue(

@@ -27,7 +27,7 @@ Wire facts relied on (Teams docs "Channel and group chat conversations with a bo
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from botbuilder.core import ActivityHandler, BotAdapter, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ChannelAccount
 
+from adapters.edge.front import ChatHandlers
 from adapters.teams.activities import (
     AT_TAG,
     Mentioned,
@@ -64,6 +65,7 @@ from adapters.teams.references import (
 from bot.commands import MAX_COMMAND_CHARS, Reply, answer_in_time
 from bot.commands import SIMPLYBOOK_FORM as CORE_FORM
 from bot.domain import Actor, ChatPlatform
+from bot.domain.installations import TeamsConversation
 from bot.errors import MeetbotError
 from bot.messages import ChatMessage
 
@@ -82,14 +84,9 @@ GREETING = ChatMessage(
 
 
 @dataclass(frozen=True)
-class TeamsHandlers:
+class TeamsHandlers(ChatHandlers):
     """The core's use cases, bound by the composition root."""
 
-    run_command: Callable[[Actor, str], Awaitable[Reply]]
-    run_action: Callable[[Actor, str, str], Awaitable[Reply]]
-    submit_simplybook: Callable[
-        [Actor, dict[str, str]], Awaitable[tuple[dict[str, str], Reply | None]]
-    ]
     # A command slower than Teams waits for is redone by a worker, answered in the person's chat.
     defer_command: Callable[[Actor, str], None] | None = None
 
@@ -303,12 +300,14 @@ class MeetbotTeamsBot(ActivityHandler):
             user=activity.from_property,
         )
         self._store.remember(
-            tenant_id=speaker.tenant_id,
-            conversation_id=chat,
-            conversation_type="personal",
-            service_url=activity.service_url,
-            reference=reference_json(reference),
-            user_aad_id=speaker.aad_object_id,
+            conversation=TeamsConversation(
+                speaker.tenant_id,
+                chat,
+                "personal",
+                activity.service_url,
+                reference_json(reference),
+                user_aad_id=speaker.aad_object_id,
+            )
         )
         return chat
 
@@ -355,16 +354,17 @@ class MeetbotTeamsBot(ActivityHandler):
         name = str(channel.get("name") or "")
         if not name and team_id and team_id == speaker.conversation_id:
             name = "General"  # Teams names every channel but the team's first one
-        self._store.remember(
-            tenant_id=speaker.tenant_id,
-            conversation_id=speaker.conversation_id,
-            conversation_type=speaker.conversation_type,
-            service_url=activity.service_url,
-            reference=reference_json(reference),
+        conversation = TeamsConversation(
+            speaker.tenant_id,
+            speaker.conversation_id,
+            speaker.conversation_type,
+            activity.service_url,
+            reference_json(reference),
             team_id=team_id,
             channel_name=name,
             user_aad_id="" if speaker.in_channel else speaker.aad_object_id,
         )
+        self._store.remember(conversation=conversation)
 
     def _names(
         self,

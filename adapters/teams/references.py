@@ -8,6 +8,8 @@ from typing import Protocol
 
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
 
+from bot.domain.installations import TeamsConversation
+
 CHANNEL_ID = "msteams"
 
 
@@ -15,18 +17,7 @@ class ConversationStore(Protocol):
     """Where the bot can post proactively: conversation references as botbuilder serialises
     them (JSON text), and who installed meetbot in each tenant (a Teams tenant is a workspace)."""
 
-    def remember(
-        self,
-        *,
-        tenant_id: str,
-        conversation_id: str,
-        conversation_type: str,
-        service_url: str,
-        reference: str,
-        team_id: str = "",
-        channel_name: str = "",
-        user_aad_id: str = "",
-    ) -> None: ...
+    def remember(self, *, conversation: TeamsConversation) -> None: ...
 
     def reference(self, *, conversation_id: str) -> str | None: ...
 

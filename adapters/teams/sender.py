@@ -36,6 +36,7 @@ from adapters.teams.references import (
     reference_json,
 )
 from bot.domain import ChatTarget, PostedMessage
+from bot.domain.installations import TeamsConversation
 from bot.errors import ChatAuthRevoked, ChatChannelUnavailable
 from bot.messages import ChatMessage
 from bot.pacing import Pacer
@@ -216,12 +217,14 @@ class TeamsSender:
                 user=ChannelAccount(id=user_id, aad_object_id=person),
             )
             self._store.remember(
-                tenant_id=tenant,
-                conversation_id=chat,
-                conversation_type="personal",
-                service_url=service_url,
-                reference=reference_json(reference),
-                user_aad_id=person,
+                conversation=TeamsConversation(
+                    tenant,
+                    chat,
+                    "personal",
+                    service_url,
+                    reference_json(reference),
+                    user_aad_id=person,
+                )
             )
             return service_url, chat
         raise ChatChannelUnavailable(

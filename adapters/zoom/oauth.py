@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from adapters.edge.outbound import json_object
+from adapters.edge.outbound import answered, json_object
 from bot.errors import MeetingPlatformRejected, RetryLater
 
 
@@ -55,18 +55,14 @@ class ZoomOAuth:
         return await self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
     async def _token(self, form: dict[str, str]) -> ZoomGrant:
-        try:
-            response = await self._http.post(
+        response = await answered(
+            self._http.post(
                 f"{self._oauth_url}/oauth/token",
                 data=form,
                 auth=(self._client_id, self._client_secret),
-            )
-        except httpx.TransportError as error:
-            raise RetryLater(
-                f"Zoom sign-in service could not be reached ({type(error).__name__})"
-            ) from error
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RetryLater(f"Zoom sign-in service answered HTTP {response.status_code}")
+            ),
+            party="Zoom sign-in service",
+        )
         body = json_object(response)
         if response.status_code == 401 or body.get("error") == "invalid_client":
             raise MeetingPlatformRejected(

@@ -9,37 +9,22 @@ is re-read before the connection is declared dead: another process may just have
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from adapters.zoom.oauth import InvalidGrant, ZoomOAuth
 from bot.clock import Clock
+from bot.domain import ZoomTokens
 from bot.errors import MeetingAccountRevoked, RetryLater
 
 
-class StoredTokens(Protocol):
-    @property
-    def access_token(self) -> str: ...
-    @property
-    def refresh_token(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime: ...
-    @property
-    def version(self) -> int: ...
-
-
 class TokenStore(Protocol):
-    def tokens(self, *, account_id: str) -> StoredTokens: ...
+    def tokens(self, *, account_id: str) -> ZoomTokens: ...
     def try_lease_refresh(self, *, account_id: str, version: int, seconds: float) -> bool: ...
-    def store_refreshed(
-        self,
-        *,
-        account_id: str,
-        version: int,
-        access_token: str,
-        refresh_token: str,
-        expires_at: datetime,
-    ) -> StoredTokens: ...
+    def store_refreshed(self, *, account_id: str, tokens: ZoomTokens) -> ZoomTokens:
+        """Keeps tokens refreshed from the version before theirs (NotFound if it changed)."""
+        ...
+
     def release_refresh(self, *, account_id: str) -> None: ...
     def mark_needs_reconnect(self, *, account_id: str, reason: str) -> None: ...
 
@@ -63,13 +48,13 @@ class ZoomAccessTokens:
         self._lease_seconds = lease_seconds
         self._early = timedelta(seconds=early_seconds)
 
-    async def current(self, account_id: str) -> StoredTokens:
+    async def current(self, account_id: str) -> ZoomTokens:
         tokens = self._store.tokens(account_id=account_id)
         if tokens.expires_at - self._early > self._clock.now():
             return tokens
         return await self.refreshed(account_id, stale=tokens)
 
-    async def refreshed(self, account_id: str, *, stale: StoredTokens) -> StoredTokens:
+    async def refreshed(self, account_id: str, *, stale: ZoomTokens) -> ZoomTokens:
         """Tokens newer than `stale`: refreshed here, or by whichever process holds the lease."""
         deadline = asyncio.get_running_loop().time() + self._lease_seconds * 2
         while asyncio.get_running_loop().time() < deadline:
@@ -83,7 +68,7 @@ class ZoomAccessTokens:
             await asyncio.sleep(0.05)
         raise RetryLater("another process is still refreshing the Zoom token")
 
-    async def _refresh(self, account_id: str, latest: StoredTokens) -> StoredTokens:
+    async def _refresh(self, account_id: str, latest: ZoomTokens) -> ZoomTokens:
         try:
             grant = await self._oauth.refresh(refresh_token=latest.refresh_token)
         except InvalidGrant as error:
@@ -97,10 +82,6 @@ class ZoomAccessTokens:
         except BaseException:
             self._store.release_refresh(account_id=account_id)
             raise
-        return self._store.store_refreshed(
-            account_id=account_id,
-            version=latest.version,
-            access_token=grant.access_token,
-            refresh_token=grant.refresh_token,
-            expires_at=self._clock.now() + timedelta(seconds=grant.expires_in),
-        )
+        expires_at = self._clock.now() + timedelta(seconds=grant.expires_in)
+        fresh = ZoomTokens(grant.access_token, grant.refresh_token, expires_at, latest.version + 1)
+        return self._store.store_refreshed(account_id=account_id, tokens=fresh)

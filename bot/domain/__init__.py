@@ -316,6 +316,19 @@ class ZoomConnection:
 
 
 @dataclass(frozen=True, slots=True)
+class ZoomTokens:
+    """A connected Zoom account's tokens; `version` counts refreshes (a compare-and-swap)."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    version: int
+
+    def __repr__(self) -> str:
+        return f"ZoomTokens(version={self.version}, expires_at={self.expires_at.isoformat()})"
+
+
+@dataclass(frozen=True, slots=True)
 class MsAccount:
     """A Microsoft work account that hosts Teams meetings: the company's or a provider's own."""
 
@@ -330,6 +343,16 @@ class MsAccount:
     state: AccountState
     state_reason: str = ""
     connected_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MsSignInFor:
+    """Whom a Microsoft sign-in is for: a company, one of its providers ("" = the company's own
+    account), and who started it."""
+
+    company_id: str
+    provider_external_id: str
+    actor: Actor
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from bot.domain import (
     DigestSettings,
     Job,
     MsAccount,
+    MsConnection,
     ReportRow,
 )
 from bot.jobs import JobType
@@ -148,19 +149,9 @@ class TeamsAccounts(Protocol):
 
     def accounts(self, *, company_id: str) -> list[MsAccount]: ...
 
-    def save_account(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        tenant_id: str,
-        object_id: str,
-        username: str,
-        display_name: str,
-        home_account_id: str,
-        token_cache: str,
-        connected_by: str = "",
-    ) -> MsAccount: ...
+    def save_account(self, *, connection: MsConnection, connected_by: str = "") -> MsAccount:
+        """Stores a completed sign-in as the account of its company and provider."""
+        ...
 
     def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool: ...
 

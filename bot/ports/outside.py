@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain import (
-    Actor,
     BookingDetails,
     CatalogEntry,
     ChatTarget,
@@ -16,6 +15,7 @@ from bot.domain import (
     MeetingRequest,
     MsConnection,
     MsConnectRefused,
+    MsSignInFor,
     PlatformMeeting,
     PlatformUser,
     PostedMessage,
@@ -136,13 +136,7 @@ class TeamsSignIn(Protocol):
     """Microsoft's sign-in (authorization code flow) for connecting an account."""
 
     async def authorize_url(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        actor: Actor,
-        browser_nonce: str,
-        login_hint: str = "",
+        self, *, signing_in: MsSignInFor, browser_nonce: str, login_hint: str = ""
     ) -> str: ...
 
     async def complete(

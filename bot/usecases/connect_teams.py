@@ -13,9 +13,9 @@ import secrets
 from collections.abc import Mapping
 
 from bot.commands.authorization import access_of
-from bot.commands.deps import AdminDeps, actor_key, problem_solved
+from bot.commands.deps import AdminDeps, actor_key
 from bot.commands.reply import Reply, say
-from bot.domain import Actor, AlertKind, Company, MsConnection
+from bot.domain import Actor, Company, MsConnection, MsSignInFor
 from bot.errors import MeetbotError
 from bot.signin import (
     CONFIRM_SECONDS,
@@ -25,7 +25,7 @@ from bot.signin import (
     confirmation_message,
     consent_text,
 )
-from bot.usecases.connect_zoom import Outcome, Redirect, company_of_sign_in, tell
+from bot.usecases.connect_zoom import Outcome, Redirect, company_of_sign_in, now_connected, tell
 
 ACTION_CONFIRM_TEAMS = "meetbot_teams_confirm"
 ACTION_DISCARD_TEAMS = "meetbot_teams_discard"
@@ -75,10 +75,9 @@ async def begin_teams_sign_in(deps: AdminDeps, *, start_id: str) -> Redirect | O
         return Outcome(False, "This link has expired", EXPIRED)
     nonce = secrets.token_urlsafe(32)
     try:
+        provider = str(json.loads(started.payload or "{}").get("provider", ""))
         url = await deps.teams_sign_in.authorize_url(
-            company_id=started.company_id,
-            provider_external_id=str(json.loads(started.payload or "{}").get("provider", "")),
-            actor=started.actor,
+            signing_in=MsSignInFor(started.company_id, provider, started.actor),
             browser_nonce=nonce,
         )
     except MeetbotError as problem:  # Microsoft unreachable or refusing: a page, never a 5xx
@@ -200,29 +199,17 @@ async def answer_teams_confirmation(
 def _activate(deps: AdminDeps, company: Company, result: MsConnection) -> Reply:
     assert deps.teams_accounts is not None
     account = deps.teams_accounts.save_account(
-        company_id=company.id,
-        provider_external_id=result.provider_external_id,
-        tenant_id=result.tenant_id,
-        object_id=result.object_id,
-        username=result.username,
-        display_name=result.display_name,
-        home_account_id=result.home_account_id,
-        token_cache=result.token_cache,
-        connected_by=actor_key(result.actor),
+        connection=result, connected_by=actor_key(result.actor)
     )
     whose = (
         "the company's account" if not account.provider_external_id else "a provider's own account"
     )
-    deps.audit(
-        company.id, result.actor, "connected Microsoft Teams", f"{account.username}, {whose}"
-    )
-    solved = (
-        f"Microsoft Teams is connected again ({account.username}); the waiting bookings "
-        "are being set up now."
-    )
-    waiting = problem_solved(deps, company.id, AlertKind.ACCOUNT_REVOKED, "teams", solved)
-    return say(
-        "Microsoft Teams is connected",
-        f"{account.username} ({whose}) now hosts Teams meetings. Move a provider to Teams with "
-        "`/meetings provider NAME teams`." + waiting,
+    return now_connected(
+        deps,
+        company,
+        result.actor,
+        platform=("teams", "Microsoft Teams"),
+        account=(f"{account.username}, {whose}", account.username),
+        hosts=f"{account.username} ({whose}) now hosts Teams meetings. Move a provider to Teams "
+        "with `/meetings provider NAME teams`.",
     )

@@ -250,17 +250,35 @@ def _activate(deps: AdminDeps, actor: Actor, company: Company, connection: ZoomC
     deps.zoom_accounts.save_zoom_account(
         company_id=company.id, connection=connection, connected_by=actor_key(actor)
     )
-    deps.audit(company.id, actor, "connected Zoom", f"account {connection.zoom_account_id}")
-    solved = (
-        f"Zoom is connected again (account {connection.zoom_account_id}); the waiting "
-        "bookings are being set up now."
+    account = f"account {connection.zoom_account_id}"
+    return now_connected(
+        deps,
+        company,
+        actor,
+        platform=("zoom", "Zoom"),
+        account=(account, account),
+        hosts=f"Zoom {account} (signed in as {connection.email}) now hosts meetings. Map "
+        "providers to its users: `/meetings provider NAME zoom EMAIL`.",
     )
-    waiting = problem_solved(deps, company.id, AlertKind.ACCOUNT_REVOKED, "zoom", solved)
-    return say(
-        "Zoom is connected",
-        f"Zoom account {connection.zoom_account_id} (signed in as {connection.email}) now hosts "
-        "meetings. Map providers to its users: `/meetings provider NAME zoom EMAIL`." + waiting,
-    )
+
+
+def now_connected(
+    deps: AdminDeps,
+    company: Company,
+    actor: Actor,
+    *,
+    platform: tuple[str, str],
+    account: tuple[str, str],
+    hosts: str,
+) -> Reply:
+    """A meeting account is connected: audited, the alert about a revoked one resolved and the
+    bookings that waited for it set up. `platform` is the alert's subject and the platform's
+    name; `account` names the account in the audit log and in the alert's resolution."""
+    (subject, name), (audited, which) = platform, account
+    deps.audit(company.id, actor, f"connected {name}", audited)
+    solved = f"{name} is connected again ({which}); the waiting bookings are being set up now."
+    waiting = problem_solved(deps, company.id, AlertKind.ACCOUNT_REVOKED, subject, solved)
+    return say(f"{name} is connected", hosts + waiting)
 
 
 async def zoom_deauthorized(deps: AdminDeps, *, zoom_account_id: str) -> int:

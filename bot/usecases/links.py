@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from bot.domain import BookingStatus, Company, MeetingPlatform, MeetingState, PaymentState
 from bot.errors import MeetbotError, MeetingGone, StorageUnavailable
 from bot.ports import LinkStore, MeetingPlatformPort
 
 OVER_GRACE = timedelta(minutes=30)  # a late client can still join this long after the end
+ENDED = (MeetingState.CANCELLED, MeetingState.GONE)
+
+T = TypeVar("T")
 
 
 class LinkOutcome(StrEnum):
@@ -36,23 +40,26 @@ class LinkDecision:
     seconds_left: int = 0  # by the server's clock: a visitor's clock may be wrong
 
 
+def _look_up(lookup: Callable[[], T | None]) -> T | LinkDecision:
+    """What a link's token names, or the decision when the store is down or knows no such token."""
+    try:
+        found = lookup()
+    except StorageUnavailable:
+        return LinkDecision(LinkOutcome.TRY_AGAIN)
+    return LinkDecision(LinkOutcome.NOT_FOUND) if found is None else found
+
+
 def opening_time(start: datetime, company: Company) -> datetime:
     return start - timedelta(minutes=company.open_minutes_before)
 
 
 def client_link(store: LinkStore, *, token: str, now: datetime) -> LinkDecision:
     """Opens at the booked time (minus the company's lead) or when started by hand (S13)."""
-    try:
-        view = store.client_view(token=token)
-    except StorageUnavailable:
-        return LinkDecision(LinkOutcome.TRY_AGAIN)
-    if view is None:
-        return LinkDecision(LinkOutcome.NOT_FOUND)
+    view = _look_up(lambda: store.client_view(token=token))
+    if isinstance(view, LinkDecision):
+        return view
     meeting, booking, company = view
-    if booking.status is BookingStatus.CANCELLED or meeting.state in (
-        MeetingState.CANCELLED,
-        MeetingState.GONE,
-    ):
+    if booking.status is BookingStatus.CANCELLED or meeting.state in ENDED:
         return LinkDecision(LinkOutcome.CANCELLED)
     if booking.payment is PaymentState.PENDING:  # never reveal the platform's URL before payment
         return LinkDecision(LinkOutcome.PAYMENT_PENDING)
@@ -76,13 +83,10 @@ async def host_link(
     store: LinkStore, platforms: Mapping[MeetingPlatform, MeetingPlatformPort], *, token: str
 ) -> LinkDecision:
     """A host URL fetched now: Zoom's start_url expires about two hours after it is issued."""
-    try:
-        meeting = store.meeting_for_host_token(token=token)
-    except StorageUnavailable:
-        return LinkDecision(LinkOutcome.TRY_AGAIN)
-    if meeting is None:
-        return LinkDecision(LinkOutcome.NOT_FOUND)
-    if meeting.state in (MeetingState.CANCELLED, MeetingState.GONE):
+    meeting = _look_up(lambda: store.meeting_for_host_token(token=token))
+    if isinstance(meeting, LinkDecision):
+        return meeting
+    if meeting.state in ENDED:
         return LinkDecision(LinkOutcome.CANCELLED)
     if meeting.external_id is None:
         return LinkDecision(LinkOutcome.NOT_READY)

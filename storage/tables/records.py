@@ -47,24 +47,25 @@ class StaffMemberRow(SQLModel, table=True):
     updated_at: datetime = utc_column(now=True)
 
 
-class ServiceRow(SQLModel, table=True):
-    __tablename__ = "service"
-    __table_args__ = (UniqueConstraint("company_id", "external_id"),)
+class CatalogColumns(SQLModel):
+    """What a service and a provider row both keep of a SimplyBook.me catalog entry."""
+
     id: str = Field(default_factory=new_id, primary_key=True)
     company_id: str = Field(foreign_key="company.id", index=True)
     external_id: str
     name: str
+
+
+class ServiceRow(CatalogColumns, table=True):
+    __tablename__ = "service"
+    __table_args__ = (UniqueConstraint("company_id", "external_id"),)
     online_meetings: bool = False  # new services start with online meetings off (S5)
     is_class: bool = False
 
 
-class ProviderRow(SQLModel, table=True):
+class ProviderRow(CatalogColumns, table=True):
     __tablename__ = "provider"
     __table_args__ = (UniqueConstraint("company_id", "external_id"),)
-    id: str = Field(default_factory=new_id, primary_key=True)
-    company_id: str = Field(foreign_key="company.id", index=True)
-    external_id: str
-    name: str
     email: str = ""
     platform: str | None = None
     zoom_user: str | None = None

@@ -44,6 +44,7 @@ from bot.domain import (
     MsAccount,
     MsConnection,
     MsConnectRefused,
+    MsSignInFor,
     NotificationState,
     PaymentState,
     PlatformMeeting,
@@ -377,16 +378,12 @@ class FakeTeamsSignIn(Failing):
         self.outcomes: dict[str, MsConnection | MsConnectRefused] = {}  # browser nonce -> result
 
     async def authorize_url(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        actor: Actor,
-        browser_nonce: str,
-        login_hint: str = "",
+        self, *, signing_in: MsSignInFor, browser_nonce: str, login_hint: str = ""
     ) -> str:
         self._maybe_fail()
-        return f"https://login.example/authorize?company={company_id}&nonce={browser_nonce}"
+        return (
+            f"https://login.example/authorize?company={signing_in.company_id}&nonce={browser_nonce}"
+        )
 
     async def complete(
         self, form: Mapping[str, str], *, browser_nonce: str
@@ -1261,32 +1258,20 @@ class FakeTeamsAccounts:
     def accounts(self, *, company_id: str) -> list[MsAccount]:
         return [account for (owner, _), account in self.saved.items() if owner == company_id]
 
-    def save_account(
-        self,
-        *,
-        company_id: str,
-        provider_external_id: str,
-        tenant_id: str,
-        object_id: str,
-        username: str,
-        display_name: str,
-        home_account_id: str,
-        token_cache: str,
-        connected_by: str = "",
-    ) -> MsAccount:
+    def save_account(self, *, connection: MsConnection, connected_by: str = "") -> MsAccount:
         account = MsAccount(
             f"ms{len(self.saved) + 1}",
-            company_id,
-            provider_external_id,
-            tenant_id,
-            object_id,
-            username,
-            display_name,
-            home_account_id,
+            connection.company_id,
+            connection.provider_external_id,
+            connection.tenant_id,
+            connection.object_id,
+            connection.username,
+            connection.display_name,
+            connection.home_account_id,
             AccountState.ACTIVE,
             connected_by=connected_by,
         )
-        self.saved[(company_id, provider_external_id)] = account
+        self.saved[(connection.company_id, connection.provider_external_id)] = account
         return account
 
     def disconnect(self, *, company_id: str, provider_external_id: str = "") -> bool:

@@ -144,9 +144,21 @@ def _secret_values(value: str) -> list[str]:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, str) and not item.startswith(("http://", "https://")):
+        elif isinstance(item, str) and not _plainly_no_secret(item):
             found.append(item)
     return found
+
+
+_WORDS = re.compile(r"[A-Za-z_]+( [A-Za-z_.]+)*")
+
+
+def _plainly_no_secret(value: str) -> bool:
+    """A document's URLs, short words ("organizations", "code") and phrases (a scope list) are
+    read in other log lines too; masking them would hide what those lines say. Random values
+    (verifiers, states, tokens) are long or carry digits and symbols."""
+    if value.startswith(("http://", "https://")):
+        return True
+    return _WORDS.fullmatch(value) is not None and (len(value) < 16 or " " in value)
 
 
 def redact(text: str) -> str:

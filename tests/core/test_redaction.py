@@ -75,6 +75,18 @@ def test_a_remembered_document_hides_its_values_but_not_its_field_names() -> Non
     assert "refresh" in cleaned and "https://login.example/x" in cleaned
 
 
+def test_a_documents_words_and_phrases_stay_readable_but_its_random_values_do_not() -> None:
+    flow = (
+        '{"tenant": "organizations", "scope": "openid profile offline_access User.Read", '
+        '"code_verifier": "verifierWithoutDigitsButLong", "state": "st4te-91aa0c"}'
+    )
+    remember_secret(flow)
+    line = "organizations asked for openid profile offline_access User.Read"
+    assert redact(line) == line
+    masked = redact("verifierWithoutDigitsButLong st4te-91aa0c")
+    assert "verifierWithoutDigitsButLong" not in masked and "st4te-91aa0c" not in masked
+
+
 @pytest.mark.parametrize("value", ["short", "x" * 5000])
 def test_values_too_short_or_too_long_are_not_remembered(value: str) -> None:
     secrets = KnownSecrets()

@@ -28,6 +28,7 @@ from adapters.zoom.meetings import ZoomMeetings
 from adapters.zoom.oauth import ZoomOAuth
 from adapters.zoom.tokens import ZoomAccessTokens
 from app.logs import install_redaction
+from app.metrics import MeteredTransport, Metrics
 from app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.commands import AdminDeps
@@ -92,6 +93,7 @@ class Core:
     templates: SqlTemplates
     ms_accounts: SqlMsAccounts
     engine: Engine = field(repr=False)
+    metrics: Metrics = field(default_factory=Metrics, repr=False)
 
     def migrate(self) -> None:
         migrate(self.engine, box=self.box)  # a migration may need to encrypt what it moves
@@ -128,7 +130,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         sqlite_busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
     )
     staff = SqlStaff(engine, clock)
-    return Core(
+    core = Core(
         settings=settings,
         clock=clock,
         box=box,
@@ -152,16 +154,24 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         ms_accounts=SqlMsAccounts(engine, box, clock),
         engine=engine,
     )
+    core.metrics.watch(core)
+    return core
 
 
-def _http_client(settings: Settings) -> httpx.AsyncClient:
+def _http_client(core: Core, platform: str) -> httpx.AsyncClient:
+    """One platform's client; each call is counted in the metrics under `platform`."""
+    settings = core.settings
     # Past ~32 connections httpx's throughput collapses; explicit timeouts on every call.
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
+    transport = httpx.AsyncHTTPTransport(
         limits=httpx.Limits(
             max_connections=settings.http_max_connections,
             max_keepalive_connections=settings.http_max_connections,
         ),
+        trust_env=False,
+    )
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
+        transport=MeteredTransport(transport, core.metrics, platform),
         trust_env=False,
     )
 
@@ -238,8 +248,8 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
 
 def build_integrations(core: Core) -> Integrations:
     settings = core.settings
-    simplybook_http, zoom_http = _http_client(settings), _http_client(settings)
-    graph_http = _http_client(settings)
+    simplybook_http, zoom_http = _http_client(core, "simplybook"), _http_client(core, "zoom")
+    graph_http = _http_client(core, "microsoft")
     secret = settings.zoom_client_secret
     zoom_oauth = ZoomOAuth(
         zoom_http,

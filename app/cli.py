@@ -101,7 +101,7 @@ def _core(settings: Settings) -> Core:
     from app.startup import check_sqlite_folder
     from storage.db import check_connection
 
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), log_format=settings.log_format)
     check_sqlite_folder(settings.database_url)
     try:
         core = build_core(settings)

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     port: int = 8000
     secret_keys: SecretStr | None = None
     log_level: str = "INFO"
+    # "json": one JSON object a line (time, level, logger, message, request_id / job_id).
+    log_format: Literal["text", "json"] = "text"
+    # GET /metrics (Prometheus text format), off unless turned on; with a token, only for
+    # "Authorization: Bearer <token>".
+    metrics: bool = False
+    metrics_token: SecretStr | None = None
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
@@ -117,6 +123,7 @@ class Settings(BaseSettings):
         "zoom_client_secret",
         "ms_client_secret",
         "teams_app_password",
+        "metrics_token",
     )
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
@@ -142,6 +149,11 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"is '{value}'; use one of {', '.join(LOG_LEVELS)}")
         return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
         "public_url",
@@ -220,6 +232,7 @@ class Settings(BaseSettings):
             self.zoom_client_secret,
             self.ms_client_secret,
             self.teams_app_password,
+            self.metrics_token,
         )
         values = [field.get_secret_value() for field in fields if field is not None]
         return [*values, *self.secret_key_list()]

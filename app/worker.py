@@ -10,6 +10,7 @@ import threading
 
 from app.bootstrap import Core, Integrations, build_integrations
 from app.jobs import job_handlers, schedule_routine
+from app.metrics import JobEvents, timed_handlers
 from app.settings import Settings
 from bot.usecases.alerts import DeadJobAlerts
 from bot.worker import Worker, WorkerPolicy
@@ -20,11 +21,12 @@ log = logging.getLogger("meetbot")
 def build_worker(core: Core, integrations: Integrations, *, role: str = "worker") -> Worker:
     return Worker(
         queue=core.queue,
-        handlers=job_handlers(core, integrations),
+        handlers=timed_handlers(core.metrics, job_handlers(core, integrations)),
         clock=core.clock,
         worker_id=worker_id(role),
         policy=worker_policy(core.settings),
-        observer=DeadJobAlerts(core.alerts),
+        # Each job's id on its log lines, its end counted, a dead booking job told to the admins.
+        observer=JobEvents(core.metrics, then=DeadJobAlerts(core.alerts)),
     )
 
 

@@ -28,7 +28,9 @@ DIRECTED_WAIT_ROOM = 4
 
 
 class JobObserver(Protocol):
-    """Told how jobs end, e.g. to alert a person about a dead one."""
+    """Told how jobs end, e.g. to alert a person about a dead one. An observer may also have a
+    `started(job)` method: it is then told, in the context the job runs in, that a job was claimed
+    (the shell puts the job's id on its log lines that way)."""
 
     def buried(self, job: Job, error: str) -> None: ...
 
@@ -84,6 +86,7 @@ class Worker:
         job = self._queue.claim(worker_id=self.worker_id, lease_seconds=self._policy.lease_seconds)
         if job is None:
             return False
+        self._tell_started(job)
         handler = self._handlers.get(job.kind)
         if handler is None:
             self._bury(job, f"no handler for job kind {job.kind!r}")
@@ -112,6 +115,15 @@ class Worker:
     def _bury(self, job: Job, error: str) -> None:
         self._queue.bury(job=job, error=error)
         self._tell("buried", job, error)
+
+    def _tell_started(self, job: Job) -> None:
+        started = getattr(self._observer, "started", None)
+        if started is None:
+            return
+        try:
+            started(job)
+        except Exception:  # telling must never stop the job from running
+            log.exception("job %s (%s): could not report it started", job.id, job.kind)
 
     def _tell(self, outcome: str, job: Job, text: str | None) -> None:
         if self._observer is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -132,6 +132,16 @@ class SqlAlerts:
         with read_session(self._engine) as session:
             row = session.get(AlertRow, alert_id)
         return _alert(row) if row is not None and row.company_id == company_id else None
+
+    def open_count(self) -> int:
+        """Alerts still open, over every company (a number for the metrics endpoint)."""
+        with read_session(self._engine) as session:
+            found = session.scalar(
+                select(func.count())
+                .select_from(AlertRow)
+                .where(col(AlertRow.resolved_at).is_(None))
+            )
+        return int(found or 0)
 
     def open_alerts(self, *, company_id: str) -> list[Alert]:
         with read_session(self._engine) as session:

@@ -277,6 +277,16 @@ class SqlJobQueue:
             ).all()
         return {state: count for state, count in rows}
 
+    def counts_by_kind(self) -> dict[tuple[str, str], int]:
+        """How many jobs of each (kind, state): what the metrics endpoint reports."""
+        with read_session(self._engine) as session:
+            rows = session.execute(
+                select(col(JobRow.kind), col(JobRow.state), func.count()).group_by(
+                    col(JobRow.kind), col(JobRow.state)
+                )
+            ).all()
+        return {(kind, state): count for kind, state, count in rows}
+
     def jobs(self, *, state: str | None = None, kind: str | None = None) -> list[JobRow]:
         with read_session(self._engine) as session:
             query = select(JobRow).order_by(col(JobRow.id))

@@ -1,0 +1,259 @@
+"""What meetbot counts for Prometheus (`GET /metrics`, on with `MEETBOT_METRICS=true`).
+
+Labels name kinds of things only: a job kind, a route *template*, a platform, an HTTP method, an
+outcome. Never a company, a person, a token or an id: a path's ids and tokens become `{id}`.
+
+The core knows nothing of this: the worker tells `JobEvents` (its observer) how jobs start and end,
+`timed_handlers` wraps the job table, `MeteredTransport` sits under the shell's HTTP clients, the
+web app's middleware counts requests and webhooks, and an engine listener counts database errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, event
+
+from app.logs import JOB_ID
+from bot.domain import Job
+from bot.errors import PermanentFailure, RetryLater, WaitingForTurn
+from bot.worker import JobHandler, JobObserver
+
+if TYPE_CHECKING:
+    from app.bootstrap import Core
+
+log = logging.getLogger("meetbot.metrics")
+
+JOB_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+ATTEMPT_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
+_VERSION = re.compile(r"v\d+(\.\d+)?")
+_WORD = re.compile(r"[a-z][A-Za-z_-]{0,31}")
+
+
+def route_template(path: str) -> str:
+    """A URL path with every segment that could be an id, a token, an address or a name replaced
+    by `{id}`: only API words (`users`, `onlineMeetings`, `v2`, `v1.0`) stay."""
+    kept = []
+    for segment in path.split("/"):
+        word = bool(_WORD.fullmatch(segment)) and sum(c.isupper() for c in segment) <= 2
+        kept.append(segment if not segment or word or _VERSION.fullmatch(segment) else "{id}")
+    return "/".join(kept) or "/"
+
+
+def status_outcome(status: int) -> str:
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    if status in (401, 403):
+        return "refused"
+    if status >= 400:
+        return "client_error"
+    return "ok"
+
+
+class Metrics:
+    """One registry per meetbot (a test process holds several)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.jobs_finished = Counter(
+            "meetbot_jobs_finished",
+            "Jobs that ended, by kind and outcome (completed, buried).",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self.job_seconds = Histogram(
+            "meetbot_job_duration_seconds",
+            "How long one run of a job's handler took, by kind and outcome "
+            "(completed, retry, waiting, failed, error, cancelled).",
+            ["kind", "outcome"],
+            buckets=JOB_SECONDS_BUCKETS,
+            registry=registry,
+        )
+        self.job_attempts = Histogram(
+            "meetbot_job_attempts",
+            "Attempts a job took by the time it ended, by kind and outcome.",
+            ["kind", "outcome"],
+            buckets=ATTEMPT_BUCKETS,
+            registry=registry,
+        )
+        self.rate_limit_waits = Counter(
+            "meetbot_rate_limit_waits",
+            "Job runs put off because a platform asked to wait (platform) or another job held "
+            "the turn on a shared message (turn).",
+            ["kind", "reason"],
+            registry=registry,
+        )
+        self.webhooks = Counter(
+            "meetbot_webhooks",
+            "Webhook calls by source and outcome (accepted, or the reason they were refused).",
+            ["source", "outcome"],
+            registry=registry,
+        )
+        self.requests = Counter(
+            "meetbot_http_requests",
+            "Requests served, by route template, method and status code.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.platform_calls = Counter(
+            "meetbot_platform_calls",
+            "Calls to outside platforms, by platform, method, route template and outcome.",
+            ["platform", "method", "route", "outcome"],
+            registry=registry,
+        )
+        self.platform_seconds = Histogram(
+            "meetbot_platform_call_duration_seconds",
+            "How long calls to outside platforms took, by platform.",
+            ["platform"],
+            registry=registry,
+        )
+        self.database_errors = Counter(
+            "meetbot_database_errors",
+            "Errors the database driver raised, by error class.",
+            ["error"],
+            registry=registry,
+        )
+
+    def watch(self, core: Core) -> None:
+        """Counts the database's errors and reports the job queue and open alerts when scraped."""
+        watch_engine(self, core.engine)
+        self.registry.register(_QueueCollector(core, self))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def watch_engine(metrics: Metrics, engine: Engine) -> None:
+    def count(context: Any) -> None:
+        error = getattr(context, "original_exception", None)
+        metrics.database_errors.labels(type(error).__name__ if error else "unknown").inc()
+
+    event.listen(engine, "handle_error", count)
+
+
+class _QueueCollector(Collector):
+    """Jobs by kind and state, and open alerts, read from the database at each scrape."""
+
+    def __init__(self, core: Core, metrics: Metrics) -> None:
+        self._core = core
+        self._metrics = metrics
+
+    def describe(self) -> list[Metric]:
+        return []  # read at scrape time only: describing must not query the database
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            counts = self._core.queue.counts_by_kind()
+            open_alerts = self._core.alerts.open_count()
+        except Exception as error:  # the scrape still answers; the error is counted
+            log.warning("metrics: could not read the job queue (%s)", type(error).__name__)
+            return
+        jobs = GaugeMetricFamily(
+            "meetbot_jobs", "Jobs in the queue, by kind and state.", labels=["kind", "state"]
+        )
+        for (kind, state), count in sorted(counts.items()):
+            jobs.add_metric([kind, state], count)
+        yield jobs
+        yield GaugeMetricFamily(
+            "meetbot_open_alerts", "Admin alerts not yet resolved.", value=open_alerts
+        )
+
+
+class JobEvents:
+    """The worker's observer: puts the job's id on every log line of its run, counts how jobs end,
+    and passes each event on to `then` (the dead-job alerts)."""
+
+    def __init__(self, metrics: Metrics, then: JobObserver | None = None) -> None:
+        self._metrics = metrics
+        self._then = then
+
+    def started(self, job: Job) -> None:
+        JOB_ID.set(job.id)
+
+    def completed(self, job: Job, note: str | None) -> None:
+        self._ended(job, "completed")
+        if self._then is not None:
+            self._then.completed(job, note)
+
+    def buried(self, job: Job, error: str) -> None:
+        self._ended(job, "buried")
+        if self._then is not None:
+            self._then.buried(job, error)
+
+    def _ended(self, job: Job, outcome: str) -> None:
+        self._metrics.jobs_finished.labels(job.kind, outcome).inc()
+        self._metrics.job_attempts.labels(job.kind, outcome).observe(job.attempts)
+
+
+def timed_handlers(metrics: Metrics, handlers: Mapping[str, JobHandler]) -> dict[str, JobHandler]:
+    """The job table with each run timed and its outcome counted (a platform's or a turn's wait
+    counted as a rate-limit wait)."""
+    return {kind: _timed(metrics, kind, handler) for kind, handler in handlers.items()}
+
+
+def _timed(metrics: Metrics, kind: str, handler: JobHandler) -> JobHandler:
+    async def run(job: Job) -> str | None:
+        started, outcome = time.perf_counter(), "error"
+        try:
+            note = await handler(job)
+            outcome = "completed"
+            return note
+        except WaitingForTurn:
+            outcome = "waiting"
+            metrics.rate_limit_waits.labels(kind, "turn").inc()
+            raise
+        except RetryLater as passing:
+            outcome = "retry"
+            if passing.after_seconds is not None:
+                metrics.rate_limit_waits.labels(kind, "platform").inc()
+            raise
+        except PermanentFailure:
+            outcome = "failed"
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            metrics.job_seconds.labels(kind, outcome).observe(time.perf_counter() - started)
+
+    return run
+
+
+class MeteredTransport(httpx.AsyncBaseTransport):
+    """Under one platform's HTTP client: counts each call by method, route template and outcome."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, metrics: Metrics, platform: str) -> None:
+        self._inner = inner
+        self._metrics = metrics
+        self._platform = platform
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        route = route_template(request.url.path)
+        outcome = "unreachable"
+        try:
+            response = await self._inner.handle_async_request(request)
+            outcome = status_outcome(response.status_code)
+            return response
+        finally:
+            self._metrics.platform_calls.labels(
+                self._platform, request.method, route, outcome
+            ).inc()
+            self._metrics.platform_seconds.labels(self._platform).observe(
+                time.perf_counter() - started
+            )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

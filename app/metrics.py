@@ -31,7 +31,7 @@ from bot.worker import JobHandler, JobObserver
 if TYPE_CHECKING:
     from app.bootstrap import Core
 
-log = logging.getLogger("meetbot.metrics")
+log = logging.getLogger("meetbot.jobs")
 
 JOB_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 ATTEMPT_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
@@ -181,8 +181,10 @@ class JobEvents:
 
     def started(self, job: Job) -> None:
         JOB_ID.set(job.id)
+        log.info("job %s (%s) started, attempt %d", job.id, job.kind, job.attempts)
 
     def completed(self, job: Job, note: str | None) -> None:
+        log.info("job %s (%s) completed%s", job.id, job.kind, f": {note}" if note else "")
         self._ended(job, "completed")
         if self._then is not None:
             self._then.completed(job, note)

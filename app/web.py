@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-import re
 import threading
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from adapters.edge.guard import BodyLimits, RequestGuard
 from adapters.edge.server import ServerLimits
@@ -38,10 +31,9 @@ from adapters.teams.routes import MAX_BODY_BYTES as TEAMS_MAX_BODY
 from adapters.teams.routes import teams_routes
 from adapters.zoom.routes import MAX_BODY_BYTES as ZOOM_MAX_BODY
 from adapters.zoom.routes import zoom_routes
+from app.access import RequestLog, metrics_routes
 from app.bootstrap import Core, Integrations, admin_deps, build_integrations, teams_config
 from app.jobs import defer_command
-from app.logs import REQUEST_ID
-from app.metrics import Metrics
 from app.settings import Settings
 from app.worker import WorkerThread
 from bot import commands
@@ -213,113 +205,12 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
         Route("/healthz", healthz, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        *_metrics_routes(core),
+        *metrics_routes(core),
     ]
     guard = Middleware(RequestGuard, limits=body_limits(core.settings))
     # Outermost: every line of a request, a refused one too, carries its id, and each is counted.
     observed = Middleware(RequestLog, routes=routes, metrics=core.metrics)
     return Starlette(routes=routes, lifespan=lifespan, middleware=[observed, guard])
-
-
-def _metrics_routes(core: Core) -> list[Route]:
-    settings = core.settings
-    if not settings.metrics:
-        return []
-    token = settings.metrics_token
-    expected = f"Bearer {token.get_secret_value()}".encode() if token else None
-
-    async def metrics(request: Request) -> Response:
-        if expected is not None:
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
-                return PlainTextResponse(
-                    "unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
-                )
-        body = await asyncio.to_thread(core.metrics.render)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
-
-    return [Route("/metrics", metrics, methods=["GET"])]
-
-
-# Webhook routes, by who calls them; each answer is counted as accepted or why it was refused.
-WEBHOOK_SOURCES = {
-    SIMPLYBOOK_CALLBACK_PATH + "{token}": "simplybook",
-    "/webhooks/zoom": "zoom",
-    "/slack/events": "slack",
-    "/api/messages": "teams",
-}
-REFUSALS = {
-    400: "malformed",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "unknown_token",
-    408: "too_slow",
-    409: "conflict",
-    413: "too_large",
-    415: "wrong_type",
-    422: "unprocessable",
-    429: "rate_limited",
-    503: "unavailable",
-}
-_INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
-access_log = logging.getLogger("meetbot.access")
-
-
-def webhook_outcome(status: int) -> str:
-    if status < 400:
-        return "accepted"
-    return REFUSALS.get(status, "error" if status >= 500 else "refused")
-
-
-class RequestLog:
-    """Gives each request an id (a proxy's `X-Request-Id` if it is a plain one), on its log lines
-    and in the answer's `X-Request-Id`; writes one access line (the path's tokens are masked by
-    the log cleaner, the query string is left out) and counts the request by route template."""
-
-    def __init__(self, app: ASGIApp, *, routes: list[Route], metrics: Metrics) -> None:
-        self._app = app
-        self._routes = routes
-        self._metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex
-        status = 500  # unless an answer starts
-        started = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-Id"] = request_id
-            await send(message)
-
-        token = REQUEST_ID.set(request_id)
-        try:
-            await self._app(scope, receive, send_with_id)
-        finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            access_log.info("%s %s %d %.0fms", scope["method"], scope["path"], status, elapsed_ms)
-            REQUEST_ID.reset(token)
-            self._count(scope, status)
-
-    def _count(self, scope: Scope, status: int) -> None:
-        route = self._template(scope)
-        self._metrics.requests.labels(route, scope["method"], str(status)).inc()
-        source = WEBHOOK_SOURCES.get(route)
-        if source is not None:
-            self._metrics.webhooks.labels(source, webhook_outcome(status)).inc()
-
-    def _template(self, scope: Scope) -> str:
-        for route in self._routes:
-            match, _ = route.matches(scope)
-            if match != Match.NONE:
-                return route.path
-        return "unmatched"
 
 
 def body_limits(settings: Settings) -> BodyLimits:

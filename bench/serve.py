@@ -23,9 +23,7 @@ def _ingest_app() -> Any:
     from app.web import build_web_app
 
     settings = Settings()
-    configure_logging(
-        settings.log_level, settings.secret_values(), log_format=settings.log_format
-    )
+    configure_logging(settings.log_level, settings.secret_values(), log_format=settings.log_format)
     core = build_core(settings)
     core.migrate()
     return build_web_app(core)  # worker=None: jobs stay queued

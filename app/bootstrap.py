@@ -28,7 +28,7 @@ from adapters.zoom.meetings import ZoomMeetings
 from adapters.zoom.oauth import ZoomOAuth
 from adapters.zoom.tokens import ZoomAccessTokens
 from app.logs import install_redaction
-from app.metrics import MeteredTransport, Metrics
+from app.metrics import MeteredTransport, Metrics, slack_trace
 from app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.commands import AdminDeps
@@ -276,6 +276,7 @@ def build_integrations(core: Core) -> Integrations:
             api_url=settings.slack_api_url,
             token_for=core.slack_token,
             timeout=int(settings.http_timeout_seconds),
+            trace_configs=[slack_trace(core.metrics)],
         ),
         _clients=[simplybook_http, zoom_http, graph_http],
         microsoft=build_microsoft(core, graph_http),

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -37,14 +38,17 @@ JOB_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 ATTEMPT_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
 _VERSION = re.compile(r"v\d+(\.\d+)?")
 _WORD = re.compile(r"[a-z][A-Za-z_-]{0,31}")
+_SLACK_METHOD = re.compile(r"[a-z]+(\.[a-z][A-Za-z]{0,31}){1,2}")
 
 
-def route_template(path: str) -> str:
+def route_template(path: str, *, dotted_words: bool = False) -> str:
     """A URL path with every segment that could be an id, a token, an address or a name replaced
-    by `{id}`: only API words (`users`, `onlineMeetings`, `v2`, `v1.0`) stay."""
+    by `{id}`: only API words (`users`, `onlineMeetings`, `v2`, `v1.0`; with `dotted_words`,
+    Slack's method names such as `chat.postMessage`) stay."""
     kept = []
     for segment in path.split("/"):
         word = bool(_WORD.fullmatch(segment)) and sum(c.isupper() for c in segment) <= 2
+        word = word or bool(dotted_words and _SLACK_METHOD.fullmatch(segment))
         kept.append(segment if not segment or word or _VERSION.fullmatch(segment) else "{id}")
     return "/".join(kept) or "/"
 
@@ -259,3 +263,35 @@ class MeteredTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def slack_trace(metrics: Metrics) -> aiohttp.TraceConfig:
+    """Counts Slack's calls (slack_sdk speaks aiohttp, not httpx) as `MeteredTransport` does."""
+    trace = aiohttp.TraceConfig()
+
+    def count(params: Any, context: Any, outcome: str) -> None:
+        route = route_template(params.url.path, dotted_words=True)
+        metrics.platform_calls.labels("slack", params.method, route, outcome).inc()
+        started = getattr(context, "started", None)
+        if started is not None:
+            metrics.platform_seconds.labels("slack").observe(time.perf_counter() - started)
+
+    async def on_start(_session: Any, context: Any, _params: Any) -> None:
+        context.started = time.perf_counter()
+
+    async def on_end(_session: Any, context: Any, params: Any) -> None:
+        count(params, context, _slack_outcome(params.response))
+
+    async def on_error(_session: Any, context: Any, params: Any) -> None:
+        count(params, context, "unreachable")
+
+    trace.on_request_start.append(on_start)
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_error)
+    return trace
+
+
+def _slack_outcome(response: aiohttp.ClientResponse) -> str:
+    """Slack answers most failures with HTTP 200 and `"ok": false`; only the status is read here
+    (the body is the client's to read), so such an answer counts as `ok` at this level."""
+    return status_outcome(response.status)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -71,6 +72,9 @@ def test_metrics_move_through_a_booking_and_name_no_tenant(slack_company: SlackC
     assert moved("meetbot_job_attempts_count", outcome="completed") >= 1
     assert moved("meetbot_platform_calls_total", platform="zoom", method="POST", outcome="ok") >= 1
     assert moved("meetbot_platform_calls_total", platform="simplybook", outcome="ok") >= 1
+    assert (
+        moved("meetbot_platform_calls_total", platform="slack", route="/api/chat.postMessage") >= 1
+    )
     assert moved("meetbot_http_requests_total", route="/webhooks/simplybook/{token}") == 1
     assert value(after, "meetbot_jobs", state="done") >= 1
     assert ("meetbot_open_alerts", ()) in after
@@ -137,6 +141,8 @@ def test_route_templates_keep_api_words_only() -> None:
         == "/v1.0/users/{id}/onlineMeetings"
     )
     assert route_template("/oauth/token") == "/oauth/token"
+    assert route_template("/api/chat.postMessage", dotted_words=True) == "/api/chat.postMessage"
+    assert route_template("/api/chat.postMessage") == "/api/{id}"
     assert route_template("/v2/users/KDcuGIwQgePTOWbOqwIQ") == "/v2/users/{id}"
 
 
@@ -176,6 +182,10 @@ def test_json_logs_carry_request_and_job_ids(
     assert world.zoom.created_count() == 1
     deliver(slack_company.slack.meetbot_url, world, demo, booking["id"], "change")
 
+    # The access line is written once the answer went out: it may come a moment after it.
+    deadline = time.monotonic() + 5
+    while json_lines.getvalue().count("/webhooks/simplybook/") < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     text = json_lines.getvalue()
     lines = [json.loads(line) for line in text.splitlines()]  # every line is JSON
     assert lines

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,8 +77,15 @@ class SlackSender:
     """Implements the core's ChatSender for Slack. One AsyncWebClient per workspace token."""
 
     def __init__(
-        self, *, api_url: str, token_for: TokenFor, timeout: int = 15, pacer: Pacer | None = None
+        self,
+        *,
+        api_url: str,
+        token_for: TokenFor,
+        timeout: int = 15,
+        pacer: Pacer | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
+        self._trace_configs = list(trace_configs)  # the shell's counting of each call
         self._pacer = pacer or Pacer(
             limits=CHANNEL_LIMITS,
             reason="Slack takes about one message a second in a channel; the rest follow shortly",
@@ -100,6 +107,7 @@ class SlackSender:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 connector=aiohttp.TCPConnector(limit=32),
+                trace_configs=self._trace_configs or None,
             )
         client = self._clients.get(workspace_id)
         if client is None or client.token != token:

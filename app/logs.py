@@ -48,7 +48,7 @@ def json_formatter() -> logging.Formatter:
         "%(levelname)s %(name)s %(message)s",
         rename_fields={"levelname": "level", "name": "logger"},
         timestamp="time",
-        reserved_attrs=[*RESERVED_ATTRS, "taskName", "context"],
+        reserved_attrs=[*RESERVED_ATTRS, "taskName", "context", "color_message"],
     )
 
 

@@ -312,7 +312,7 @@ def _microsoft_checks(core: Core, integrations: Integrations) -> list[Awaitable[
         tokens = GraphTokens(core.ms_accounts, microsoft.apps)
         return await _platform_call(
             name,
-            lambda: tokens.access_token(account_id),
+            lambda: _renewed(tokens, account_id),
             revoked_fix=f"an admin of {company} connects Teams again with `/meetings connect teams`",
             platform="Microsoft",
         )
@@ -321,6 +321,13 @@ def _microsoft_checks(core: Core, integrations: Integrations) -> list[Awaitable[
         one(account_id, names.get(company_id, company_id), provider)
         for account_id, company_id, provider in accounts
     ]
+
+
+async def _renewed(tokens: GraphTokens, account_id: str) -> None:
+    """msal answers from its cache while the access token lasts: only a renewal through the
+    refresh token proves Microsoft still accepts the sign-in."""
+    cached = await tokens.access_token(account_id)
+    await tokens.refreshed(account_id, stale=cached)
 
 
 # SimplyBook.me.

@@ -14,8 +14,12 @@ from pathlib import Path
 import pytest
 
 from app.bootstrap import Core
+from app.check import CheckResult, render, run_checks
 from app.sandbox import Demo, SandboxWorld
 from app.settings import Settings
+
+from .harness import ADMIN, SlackCompany
+from .signin_flow import MS_START, Browser, confirmation, press, start_link
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +129,44 @@ def test_settings_that_do_not_load_are_one_line_and_exit_2(core: Core, world: Sa
     assert result.returncode == 2
     assert "MEETBOT_LOG_LEVEL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# In-process: a Microsoft account connected through the sign-in flow, and a revoked Slack token.
+
+
+def _line(results: list[CheckResult], start: str) -> CheckResult:
+    [found] = [result for result in results if result.name.startswith(start)]
+    return found
+
+
+def test_microsoft_accounts_and_slack_installations_are_checked(
+    slack_company: SlackCompany, world: SandboxWorld
+) -> None:
+    core, demo = slack_company.core, slack_company.demo
+    owner = world.microsoft.add_user("Studio Owner", "owner@studio.example")
+    world.microsoft.signing_in = owner
+    browser = Browser(world)
+    try:
+        answer = browser.microsoft_answer(start_link(slack_company.say("connect teams"), MS_START))
+        assert browser.post_answer(answer).status_code == 200
+    finally:
+        browser.close()
+    press(world, slack_company.slack, confirmation(world, ADMIN), "Confirm", user=ADMIN)
+
+    results = run_checks(core.settings)
+    assert not [result for result in results if result.failed], render(results)
+    assert _line(results, "Microsoft account of Demo Yoga Studio").status == "OK"
+
+    world.microsoft.revoke(owner)
+    world.microsoft.expire_access_tokens()
+    bot_token = core.workspaces.bot_token(platform="slack", external_id=demo.team_id)
+    assert bot_token
+    world.slack.revoke_token(bot_token)
+    results = run_checks(core.settings)
+
+    microsoft = _line(results, "Microsoft account of Demo Yoga Studio")
+    assert microsoft.failed and "/meetings connect teams" in microsoft.detail
+    slack = _line(results, f"Slack workspace Demo Yoga Studio ({demo.team_id})")
+    assert slack.failed and "installs meetbot again" in slack.detail
+    assert _line(results, "Zoom account of Demo Yoga Studio").status == "OK"
+    assert bot_token not in render(results)

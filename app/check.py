@@ -36,6 +36,7 @@ from bot.errors import (
     MeetingPlatformRejected,
 )
 from bot.redaction import redact
+from storage.crypto import SecretBox, SecretKeyError
 from storage.db import DatabaseConnectionError, check_connection, database_state, normalise_url
 from storage.sessions import read_session
 from storage.tables import ChatWorkspaceRow, CompanyRow, MsAccountRow, ZoomAccountRow
@@ -92,7 +93,8 @@ def settings_checks(settings: Settings) -> list[CheckResult]:
                 "OAuth & Permissions)",
             )
         )
-    if not settings.secret_key_list():
+    keys = settings.secret_key_list()
+    if not keys:
         results.append(
             problem(
                 "settings",
@@ -100,6 +102,17 @@ def settings_checks(settings: Settings) -> list[CheckResult]:
                 "create a key with `meetbot keys new` and set MEETBOT_SECRET_KEYS to it",
             )
         )
+    else:
+        try:
+            SecretBox(keys)
+        except SecretKeyError as error:
+            results.append(
+                problem(
+                    "settings",
+                    f"MEETBOT_SECRET_KEYS: {error}",
+                    "set it to keys made by `meetbot keys new`, separated by commas",
+                )
+            )
     if not results:
         results.append(passed("settings"))
     results.extend(
@@ -114,8 +127,10 @@ def open_database(settings: Settings) -> tuple[Core | None, CheckResult]:
     try:
         check_sqlite_folder(settings.database_url)
         core = build_core(settings)
-    except (StartupProblem, ConfigurationError) as error:
+    except StartupProblem as error:
         return None, problem(name, str(error))
+    except ConfigurationError:
+        return None, problem(name, "not checked", "fix MEETBOT_SECRET_KEYS first (see settings)")
     try:
         check_connection(core.engine)
     except DatabaseConnectionError as error:
@@ -234,7 +249,9 @@ async def _slack_check(settings: Settings, name: str, token: str, *, setting: bo
     if not identity.ok:
         return problem(
             name,
-            f"Slack's auth.test answered {identity.error}",
+            f"Slack could not be reached ({identity.unreachable})"
+            if identity.unreachable
+            else f"Slack's auth.test answered {identity.error}",
             "check MEETBOT_SLACK_API_URL and the network, then run `meetbot check` again",
         )
     if not identity.bot_id:
@@ -384,8 +401,8 @@ async def _platform_call(
         await call()
     except MeetingAccountRevoked as error:
         return problem(name, str(error).split("; an admin must")[0], revoked_fix)
-    except MeetingPlatformRejected as error:
-        return problem(name, f"{platform} refused: {error}")
+    except MeetingPlatformRejected as error:  # says which setting is wrong
+        return problem(name, str(error))
     except MeetbotError as error:
         return problem(name, _could_not(platform, error), _LATER)
     except (httpx.HTTPError, OSError) as error:

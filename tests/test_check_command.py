@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from app.bootstrap import Core
 from app.check import CheckResult, render, run_checks
 from app.sandbox import Demo, SandboxWorld
 from app.settings import Settings
+from storage.crypto import generate_key
 
 from .harness import ADMIN, SlackCompany
 from .signin_flow import MS_START, Browser, confirmation, press, start_link
@@ -170,3 +172,32 @@ def test_microsoft_accounts_and_slack_installations_are_checked(
     assert slack.failed and "installs meetbot again" in slack.detail
     assert _line(results, "Zoom account of Demo Yoga Studio").status == "OK"
     assert bot_token not in render(results)
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"secret_keys": "not-a-key"}, "MEETBOT_SECRET_KEYS"),
+        ({"secret_keys": None}, "MEETBOT_SECRET_KEYS"),
+        ({"slack_bot_token": "xoxp-1-2-3"}, "MEETBOT_SLACK_BOT_TOKEN"),
+    ],
+)
+def test_a_settings_problem_names_its_variable(
+    values: dict[str, Any], named: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        **{
+            "database_url": f"sqlite:///{tmp_path}/missing-folder/meetbot.db",
+            "slack_api_url": "http://127.0.0.1:9/api",
+            "secret_keys": generate_key(),
+            **values,
+        },
+    )
+    results = run_checks(settings)
+
+    [settings_line] = [result for result in results if result.name == "settings"]
+    assert settings_line.failed and named in settings_line.detail
+    [database] = [result for result in results if result.name == "database"]
+    assert database.failed
+    assert "Traceback" not in render(results)

@@ -26,6 +26,7 @@ class TokenIdentity:
     """What `auth.test` said: `error` is "" when the token works (never holds the token)."""
 
     error: str = ""
+    unreachable: str = ""  # why Slack could not be reached (then `error` says "unreachable")
     team_id: str = ""
     team: str = ""
     bot_id: str = ""
@@ -51,7 +52,7 @@ async def auth_test(*, api_url: str, token: str, wait_seconds: float) -> TokenId
         except SlackApiError as error:
             return TokenIdentity(error=str(error.response.get("error") or "unknown_error"))
         except (aiohttp.ClientError, TimeoutError) as error:
-            return TokenIdentity(error=f"unreachable ({type(error).__name__})")
+            return TokenIdentity(error="unreachable", unreachable=type(error).__name__)
     return TokenIdentity(
         team_id=str(answer.get("team_id") or ""),
         team=str(answer.get("team") or ""),

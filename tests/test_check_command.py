@@ -70,6 +70,7 @@ def test_all_green_then_a_revoked_zoom_account_and_a_wrong_key_are_named(
         assert status(line, name) == "OK", out
     assert "schema revision" in line_of(out, "database ")
     assert "all 5 checks passed" in out
+    assert "no chat platform" not in out  # the installed workspace is one
 
     world.zoom.revoke_account(f"acct-{demo.login}")
     world.simplybook.add_company(  # the key was regenerated in SimplyBook.me's settings

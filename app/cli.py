@@ -1,4 +1,4 @@
-"""`meetbot` (also `python -m app`): serve, worker, migrate, sandbox, keys."""
+"""`meetbot` (also `python -m app`): serve, worker, migrate, check, sandbox, keys."""
 
 from __future__ import annotations
 
@@ -172,6 +172,20 @@ def migrate() -> None:
     with _explained(settings):
         _core(settings).migrate()
     typer.echo("database schema is up to date")
+
+
+@app.command()
+def check() -> None:
+    """Check the configuration end to end: settings, database, and each connected platform."""
+    from app.check import render, run_checks
+    from app.logs import configure_logging
+
+    settings = _settings()  # settings that do not load are a configuration problem: exit 2
+    configure_logging("WARNING", settings.secret_values())
+    results = run_checks(settings)
+    typer.echo(render(results))
+    if any(result.failed for result in results):
+        raise typer.Exit(1)
 
 
 @app.command()

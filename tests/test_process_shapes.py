@@ -28,8 +28,6 @@ from storage.tables import JobRow, MeetingRow, NotificationRow
 
 from .harness import deliver, free_port
 
-pytestmark = pytest.mark.slow
-
 COMPANIES, BOOKINGS_EACH = 20, 10
 CREATE = r"^/v2/users/[^/]+/meetings$"
 LEASE = 8.0  # also the grace period a stopping worker gives a running job
@@ -105,6 +103,18 @@ def _pid(worker_id: str | None) -> int | None:
     return int(found.group(2)) if found else None
 
 
+def test_the_process_options_are_checked() -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    runner = CliRunner()
+    assert "--no-worker" in runner.invoke(app, ["serve", "--help"]).output
+    assert runner.invoke(app, ["worker", "--concurrency", "0"]).exit_code == 2
+    assert runner.invoke(app, ["worker", "--concurrency", "65"]).exit_code == 2
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_web_only_process_and_two_workers_share_the_work_and_a_sigterm_loses_nothing(
     core: Core, world: SandboxWorld, tmp_path: Path, processes: list[Process]
@@ -192,3 +202,4 @@ def test_web_only_process_and_two_workers_share_the_work_and_a_sigterm_loses_not
     # uvicorn ends a graceful shutdown by raising the signal again
     assert web.terminate(timeout=15) in (0, -signal.SIGTERM), web.log()[-3000:]
     assert "Application shutdown complete" in web.log()
+    assert "(no worker: web only)" in web.log() and "worker (concurrency 4)" in first.log()

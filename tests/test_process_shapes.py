@@ -127,7 +127,7 @@ def test_web_only_process_and_two_workers_share_the_work_and_a_sigterm_loses_not
             "public_url": web_url,
             "job_lease_seconds": LEASE,
             "log_level": "INFO",
-            "http_timeout_seconds": 60.0,  # the held-back answer outlasts the stop
+            "http_timeout_seconds": 300.0,  # the held-back answer outlasts the stop
         }
     )
 
@@ -147,7 +147,7 @@ def test_web_only_process_and_two_workers_share_the_work_and_a_sigterm_loses_not
     assert wait_for(answers, timeout=30), web.log()[-3000:]
 
     # The first booking's meeting is held back by Zoom: its worker is busy with it when stopped.
-    world.zoom.faults.hang_after_effect(method="POST", path=CREATE, seconds=60)
+    world.zoom.faults.hang_after_effect(method="POST", path=CREATE, seconds=240)
     bookings = [
         (demo, book(world, demo, client_name=f"Client {n}", starts_in=timedelta(days=1, hours=n)))
         for demo in demos
@@ -163,16 +163,22 @@ def test_web_only_process_and_two_workers_share_the_work_and_a_sigterm_loses_not
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda item: deliver(web_url, world, *_delivered(item)), bookings[1:]))
-    # The busy worker's other lanes keep working meanwhile.
-    assert wait_for(
-        lambda: any(s == "done" and _pid(by) == busy.pid for s, by in _claimed_by(core)),
-        timeout=30,
-    )
+    # Both workers share the rest meanwhile (the busy one in its other lanes); it is stopped late,
+    # so the other one is not left with most of the work.
+    everything = COMPANIES * BOOKINGS_EACH
+
+    def shared_out() -> bool:
+        finished = [_pid(by) for state, by in _claimed_by(core) if state == "done"]
+        return len(finished) >= everything * 3 // 4 and busy.pid in finished
+
+    assert wait_for(shared_out, timeout=120), core.queue.counts()
+    with Session(core.engine) as session:
+        still = session.get(JobRow, held.id)
+    assert still is not None and still.state == "running" and still.locked_by == held_by
 
     assert busy.terminate(timeout=LEASE + 15) == 0, busy.log()[-3000:]
     assert "released: the worker stopped" in busy.log(), busy.log()[-3000:]
 
-    everything = COMPANIES * BOOKINGS_EACH
     assert wait_for(lambda: _settled(core) == everything, timeout=90), (
         core.queue.counts(),
         other.log()[-3000:],

@@ -117,6 +117,13 @@ def _core(settings: Settings) -> Core:
 def serve(
     host: str = typer.Option(None, help="Address to listen on (MEETBOT_HOST)."),
     port: int = typer.Option(None, help="Port to listen on (MEETBOT_PORT)."),
+    worker: bool = typer.Option(
+        None,
+        "--worker/--no-worker",
+        help="Run jobs in this process too (MEETBOT_SERVE_WORKER, default true); with "
+        "--no-worker it only answers requests and `meetbot worker` processes run the jobs.",
+        show_default=False,
+    ),
 ) -> None:
     """The web app (webhooks, chat events, OAuth callbacks, link pages) and its in-process worker."""
     import uvicorn
@@ -128,6 +135,7 @@ def serve(
 
     settings = _settings()
     host, port = host or settings.host, port or settings.port
+    with_worker = settings.serve_worker if worker is None else worker
     with _explained(settings):
         sock = bind_port(host, port)  # first: a busy port is found before anything else runs
         slack_warning = check_slack_token(settings)
@@ -135,32 +143,57 @@ def serve(
         core.migrate()
     warnings = [*filter(None, [slack_warning]), *configuration_warnings(settings)]
     listening = f"{host}:{sock.getsockname()[1]}"
-    typer.echo(summary_line(settings, head=f"serving on {listening}", warnings=warnings), err=True)
-    web = build_web_app(core, worker=WorkerThread(core))
+    head = f"serving on {listening}" + ("" if with_worker else " (no worker: web only)")
+    typer.echo(summary_line(settings, head=head, warnings=warnings), err=True)
+    web = build_web_app(core, worker=WorkerThread(core) if with_worker else None)
     config = server_config(web, host=host, port=port, limits=server_limits(settings))
     uvicorn.Server(config).run(sockets=[sock])
 
 
 @app.command()
-def worker() -> None:
-    """A worker alone (run several, on one or more machines, against PostgreSQL)."""
+def worker(
+    concurrency: int = typer.Option(
+        None,
+        "--concurrency",
+        min=1,
+        max=64,
+        help="Jobs run at once by this process (MEETBOT_WORKER_CONCURRENCY, default 4).",
+        show_default=False,
+    ),
+) -> None:
+    """A worker alone (run several, on one or more machines, against PostgreSQL).
+
+    SIGTERM or SIGINT: it claims no more jobs and lets running ones end within the job lease;
+    those still running then go back to the queue (at once on a second signal)."""
     from app.startup import check_slack_token, configuration_warnings, summary_line
     from app.worker import run_worker
+    from bot.worker import Worker
 
     settings = _settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
     with _explained(settings):
         slack_warning = check_slack_token(settings)
         core = _core(settings)
         core.migrate()
     warnings = [*filter(None, [slack_warning]), *configuration_warnings(settings)]
-    typer.echo(summary_line(settings, head="worker", warnings=warnings), err=True)
+    head = f"worker (concurrency {settings.worker_concurrency})"
+    typer.echo(summary_line(settings, head=head, warnings=warnings), err=True)
 
     async def _run() -> None:
         stop = asyncio.Event()
+        workers: list[Worker] = []
         loop = asyncio.get_running_loop()
+
+        def _signalled() -> None:
+            if stop.is_set():  # a second signal: release running jobs now
+                for running in workers:
+                    running.release_running()
+            stop.set()
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await run_worker(core, stop)
+            loop.add_signal_handler(signum, _signalled)
+        await run_worker(core, stop, on_worker=workers)
 
     asyncio.run(_run())
 

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     server_max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     http_max_connections: int = 32
     worker_concurrency: int = Field(default=4, ge=1, le=64)
+    # `meetbot serve` runs a worker in its own process unless this is false (`--no-worker`): then
+    # it only answers requests, and `meetbot worker` processes run the jobs.
+    serve_worker: bool = True
     job_lease_seconds: float = 120.0
     job_max_attempts: int = 8
     job_backoff_base_seconds: float = 2.0

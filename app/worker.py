@@ -98,6 +98,7 @@ class WorkerThread:
             worker.wake()
 
     def stop(self) -> None:
+        """Claims no more; running jobs end within the grace period or are released."""
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=worker_policy(self._core.settings).grace_seconds + 10)

@@ -14,7 +14,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.domain import Job
@@ -41,6 +41,10 @@ class LeaseLost(Exception):
     pass
 
 
+class Released(Exception):
+    """The worker is stopping and its grace period ran out: the job goes back to the queue."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerPolicy:
     lease_seconds: float = 120.0
@@ -49,6 +53,12 @@ class WorkerPolicy:
     backoff_cap_seconds: float = 900.0
     idle_poll_seconds: float = 0.5
     concurrency: int = 4
+    # On stop, how long running jobs may still take before they are released (None: the lease).
+    stop_grace_seconds: float | None = None
+
+    @property
+    def grace_seconds(self) -> float:
+        return self.lease_seconds if self.stop_grace_seconds is None else self.stop_grace_seconds
 
 
 def backoff_delay(
@@ -80,6 +90,7 @@ class Worker:
         self.worker_id = worker_id
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._release: asyncio.Event | None = None  # set when a stop's grace period ran out
 
     async def run_once(self) -> bool:
         """Runs one due job if there is one; returns whether it did."""
@@ -96,6 +107,16 @@ class Worker:
         except LeaseLost:
             log.warning(
                 "job %s (%s) lost its lease to another worker; left to it", job.id, job.kind
+            )
+        except Released:
+            log.warning(
+                "job %s (%s) released: the worker stopped before it ended", job.id, job.kind
+            )
+            self._queue.retry(
+                job=job,
+                run_at=self._clock.now(),
+                error="released: its worker stopped",
+                counted=False,
             )
         except PermanentFailure as failure:
             log.warning("job %s (%s) failed for good: %s", job.id, job.kind, failure)
@@ -140,11 +161,17 @@ class Worker:
         task = asyncio.ensure_future(handler(job))
         lease = self._policy.lease_seconds
         held_until = loop.time() + lease
+        released = asyncio.ensure_future(self._release.wait()) if self._release else None
         try:
             while True:
-                done, _ = await asyncio.wait({task}, timeout=lease / 3)
-                if done:
+                waits = {task} if released is None else {task, released}
+                done, _ = await asyncio.wait(
+                    waits, timeout=lease / 3, return_when=asyncio.FIRST_COMPLETED
+                )
+                if task in done:
                     return task.result()
+                if released is not None and released in done:
+                    raise Released
                 try:
                     kept = self._queue.extend_lease(job=job, lease_seconds=lease)
                 except (
@@ -159,6 +186,8 @@ class Worker:
                 if not kept:
                     raise LeaseLost
         finally:  # whatever ends this wait, the handler never runs on unsupervised
+            if released is not None:
+                released.cancel()
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -189,10 +218,30 @@ class Worker:
         self._queue.retry(job=job, run_at=self._clock.now() + timedelta(seconds=delay), error=error)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Runs jobs until `stop` is set; then claims no more, lets running jobs end within the
+        grace period, and releases those still running (another worker takes them at once)."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        lanes = [self._lane(stop) for _ in range(max(1, self._policy.concurrency))]
-        await asyncio.gather(*lanes)
+        self._release = asyncio.Event()
+        lanes = asyncio.gather(*(self._lane(stop) for _ in range(max(1, self._policy.concurrency))))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            either: set[asyncio.Future[Any]] = {lanes, stopping}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if not lanes.done():
+                grace = self._policy.grace_seconds
+                log.info("worker %s stopping: running jobs get %.0fs", self.worker_id, grace)
+                await asyncio.wait({lanes}, timeout=grace)
+                self.release_running()
+            await lanes
+        finally:
+            stopping.cancel()
+
+    def release_running(self) -> None:
+        """Stop waiting for running jobs: cancel their handlers and give them back to the queue
+        (thread-safe; a second SIGTERM or SIGINT calls it)."""
+        if self._loop is not None and self._release is not None:
+            self._loop.call_soon_threadsafe(self._release.set)
 
     async def drain(self) -> int:
         """Runs due jobs until none is left; for tests and one-shot use."""

@@ -40,7 +40,8 @@ check_command() {
   if out="$("$MEETBOT" "${words[@]:1}" --help 2>&1 >/dev/null)"; then
     ok "$where: ${line}"
   else
-    fail "$where: '$line' does not parse: ${out//$'\n'/ }"
+    out="$(sed -E 's/│|╭|╮|╰|╯|─//g' <<<"$out" | tr -s '\n ' ' ')"  # typer's error box, on one line
+    fail "$where: '$line' does not parse:${out}"
   fi
 }
 
@@ -69,6 +70,10 @@ done
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=meetbot.example.com \
   -keyout "$work/privkey.pem" -out "$work/fullchain.pem" >/dev/null 2>&1
 sed -E "s#/etc/letsencrypt/live/[^/]+/#${work}/#g" deploy/nginx/meetbot.conf >"$work/site.conf"
+if [ "$(id -u)" -ne 0 ]; then  # nginx -t binds the ports: without root, unprivileged ones
+  sed -i -E 's/(listen +(\[::\]:)?)80([ ;])/\118080\3/; s/(listen +(\[::\]:)?)443([ ;])/\118443\3/' \
+    "$work/site.conf"
+fi
 cat >"$work/nginx.conf" <<CONF
 pid $work/nginx.pid;
 error_log $work/error.log;
@@ -87,6 +92,31 @@ if out="$(nginx -t -q -p "$work" -c "$work/nginx.conf" 2>&1)" && [ -z "$out" ]; 
   ok "nginx/meetbot.conf: nginx -t"
 else
   fail "nginx/meetbot.conf: nginx -t: $out"
+fi
+
+# The site's limits match meetbot's own: client_max_body_size is the largest route cap and the
+# header buffers hold meetbot's largest request head.
+python="$(dirname "$MEETBOT")/python"
+if caps="$("$python" -c '
+from app.settings import Settings
+from app.web import body_limits
+settings = Settings.model_construct()  # the defaults, whatever .env says
+print(max(body_limits(settings).caps.values()) // 1024, settings.server_max_header_bytes // 1024)
+' 2>&1)"; then
+  read -r body_cap header_cap <<<"$caps"
+  site=deploy/nginx/meetbot.conf
+  if grep -Eq "^\s*client_max_body_size\s+${body_cap}k;" "$site"; then
+    ok "nginx/meetbot.conf: client_max_body_size ${body_cap}k, meetbot's largest body cap"
+  else
+    fail "nginx/meetbot.conf: client_max_body_size is not ${body_cap}k, meetbot's largest body cap"
+  fi
+  if grep -Eq "^\s*large_client_header_buffers\s+[0-9]+\s+${header_cap}k;" "$site"; then
+    ok "nginx/meetbot.conf: large_client_header_buffers ${header_cap}k, MEETBOT_SERVER_MAX_HEADER_BYTES"
+  else
+    fail "nginx/meetbot.conf: large_client_header_buffers is not ${header_cap}k (MEETBOT_SERVER_MAX_HEADER_BYTES)"
+  fi
+else
+  fail "meetbot's body and header caps could not be read: ${caps//$'\n'/ }"
 fi
 
 # Procfile: "name: command" lines, each a meetbot command the CLI takes.

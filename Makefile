@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: sandbox test lint typecheck check bench stress fuzz serve worker migrate clean
+.PHONY: sandbox test lint typecheck check deploy-check bench stress fuzz serve worker migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+deploy-check: $(STAMP)  ## the systemd units, nginx site and Procfile in deploy/, checked by the tools that read them
+	MEETBOT=$(BIN)/meetbot deploy/check.sh
 
 bench: $(STAMP)  ## ingest and pipeline figures; not part of the test suite
 	$(BIN)/python -m bench.run

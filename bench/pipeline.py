@@ -35,7 +35,7 @@ from bench.procs import (
 from bench.rawhttp import HttpError, RawConnection
 
 _MESSAGE_CODE = re.compile(r"^Booking: (\S+)$", re.MULTILINE)
-_AGENDA_CODE = re.compile(r"^Booking (\S+) with ")
+_AGENDA_CODE = re.compile(r"^Booking (\S+) with ", re.MULTILINE)  # the marker line comes first
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def _verify(
     meetings = Counter(
         found.group(1)
         for meeting in world.zoom.live_meetings()
-        if (found := _AGENDA_CODE.match(str(meeting.get("agenda", "")))) is not None
+        if (found := _AGENDA_CODE.search(str(meeting.get("agenda", "")))) is not None
     )
     expected = Counter(codes)
     problems = []

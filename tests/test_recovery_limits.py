@@ -231,6 +231,40 @@ def test_a_search_resumed_after_another_worker_posted_still_finds_that_post(
     assert found is not None and found.message_id == posted
 
 
+def test_a_search_for_a_message_never_posted_ends_under_the_limit(
+    core: Core, demo: Demo, world: SandboxWorld, clock: SteppingClock
+) -> None:
+    """A crash before the post took effect: the marker is nowhere, the window holds two pages and
+    Slack allows one read a minute. The search must end with "not posted" (so the job posts),
+    not start over at every attempt."""
+    passing = Time(clock, world)
+    world.slack.marketplace_app = False
+    since = clock.now()
+    for number in range(20):
+        world.slack.post_as_user(demo.channel_id, user_id=OTHER_PERSON, text=f"message {number}")
+    target = ChatTarget(ChatPlatform.SLACK, demo.team_id, demo.channel_id)
+
+    async def main() -> tuple[int, Any]:
+        integrations = build_integrations(core)
+        try:
+            for attempt in range(1, 9):
+                try:
+                    found = await integrations.slack.find_posted(
+                        target=target, marker="meetbot:message=never-posted", since=since
+                    )
+                except RetryLater:
+                    passing.pass_seconds(61)
+                    continue
+                return attempt, found
+            return 0, None
+        finally:
+            await integrations.aclose()
+
+    attempts, found = asyncio.run(main())
+    assert attempts > 0, "the search never ended"
+    assert found is None
+
+
 def _post_as_meetbot(core: Core, demo: Demo, marker: str) -> str:
     answer = httpx.post(
         f"{core.settings.slack_api_url}/chat.postMessage",

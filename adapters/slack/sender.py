@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -67,10 +68,17 @@ def _api_error(error: SlackApiError) -> MeetbotError:
         retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
             "retry-after"
         )
-        return RetryLater(
-            "Slack rate limit", after_seconds=float(retry_after) if retry_after else 1.0
-        )
+        return RetryLater("Slack rate limit", after_seconds=_seconds(retry_after))
     return RetryLater(f"Slack answered {code}")
+
+
+def _seconds(retry_after: str | None) -> float:
+    """Slack sends whole seconds; anything else (a date, garbage) waits a minute, Slack's tier."""
+    try:
+        seconds = float(retry_after or 1.0)
+    except ValueError:
+        return 60.0
+    return min(max(seconds, 1.0), 3600.0) if math.isfinite(seconds) else 60.0
 
 
 class SlackSender:
@@ -228,6 +236,8 @@ class SlackSender:
     ) -> PostedMessage | None:
         key = (target.workspace_id, channel, "history", marker, oldest)
         kept = self._searches.pop(key, {})
+        if "tail" in kept:  # every older page is read: only what came after is left
+            return await self._search_tail(target, channel, marker, key, kept["tail"])
         below, newest = kept.get("latest"), kept.get("newest")
         while True:
             params: dict[str, Any] = {
@@ -258,8 +268,20 @@ class SlackSender:
         if kept and newest:
             # Resumed after a wait: another worker may have run the job meanwhile, found nothing
             # and posted, so what came after this search's first page is read too.
-            return await self._search_history(target, channel, marker, newest)
+            return await self._search_tail(target, channel, marker, key, newest)
         return None
+
+    async def _search_tail(
+        self, target: ChatTarget, channel: str, marker: str, key: tuple[str, ...], since: str
+    ) -> PostedMessage | None:
+        """The messages after `since`. Refused by the rate limit, the search keeps this place, so
+        the next attempt reads only the tail instead of starting over (which, at one read a minute,
+        would never end)."""
+        try:
+            return await self._search_history(target, channel, marker, since)
+        except RetryLater:
+            self._keep(key, {"tail": since})
+            raise
 
     def _keep(self, key: tuple[str, ...], resume: dict[str, str]) -> None:
         if not resume:

@@ -77,6 +77,10 @@ def webhook_outcome(status: int) -> str:
     return REFUSALS.get(status, "error" if status >= 500 else "refused")
 
 
+# A stranger may send any method token; each would become a series kept in memory for ever.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class RequestLog:
     """Gives each request an id (a proxy's `X-Request-Id` if it is a plain one), on its log lines
     and in the answer's `X-Request-Id`; writes one access line (the path's tokens are masked by
@@ -115,7 +119,8 @@ class RequestLog:
 
     def _count(self, scope: Scope, status: int) -> None:
         route = self._template(scope)
-        self._metrics.requests.labels(route, scope["method"], str(status)).inc()
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+        self._metrics.requests.labels(route, method, str(status)).inc()
         source = WEBHOOK_SOURCES.get(route)
         if source is not None:
             self._metrics.webhooks.labels(source, webhook_outcome(status)).inc()

@@ -106,6 +106,15 @@ def test_metrics_need_the_bearer_token(slack_company: SlackCompany) -> None:
     assert METRICS_TOKEN not in wrong.text
 
 
+def test_invented_methods_share_one_series(slack_company: SlackCompany) -> None:
+    url = slack_company.slack.meetbot_url
+    for method in ("BREW", "XYZ123", "PROPFIND"):
+        httpx.request(method, f"{url}/livez")
+    text, samples = scrape(url)
+    assert "BREW" not in text and "XYZ123" not in text and "PROPFIND" not in text
+    assert value(samples, "meetbot_http_requests_total", method="other") >= 3
+
+
 def test_metrics_are_off_by_default_and_liveness_is_split(
     make_core: Callable[..., Core],
 ) -> None:

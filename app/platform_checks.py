@@ -25,6 +25,7 @@ from bot.errors import (
     MeetingAccountRevoked,
     MeetingPlatformRejected,
 )
+from storage.crypto import DecryptionError
 from storage.sessions import read_session
 from storage.tables import ChatWorkspaceRow, CompanyRow, MsAccountRow, ZoomAccountRow
 
@@ -127,9 +128,13 @@ def _slack_checks(core: Core) -> list[Awaitable[CheckResult]]:
             .order_by(col(ChatWorkspaceRow.name))
         ).all()
     for team_id, name in workspaces:
-        token = core.workspaces.bot_token(platform=SLACK, external_id=team_id)
+        label = f"Slack workspace {name} ({team_id})" if name else f"Slack workspace {team_id}"
+        try:
+            token = core.workspaces.bot_token(platform=SLACK, external_id=team_id)
+        except DecryptionError:
+            checks.append(_unreadable(label, "bot token"))
+            continue
         if token and token != configured:
-            label = f"Slack workspace {name} ({team_id})" if name else f"Slack workspace {team_id}"
             checks.append(_slack_check(settings, label, token, setting=False))
     return checks
 
@@ -306,4 +311,14 @@ async def _platform_call(
         return problem(name, _could_not(platform, error), _LATER)
     except (httpx.HTTPError, OSError) as error:
         return problem(name, f"{platform} could not be reached ({type(error).__name__})", _LATER)
+    except DecryptionError:
+        return await _unreadable(name, "token")
     return passed(name, "the connection's token works")
+
+
+async def _unreadable(name: str, what: str) -> CheckResult:
+    return problem(
+        name,
+        f"the stored {what} cannot be read",
+        "keep every key that encrypted it in MEETBOT_SECRET_KEYS",
+    )

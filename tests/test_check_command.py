@@ -99,6 +99,26 @@ def test_all_green_then_a_revoked_zoom_account_and_a_wrong_key_are_named(
     _no_secret_in(out + result.stderr, core, demo)
 
 
+def test_tokens_sealed_with_a_dropped_key_are_named_not_a_traceback(
+    core: Core, world: SandboxWorld, demo: Demo
+) -> None:
+    """Every stored token was sealed with the sandbox's key; a configuration without that key
+    cannot read them, and the check says so line by line."""
+    result = run_check(core.settings, MEETBOT_SECRET_KEYS=generate_key())
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "Traceback" not in out + result.stderr
+    for name in (
+        f"Slack workspace Demo Yoga Studio ({demo.team_id})",
+        "Zoom account of Demo Yoga Studio",
+        "SimplyBook.me company Demo Yoga Studio (demo-studio)",
+    ):
+        line = line_of(out, name + " ")
+        assert status(line, name) == "PROBLEM", out
+        assert "cannot be read" in line and "MEETBOT_SECRET_KEYS" in line, line
+
+
 def _no_secret_in(text: str, core: Core, demo: Demo) -> None:
     credentials = core.companies.simplybook_credentials(company_id=demo.company_id)
     secrets = [

@@ -195,7 +195,8 @@ def worker(
             loop.add_signal_handler(signum, _signalled)
         await run_worker(core, stop, on_worker=workers)
 
-    asyncio.run(_run())
+    with _explained(settings):  # e.g. the database gone for good: one line, not a traceback
+        asyncio.run(_run())
 
 
 @app.command()

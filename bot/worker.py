@@ -239,7 +239,7 @@ class Worker:
 
     def release_running(self) -> None:
         """Stop waiting for running jobs: cancel their handlers and give them back to the queue
-        (thread-safe; a second SIGTERM or SIGINT calls it)."""
+        (thread-safe; a second SIGTERM or SIGINT to `meetbot worker` calls it)."""
         if self._loop is not None and self._release is not None:
             self._loop.call_soon_threadsafe(self._release.set)
 

@@ -6,25 +6,16 @@ opened, checks a single-workspace Slack bot token with `auth.test`, and prints o
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
 from pathlib import Path
 
-import httpx
-
+from adapters.slack.identity import auth_test
 from app.settings import Settings
 from storage.db import normalise_url
 
 SLACK_CHECK_TIMEOUT_SECONDS = 5.0
-# auth.test errors meaning the token itself is wrong (anything else: Slack is having a moment).
-_BAD_TOKEN_ERRORS = {
-    "invalid_auth",
-    "not_authed",
-    "account_inactive",
-    "token_revoked",
-    "token_expired",
-    "not_allowed_token_type",
-}
 
 
 class StartupProblem(Exception):
@@ -100,21 +91,18 @@ def check_slack_token(settings: Settings) -> str | None:
     token = configured.get_secret_value()
     if token.startswith("xoxp-"):
         raise _not_a_bot_token("is a user token (xoxp-)")
-    try:
-        answer = httpx.post(
-            f"{settings.slack_api_url}/auth.test",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=SLACK_CHECK_TIMEOUT_SECONDS,
-            trust_env=False,
-        ).json()
-    except (httpx.HTTPError, ValueError) as error:
-        return f"Slack's auth.test could not be reached ({type(error).__name__}); token not checked"
-    if not answer.get("ok"):
-        error_code = str(answer.get("error", "unknown"))
-        if error_code in _BAD_TOKEN_ERRORS:
-            raise _not_a_bot_token(f"was refused by Slack ({error_code})")
-        return f"Slack's auth.test answered {error_code}; token not checked"
-    if not answer.get("bot_id"):
+    identity = asyncio.run(
+        auth_test(
+            api_url=settings.slack_api_url, token=token, wait_seconds=SLACK_CHECK_TIMEOUT_SECONDS
+        )
+    )
+    if identity.unreachable:
+        return f"Slack's auth.test could not be reached ({identity.unreachable}); token not checked"
+    if identity.token_refused:
+        raise _not_a_bot_token(f"was refused by Slack ({identity.error})")
+    if not identity.ok:
+        return f"Slack's auth.test answered {identity.error}; token not checked"
+    if not identity.bot_id:
         raise _not_a_bot_token("belongs to a user, not a bot")
     return None
 

@@ -64,9 +64,8 @@ def _admin(view: HomeView) -> list[dict[str, Any]]:
 
 
 def _meeting(number: int, meeting: HomeMeeting) -> list[dict[str, Any]]:
-    when = f"{_date(meeting.start, '{date_short_pretty} {time}', meeting.when)}–" + _date(
-        meeting.end, "{time}", meeting.end.strftime("%H:%M UTC")
-    )
+    minutes = round((meeting.end - meeting.start).total_seconds() / 60)
+    when = f"{_date(meeting.start, '{date_short_pretty} {time}', meeting.when)} · {minutes} min"
     text = f"*{escape(meeting.title[:TITLE_CHARS])}*\n{when}"
     if meeting.state:
         text += f"\n_{escape(meeting.state)}_"

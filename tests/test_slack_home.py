@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from slack_sdk.models.views import View
 
 from adapters.slack.home import render_home
@@ -113,6 +115,7 @@ def test_a_providers_staff_member_sees_their_meetings_and_no_other_companys(
     gyms = book(two.world, two.gym, client_name="Petro Gym-Client", starts_in=timedelta(days=2))
     deliver(two.slack.meetbot_url, two.world, two.gym, gyms["id"])
     run_jobs(studio.core)
+    assert studio.core.queue.jobs(kind="refresh_home") == []  # nobody opened Home yet
 
     olena = two.open_home(studio.demo.team_id, OLENA)
     coach = two.open_home(two.gym.team_id, COACH)
@@ -263,6 +266,32 @@ def _pressed_on_home(
             }
         ],
     }
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(fields=st.dictionaries(st.sampled_from(["user", "channel", "tab", "view", "team"]), JSON))
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_no_home_event_of_any_shape_is_a_server_error(
+    two: TwoCompanies, fields: dict[str, Any]
+) -> None:
+    answer = two.world.slack.send_event(
+        two.studio.demo.team_id,
+        {"type": "app_home_opened", **fields},
+        events_url=f"{two.slack.meetbot_url}/slack/events",
+        signing_secret=SIGNING_SECRET,
+    )
+    assert answer.status_code in (200, 400), answer.text
 
 
 def test_malformed_home_events_are_refused_without_a_server_error(two: TwoCompanies) -> None:

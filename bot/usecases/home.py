@@ -60,17 +60,17 @@ class HomeDeps:
 
 
 async def home_opened(deps: HomeDeps, viewer: Actor) -> str:
-    """Someone opened Home: it is published for them now, and kept up to date from then on."""
+    """Someone opened Home: it is published for them now, and kept up to date from then on
+    (remembered only once Slack took the view, so a user it refuses is not published again)."""
     company = deps.companies.company_for_workspace(
         platform=viewer.platform.value, workspace_id=viewer.workspace_id
     )
-    if company is not None:
-        deps.home.remember_viewer(company_id=company.id, viewer=viewer)
     view = home_view(deps, viewer, company)
     await deps.publisher.publish_home(
         workspace_id=viewer.workspace_id, user_id=viewer.user_id, view=view
     )
     if company is not None:
+        deps.home.remember_viewer(company_id=company.id, viewer=viewer)
         deps.home.record_published(company_id=company.id, viewer=viewer, digest=view.digest())
     return f"Home published for {viewer.user_id}"
 

@@ -24,7 +24,7 @@ from bot.domain import (
     Service,
     ZoomAccount,
 )
-from bot.errors import ChatAuthRevoked, RetryLater
+from bot.errors import ChatAuthRevoked, PermanentFailure, RetryLater
 from bot.home import MAX_MEETINGS, HomeView
 from bot.messages import START_ACTION
 from bot.urls import PublicUrls
@@ -293,3 +293,12 @@ def test_one_refused_viewer_does_not_stop_the_others_and_a_rate_limit_retries_th
     with pytest.raises(RetryLater):
         asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
     assert homes.publisher.published[-1][1] == TARAS.user_id  # Olena waits for the retry
+
+
+def test_a_viewer_slack_refuses_is_not_remembered(homes: Homes) -> None:
+    homes.publisher.fail_next(PermanentFailure("Slack refused the Home view: user_not_found"))
+
+    with pytest.raises(PermanentFailure):
+        asyncio.run(home_opened(homes.deps(), OLENA))
+
+    assert homes.home.viewers(company_id="c1") == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -99,7 +100,7 @@ class Homes:
         return build_deps(HomeDeps, offered)
 
     def meeting(
-        self, company: str, provider: str, client: str, *, days: float = 1, **details: object
+        self, company: str, provider: str, client: str, *, days: float = 1, **details: Any
     ) -> Meeting:
         """A scheduled meeting for a booking of `provider`, `days` from now."""
         number = self.records.records.new_id("")

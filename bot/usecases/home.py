@@ -121,7 +121,7 @@ def home_view(deps: HomeDeps, viewer: Actor, company: Company | None) -> HomeVie
         intro=_intro(deps, company, access, admin),
         meetings=meetings,
         meetings_note=meetings_note,
-        note=BUTTON_ANSWERS,
+        note=BUTTON_ANSWERS if meetings else "",
     )
     if not admin:
         return view
@@ -129,6 +129,7 @@ def home_view(deps: HomeDeps, viewer: Actor, company: Company | None) -> HomeVie
     more = len(alerts) - MAX_PROBLEMS
     return replace(
         view,
+        note=BUTTON_ANSWERS,
         admin=True,
         setup=_setup(deps, company),
         todo=tuple(deps.companies.open_problems(company_id=company.id)),

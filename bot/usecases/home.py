@@ -12,6 +12,7 @@ which republishes only the views whose content changed.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from bot.ports import (
     Companies,
     HomePublisher,
     HomeRecords,
+    HomeViewer,
     Staff,
     TeamsAccounts,
     UpcomingMeeting,
@@ -79,35 +81,40 @@ async def refresh_homes(deps: HomeDeps, *, company_id: str) -> str:
     """Publishes again every remembered viewer's Home whose content changed. One viewer Slack
     refuses does not stop the others; a rate limit retries the job (publishing is idempotent)."""
     company = deps.companies.company(company_id=company_id)
-    published, unchanged, failed = 0, 0, 0
+    outcomes: Counter[str] = Counter()
     wait: RetryLater | None = None
     for viewer in deps.home.viewers(company_id=company_id):
-        actor = viewer.actor
-        bound = deps.companies.company_for_workspace(
-            platform=actor.platform.value, workspace_id=actor.workspace_id
-        )
-        if bound is None or bound.id != company_id:  # the workspace belongs elsewhere now
-            continue
-        view = home_view(deps, actor, company)
-        if view.digest() == viewer.digest:
-            unchanged += 1
-            continue
         try:
-            await deps.publisher.publish_home(
-                workspace_id=actor.workspace_id, user_id=actor.user_id, view=view
-            )
+            outcomes[await _publish_if_changed(deps, company, viewer)] += 1
         except RetryLater as later:
             wait = later
-            continue
-        except MeetbotError as refused:
-            log.warning("a Home view could not be published: %s", refused)
-            failed += 1
-            continue
-        deps.home.record_published(company_id=company_id, viewer=actor, digest=view.digest())
-        published += 1
     if wait is not None:
         raise wait
-    return f"Home: {published} published, {unchanged} unchanged, {failed} refused"
+    counts = ", ".join(f"{outcomes[what]} {what}" for what in ("published", "unchanged", "refused"))
+    return f"Home views: {counts}"
+
+
+async def _publish_if_changed(deps: HomeDeps, company: Company, viewer: HomeViewer) -> str:
+    actor = viewer.actor
+    bound = deps.companies.company_for_workspace(
+        platform=actor.platform.value, workspace_id=actor.workspace_id
+    )
+    if bound is None or bound.id != company.id:  # the workspace belongs elsewhere now
+        return "skipped"
+    view = home_view(deps, actor, company)
+    if view.digest() == viewer.digest:
+        return "unchanged"
+    try:
+        await deps.publisher.publish_home(
+            workspace_id=actor.workspace_id, user_id=actor.user_id, view=view
+        )
+    except RetryLater:  # the whole job runs again: publishing a view twice is harmless
+        raise
+    except MeetbotError as refused:
+        log.warning("a Home view could not be published: %s", refused)
+        return "refused"
+    deps.home.record_published(company_id=company.id, viewer=actor, digest=view.digest())
+    return "published"
 
 
 def home_view(deps: HomeDeps, viewer: Actor, company: Company | None) -> HomeView:

@@ -261,7 +261,7 @@ def test_a_refresh_publishes_only_views_that_changed(homes: Homes) -> None:
 
     said = asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
 
-    assert said == "Home: 1 published, 1 unchanged, 0 refused"
+    assert said == "Home views: 1 published, 1 unchanged, 0 refused"
     assert homes.publisher.published[published:][0][1] == OLENA.user_id
     assert _clients(homes.publisher.published[-1][2]) == ["New booking"]
 
@@ -273,7 +273,7 @@ def test_a_refresh_skips_a_workspace_that_now_belongs_to_another_company(homes: 
 
     said = asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
 
-    assert said.startswith("Home: 0 published")
+    assert said == "Home views: 0 published, 0 unchanged, 0 refused"
 
 
 def test_one_refused_viewer_does_not_stop_the_others_and_a_rate_limit_retries_the_job(
@@ -286,7 +286,7 @@ def test_one_refused_viewer_does_not_stop_the_others_and_a_rate_limit_retries_th
     homes.publisher.fail_next(ChatAuthRevoked("gone"))
 
     said = asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
-    assert said == "Home: 1 published, 0 unchanged, 1 refused"
+    assert said == "Home views: 1 published, 0 unchanged, 1 refused"
 
     homes.meeting("c1", "p1", "Another")
     homes.meeting("c1", "p2", "Another")

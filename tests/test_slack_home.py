@@ -19,7 +19,7 @@ from slack_sdk.models.views import View
 
 from adapters.slack.home import render_home
 from app.sandbox import Demo, SandboxWorld, book, seed_demo, wait_for
-from bot.domain import Actor, ChatPlatform
+from bot.domain import Actor, AlertKind, ChatPlatform
 from bot.home import MAX_MEETINGS, MAX_PROBLEMS, HomeMeeting, HomeProblem, HomeView
 from bot.messages import START_ACTION, ActionButton, Fact
 from bot.usecases import alerts
@@ -177,6 +177,31 @@ def test_an_admin_sees_the_set_up_and_the_open_problems_with_their_fix_buttons(
     assert pressed.status_code == 200
     wait_for(lambda: studio.dms())
     assert "/oauth/zoom/start" in studio.dms()[-1]  # the same sign-in link as the alert's DM
+
+    # A set-up change and a resolved problem reach the Home without it being opened again.
+    studio.say("disable")
+    core.alerts.resolve(
+        company_id=studio.demo.company_id, kind=AlertKind.ACCOUNT_REVOKED, resolution="fixed"
+    )
+    studio.run_jobs()
+    shown = valid_home(two.world.slack.home_view(studio.demo.team_id, studio.admin.user_id) or {})
+    assert "Online meetings:* off" in texts(shown)
+    assert "No open problems." in texts(shown) and buttons(shown) == []
+
+
+def test_home_offers_start_once_the_booking_is_paid(two: TwoCompanies) -> None:
+    studio = two.studio
+    booking = studio.book_and_sync(payment_status="not_paid")
+    unpaid = two.open_home(studio.demo.team_id, OLENA)
+    assert "Awaiting payment" in texts(unpaid)
+    assert START_ACTION not in [button["action_id"] for button in buttons(unpaid)]
+
+    two.world.simplybook.update_booking(studio.demo.login, booking["id"], payment_status="paid")
+    studio.deliver(booking, "change")
+    studio.run_jobs()
+
+    paid = valid_home(two.world.slack.home_view(studio.demo.team_id, OLENA) or {})
+    assert START_ACTION in [button["action_id"] for button in buttons(paid)]
 
 
 def test_home_follows_a_cancellation_without_being_opened_again(two: TwoCompanies) -> None:

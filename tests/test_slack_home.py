@@ -334,3 +334,27 @@ def test_malformed_home_events_are_refused_without_a_server_error(two: TwoCompan
         )
         assert answer.status_code == 400, (event, answer.text)
     assert two.world.slack.home_publications() == []
+
+
+def test_names_on_home_render_literally() -> None:
+    """A client or provider name is shown as typed: it can neither mention nor disguise a link."""
+    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    hostile = "<!channel> <https://evil.example|your bank> <@U0ADMIN>"
+    view = HomeView(
+        title="meetbot for Studio",
+        intro=f"You hold {hostile}'s meetings.",
+        meetings=(
+            HomeMeeting(
+                title=f"Yoga · {hostile}",
+                start=start,
+                end=start + timedelta(hours=1),
+                when="Tue 01 Dec 2026, 11:00–12:00 (Europe/Kyiv)",
+                host_link="https://meetbot.example/h/t",
+            ),
+        ),
+    )
+
+    shown = texts(valid_home(render_home(view)))
+
+    assert "<!channel>" not in shown and "<https://evil" not in shown and "<@U0ADMIN>" not in shown
+    assert shown.count("&lt;!channel&gt;") == 2

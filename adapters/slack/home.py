@@ -35,13 +35,14 @@ HOST_LINK_ACTION = "link_host"  # a URL button: Slack still reports the click (a
 
 def render_home(view: HomeView) -> dict[str, Any]:
     """The Home view (`type: home`) for views.publish."""
-    blocks = [_header(view.title), _section(_mrkdwn_keeping_mentions(view.intro))]
+    # Names in these texts are the booking system's: escaped, so none can mention or link.
+    blocks = [_header(view.title), _section(escape(view.intro))]
     if view.meetings or view.meetings_note:
         blocks += [{"type": "divider"}, _header("Your upcoming meetings")]
         for number, meeting in enumerate(view.meetings):
             blocks += _meeting(number, meeting)
         if view.meetings_note:
-            blocks.append(_context(_mrkdwn_keeping_mentions(view.meetings_note)))
+            blocks.append(_context(escape(view.meetings_note)))
     if view.admin:
         blocks += _admin(view)
     if view.note:

@@ -19,6 +19,7 @@ from adapters.msgraph.meetings import GraphMeetings
 from adapters.msgraph.msal_apps import MsalApps, MsalConfig
 from adapters.msgraph.tokens import GraphTokens
 from adapters.simplybook.client import SimplyBookClient
+from adapters.slack.home import SlackHomePublisher
 from adapters.slack.sender import SlackSender
 from adapters.teams.connector import TeamsConfig, TeamsConnector
 from adapters.teams.sender import TeamsSender
@@ -37,6 +38,7 @@ from bot.outbox import ChatOutbox
 from bot.ports import ChatSender, MeetingPlatformPort
 from bot.urls import PublicUrls
 from bot.usecases.alerts import NoticeDeps
+from bot.usecases.home import HomeDeps
 from bot.usecases.routine import RoutineDeps
 from bot.usecases.sync_deps import SyncDeps
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
@@ -48,6 +50,7 @@ from storage.catalog import SqlCatalog
 from storage.companies import SqlCompanies
 from storage.crypto import SecretBox, SecretKeyError
 from storage.db import make_engine, migrate
+from storage.home import SqlHome
 from storage.jobs import SqlJobQueue
 from storage.links import SqlLinks
 from storage.meetings import SqlMeetings
@@ -92,6 +95,7 @@ class Core:
     records: SqlAdminRecords
     templates: SqlTemplates
     ms_accounts: SqlMsAccounts
+    home: SqlHome
     engine: Engine = field(repr=False)
     metrics: Metrics = field(default_factory=Metrics, repr=False)
 
@@ -152,6 +156,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         records=SqlAdminRecords(engine, clock, box),
         templates=SqlTemplates(engine, clock),
         ms_accounts=SqlMsAccounts(engine, box, clock),
+        home=SqlHome(engine, box, clock),
         engine=engine,
     )
     core.metrics.watch(core)
@@ -367,4 +372,19 @@ def admin_deps(core: Core, integrations: Integrations) -> AdminDeps:
         clock=core.clock,
         teams_accounts=core.ms_accounts if integrations.microsoft else None,
         teams_sign_in=integrations.microsoft.sign_in if integrations.microsoft else None,
+    )
+
+
+def home_deps(core: Core, integrations: Integrations) -> HomeDeps:
+    return HomeDeps(
+        companies=core.companies,
+        staff=core.staff,
+        catalog=core.catalog,
+        zoom_accounts=core.zoom_accounts,
+        alerts=core.alerts,
+        home=core.home,
+        publisher=SlackHomePublisher(integrations.slack),
+        urls=PublicUrls(core.settings.public_url),
+        clock=core.clock,
+        teams_accounts=core.ms_accounts if integrations.microsoft else None,
     )

@@ -1,5 +1,6 @@
 """The job table: which handler runs each type of job (declared in `bot.jobs`), and how the shell
-queues the jobs it owns (company routines, chat commands that outlast the platform's wait).
+queues the jobs it owns (company routines, chat commands that outlast the platform's wait, and a
+Home refresh with each routine).
 
 Each handler is built with only the dependencies it names, and gets the job already decoded.
 """
@@ -12,7 +13,15 @@ from datetime import timedelta
 from typing import TypeVar
 
 from adapters.slack.app import answer_later
-from app.bootstrap import Core, Integrations, admin_deps, notice_deps, routine_deps, sync_deps
+from app.bootstrap import (
+    Core,
+    Integrations,
+    admin_deps,
+    home_deps,
+    notice_deps,
+    routine_deps,
+    sync_deps,
+)
 from bot import jobs
 from bot.commands import AdminDeps, run_command
 from bot.domain import Actor, ChatPlatform, ChatTarget, Job
@@ -22,10 +31,12 @@ from bot.jobs import (
     JobType,
     MeetingReminder,
     NotifyAdmins,
+    RefreshHome,
     SyncBooking,
 )
 from bot.ports import ChatSender, Companies, JobQueue
 from bot.usecases.alerts import NoticeDeps, notify_admins
+from bot.usecases.home import HomeDeps, refresh_homes
 from bot.usecases.reminders import remind
 from bot.usecases.routine import RoutineDeps, next_run, run_routine
 from bot.usecases.sync_booking import sync_booking
@@ -36,7 +47,7 @@ from storage.job_secrets import SqlJobSecrets
 log = logging.getLogger("meetbot")
 
 Declared = TypeVar(
-    "Declared", SyncBooking, MeetingReminder, ChatCommand, NotifyAdmins, CompanyRoutine
+    "Declared", SyncBooking, MeetingReminder, ChatCommand, NotifyAdmins, CompanyRoutine, RefreshHome
 )
 TypedHandler = Callable[[Declared, Job], Awaitable[str]]
 
@@ -57,8 +68,10 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
             _routine(
                 routine_deps(core, integrations),
                 lambda company_id: schedule_routine(core, company_id, later=True),
+                lambda company_id: core.home.refresh_soon(company_id=company_id),
             ),
         ),
+        RefreshHome: _decoded(RefreshHome, _refreshing(home_deps(core, integrations))),
     }
     return {job_type.kind: handler for job_type, handler in table.items()}
 
@@ -133,12 +146,21 @@ def _notifying(deps: NoticeDeps, companies: Companies) -> TypedHandler[NotifyAdm
 
 
 def _routine(
-    deps: RoutineDeps, schedule_next: Callable[[str], None]
+    deps: RoutineDeps, schedule_next: Callable[[str], None], refresh_home: Callable[[str], None]
 ) -> TypedHandler[CompanyRoutine]:
     async def run(_routine: CompanyRoutine, job: Job) -> str:
         assert job.company_id is not None
         schedule_next(job.company_id)  # first: a failing run keeps the chain
+        refresh_home(job.company_id)  # meetings that ended leave the Home views
         return await run_routine(deps, company_id=job.company_id)
+
+    return run
+
+
+def _refreshing(deps: HomeDeps) -> TypedHandler[RefreshHome]:
+    async def run(_refresh: RefreshHome, job: Job) -> str:
+        assert job.company_id is not None
+        return await refresh_homes(deps, company_id=job.company_id)
 
     return run
 

@@ -32,7 +32,14 @@ from adapters.teams.routes import teams_routes
 from adapters.zoom.routes import MAX_BODY_BYTES as ZOOM_MAX_BODY
 from adapters.zoom.routes import zoom_routes
 from app.access import RequestLog, metrics_routes
-from app.bootstrap import Core, Integrations, admin_deps, build_integrations, teams_config
+from app.bootstrap import (
+    Core,
+    Integrations,
+    admin_deps,
+    build_integrations,
+    home_deps,
+    teams_config,
+)
 from app.jobs import defer_command
 from app.settings import Settings
 from app.worker import WorkerThread
@@ -53,6 +60,7 @@ from bot.usecases.connect_zoom import (
     zoom_consent,
     zoom_deauthorized,
 )
+from bot.usecases.home import HomeDeps, home_opened
 from bot.usecases.ingest import IngestResult, accept_booking_callback
 from bot.usecases.uninstall import slack_workspace_installed, slack_workspace_removed
 from storage.db import database_state
@@ -200,7 +208,7 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
         *teams_connect_routes(
             begin=begin_teams, complete=teams_connected, secure_cookie=secure_cookie
         ),
-        *_slack_routes(core, deps),
+        *_slack_routes(core, deps, lambda: home_deps(core, state["integrations"])),
         *_teams_routes(core, deps),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
@@ -256,7 +264,9 @@ def _simplybook_form(
     return submit
 
 
-def _slack_routes(core: Core, deps: Callable[[], commands.AdminDeps]) -> list[Route]:
+def _slack_routes(
+    core: Core, deps: Callable[[], commands.AdminDeps], home: Callable[[], HomeDeps]
+) -> list[Route]:
     settings = core.settings
     if settings.slack_signing_secret is None:
         return []  # without the signing secret no Slack request can be verified, so none is taken
@@ -272,6 +282,7 @@ def _slack_routes(core: Core, deps: Callable[[], commands.AdminDeps]) -> list[Ro
             deps(), workspace_id=team_id, what=what
         ),
         workspace_installed=lambda team_id: slack_workspace_installed(deps(), workspace_id=team_id),
+        home_opened=lambda viewer: home_opened(home(), viewer),
     )
     secret = settings.slack_client_secret
     config = SlackConfig(

@@ -85,13 +85,25 @@ class CompanyRoutine:
         return f"{self.kind}:{company_id}"
 
 
-JobType = SyncBooking | MeetingReminder | ChatCommand | NotifyAdmins | CompanyRoutine
+@dataclass(frozen=True, slots=True)
+class RefreshHome:
+    """Publish the company's Home views again after a change, for those who opened Home there;
+    at most one is pending per company, so a burst of changes is one refresh."""
+
+    kind: ClassVar[str] = "refresh_home"
+
+    def dedupe_key(self, company_id: str | None) -> str:
+        return f"{self.kind}:{company_id}"
+
+
+JobType = SyncBooking | MeetingReminder | ChatCommand | NotifyAdmins | CompanyRoutine | RefreshHome
 JOB_TYPES: tuple[type[JobType], ...] = (
     SyncBooking,
     MeetingReminder,
     ChatCommand,
     NotifyAdmins,
     CompanyRoutine,
+    RefreshHome,
 )
 _BY_KIND: dict[str, type[JobType]] = {job_type.kind: job_type for job_type in JOB_TYPES}
 

@@ -21,7 +21,12 @@ Wire facts (docs.slack.dev method reference, slack_sdk sources):
   "event_id", "event_time", "authorizations": [...]}` as JSON to the app's request URL, signed
   like every request (`X-Slack-Signature: v0=hex(HMAC-SHA256(signing secret,
   "v0:{timestamp}:{body}"))`). `app_uninstalled` comes once the app is removed and its tokens
-  are dead; `tokens_revoked` lists the revoked tokens' user ids under `tokens.oauth` / `tokens.bot`.
+  are dead; `tokens_revoked` lists the revoked tokens' user ids under `tokens.oauth` / `tokens.bot`;
+  `app_home_opened` (`user`, `channel`, `tab` "home" or "messages", and `view` once one was
+  published) each time a user opens the app's Home.
+- views.publish (`user_id`, `view` of type "home") replaces that user's Home; a view beyond Block
+  Kit's limits is `invalid_blocks` with the places in `response_metadata.messages`
+  (simulators/block_kit.py), an unknown user `user_not_found`, a stale `hash` `hash_conflict`.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from simulators.base import Simulator, add_query, base_url, json_response
+from simulators.block_kit import view_problems
 
 RESPONSE_URL_POSTS = 5
 RESPONSE_URL_SECONDS = 30 * 60
@@ -62,9 +68,10 @@ NON_MARKETPLACE_READ_SECONDS = 60.0
 
 
 class SlackError(Exception):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, messages: list[str] | None = None) -> None:
         super().__init__(error)
         self.error = error
+        self.messages = messages or []  # where a refused view breaks Block Kit's limits
 
 
 class RateLimited(Exception):
@@ -132,6 +139,8 @@ class SlackSimulator(Simulator):
         self._channels: dict[str, _Channel] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._views: dict[str, dict[str, Any]] = {}
+        self._homes: dict[tuple[str, str], dict[str, Any]] = {}  # (team, user) -> Home view
+        self._home_publications: list[dict[str, Any]] = []
         self._expired_triggers: set[str] = set()
         self._codes: dict[str, tuple[str, str | None, str | None]] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
@@ -340,6 +349,35 @@ class SlackSimulator(Simulator):
         with self._lock:
             return [json.loads(json.dumps(v)) for v in self._views.values()]
 
+    def home_view(self, team_id: str, user_id: str) -> dict[str, Any] | None:
+        """The Home tab `user_id` sees now (the last view published for them), if any."""
+        with self._lock:
+            view = self._homes.get((team_id, user_id))
+            return json.loads(json.dumps(view)) if view is not None else None
+
+    def home_publications(self) -> list[dict[str, Any]]:
+        """Every views.publish Slack took: {"team_id", "user_id"}, in order."""
+        with self._lock:
+            return [dict(p) for p in self._home_publications]
+
+    def open_home(
+        self, team_id: str, user_id: str, *, events_url: str, signing_secret: str
+    ) -> httpx.Response:
+        """A user opens the app's Home tab: Slack sends `app_home_opened` (with the view they
+        see now, once there is one)."""
+        with self._lock:
+            channel = self._open_im(self._workspace(team_id), user_id).id
+            shown = self._homes.get((team_id, user_id))
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": channel,
+            "tab": "home",
+        }
+        if shown is not None:
+            event["view"] = json.loads(json.dumps(shown))
+        return self.send_event(team_id, event, events_url=events_url, signing_secret=signing_secret)
+
     # Internals.
 
     def _workspace(self, team_id: str) -> _Workspace:
@@ -424,7 +462,10 @@ class SlackSimulator(Simulator):
             try:
                 result = handler(request, args)
             except SlackError as exc:
-                return json_response({"ok": False, "error": exc.error})
+                refused: dict[str, Any] = {"ok": False, "error": exc.error}
+                if exc.messages:
+                    refused["response_metadata"] = {"messages": exc.messages}
+                return json_response(refused)
             except RateLimited as exc:
                 body = {"ok": False, "error": "ratelimited"}
                 return json_response(body, 429, {"Retry-After": str(exc.retry_after)})
@@ -446,6 +487,7 @@ class SlackSimulator(Simulator):
             "users.info": self._users_info,
             "views.open": self._views_open,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "oauth.v2.access": self._oauth_access,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -662,6 +704,27 @@ class SlackSimulator(Simulator):
             raise SlackError("not_found")
         stored = _view_record(ws, view_id, view)
         self._views[view_id] = stored
+        return {"view": stored}
+
+    def _views_publish(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        """A user's Home tab: the view replaces the one before, if Block Kit's limits allow it."""
+        ws = self._authenticate(request, args)
+        user_id = str(args.get("user_id") or "")
+        view = _json_arg(args.get("view"))
+        if not user_id or not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        user = self._users.get(user_id)
+        if user is None or user["team_id"] != ws.team_id:
+            raise SlackError("user_not_found")
+        problems = view_problems(view)
+        if problems:
+            raise SlackError("invalid_blocks", problems)
+        previous = self._homes.get((ws.team_id, user_id))
+        if args.get("hash") and (previous is None or previous["hash"] != args["hash"]):
+            raise SlackError("hash_conflict")
+        stored = _view_record(ws, previous["id"] if previous else _random_id("V"), view)
+        self._homes[(ws.team_id, user_id)] = stored
+        self._home_publications.append({"team_id": ws.team_id, "user_id": user_id})
         return {"view": stored}
 
     # OAuth.

@@ -17,6 +17,7 @@ from bot.domain import (
     ReportRow,
 )
 from storage.crypto import SecretBox
+from storage.home import refresh_home_in
 from storage.sessions import read_session, write_connection
 from storage.tables import AuditEntryRow, BookingRow, CompanyRow, MeetingRow, SeatRow
 from storage.tokens import client_token, host_token
@@ -44,6 +45,8 @@ class SqlAdminRecords:
                     "detail": detail[:2000],
                 },
             )
+            # Every audited change is one of set-up or of a meeting, which Home shows.
+            refresh_home_in(connection, company_id, self._clock.now())
 
     def latest(self, *, company_id: str, limit: int = 20) -> list[AuditEntry]:
         with read_session(self._engine) as session:

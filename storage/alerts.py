@@ -20,6 +20,7 @@ from bot.domain import (
     AlertSpec,
 )
 from bot.jobs import NotifyAdmins
+from storage.home import refresh_home_in
 from storage.jobs import defer_in
 from storage.sessions import read_session, retry_on_conflict, write_session
 from storage.tables import AlertRow, new_id
@@ -88,6 +89,7 @@ class SqlAlerts:
                     opened_at=now,
                 )
                 session.add(row)
+                refresh_home_in(session.connection(), company_id, now)
             bookings = json.loads(row.bookings)
             if booking and booking not in bookings:
                 bookings = [*bookings, booking][-MAX_LISTED_BOOKINGS:]
@@ -119,6 +121,8 @@ class SqlAlerts:
             if subject is not None:
                 query = query.where(col(AlertRow.subject) == subject)
             rows = list(session.scalars(query.with_for_update()))
+            if rows:
+                refresh_home_in(session.connection(), company_id, now)
             for row in rows:
                 row.resolved_at, row.resolution = now, resolution
                 if row.notified_at is not None:

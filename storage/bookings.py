@@ -8,6 +8,7 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import Booking, BookingDetails
 from bot.jobs import SyncBooking
+from storage.home import refresh_home_in
 from storage.jobs import defer_in
 from storage.mappers import booking_from_row
 from storage.sessions import read_session, write_connection, write_session
@@ -41,6 +42,8 @@ class SqlBookings:
             row.provider_name, row.client_name = details.provider_name, details.client_name
             row.client_email, row.client_phone = details.client_email, details.client_phone
             row.start_at, row.end_at = details.start, details.end
+            if (row.status, row.payment) != (details.status.value, details.payment.value):
+                refresh_home_in(session.connection(), company_id, self._clock.now())
             row.status, row.payment = details.status.value, details.payment.value
             row.updated_at = self._clock.now()
             session.flush()

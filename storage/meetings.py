@@ -15,6 +15,7 @@ from bot.domain import Booking, Meeting, MeetingHostRef, MeetingState, PlatformM
 from bot.errors import NotFound
 from bot.jobs import MeetingReminder
 from storage.crypto import SecretBox
+from storage.home import refresh_home_in
 from storage.jobs import defer_in
 from storage.mappers import booking_from_row, meeting_from_row
 from storage.seats import new_seat_row
@@ -192,6 +193,7 @@ class SqlMeetings:
                 raise NotFound("meeting not found")
             for name, value in values.items():
                 setattr(row, name, value)
+            refresh_home_in(session.connection(), row.company_id, self._clock.now())
             seat = session.scalars(
                 select(SeatRow).where(col(SeatRow.booking_id) == row.booking_id)
             ).one()

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from adapters.slack.app import BOT_SCOPES, COMMAND
+from adapters.slack.inbound import EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT.parent / "shared" / "schemas"
@@ -44,6 +45,9 @@ def test_manifest_matches_the_code() -> None:
         "https://meetbot.example.com/slack/oauth_redirect"
     ]
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
+    # Every event meetbot handles is subscribed to, the Home tab's included.
+    assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == sorted(EVENTS)
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
 
 def test_manifest_command_fills_in_the_public_url() -> None:

@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.edge.front import ChatHandlers
+from adapters.slack.home import listen_for_home
 from adapters.slack.installations import (
     InstallationStore,
     SlackInstallations,
@@ -82,6 +83,7 @@ class SlackHandlers(ChatHandlers):
     # and installed there again (team id).
     workspace_removed: Callable[[str, str], Awaitable[object]] | None = None
     workspace_installed: Callable[[str], Awaitable[object]] | None = None
+    home_opened: Callable[[Actor], Awaitable[object]] | None = None  # the App Home tab
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,7 @@ def build_slack_app(
         )
     _listen(app, handlers)
     _listen_for_removal(app, handlers, installations)
+    listen_for_home(app, handlers.home_opened, actor_for)
     quiet_request_verification()
     return app
 
@@ -333,6 +336,10 @@ def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
         reply = await handlers.run_action(
             actor, action["action_id"], str(action.get("value") or "")
         )
+        if not body.get("response_url"):  # pressed on the App Home: the answer is a DM
+            text, blocks = render(reply.message)
+            await client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
+            return
         # An answer beside a channel message is seen only by whoever pressed the button.
         await respond(replace_original=reply.replace_original, **_reply_payload(reply))
 

@@ -2,9 +2,9 @@
 
 The signature is checked (slack_sdk's SignatureVerifier) before anything reads the body. A signed
 body is then parsed with the shared strict parser and held to the shapes of the requests meetbot
-serves (the `/meetings` command, block actions and the SimplyBook.me form), because bolt reads
-identity fields with `len()`, `in` and `.get()` on whatever type arrives, and an unexpected type
-there would be a server error instead of a 400.
+serves (the `/meetings` command, block actions, the SimplyBook.me form and the events it subscribes
+to), because bolt reads identity fields with `len()`, `in` and `.get()` on whatever type arrives,
+and an unexpected type there would be a server error instead of a 400.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ INTERACTIONS = ("block_actions", "view_submission")
 # A command's text may be as long as the body: the core answers an over-long command "too long"
 # in words, which a 400 here could not.
 _COMMAND_FORM = Bounds(max_string_chars=512 * 1024)
-EVENTS = ("app_uninstalled", "tokens_revoked")  # the Events API events meetbot subscribes to
+# The Events API events meetbot subscribes to.
+EVENTS = ("app_uninstalled", "tokens_revoked", "app_home_opened")
 # Keys bolt follows into nested objects; none belongs to the requests meetbot handles.
 _FOREIGN = (
     "authorizations",
@@ -100,6 +101,13 @@ def _check_event(request: dict[str, Any]) -> None:
         raise BadInput("an event without its team")
     for name in ("api_app_id", "enterprise_id", "event_id"):
         _text_or_none(request.get(name), name)
+    # bolt reads these as ids, and `in` on anything else is a server error.
+    for name in ("user", "channel", "tab", "team", "user_team", "enterprise", "enterprise_id"):
+        _text_or_none(event.get(name), f"event.{name}")
+    if event["type"] == "app_home_opened" and not event.get("user"):
+        raise BadInput("app_home_opened without its user")
+    if not isinstance(event.get("view", {}), dict):
+        raise BadInput("event.view must be an object")
     tokens = event.get("tokens", {})
     if not isinstance(tokens, dict) or not all(
         isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in tokens.values()

@@ -19,6 +19,7 @@ from bot.errors import (
     ChatMessageGone,
     MeetbotError,
     OutcomeUnknown,
+    PermanentFailure,
     RetryLater,
 )
 from bot.messages import ChatMessage
@@ -38,6 +39,9 @@ AUTH_PROBLEMS = {
     "token_expired",
     "no_permission",
 }
+
+# What views.publish answers to a view or user that no retry can fix.
+VIEW_REFUSALS = {"invalid_blocks", "invalid_arguments", "user_not_found", "not_enabled"}
 
 TokenFor = Callable[[str], str | None]
 # Slack: about one message a second per channel, short bursts allowed.
@@ -292,6 +296,20 @@ class SlackSender:
 
     async def update(self, *, target: ChatTarget, message_id: str, message: ChatMessage) -> None:
         await self._write(target, "chat.update", message, may_repeat=True, ts=message_id)
+
+    async def publish_view(self, *, workspace_id: str, user_id: str, view: dict[str, Any]) -> None:
+        """Replaces a user's App Home (`views.publish`). The same view twice is one view, so a
+        network failure is simply retried; a view or user Slack refuses is not."""
+        try:
+            await self._call(
+                workspace_id, "views.publish", may_repeat=True, user_id=user_id, view=view
+            )
+        except RetryLater as error:
+            cause = error.__cause__
+            code = cause.response.get("error") if isinstance(cause, SlackApiError) else None
+            if code in VIEW_REFUSALS:
+                raise PermanentFailure(f"Slack refused the Home view: {code}") from error
+            raise
 
     async def post_file(
         self, *, target: ChatTarget, filename: str, content: bytes, title: str, comment: str

@@ -14,6 +14,7 @@ from bot.ports.admin import (
     TeamsAccounts,
     TemplateStore,
 )
+from bot.ports.home import HomePublisher, HomeRecords, HomeViewer, UpcomingMeeting
 from bot.ports.outbox import Outbox, OutboxEntry
 from bot.ports.outside import (
     BookingSource,
@@ -44,6 +45,9 @@ __all__ = [
     "Catalog",
     "ChatSender",
     "Companies",
+    "HomePublisher",
+    "HomeRecords",
+    "HomeViewer",
     "JobQueue",
     "LinkStore",
     "MeetingPlatformPort",
@@ -56,6 +60,7 @@ __all__ = [
     "TeamsAccounts",
     "TeamsSignIn",
     "TemplateStore",
+    "UpcomingMeeting",
     "ZoomAccounts",
     "ZoomDirectory",
 ]

@@ -1,9 +1,9 @@
 """The schema. Secret columns end in `_enc` and hold `storage.crypto` ciphertexts.
 
 Every table but `job` and `seen_request` carries `company_id`: repositories scope every query by
-it (tenants are walls). `accounts` holds whom meetbot acts as, `records` the
-companies' records, `columns` what their columns share. Importing this package registers every
-table on `SQLModel.metadata`.
+it (tenants are walls). `accounts` holds whom meetbot acts as, `records` the companies' records,
+`home` who opened the chat app's Home, `columns` what their columns share. Importing this package
+registers every table on `SQLModel.metadata`.
 """
 
 from storage.tables.accounts import (
@@ -14,6 +14,7 @@ from storage.tables.accounts import (
     ZoomAccountRow,
 )
 from storage.tables.columns import new_id, utcnow
+from storage.tables.home import HomeViewerRow
 from storage.tables.records import (
     AdminMessageRow,
     AlertRow,
@@ -40,6 +41,7 @@ __all__ = [
     "BookingRow",
     "ChatWorkspaceRow",
     "CompanyRow",
+    "HomeViewerRow",
     "JobRow",
     "JobSecretRow",
     "MeetingRow",

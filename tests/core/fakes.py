@@ -60,9 +60,10 @@ from bot.domain import (
     ZoomConnection,
 )
 from bot.errors import ChatMessageGone, MeetingGone, NotFound
+from bot.home import HomeView
 from bot.jobs import JobType
 from bot.messages import ChatMessage
-from bot.ports import OutboxEntry
+from bot.ports import HomeViewer, OutboxEntry, UpcomingMeeting
 from bot.signin import SignInState, StateProblem
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 
@@ -1282,3 +1283,78 @@ class FakeTeamsAccounts:
             (account.tenant_id, account.object_id) == (tenant_id, object_id) and owner != company_id
             for (owner, _), account in self.saved.items()
         )
+
+
+# -- the chat app's Home ------------------------------------------------------------------------
+
+
+class FakeHomeRecords:
+    """Who opened Home, and the meetings it lists, read from the shared records as the database
+    would join them (a meeting through the booking it was made for)."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.viewers_by_company: dict[str, dict[tuple[str, str, str], HomeViewer]] = {}
+
+    def remember_viewer(self, *, company_id: str, viewer: Actor) -> None:
+        known = self.viewers_by_company.setdefault(company_id, {})
+        key = (viewer.platform.value, viewer.workspace_id, viewer.user_id)
+        digest = known[key].digest if key in known else ""
+        known[key] = HomeViewer(viewer, digest)
+
+    def viewers(self, *, company_id: str) -> list[HomeViewer]:
+        return list(self.viewers_by_company.get(company_id, {}).values())
+
+    def record_published(self, *, company_id: str, viewer: Actor, digest: str) -> None:
+        known = self.viewers_by_company.get(company_id, {})
+        key = (viewer.platform.value, viewer.workspace_id, viewer.user_id)
+        if key in known:
+            known[key] = replace(known[key], digest=digest)
+
+    def upcoming(
+        self, *, company_id: str, provider_external_id: str, since: datetime, limit: int
+    ) -> list[UpcomingMeeting]:
+        found = []
+        for meeting in self.records.meetings.values():
+            booking = self.records.bookings.get(meeting.booking_id)
+            if (
+                booking is None
+                or meeting.company_id != company_id
+                or booking.details.provider_id != provider_external_id
+                or meeting.state is not MeetingState.SCHEDULED
+                or meeting.end <= since
+            ):
+                continue
+            found.append(_upcoming(meeting, booking))
+        return sorted(found, key=lambda meeting: (meeting.start, meeting.meeting_id))[:limit]
+
+
+def _upcoming(meeting: Meeting, booking: Booking) -> UpcomingMeeting:
+    is_class = meeting.class_key is not None
+    return UpcomingMeeting(
+        meeting_id=meeting.id,
+        start=meeting.start,
+        end=meeting.end,
+        service=booking.details.service_name,
+        client="" if is_class else booking.details.client_name,
+        is_class=is_class,
+        payment_pending=not is_class and booking.details.payment is PaymentState.PENDING,
+        opened_early=meeting.opened_at is not None,
+        host_token=meeting.host_token,
+    )
+
+
+class FakeHomePublisher(Failing):
+    """The chat app's Home: the view each user was last shown, and every publication in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, str, HomeView]] = []
+
+    async def publish_home(self, *, workspace_id: str, user_id: str, view: HomeView) -> None:
+        self._maybe_fail()
+        self.published.append((workspace_id, user_id, view))
+
+    def shown(self, workspace_id: str, user_id: str) -> HomeView | None:
+        views = [view for ws, user, view in self.published if (ws, user) == (workspace_id, user_id)]
+        return views[-1] if views else None

@@ -100,7 +100,15 @@ def _string_literals(path: Path) -> Iterator[str]:
 
 
 @pytest.mark.parametrize(
-    "kind", ["sync_booking", "meeting_reminder", "chat_command", "notify_admins", "company_routine"]
+    "kind",
+    [
+        "sync_booking",
+        "meeting_reminder",
+        "chat_command",
+        "notify_admins",
+        "company_routine",
+        "refresh_home",
+    ],
 )
 def test_each_job_kind_is_spelled_once_in_product_code(kind: str) -> None:
     places = [

@@ -41,6 +41,8 @@ _audit: ports.AuditLog = fakes.FakeAdminRecords(CLOCK)
 _admin_records: ports.AdminRecords = fakes.FakeAdminRecords(CLOCK)
 _templates: ports.TemplateStore = fakes.FakeTemplateStore()
 _teams_accounts: ports.TeamsAccounts = fakes.FakeTeamsAccounts()
+_home_records: ports.HomeRecords = fakes.FakeHomeRecords(RECORDS.records)
+_home_publisher: ports.HomePublisher = fakes.FakeHomePublisher()
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
     (ports.BookingSource, fakes.FakeBookingSource),
@@ -64,6 +66,8 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (ports.AdminRecords, fakes.FakeAdminRecords),
     (ports.TemplateStore, fakes.FakeTemplateStore),
     (ports.TeamsAccounts, fakes.FakeTeamsAccounts),
+    (ports.HomeRecords, fakes.FakeHomeRecords),
+    (ports.HomePublisher, fakes.FakeHomePublisher),
 ]
 
 
@@ -100,7 +104,8 @@ def test_fake_has_every_method_of_its_port_with_the_same_parameters(
 
 def test_every_port_of_the_package_has_a_stand_in() -> None:
     # Every port needs a stand-in.
-    records = {"OutboxEntry"}  # a value the outbox port hands back, not a port
+    # Values ports hand back, not ports.
+    records = {"OutboxEntry", "HomeViewer", "UpcomingMeeting"}
     covered = {protocol.__name__ for protocol, _ in PAIRS} | {"AuditLog"} | records
     assert set(ports.__all__) <= covered, sorted(set(ports.__all__) - covered)
 

@@ -225,6 +225,95 @@ def test_views_open(sim: SlackSimulator, client: WebClient) -> None:
     )
 
 
+HOME_BLOCK = {"type": "section", "text": {"type": "mrkdwn", "text": "*Your meetings*"}}
+
+
+def _button(action_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": "Start"},
+        **extra,
+    }
+
+
+def test_views_publish_replaces_a_users_home(sim: SlackSimulator, client: WebClient) -> None:
+    first = client.views_publish(user_id="U0STAFF", view={"type": "home", "blocks": [HOME_BLOCK]})
+    again = client.views_publish(
+        user_id="U0STAFF", view={"type": "home", "blocks": [HOME_BLOCK, {"type": "divider"}]}
+    )
+
+    assert first["view"]["id"] == again["view"]["id"]
+    shown = sim.home_view("T0001", "U0STAFF")
+    assert shown is not None and len(shown["blocks"]) == 2
+    assert sim.home_publications() == [{"team_id": "T0001", "user_id": "U0STAFF"}] * 2
+    assert sim.home_view("T0001", "U0ADMIN") is None
+
+
+@pytest.mark.parametrize(
+    ("blocks", "where"),
+    [
+        ([HOME_BLOCK] * 101, "/view/blocks"),
+        ([{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}], "/text/text"),
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}], "/text/text"),
+        ([{"type": "actions", "elements": [_button("a", value="v" * 2001)]}], "/value"),
+        ([{"type": "actions", "elements": [_button("a", url="https://x/" + "u" * 3000)]}], "/url"),
+        ([{"type": "actions", "elements": [_button("same"), _button("same")]}], "/action_id"),
+        ([{**HOME_BLOCK, "block_id": "b"}, {**HOME_BLOCK, "block_id": "b"}], "/block_id"),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {**_button("a"), "text": {"type": "plain_text", "text": "x" * 76}}
+                    ],
+                }
+            ],
+            "/text/text",
+        ),
+        ([{"type": "mystery"}], "/type"),
+    ],
+    ids=[
+        "101 blocks",
+        "header",
+        "section",
+        "value",
+        "url",
+        "action_id",
+        "block_id",
+        "button",
+        "type",
+    ],
+)
+def test_views_publish_refuses_what_breaks_block_kit_limits(
+    sim: SlackSimulator, client: WebClient, blocks: list[dict[str, Any]], where: str
+) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        client.views_publish(user_id="U0STAFF", view={"type": "home", "blocks": blocks})
+
+    assert refused.value.response["error"] == "invalid_blocks"
+    assert where in " ".join(refused.value.response["response_metadata"]["messages"])
+    assert sim.home_view("T0001", "U0STAFF") is None
+
+
+def test_one_action_id_may_repeat_in_different_blocks(client: WebClient) -> None:
+    blocks = [{"type": "actions", "elements": [_button("meetbot_start")]}] * 2
+    assert client.views_publish(user_id="U0STAFF", view={"type": "home", "blocks": blocks})["ok"]
+
+
+def test_views_publish_errors(client: WebClient) -> None:
+    home = {"type": "home", "blocks": [HOME_BLOCK]}
+    assert error_of(lambda: client.views_publish(user_id="U0NOBODY", view=home)) == (
+        "user_not_found"
+    )
+    assert error_of(
+        lambda: client.views_publish(user_id="U0STAFF", view={**home, "type": "modal"})
+    ) == ("invalid_arguments")
+    assert error_of(lambda: client.views_publish(user_id="U0STAFF", view=home, hash="stale")) == (
+        "hash_conflict"
+    )
+
+
 def test_oauth_v2_access(sim: SlackSimulator, url: str, http: httpx.Client) -> None:
     anonymous = WebClient(base_url=url + "/api/")
     code = sim.new_oauth_code("T0001", user_id="U0ADMIN", redirect_uri="https://meetbot/cb")

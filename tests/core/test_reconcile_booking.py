@@ -146,7 +146,7 @@ def test_a_message_a_person_deleted_is_posted_again_when_the_booking_changes(
 def test_a_cancelled_booking_deletes_the_meeting_and_marks_the_message(world: World) -> None:
     world.sync()
     world.change(status=BookingStatus.CANCELLED)
-    assert world.sync() == "booking cancelled; meeting deleted, 1 message(s) updated"
+    assert world.sync() == "booking cancelled; meeting deleted, 1 message(s) updated, 1 told"
     assert world.zoom.meetings == {}
     assert world.meeting_state() is MeetingState.CANCELLED
     [(_, edited)] = world.chat.edits

@@ -170,8 +170,10 @@ def test_a_failed_edit_after_cancel_is_finished_by_the_retry(
     world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
     deliver(web, world, demo, booking["id"], "cancel")
     run_jobs(core)
-    [message] = world.slack.messages(demo.channel_id)
+    [message] = _top(world, demo)
     assert "Cancelled: Online yoga consultation" in message_as_text(message)
+    [told] = [m for m in world.slack.messages(demo.channel_id) if m["reply_broadcast"]]
+    assert told["thread_ts"] == message["ts"], "the retry told the channel once"
     assert world.zoom.live_meetings() == [] and world.zoom.count("DELETE") == 1
     assert core.queue.jobs(kind="sync_booking")[-1].attempts == 2
 

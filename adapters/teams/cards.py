@@ -209,7 +209,7 @@ def _submit(button: ActionButton) -> dict[str, Any]:
 def render_card(message: ChatMessage, *, names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The card for `message`; `names` shows `<@id>` / `<#id>` in meetbot's texts by name."""
     known = names or {}
-    title = _with_mentions(message.title, known)
+    title = _naming(message.title, known)  # titles hold names as typed: no command markup
     body = [_text_block(title, weight="Bolder", size="Large")]
     if message.text:
         body.append(_text_block(_with_mentions(message.text, known)))

@@ -101,7 +101,9 @@ async def tell_moved(
     )
 
 
-async def tell_cancelled(deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting) -> int:
+async def tell_cancelled(
+    deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting
+) -> int:
     """A cancelled booking: besides the edited message, a reply that notifies its staff."""
     details = booking.details
     said = cancelled_reply(

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from bot.commands.grammar import USAGE, channel_mention, parse, user_mention
 from bot.commands.help import GROUPS, HELP, help_reply
-from bot.domain import ChatPlatform
 from bot.commands.kinds import (
     MAX_COMMAND_CHARS,
     Audit,
@@ -35,6 +34,7 @@ from bot.commands.kinds import (
     TemplateCommand,
     TooLong,
 )
+from bot.domain import ChatPlatform
 
 PARSED: list[tuple[str, Command]] = [
     ("", Help()),

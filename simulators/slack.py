@@ -870,8 +870,8 @@ def _view(message: dict[str, Any], with_metadata: bool) -> dict[str, Any]:
 
 
 def _stored_copy(message: dict[str, Any]) -> dict[str, Any]:
-    keys = ("ts", "text", "blocks", "metadata", "thread_ts", "reply_broadcast", "user", "edits")
-    keys += ("channel",)
+    keys = ["ts", "text", "blocks", "metadata", "thread_ts", "reply_broadcast", "user", "edits"]
+    keys.append("channel")
     result: dict[str, Any] = json.loads(json.dumps({k: message[k] for k in keys}))
     return result
 

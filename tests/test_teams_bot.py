@@ -52,11 +52,21 @@ from adapters.teams.manifest import (
 from adapters.teams.sender import teams_pacer
 from app.bootstrap import Core, build_integrations
 from app.sandbox import SandboxWorld
+from bot import messages
 from bot.commands import USAGE
 from bot.domain import ChatPlatform, ChatTarget
 from bot.domain.installations import TeamsConversation
 from bot.errors import ChatChannelUnavailable, RetryLater
-from bot.messages import ActionButton, ChatMessage, Fact, Link, LinkButton, Text, When
+from bot.messages import (
+    ActionButton,
+    ChatMessage,
+    Fact,
+    Link,
+    LinkButton,
+    Text,
+    When,
+    time_range,
+)
 from simulators.server import BackgroundServer
 from simulators.teams import (
     DEFAULT_TENANT_ID,
@@ -193,6 +203,37 @@ def test_links_and_moments_in_a_companys_wording() -> None:
     assert card_text({"body": [{"type": "TextBlock", "text": markdown}]}) == (
         "Join [here]: the [client] link at 2026-03-02T06:30:00Z"
     )
+
+
+def test_a_mention_is_a_real_entity_whose_text_is_in_the_card() -> None:
+    people = (
+        messages.Mentioned("aad-1", "Olena <b>Koval</b>"),
+        messages.Mentioned("aad-2", "Ivan"),
+    )
+    card = render_card(ChatMessage(title="Cancelled: Yoga", mentions=people))
+    assert card["body"][1]["text"] == "<at>Olena bKovalb</at>, <at>Ivan</at>"
+    assert card["msteams"]["entities"] == [
+        {
+            "type": "mention",
+            "text": "<at>Olena bKovalb</at>",
+            "mentioned": {"id": "aad-1", "name": "Olena bKovalb"},
+        },
+        {"type": "mention", "text": "<at>Ivan</at>", "mentioned": {"id": "aad-2", "name": "Ivan"}},
+    ]
+    assert card_text(card).splitlines()[1] == "@Olena bKovalb, @Ivan"
+
+
+def test_a_time_fact_reads_in_each_readers_zone_and_links_wrap() -> None:
+    start = datetime(2026, 12, 1, 13, 30, tzinfo=ZoneInfo("UTC"))
+    when = Fact("When", "fallback", shown=time_range(start, start + timedelta(hours=1), "UTC"))
+    link = Fact("Client's link", "https://meetbot.example/m/" + "x" * 80)
+    card = render_card(ChatMessage(title="t", facts=(when, link)))
+    assert card["body"][1]["text"] == (
+        "**When:** {{DATE(2026-12-01T13:30:00Z, SHORT)}} {{TIME(2026-12-01T13:30:00Z)}}"
+        "–{{TIME(2026-12-01T14:30:00Z)}}"
+    )
+    assert all(block["wrap"] for block in card["body"])
+    assert "FactSet" not in json.dumps(card)
 
 
 def test_nothing_forms_across_two_pieces_of_text() -> None:

@@ -36,7 +36,11 @@ def staff_mentions(deps: SyncDeps, booking: Booking) -> MentionsFor:
         if member.provider_external_id == details.provider_id
     ]
 
+    inboxes = set(deps.outbox.admin_inboxes(company_id=booking.company_id)) if tied else set()
+
     def in_chat(target: ChatTarget) -> tuple[Mentioned, ...]:
+        if target in inboxes:  # a copy in an admin's direct message: nobody else reads it
+            return ()
         return tuple(
             Mentioned(member.user_id, details.provider_name)
             for member in tied

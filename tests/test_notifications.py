@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, book, message_as_text
 from bot.domain import Actor, ChatPlatform
+from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 from simulators.slack import mentioned_users
 from simulators.teams import DEFAULT_TENANT_ID, mentioned
 
@@ -134,6 +135,18 @@ def test_a_booking_message_shows_each_slack_reader_their_own_time(
         "UNYC00001", message
     )
     assert "(Europe/Kyiv)" in message_as_text(message), "the fallback names the zone it uses"
+
+    template = MessageTemplate(
+        TemplateKind.PROVIDER, TemplateScope.COMPANY, "", "Starts [start] with [client]."
+    )
+    core.templates.save_template(company_id=demo.company_id, template=template, actor="test")
+    world.simplybook.update_booking(demo.login, booking["id"], client_name="Ann")
+    deliver(web, world, demo, booking["id"], "change")
+    run_jobs(core)
+    [worded] = world.slack.messages(demo.channel_id)
+    assert len(worded["edits"]) == 1
+    assert f"{start:%H:%M} with Ann." in world.slack.read_by("UKYIV0001", worded)
+    assert f"{in_new_york:%H:%M} with Ann." in world.slack.read_by("UNYC00001", worded)
 
 
 def test_teams_replies_mention_the_staff_with_an_entity_and_times_follow_the_reader(

@@ -255,15 +255,26 @@ def starting_message(
 
 
 def ended_message(
-    *, service_name: str, provider_name: str, client: str, reference: str, when: str
+    *,
+    service_name: str,
+    provider_name: str,
+    client: str,
+    reference: str,
+    start: datetime,
+    end: datetime,
+    timezone: str,
 ) -> ChatMessage:
     """A booking that had already ended when meetbot heard of it: told once, no meeting made."""
     return ChatMessage(
         title=f"Too late for a meeting: {service_name}",
         summary=f"{client or 'A client'}'s booking with {provider_name} had already ended",
-        text=f"Booking {reference} ({when}) had already ended when meetbot heard of it, so no "
-        "video meeting was made for it. Nothing else needs doing.",
-        facts=(Fact("Client", client or "A client"), Fact("Provider", provider_name)),
+        text=f"Booking {reference} had already ended when meetbot heard of it, so no video meeting "
+        "was made for it. Nothing else needs doing.",
+        facts=(
+            time_fact("When", start, end, timezone),
+            Fact("Client", client or "A client"),
+            Fact("Provider", provider_name),
+        ),
     )
 
 

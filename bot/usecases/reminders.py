@@ -18,7 +18,6 @@ from bot.messages import (
     Mentioned,
     cancelled_reply,
     ended_message,
-    format_time_range,
     rescheduled_message,
     starting_message,
 )
@@ -131,7 +130,9 @@ async def tell_ended(deps: SyncDeps, company: Company, booking: Booking, provide
         provider_name=provider.name,
         client=details.client_name,
         reference=reference(booking),
-        when=format_time_range(details.start, details.end, company.timezone),
+        start=details.start,
+        end=details.end,
+        timezone=company.timezone,
     )
     targets = (
         [provider.channel] if provider.channel else deps.outbox.admin_inboxes(company_id=company.id)

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.bootstrap import Core
-from app.sandbox import Demo, SandboxWorld, book, message_as_text
+from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo
 from bot.domain import Actor, ChatPlatform
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 from simulators.slack import mentioned_users
@@ -150,12 +150,10 @@ def test_a_booking_message_shows_each_slack_reader_their_own_time(
 
 
 def test_teams_replies_mention_the_staff_with_an_entity_and_times_follow_the_reader(
-    make_core: Any, world: SandboxWorld, teams: Tenant, start_meetbot: Any
+    world: SandboxWorld, teams: Tenant, start_meetbot: Any, clock: SteppingClock
 ) -> None:
     meetbot: Meetbot = start_meetbot(teams)
     core = meetbot.core
-    from app.sandbox import seed_demo
-
     demo = seed_demo(core, world)
     chat_in_teams(core, demo)
     bookings_channel_in_teams(teams, meetbot)
@@ -171,11 +169,17 @@ def test_teams_replies_mention_the_staff_with_an_entity_and_times_follow_the_rea
     in_new_york = start.astimezone(NEW_YORK)
     assert f"{in_new_york:%H:%M}–" in teams.sim.read_by(far, card)
 
-    _move(world, demo, booking["id"], start + timedelta(days=1))
+    moved_to = start + timedelta(days=1)
+    _move(world, demo, booking["id"], moved_to)
     deliver(meetbot.url, world, demo, booking["id"], "change")
     [moved] = new_posts(teams, teams.bookings, lambda: run_jobs(core))
     assert moved["thread_id"] == card["id"] and text_of(moved).startswith("Rescheduled")
     assert mentioned(moved) == [OLENA_AAD]
+
+    clock.offset = moved_to.astimezone(UTC) - timedelta(minutes=9) - datetime.now(UTC)
+    [starting] = new_posts(teams, teams.bookings, lambda: (run_jobs(core), run_jobs(core)))
+    assert starting["thread_id"] == card["id"] and text_of(starting).startswith("Starting soon")
+    assert mentioned(starting) == [OLENA_AAD]
 
     world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
     deliver(meetbot.url, world, demo, booking["id"], "cancel")

@@ -332,6 +332,7 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
         alerts=core.alerts,
         templates=core.templates,
         clock=core.clock,
+        staff=core.staff,
         teams_accounts=core.ms_accounts if integrations.microsoft else None,
     )
 

@@ -243,9 +243,8 @@ def message_as_text(message: dict[str, Any]) -> str:
         if block.get("type") == "header":
             lines.append(block["text"]["text"])
         elif block.get("type") == "section":
-            lines.extend(
-                re.sub(r"\*(.+?)\*", r"\1", html.unescape(block["text"]["text"])).splitlines()
-            )
+            shown = re.sub(r"<!date\^[^|>]*\|([^>]*)>", r"\1", block["text"]["text"])
+            lines.extend(re.sub(r"\*(.+?)\*", r"\1", html.unescape(shown)).splitlines())
         elif block.get("type") == "rich_text":
             lines.extend(_rich_text_as_text(block).splitlines())
         elif block.get("type") == "actions":

@@ -17,8 +17,20 @@ from bot.domain import BookingDetails, PaymentState
 
 @dataclass(frozen=True, slots=True)
 class Fact:
+    """A labelled value. `shown`, when given, is what a chat shows instead of `value` (moments in
+    each reader's zone); `value` stays the plain text for summaries and digests."""
+
     label: str
     value: str
+    shown: tuple[Segment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mentioned:
+    """A person a message notifies: their user id in the target's chat, and a name to show."""
+
+    user_id: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +69,7 @@ class When:
 
     at: datetime
     fallback: str  # for readers whose client cannot localise times
+    time_only: bool = False  # the end of a range: its day is the start's
 
 
 Segment = Text | Link | When
@@ -72,6 +85,8 @@ class ChatMessage:
     text: str = ""  # paragraphs of plain text, before the facts
     actions: tuple[ActionButton, ...] = ()
     body: tuple[Segment, ...] = ()  # a company's own wording (templates), after `text`
+    mentions: tuple[Mentioned, ...] = ()  # people the message notifies (a provider's staff)
+    broadcast: bool = False  # a thread reply also shown in the channel (cancel, move)
 
     def digest(self) -> str:
         """Identifies what the message says, so a later sync edits it only when it changed."""
@@ -85,6 +100,34 @@ def format_time_range(start: datetime, end: datetime, timezone: str) -> str:
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     day = local_start.strftime("%a %d %b %Y")
     return f"{day}, {local_start:%H:%M}–{local_end:%H:%M} ({timezone})"
+
+
+def time_range(start: datetime, end: datetime, timezone: str) -> tuple[Segment, ...]:
+    """The range as moments each reader sees in their own zone; the fallbacks (for clients that
+    cannot localise) read together as `format_time_range` does."""
+    zone = ZoneInfo(timezone)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return (
+        When(start, f"{local_start:%a %d %b %Y}, {local_start:%H:%M}"),
+        Text("–"),
+        When(end, f"{local_end:%H:%M} ({timezone})", time_only=True),
+    )
+
+
+def time_fact(label: str, start: datetime, end: datetime, timezone: str) -> Fact:
+    return Fact(
+        label, format_time_range(start, end, timezone), shown=time_range(start, end, timezone)
+    )
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters at a word boundary, with "…" where it was cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace() and len(cut.split()) > 1:  # the cut fell inside a word
+        cut = cut.rsplit(None, 1)[0]
+    return cut.rstrip().rstrip(",.;:–-").rstrip() + "…"
 
 
 START_ACTION = "meetbot_start"
@@ -112,11 +155,12 @@ def booking_message(
     """The provider's message for a booking; edited in place when the booking changes.
 
     `wording` is the company's own template for it (replacing the standard facts), `client_text`
-    the rendered client template, shown for copying into e-mails."""
+    the rendered client template, shown for copying into e-mails. No "Start meeting now" while
+    payment is pending: the client's link would not open anyway."""
     when = format_time_range(details.start, details.end, timezone)
     client = details.client_name or "A client"
     facts = [
-        Fact("When", when),
+        time_fact("When", details.start, details.end, timezone),
         Fact("Client", client),
         Fact("Provider", provider_name),
         Fact("Booking", details.code or details.external_id),
@@ -137,6 +181,7 @@ def booking_message(
         facts = [fact for fact in facts if fact.label == "Payment"]
     else:
         facts.append(Fact("Client's link", client_link))
+    can_start = meeting_id and details.payment is not PaymentState.PENDING
     return ChatMessage(
         title=f"Online meeting: {service_name}",
         summary=f"{client} booked {service_name} with {provider_name}, {when}",
@@ -147,27 +192,52 @@ def booking_message(
             LinkButton("Client's join link", client_link),
         ),
         actions=(ActionButton("Start meeting now", START_ACTION, meeting_id, "primary"),)
-        if meeting_id
+        if can_start
         else (),
-        note="Clients can join from shortly before the start; “Start meeting now” opens it for them "
-        "earlier. The host link always opens a fresh host session; share only the client's link. "
-        "This message is updated when the booking changes.",
+        note=_OPENING_NOTE if can_start else _PAYMENT_NOTE if meeting_id else _LINKS_NOTE,
     )
+
+
+_LINKS_NOTE = (
+    "The host link always opens a fresh host session; share only the client's link. "
+    "This message is updated when the booking changes."
+)
+_OPENING_NOTE = (
+    "Clients can join from shortly before the start; “Start meeting now” opens it for them "
+    "earlier. " + _LINKS_NOTE
+)
+_PAYMENT_NOTE = "The meeting can be started once the booking is paid. " + _LINKS_NOTE
 
 
 def rescheduled_message(
     *, old_start: datetime, old_end: datetime, start: datetime, end: datetime, timezone: str
 ) -> ChatMessage:
-    """The thread reply under a booking's message when its time changes."""
-    before, after = (
-        format_time_range(old_start, old_end, timezone),
-        format_time_range(start, end, timezone),
-    )
+    """The thread reply under a booking's message when its time changes; also shown in the
+    channel, as a changed booking must not go unnoticed."""
+    after = format_time_range(start, end, timezone)
     return ChatMessage(
         title="Rescheduled",
         summary=f"Rescheduled to {after}",
-        facts=(Fact("Was", before), Fact("Now", after)),
+        facts=(
+            time_fact("Was", old_start, old_end, timezone),
+            time_fact("Now", start, end, timezone),
+        ),
         note="The meeting moved with it; the client's and the host's links stay the same.",
+        broadcast=True,
+    )
+
+
+def cancelled_reply(
+    *, service_name: str, client: str, start: datetime, end: datetime, timezone: str
+) -> ChatMessage:
+    """The thread reply under a booking's message when it is cancelled, also shown in the channel."""
+    when = format_time_range(start, end, timezone)
+    return ChatMessage(
+        title=f"Cancelled: {service_name}",
+        summary=f"{client or 'A client'} cancelled {service_name}, {when}",
+        facts=(time_fact("Was", start, end, timezone), Fact("Client", client or "A client")),
+        note="The video meeting was deleted; its links no longer open it.",
+        broadcast=True,
     )
 
 
@@ -184,6 +254,30 @@ def starting_message(
     )
 
 
+def ended_message(
+    *,
+    service_name: str,
+    provider_name: str,
+    client: str,
+    reference: str,
+    start: datetime,
+    end: datetime,
+    timezone: str,
+) -> ChatMessage:
+    """A booking that had already ended when meetbot heard of it: told once, no meeting made."""
+    return ChatMessage(
+        title=f"Too late for a meeting: {service_name}",
+        summary=f"{client or 'A client'}'s booking with {provider_name} had already ended",
+        text=f"Booking {reference} had already ended when meetbot heard of it, so no video meeting "
+        "was made for it. Nothing else needs doing.",
+        facts=(
+            time_fact("When", start, end, timezone),
+            Fact("Client", client or "A client"),
+            Fact("Provider", provider_name),
+        ),
+    )
+
+
 def class_message(
     *,
     service_name: str,
@@ -192,6 +286,7 @@ def class_message(
     seats: list[tuple[str, str, str]],
     host_link: str,
     meeting_id: str,
+    shown_when: tuple[Segment, ...] = (),
 ) -> ChatMessage:
     """A group class (S7): one message for the class, listing its seats (client, booking, the
     client's own link)."""
@@ -204,7 +299,11 @@ def class_message(
     return ChatMessage(
         title=f"Group class: {service_name}",
         summary=f"{service_name} with {provider_name}, {when}: {len(seats)} seat(s)",
-        facts=(Fact("When", when), Fact("Provider", provider_name), Fact("Seats", str(len(seats)))),
+        facts=(
+            Fact("When", when, shown=shown_when),
+            Fact("Provider", provider_name),
+            Fact("Seats", str(len(seats))),
+        ),
         body=tuple(body),
         buttons=(LinkButton("Host link", host_link),),
         actions=(ActionButton("Start meeting now", START_ACTION, meeting_id, "primary"),),

@@ -19,13 +19,13 @@ the use cases decide only which message goes to whom.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.domain import ChatPlatform, ChatTarget, Meeting, NotificationState, PostedMessage
 from bot.errors import ChatMessageGone
-from bot.messages import ChatMessage
+from bot.messages import ChatMessage, Mentioned
 from bot.ports import ChatSender, Outbox, OutboxEntry
 
 
@@ -80,16 +80,25 @@ class ChatOutbox:
         )
         self.records.record_posted(entry=entry, posted=posted, digest="")
 
-    async def reply_under_each(self, *, meeting: Meeting, key: str, message: ChatMessage) -> int:
-        """Replies once under each posted message of the meeting; returns how many."""
+    async def reply_under_each(
+        self,
+        *,
+        meeting: Meeting,
+        key: str,
+        message: ChatMessage,
+        mentions: Callable[[ChatTarget], tuple[Mentioned, ...]] | None = None,
+    ) -> int:
+        """Replies once under each posted message of the meeting, mentioning in each the people
+        `mentions` names for its chat; returns how many."""
         replied = 0
         for entry in self.records.meeting_messages(meeting=meeting):
             if entry.posted:
+                said = replace(message, mentions=mentions(entry.target)) if mentions else message
                 await self.reply_once(
                     company_id=meeting.company_id,
                     key=f"{key}:{entry.id}",
                     under=entry,
-                    message=message,
+                    message=said,
                 )
                 replied += 1
         return replied

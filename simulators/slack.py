@@ -14,7 +14,12 @@ Wire facts (docs.slack.dev method reference, slack_sdk sources):
   conversations.replies once a minute per workspace, and get at most 15 messages a page
   (`marketplace_app = False` here; Marketplace apps keep the usual limits).
 - conversations.history lists top-level messages newest first and carries message
-  metadata only when include_all_metadata is true.
+  metadata only when include_all_metadata is true. A thread reply posted with
+  `reply_broadcast: true` is also shown in the channel: it is listed there too, with
+  `subtype: "thread_broadcast"`, and stays in conversations.replies.
+- `<@U…>` in a message's text or in its blocks' mrkdwn notifies that user (a mention).
+  `<!date^unix^{tokens}|fallback>` in mrkdwn and rich_text `date` elements are shown in each
+  reader's own time zone (the user's `tz`); `read_by` renders a message that way.
 - response_url takes up to 5 posts within 30 minutes (what happens past that is not
   documented: this simulator answers 404 "used_url" / "expired_url").
 - Events API: Slack POSTs `{"type": "event_callback", "team_id", "api_app_id", "event": {...},
@@ -37,6 +42,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import secrets
 import string
 import time
@@ -286,6 +292,12 @@ class SlackSimulator(Simulator):
             channel = self._channels.get(channel_id)
             return [_stored_copy(m) for m in channel.messages] if channel else []
 
+    def read_by(self, user_id: str, message: dict[str, Any]) -> str:
+        """The message's blocks as the user reads them: dates in the user's own zone."""
+        with self._lock:
+            zone = ZoneInfo(self._users[user_id]["tz"])
+        return _as_read(message, zone)
+
     def post_as_user(self, channel_id: str, *, user_id: str, text: str) -> str:
         """A person writes in a channel (not the app); returns the message's ts."""
         with self._lock:
@@ -517,6 +529,8 @@ class SlackSimulator(Simulator):
             raise SlackError("no_text")
         self._check_rate(channel.id)
         message = self._store(ws, channel, content, args.get("thread_ts"))
+        if message["thread_ts"] and _flag(args.get("reply_broadcast")):
+            message.update(subtype="thread_broadcast", reply_broadcast=True)
         return {"channel": channel.id, "ts": message["ts"], "message": _view(message, True)}
 
     def _check_rate(self, channel_id: str) -> None:
@@ -555,6 +569,7 @@ class SlackSimulator(Simulator):
             "team": ws.team_id,
             "channel": channel.id,
             "thread_ts": str(thread_ts) if thread_ts else None,
+            "reply_broadcast": False,
             "edits": [],
             **content,
         }
@@ -610,7 +625,9 @@ class SlackSimulator(Simulator):
         channel = self._readable(ws, args.get("channel"))
         self._check_read_rate(ws, "conversations.history", args)
         metadata = _flag(args.get("include_all_metadata"))
-        top = [m for m in channel.messages if m["thread_ts"] in (None, m["ts"])]
+        top = [
+            m for m in channel.messages if m["thread_ts"] in (None, m["ts"]) or m["reply_broadcast"]
+        ]
         chosen = [m for m in reversed(top) if _in_window(m["ts"], args)]
         views = [self._with_replies(channel, _view(m, metadata)) for m in chosen]
         return _paginate(views, args, "messages")
@@ -902,6 +919,8 @@ def _view(message: dict[str, Any], with_metadata: bool) -> dict[str, Any]:
     """A stored message as the Web API shows it."""
     keys = ("type", "user", "bot_id", "app_id", "team", "text", "ts")
     view: dict[str, Any] = {k: message[k] for k in keys}
+    if message.get("subtype"):
+        view["subtype"] = message["subtype"]
     if message["blocks"] is not None:
         view["blocks"] = message["blocks"]
     if message["thread_ts"]:
@@ -914,9 +933,64 @@ def _view(message: dict[str, Any], with_metadata: bool) -> dict[str, Any]:
 
 
 def _stored_copy(message: dict[str, Any]) -> dict[str, Any]:
-    keys = ("ts", "text", "blocks", "metadata", "thread_ts", "user", "edits", "channel")
+    keys = ["ts", "text", "blocks", "metadata", "thread_ts", "reply_broadcast", "user", "edits"]
+    keys.append("channel")
     result: dict[str, Any] = json.loads(json.dumps({k: message[k] for k in keys}))
     return result
+
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_DATE_TOKEN = re.compile(r"<!date\^(\d{1,12})\^([^|>]*)(?:\^[^|>]*)?\|([^>]*)>")
+
+
+def mentioned_users(message: dict[str, Any]) -> list[str]:
+    """The users a message notifies: `<@U…>` in its text or its blocks' mrkdwn, in order."""
+    texts = [str(message.get("text") or "")]
+    for block in message.get("blocks") or []:
+        texts.append(str((block.get("text") or {}).get("text", "")))
+        texts.extend(str(e.get("text", "")) for e in block.get("elements") or [] if "text" in e)
+    found: list[str] = []
+    for text in texts:
+        found += [user for user in _MENTION.findall(text) if user not in found]
+    return found
+
+
+def _as_read(message: dict[str, Any], zone: ZoneInfo) -> str:
+    lines: list[str] = []
+    for block in message.get("blocks") or []:
+        if isinstance(block.get("text"), dict):
+            lines.append(_DATE_TOKEN.sub(lambda m: _date(m[1], m[2], zone), block["text"]["text"]))
+        for section in block.get("elements") or []:
+            if block.get("type") == "rich_text":
+                lines.append("".join(_rich_element(e, zone) for e in section.get("elements", [])))
+            elif isinstance(section.get("text"), str):
+                lines.append(_DATE_TOKEN.sub(lambda m: _date(m[1], m[2], zone), section["text"]))
+    return "\n".join(lines)
+
+
+def _rich_element(element: dict[str, Any], zone: ZoneInfo) -> str:
+    if element.get("type") == "date":
+        return _date(str(element["timestamp"]), str(element.get("format", "")), zone)
+    return str(element.get("text") or element.get("url") or "")
+
+
+def _date(timestamp: str, tokens: str, zone: ZoneInfo) -> str:
+    """Slack's date tokens for a reader in `zone` (English, 24-hour clock)."""
+    moment = datetime.fromtimestamp(int(timestamp), zone)
+    words = {
+        "{date_num}": f"{moment:%Y-%m-%d}",
+        "{date_short_pretty}": f"{moment:%b} {moment.day}, {moment:%Y}",
+        "{date_short}": f"{moment:%b} {moment.day}, {moment:%Y}",
+        "{date_long_pretty}": f"{moment:%A, %B} {moment.day}, {moment:%Y}",
+        "{date_long}": f"{moment:%A, %B} {moment.day}, {moment:%Y}",
+        "{date_pretty}": f"{moment:%B} {moment.day}, {moment:%Y}",
+        "{date}": f"{moment:%B} {moment.day}, {moment:%Y}",
+        "{time_secs}": f"{moment:%H:%M:%S}",
+        "{time}": f"{moment:%H:%M}",
+    }
+    for token, shown in words.items():
+        tokens = tokens.replace(token, shown)
+    return tokens
 
 
 def _in_window(ts: str, args: dict[str, Any]) -> bool:

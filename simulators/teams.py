@@ -32,6 +32,11 @@ Wire facts relied on:
 - The Connector refuses a missing or invalid bearer with 401 {"message": "Authorization
   has been denied for this request."} (the ASP.NET Web API answer developers report from
   it); a valid token of an app that is no registered bot is 401 BotNotRegistered.
+- Mentions in an Adaptive Card (Teams docs, "Mention support within Adaptive Cards"): the
+  card's `msteams.entities` lists {"type": "mention", "text": "<at>name</at>", "mentioned":
+  {"id", "name"}}; a person is notified only when that text also stands in the card's text.
+  `mentioned(post)` gives those ids. `{{DATE(…, COMPACT|SHORT|LONG)}}` and `{{TIME(…)}}` in a
+  TextBlock are shown in each reader's own zone and language; `read_by` renders a card that way.
 - Channel tokens to the bot (botbuilder's JwtTokenExtractor, ChannelValidation and
   _ParameterizedBotFrameworkAuthentication): RS256 with a "kid" found in the JWKS that
   the OpenID metadata's jwks_uri names; iss "https://api.botframework.com"; aud = the
@@ -66,6 +71,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.exceptions import InvalidSignature
@@ -303,6 +309,57 @@ def _view(post: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+_DATE_FUNCTION = re.compile(r"\{\{(DATE|TIME)\(([^,)]+)(?:, (COMPACT|SHORT|LONG))?\)\}\}")
+
+
+def _cards(activity: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        a["content"]
+        for a in activity.get("attachments") or []
+        if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        and isinstance(a.get("content"), dict)
+    ]
+
+
+def _card_texts(activity: dict[str, Any]) -> list[str]:
+    texts = [str(activity.get("text") or "")] if activity.get("text") else []
+    for card in _cards(activity):
+        texts += [
+            str(e.get("text", "")) for e in card.get("body") or [] if e.get("type") == "TextBlock"
+        ]
+    return texts
+
+
+def mentioned(post: dict[str, Any]) -> list[str]:
+    """The ids of the people a post notifies: mention entities whose text is in the card."""
+    activity = post.get("activity") or post
+    texts = "\n".join(_card_texts(activity))
+    entities = list(activity.get("entities") or [])
+    for card in _cards(activity):
+        entities += (card.get("msteams") or {}).get("entities") or []
+    return [
+        str(e["mentioned"]["id"])
+        for e in entities
+        if e.get("type") == "mention"
+        and e.get("text")
+        and e["text"] in texts
+        and isinstance(e.get("mentioned"), dict)
+        and "id" in e["mentioned"]
+    ]
+
+
+def _local(found: re.Match[str], zone: ZoneInfo) -> str:
+    """Teams' date functions for an English reader in `zone`."""
+    moment = datetime.fromisoformat(found[2].replace("Z", "+00:00")).astimezone(zone)
+    if found[1] == "TIME":
+        return f"{moment:%H:%M}"
+    if found[3] == "LONG":
+        return f"{moment:%A, %B} {moment.day}, {moment:%Y}"
+    if found[3] == "SHORT":
+        return f"{moment:%a, %b} {moment.day}, {moment:%Y}"
+    return f"{moment:%d/%m/%Y}"
+
+
 def _thread_of(conversation: _Conversation, activity_id: str) -> str | None:
     if activity_id in conversation.roots:
         return activity_id
@@ -473,6 +530,15 @@ class TeamsConnectorSimulator(Simulator):
             if conversation is None:
                 return []
             return [_view(p) for p in conversation.posts if root in (None, p["thread_id"])]
+
+    def read_by(self, user_id: str, post: dict[str, Any]) -> str:
+        """The post's card texts as the person reads them: dates and times in their zone."""
+        with self._lock:
+            zone = ZoneInfo(self._user(user_id).timezone)
+        return "\n".join(
+            _DATE_FUNCTION.sub(lambda found: _local(found, zone), text)
+            for text in _card_texts(post["activity"])
+        )
 
     def activity(self, conversation_id: str, activity_id: str) -> dict[str, Any] | None:
         return next((p for p in self.activities(conversation_id) if p["id"] == activity_id), None)

@@ -138,7 +138,9 @@ def test_unpaid_booking_link_waits_for_payment(
     page = httpx.get(client)
     assert page.status_code == 200 and "Payment pending" in page.text
     assert meeting["join_url"] not in page.text and "zoom" not in page.text.lower()
-    assert "Payment: pending" in message_as_text(world.slack.messages(demo.channel_id)[0])
+    pending = message_as_text(world.slack.messages(demo.channel_id)[0])
+    assert "Payment: pending" in pending
+    assert "Start meeting now" not in pending, "it could not open the client's link anyway"
 
     world.simplybook.update_booking(demo.login, booking["id"], payment_status="paid")
     deliver(web, world, demo, booking["id"], "change")
@@ -146,6 +148,22 @@ def test_unpaid_booking_link_waits_for_payment(
     assert httpx.get(client).headers["location"] == meeting["join_url"]
     [message] = world.slack.messages(demo.channel_id)
     assert "Payment: paid" in message_as_text(message) and len(message["edits"]) == 1
+    assert "[Start meeting now]" in message_as_text(message), "offered once it is paid"
+
+
+def test_a_booking_that_already_ended_gets_no_meeting_and_one_plain_notice(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo, client_name="Iryna", starts_in=timedelta(hours=-3))
+    for kind in ("create", "change", "create"):
+        deliver(web, world, demo, booking["id"], kind)
+        run_jobs(core)
+    assert world.zoom.created_count() == 0 and count_rows(core, MeetingRow) == 0
+    [notice] = world.slack.messages(demo.channel_id)
+    text = message_as_text(notice)
+    assert text.startswith("Too late for a meeting: Online yoga consultation")
+    assert "had already ended when meetbot heard of it, so no video meeting was made" in text
+    assert "/m/" not in text and "/h/" not in text, "no links to a meeting that does not exist"
 
 
 def test_cancelled_before_the_meeting_was_made(
@@ -170,8 +188,10 @@ def test_a_failed_edit_after_cancel_is_finished_by_the_retry(
     world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
     deliver(web, world, demo, booking["id"], "cancel")
     run_jobs(core)
-    [message] = world.slack.messages(demo.channel_id)
+    [message] = _top(world, demo)
     assert "Cancelled: Online yoga consultation" in message_as_text(message)
+    [told] = [m for m in world.slack.messages(demo.channel_id) if m["reply_broadcast"]]
+    assert told["thread_ts"] == message["ts"], "the retry told the channel once"
     assert world.zoom.live_meetings() == [] and world.zoom.count("DELETE") == 1
     assert core.queue.jobs(kind="sync_booking")[-1].attempts == 2
 

@@ -3,6 +3,7 @@ the same answers, change the same things, and refuse the same people (C1, C2).""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from adapters.teams.cards import activity_cards
 from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, book, seed_demo
 from app.web import build_web_app
+from bot.commands.grammar import USAGE
 from bot.domain import Actor, ChatPlatform
 from simulators.server import BackgroundServer
 from simulators.teams import DEFAULT_TENANT_ID
@@ -54,8 +56,8 @@ def _service_online(core: Core, demo: Demo) -> bool:
 
 
 TABLE = [
-    Row("help", ("meetbot commands", "/meetings connect simplybook")),
-    Row("statsu", ("I don't know the command", "Did you mean `status`?")),
+    Row("help", ("meetbot commands", "connect simplybook", "link your SimplyBook.me account")),
+    Row("statsu", ("I don't know the command", "Did you mean", "status")),
     Row("status", ("meetbot status for Demo Yoga Studio", "Providers:")),
     Row("services", ("Services", "Online yoga consultation")),
     Row(
@@ -182,6 +184,52 @@ def test_the_same_commands_give_the_same_results(front_end: FrontEnd) -> None:
             assert phrase in answer, f"{front_end.name}: {row.text!r} → {answer!r}"
         if row.check is not None:
             assert row.check(front_end.core, front_end.demo), f"{front_end.name}: {row.text!r}"
+
+
+def _command_lines(text: str) -> list[str]:
+    """The lines of a help text that name a command (everything but headings, the intro and the
+    examples)."""
+    return [line for line in text.splitlines() if " — " in line]
+
+
+def test_slack_help_describes_each_command_in_groups(
+    front_end: FrontEnd, world: SandboxWorld
+) -> None:
+    if front_end.name != "slack":
+        pytest.skip("the Teams help has its own test")
+    slack = SlackPlatform(world, front_end.meetbot.url)
+    slack.team_id = front_end.demo.team_id
+    answer = slack.command("help", user=SLACK_ADMIN)
+    [section] = [b["text"]["text"] for b in answer.json()["blocks"] if b["type"] == "section"]
+    lines = _command_lines(section)
+    assert len(lines) >= len(USAGE), "a line for every command"
+    for line in lines:
+        typed, says = line.split(" — ")
+        assert typed.startswith("`/meetings ") and typed.endswith("`"), line
+        assert len(says.split()) >= 2, f"a description, not a usage: {line}"
+    for group in ("*Set-up*", "*Services and providers*", "*Meetings*", "*Reports*", "*Examples*"):
+        assert group in section
+    assert "`/meetings provider Olena Koval staff @olena`" in section, "examples"
+
+
+def test_teams_help_card_has_no_backticks_and_no_slash_command(
+    front_end: FrontEnd, teams: Tenant
+) -> None:
+    if front_end.name != "teams":
+        pytest.skip("the Slack help has its own test")
+    [post] = ask(teams, front_end.meetbot, teams.olena, "help")
+    [card] = activity_cards(post["activity"])
+    rendered = json.dumps(card, ensure_ascii=False)
+    assert "`" not in rendered and "/meetings" not in rendered
+    texts = [e["text"] for e in card["body"] if e["type"] == "TextBlock"]
+    lines = [line for text in texts for line in _command_lines(text.replace("\n\n", "\n"))]
+    assert len(lines) >= len(USAGE), "a line for every command"
+    for line in lines:
+        typed, says = line.split(" — ")
+        assert typed.split()[0] in USAGE, line
+        assert len(says.split()) >= 2, f"a description, not a usage: {line}"
+    for group in ("Set-up", "Services and providers", "Meetings", "Reports", "Examples"):
+        assert any(group in text.split("\n\n") for text in texts), group
 
 
 def test_a_mention_sets_a_role_on_both(front_end: FrontEnd, teams: Tenant) -> None:

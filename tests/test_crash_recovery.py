@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, book, wait_for
 from app.settings import Settings
-from storage.tables import MeetingRow, NotificationRow
+from bot.domain import Actor, ChatPlatform
+from simulators.slack import mentioned_users
+from storage.tables import AdminMessageRow, MeetingRow, NotificationRow
 
-from .harness import deliver
+from .harness import deliver, run_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -141,3 +143,44 @@ def test_killed_after_slack_posted_the_message(
         json.loads(json.dumps(message["metadata"]))["event_payload"]["marker"]
         == notification.marker
     )
+
+
+def test_killed_after_slack_posted_the_cancellation_reply(
+    core: Core,
+    demo: Demo,
+    world: SandboxWorld,
+    web: str,
+    tmp_path: Path,
+    workers: list[WorkerProcess],
+) -> None:
+    staff = "USTAFF0042"
+    world.slack.add_user(demo.team_id, id=staff, name="Olena Koval")
+    core.staff.tie_staff(
+        company_id=demo.company_id,
+        actor=Actor(ChatPlatform.SLACK, demo.team_id, staff),
+        user_id=staff,
+        provider_external_id=demo.provider_id,
+    )
+    booking = book(world, demo)
+    deliver(web, world, demo, booking["id"])
+    run_jobs(core)
+    [message] = world.slack.messages(demo.channel_id)
+
+    world.slack.faults.hang_after_effect(method="POST", path=r"chat\.postMessage$", seconds=60)
+    world.simplybook.update_booking(demo.login, booking["id"], status="cancelled")
+    deliver(web, world, demo, booking["id"], "cancel")
+    first = _start(core, tmp_path, workers)
+    assert world.slack.faults.wait_for_hang(timeout=30), _log_tail(tmp_path)
+    assert len(world.slack.messages(demo.channel_id)) == 2, "the reply is in the thread"
+    first.kill()  # before meetbot heard back
+
+    _start(core, tmp_path, workers)
+    assert wait_for(lambda: core.queue.counts() == {"done": 2}, timeout=30), _log_tail(tmp_path)
+    replies = [m for m in world.slack.messages(demo.channel_id) if m["ts"] != message["ts"]]
+    assert len(replies) == 1, "the new worker found the reply by its marker"
+    [reply] = replies
+    assert reply["thread_ts"] == message["ts"] and reply["reply_broadcast"]
+    assert mentioned_users(reply) == [staff]
+    with Session(core.engine) as session:
+        [recorded] = session.scalars(select(AdminMessageRow)).all()  # one-off posts and replies
+    assert recorded.state == "posted" and recorded.message_id == reply["ts"]

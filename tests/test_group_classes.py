@@ -92,8 +92,9 @@ def test_the_class_meeting_goes_when_its_last_seat_does(
         deliver(web, world, demo, booking["id"], "cancel")
     run_jobs(core)
     assert world.zoom.live_meetings() == []
-    [message] = world.slack.messages(demo.channel_id)
+    message, told = world.slack.messages(demo.channel_id)
     assert message_as_text(message).startswith("Cancelled: Group yoga")
+    assert told["thread_ts"] == message["ts"] and told["reply_broadcast"], "the last seat tells"
 
     again = book_seat(world, demo, start, "Oksana")
     deliver(web, world, demo, again["id"], "create")

@@ -12,7 +12,7 @@ from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, book, message_as_text, seed_demo, wait_for
 from bot.domain import Actor, ChatPlatform
 
-from .conftest import run_jobs
+from .conftest import SteppingClock, run_jobs
 from .slack_platform import SlackPlatform
 
 ADMIN, JUNIOR, OTHER_JUNIOR = "UADMIN01", "UJUNIOR1", "UJUNIOR2"
@@ -67,17 +67,19 @@ def test_before_opening_the_link_waits_with_the_time(
 
 
 def test_after_the_end_the_link_says_it_is_over(
-    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
+    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld, clock: SteppingClock
 ) -> None:
     core, slack = slack_app
     demo = seed_demo(core, world)
-    booking = book(world, demo, starts_in=timedelta(hours=-3), minutes=60)
+    booking = book(world, demo, starts_in=timedelta(hours=1), minutes=60)
     httpx.post(
         f"{slack.meetbot_url}/webhooks/simplybook/{demo.webhook_token}",
         json=world.simplybook.callback(demo.login, booking["id"]),
     )
     run_jobs(core)
-    page = httpx.get(_client_link(world, demo))
+    link = _client_link(world, demo)
+    clock.offset = timedelta(hours=2, minutes=31)  # half an hour past its end
+    page = httpx.get(link)
     assert page.status_code == 410 and "This meeting is over" in page.text
 
 

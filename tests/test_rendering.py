@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from adapters.slack.render import render
 from bot.domain import BookingDetails, BookingStatus, PaymentState
-from bot.messages import booking_message
+from bot.messages import Mentioned, booking_message
 
 
 def _details(client: str) -> BookingDetails:
@@ -81,3 +83,32 @@ def test_digest_changes_only_when_the_content_does() -> None:
 def test_long_service_names_fit_slack_limits() -> None:
     _, blocks = render(_message(service="S" * 400))
     assert len(blocks[0]["text"]["text"]) <= 150
+
+
+def test_a_long_header_is_cut_at_a_word_with_an_ellipsis() -> None:
+    service = "Deep relaxation and breathing for beginners " * 5
+    _, blocks = render(_message(service=service))
+    header = blocks[0]["text"]["text"]
+    assert len(header) <= 150 and header.endswith("…")
+    assert service.startswith(header.removeprefix("Online meeting: ").removesuffix("…"))
+    assert header.removesuffix("…").split()[-1] in service.split(), "not cut inside a word"
+
+
+def test_the_time_is_a_slack_date_each_reader_sees_in_their_zone() -> None:
+    _, blocks = render(_message())
+    [facts] = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    start, end = int(_details("x").start.timestamp()), int(_details("x").end.timestamp())
+    assert (
+        f"*When:* <!date^{start}^{{date_short_pretty}} {{time}}|Tue 01 Dec 2026, 10:00>"
+        f"–<!date^{end}^{{time}}|11:00 (Europe/Kyiv)>"
+    ) in facts
+
+
+def test_mentions_notify_only_well_formed_slack_users() -> None:
+    message = replace(
+        _message(),
+        mentions=(Mentioned("U0STAFF1", "Olena"), Mentioned("<!channel>", "x")),
+    )
+    text, blocks = render(message)
+    assert blocks[1] == {"type": "section", "text": {"type": "mrkdwn", "text": "<@U0STAFF1>"}}
+    assert text.startswith("<@U0STAFF1> ") and "<!channel>" not in json.dumps(blocks)

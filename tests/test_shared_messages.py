@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -117,8 +117,10 @@ def _starts(meeting: dict[str, Any]) -> datetime:
 
 
 def of_class(texts: list[str], start: datetime) -> list[str]:
+    """Slack's fallback names the company's zone; a Teams card carries the moment itself."""
     when = format_time_range(start, start + timedelta(hours=1), "Europe/Kyiv")
-    return [text for text in texts if when in text]
+    moment = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [text for text in texts if when in text or f"When: {moment}" in text]
 
 
 def race_classes(web: str, world: SandboxWorld, demo: Demo) -> list[tuple[datetime, set[str]]]:

@@ -44,8 +44,8 @@ def test_help_for_empty_and_unknown_input(setup: tuple[Core, SlackPlatform, Demo
     _, slack, _ = setup
     assert "/meetings connect simplybook" in _say(slack, "")
     unknown = _say(slack, "statsu", user=OUTSIDER)
-    assert "I don't know the command “statsu”. Did you mean `status`?" in unknown
-    assert "Examples:" in unknown
+    assert "I don't know the command “statsu”. Did you mean `/meetings status`?" in unknown
+    assert "*Examples*" in unknown
 
 
 def test_status_shows_the_whole_setup(setup: tuple[Core, SlackPlatform, Demo]) -> None:
@@ -55,7 +55,11 @@ def test_status_shows_the_whole_setup(setup: tuple[Core, SlackPlatform, Demo]) -
     assert f"connected as {demo.login} (Europe/Kyiv)" in text
     assert "Zoom:* connected (account acct-demo-studio)" in text
     assert "Online yoga consultation" in text
-    assert f"Olena Koval: zoom host {demo.zoom_user_id}; <#{demo.channel_id}>" in text
+    assert (
+        f"Olena Koval: Zoom, hosted by olena@demo-studio.test; <#{demo.channel_id}>; nobody is "
+        "told of changes by name (`/meetings provider Olena Koval staff @person`)"
+    ) in text, "a host's e-mail, not Zoom's id for them, and the staff still to map"
+    assert demo.zoom_user_id not in text
 
 
 def test_services_and_forgiving_service_names(setup: tuple[Core, SlackPlatform, Demo]) -> None:
@@ -112,7 +116,7 @@ def test_provider_mapping_commands(
         slack, "provider maria zoom nobody@x.test"
     )
     listing = _say(slack, "providers")
-    assert f"Maria Petrenko: zoom host {maria_zoom['id']}; <#{channel}>" in listing
+    assert f"Maria Petrenko: Zoom, hosted by maria@demo-studio.test; <#{channel}>\n" in listing
 
 
 def _actor(demo: Demo, user: str):  # type: ignore[no-untyped-def]

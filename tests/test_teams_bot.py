@@ -52,11 +52,21 @@ from adapters.teams.manifest import (
 from adapters.teams.sender import teams_pacer
 from app.bootstrap import Core, build_integrations
 from app.sandbox import SandboxWorld
+from bot import messages
 from bot.commands import USAGE
 from bot.domain import ChatPlatform, ChatTarget
 from bot.domain.installations import TeamsConversation
 from bot.errors import ChatChannelUnavailable, RetryLater
-from bot.messages import ActionButton, ChatMessage, Fact, Link, LinkButton, Text, When
+from bot.messages import (
+    ActionButton,
+    ChatMessage,
+    Fact,
+    Link,
+    LinkButton,
+    Text,
+    When,
+    time_range,
+)
 from simulators.server import BackgroundServer
 from simulators.teams import (
     DEFAULT_TENANT_ID,
@@ -113,7 +123,7 @@ def test_card_shape() -> None:
     card = render_card(message)
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
-    title, text, facts, note = card["body"]
+    title, text, when, client, note = card["body"]
     assert title == {
         "type": "TextBlock",
         "text": "Online meeting: Yoga",
@@ -122,10 +132,14 @@ def test_card_shape() -> None:
         "size": "Large",
     }
     assert text["text"] == "Booked by a client."
-    assert facts == {
-        "type": "FactSet",
-        "facts": [{"title": "When", "value": "Mon 10:00"}, {"title": "Client", "value": "Iryna"}],
+    assert when == {
+        "type": "TextBlock",
+        "text": "**When:** Mon 10:00",
+        "wrap": True,
+        "spacing": "Small",
     }
+    assert client["text"] == "**Client:** Iryna" and client["wrap"] is True
+    assert "FactSet" not in json.dumps(card), "a FactSet clips long values such as links"
     assert note["isSubtle"] is True and note["size"] == "Small"
     open_url, submit = card["actions"]
     assert open_url == {
@@ -160,11 +174,13 @@ def test_user_text_is_shown_literally() -> None:
     shown = json.dumps(card)
     for markup in ("*x*", "[a](http", "_y_", "~~z~~", "`code`", "{{DATE(", " &amp;"):
         assert markup not in shown, markup  # every construct Teams would honour is escaped
-    client = card["body"][2]["facts"][0]["value"]
-    assert client.startswith("\\<!channel> \\*x\\* \\[a\\](http://evil) \\_y\\_ \\~\\~z\\~\\~")
+    client = card["body"][2]["text"]
+    assert client.startswith(
+        "**Client:** \\<!channel> \\*x\\* \\[a\\](http://evil) \\_y\\_ \\~\\~z\\~\\~"
+    )
     assert "\\{\\{DATE(" in client and "\\&amp;" in client
-    note = card["body"][2]["facts"][1]["value"]
-    assert note == "\\- not a list\n\n1\\. nor this\n\n\\# nor a header"
+    note = card["body"][3]["text"]
+    assert note == "**Note:** \\- not a list\n\n1\\. nor this\n\n\\# nor a header"
     lines = card_text(card).splitlines()
     assert lines[0] == f"Online meeting: {MEAN_NAME}"
     assert lines[1] == f"Hello {MEAN_NAME}"
@@ -187,6 +203,37 @@ def test_links_and_moments_in_a_companys_wording() -> None:
     assert card_text({"body": [{"type": "TextBlock", "text": markdown}]}) == (
         "Join [here]: the [client] link at 2026-03-02T06:30:00Z"
     )
+
+
+def test_a_mention_is_a_real_entity_whose_text_is_in_the_card() -> None:
+    people = (
+        messages.Mentioned("aad-1", "Olena <b>Koval</b>"),
+        messages.Mentioned("aad-2", "Ivan"),
+    )
+    card = render_card(ChatMessage(title="Cancelled: Yoga", mentions=people))
+    assert card["body"][1]["text"] == "<at>Olena bKovalb</at>, <at>Ivan</at>"
+    assert card["msteams"]["entities"] == [
+        {
+            "type": "mention",
+            "text": "<at>Olena bKovalb</at>",
+            "mentioned": {"id": "aad-1", "name": "Olena bKovalb"},
+        },
+        {"type": "mention", "text": "<at>Ivan</at>", "mentioned": {"id": "aad-2", "name": "Ivan"}},
+    ]
+    assert card_text(card).splitlines()[1] == "@Olena bKovalb, @Ivan"
+
+
+def test_a_time_fact_reads_in_each_readers_zone_and_links_wrap() -> None:
+    start = datetime(2026, 12, 1, 13, 30, tzinfo=ZoneInfo("UTC"))
+    when = Fact("When", "fallback", shown=time_range(start, start + timedelta(hours=1), "UTC"))
+    link = Fact("Client's link", "https://meetbot.example/m/" + "x" * 80)
+    card = render_card(ChatMessage(title="t", facts=(when, link)))
+    assert card["body"][1]["text"] == (
+        "**When:** {{DATE(2026-12-01T13:30:00Z, SHORT)}} {{TIME(2026-12-01T13:30:00Z)}}"
+        "–{{TIME(2026-12-01T14:30:00Z)}}"
+    )
+    assert all(block["wrap"] for block in card["body"])
+    assert "FactSet" not in json.dumps(card)
 
 
 def test_nothing_forms_across_two_pieces_of_text() -> None:
@@ -375,7 +422,7 @@ def test_malformed_bodies_are_4xx(teams: Tenant, meetbot: Meetbot) -> None:
 def test_a_valid_token_gets_an_answer_in_the_conversation(teams: Tenant, meetbot: Meetbot) -> None:
     [reply] = ask(teams, meetbot, teams.olena, "help")
     assert text_of(reply).startswith("meetbot commands\n")
-    assert "/meetings provider NAME zoom EMAIL" in text_of(reply)
+    assert "provider NAME zoom EMAIL" in text_of(reply) and "/meetings" not in text_of(reply)
     assert reply["reply_to_id"] is not None
     [token_call] = [r for r in teams.sim.requests if r.path.endswith("/oauth2/v2.0/token")]
     assert token_call.status == 200
@@ -598,7 +645,7 @@ def test_set_up_from_teams_then_bookings_reach_the_channel(
     run_jobs(core)
     root = sim.activity(teams.bookings, card["id"])
     assert root is not None and len(root["edits"]) == 1
-    assert "15:30–16:15 (Europe/Kyiv)" in text_of(root)
+    assert "15:30–16:15" in sim.read_by(teams.olena, root), "in the reader's own zone"
     assert {post["thread_id"] for post in sim.activities(teams.bookings)} == {card["id"], *threads}
 
     # "Start meeting now" pressed in the channel: the host link goes to the presser alone.

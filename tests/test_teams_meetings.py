@@ -246,7 +246,8 @@ def test_teams_booking_create_change_cancel_moves_then_deletes_behind_the_same_l
     office.deliver(booking, "cancel")
     run_jobs(core)
     assert world.microsoft.meeting(meeting["id"]) is None, "deleted on Teams"
-    top, _ = world.slack.messages(demo.channel_id)
+    top, _, cancelled = world.slack.messages(demo.channel_id)
+    assert cancelled["reply_broadcast"] and message_as_text(cancelled).startswith("Cancelled")
     assert len(top["edits"]) == 2 and "Cancelled: Online yoga consultation" in message_as_text(top)
     client = next(w for w in links if "/m/" in w)
     assert httpx.get(client).status_code == 410

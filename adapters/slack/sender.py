@@ -148,10 +148,12 @@ class SlackSender:
     async def reply(
         self, *, target: ChatTarget, thread_id: str, message: ChatMessage, marker: str
     ) -> PostedMessage:
-        return await self._post(target, message, marker, thread_ts=thread_id)
+        # A broadcast reply is also shown in the channel: nobody follows a bot's thread.
+        broadcast = {"reply_broadcast": True} if message.broadcast else {}
+        return await self._post(target, message, marker, thread_ts=thread_id, **broadcast)
 
     async def _post(
-        self, target: ChatTarget, message: ChatMessage, marker: str, **where: str
+        self, target: ChatTarget, message: ChatMessage, marker: str, **where: Any
     ) -> PostedMessage:
         await self._pacer.acquire(f"{target.workspace_id}:{target.channel_id}")
         answer = await self._write(

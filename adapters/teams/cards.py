@@ -9,8 +9,14 @@ schema; the Adaptive Cards renderers' Markdown parsers):
   the Adaptive Cards object model's (md4c); both also know `code`, ~~strike~~ and <autolinks>,
   and both drop a backslash before ASCII punctuation and show the character literally.
 - A single "\\n" is no line break in a TextBlock; "\\n\\n" is.
-- `{{DATE(<RFC 3339>, LONG)}}` and `{{TIME(<RFC 3339>)}}` in TextBlock text become the reader's
-  local date and time; they are expanded before Markdown, so "\\{\\{" stops them.
+- `{{DATE(<RFC 3339>, SHORT|LONG)}}` and `{{TIME(<RFC 3339>)}}` in TextBlock text become the
+  reader's local date and time; they are expanded before Markdown, so "\\{\\{" stops them.
+- A FactSet cannot wrap: a long value (a link) is clipped at the card's edge. Facts are TextBlocks
+  ("**label:** value", `wrap: true`) instead.
+- Mentions in a card (Teams docs "Mention support within Adaptive Cards"): the text holds
+  `<at>name</at>` and the card's `msteams.entities` a {"type": "mention", "text": "<at>name</at>",
+  "mentioned": {"id": <Entra object id or Teams user id>, "name"}} per person; only then is the
+  person notified.
 - Input.Text `style: "password"` masks what is typed (schema 1.5). Action.Submit sends its `data`
   merged with the inputs' values as the `value` of a message activity that replies to the card.
 - Teams shows card versions up to 1.5.
@@ -26,7 +32,17 @@ from urllib.parse import quote
 
 import re2
 
-from bot.messages import ActionButton, ChatMessage, Link, LinkButton, Segment, Text, When
+from bot.messages import (
+    ActionButton,
+    ChatMessage,
+    Fact,
+    Link,
+    LinkButton,
+    Mentioned,
+    Segment,
+    Text,
+    When,
+)
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -46,7 +62,12 @@ _INLINE = frozenset("\\*_[]`~<{&")
 _LINE_START = re.compile(r"^([ \t]*)([-+#>]|\d+(?=[.)]))", re.MULTILINE)
 _MENTION = re2.compile(r"<([@#])([A-Za-z0-9._:@-]+)(?:\|([^>]*))?>")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
-_DATE = re2.compile(r"\{\{DATE\(([^,)]+), LONG\)\}\} \{\{TIME\(([^)]+)\)\}\}")
+_DATE = re2.compile(r"\{\{DATE\(([^,)]+), (?:LONG|SHORT)\)\}\} \{\{TIME\(([^)]+)\)\}\}")
+_TIME = re2.compile(r"\{\{TIME\(([^)]+)\)\}\}")
+_CODE = re2.compile(r"`([^`\n]{1,300})`")
+_AT = re2.compile(r"<at>([^<]{0,200})</at>")
+_NOT_IN_NAME = re2.compile(r"[^\pL\pN .'-]")
+COMMAND_PREFIX = "/meetings "  # Slack's command; in Teams commands are typed without it
 
 
 def escape(text: str) -> str:
@@ -74,8 +95,22 @@ def _url(url: str) -> str:
 
 
 def _with_mentions(text: str, names: Mapping[str, str]) -> str:
-    """meetbot's own texts (title, text, note) name people and channels as `<@id>` / `<#id>`:
-    shown by name where known. Everything else is escaped; a card never pings anyone."""
+    """meetbot's own texts (title, text, note) name commands as `code` (Slack's way): in Teams a
+    command is typed without `/meetings`, so it is shown bold and without the prefix."""
+    parts: list[str] = []
+    position = 0
+    for found in _CODE.finditer(text):
+        parts.append(_naming(text[position : found.start()], names))
+        command = found.group(1).removeprefix(COMMAND_PREFIX).removeprefix("/meetings")
+        parts.append(f"**{escape(command.strip() or 'help')}**")
+        position = found.end()
+    parts.append(_naming(text[position:], names))
+    return "".join(parts)
+
+
+def _naming(text: str, names: Mapping[str, str]) -> str:
+    """People and channels named as `<@id>` / `<#id>` are shown by name where known. Everything
+    else is escaped; a card never pings anyone this way (only `ChatMessage.mentions` do)."""
     parts: list[str] = []
     position = 0
     for found in _MENTION.finditer(text):
@@ -97,9 +132,47 @@ def segments_markdown(segments: tuple[Segment, ...]) -> str:
             label = escape(segment.label or segment.url).replace("\n", " ")
             out.append(f"[{label}]({_url(segment.url)})")
         elif isinstance(segment, When):
-            moment = segment.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            out.append(f"{{{{DATE({moment}, LONG)}}}} {{{{TIME({moment})}}}}")
+            out.append(_moment(segment, "LONG"))
     return "".join(out)
+
+
+def _moment(segment: When, date_style: str) -> str:
+    moment = segment.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if segment.time_only:
+        return f"{{{{TIME({moment})}}}}"
+    return f"{{{{DATE({moment}, {date_style})}}}} {{{{TIME({moment})}}}}"
+
+
+def _fact_block(fact: Fact) -> dict[str, Any]:
+    """A fact as a wrapping TextBlock; its moments in the reader's own zone."""
+    if fact.shown:
+        value = "".join(
+            _moment(part, "SHORT") if isinstance(part, When) else segments_markdown((part,))
+            for part in fact.shown
+        )
+    else:
+        value = escape(fact.value)
+    return _text_block(f"**{escape(fact.label)}:** {value}", spacing="Small")
+
+
+def _mention_name(person: Mentioned) -> str:
+    return _NOT_IN_NAME.sub("", person.name).strip() or "staff"
+
+
+def _mentions(people: tuple[Mentioned, ...]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The TextBlock naming each person, and the card's `msteams` entities that notify them."""
+    if not people:
+        return None, {}
+    tags = [f"<at>{_mention_name(person)}</at>" for person in people]
+    entities = [
+        {
+            "type": "mention",
+            "text": tag,
+            "mentioned": {"id": person.user_id, "name": _mention_name(person)},
+        }
+        for tag, person in zip(tags, people, strict=True)
+    ]
+    return _text_block(", ".join(tags)), {"msteams": {"entities": entities}}
 
 
 def _text_block(text: str, **style: Any) -> dict[str, Any]:
@@ -136,19 +209,20 @@ def _submit(button: ActionButton) -> dict[str, Any]:
 def render_card(message: ChatMessage, *, names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The card for `message`; `names` shows `<@id>` / `<#id>` in meetbot's texts by name."""
     known = names or {}
-    title = _with_mentions(message.title, known)
+    title = _naming(message.title, known)  # titles hold names as typed: no command markup
     body = [_text_block(title, weight="Bolder", size="Large")]
     if message.text:
         body.append(_text_block(_with_mentions(message.text, known)))
+    mentioned, entities = _mentions(message.mentions)
+    if mentioned is not None:
+        body.append(mentioned)
     if message.body:
         body.append(_text_block(segments_markdown(message.body)))
-    if message.facts:
-        facts = [{"title": escape(f.label), "value": escape(f.value)} for f in message.facts]
-        body.append({"type": "FactSet", "facts": facts})
+    body.extend(_fact_block(fact) for fact in message.facts)
     if message.note:
         body.append(_text_block(_with_mentions(message.note, known), isSubtle=True, size="Small"))
     actions = [_open_url(b) for b in message.buttons] + [_submit(a) for a in message.actions]
-    return _card(body, actions)
+    return {**_card(body, actions), **entities}
 
 
 def simplybook_form(
@@ -227,7 +301,24 @@ def file_card(*, title: str, comment: str, filename: str, content: bytes) -> dic
 def unescape(markdown: str) -> str:
     """What a reader sees of text this module escaped (moments stay as their ISO time)."""
     text = _DATE.sub(lambda found: found.group(1), markdown)
-    return _ESCAPED.sub(r"\1", _link_texts(text)).replace("\n\n", "\n")
+    text = _AT.sub(lambda found: "@" + found.group(1), _TIME.sub(lambda f: f.group(1), text))
+    return _ESCAPED.sub(r"\1", _unbold(_link_texts(text))).replace("\n\n", "\n")
+
+
+def _unbold(markdown: str) -> str:
+    """Drops the "**" meetbot adds (user text has every "*" escaped), in one pass."""
+    out: list[str] = []
+    at = 0
+    while at < len(markdown):
+        if markdown[at] == "\\":
+            out.append(markdown[at : at + 2])
+            at += 2
+        elif markdown.startswith("**", at):
+            at += 2
+        else:
+            out.append(markdown[at])
+            at += 1
+    return "".join(out)
 
 
 def _link_texts(markdown: str) -> str:

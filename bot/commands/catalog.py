@@ -7,7 +7,8 @@ from SimplyBook.me first.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.commands.deps import AdminDeps, problem_solved
@@ -32,6 +33,7 @@ from bot.domain import (
     Provider,
     Service,
 )
+from bot.errors import MeetbotError
 from bot.matching import explain_miss, find_by_name
 from bot.messages import ChatMessage, Fact
 
@@ -112,11 +114,40 @@ def about_provider(
     return run
 
 
-def teams_accounts_by_provider(deps: AdminDeps, company: Company) -> dict[str, MsAccount]:
-    """Connected Microsoft accounts by provider ("" is the company's own)."""
-    if deps.teams_accounts is None:
+@dataclass(frozen=True, slots=True)
+class Hosts:
+    """What a provider's line names: connected Microsoft accounts by provider ("" is the
+    company's own), Zoom users' e-mails by their Zoom id, and the providers with staff in chat."""
+
+    teams: Mapping[str, MsAccount]
+    zoom_emails: Mapping[str, str]
+    staffed: frozenset[str]
+
+
+async def known_hosts(deps: AdminDeps, company: Company) -> Hosts:
+    teams = {}
+    if deps.teams_accounts is not None:
+        accounts = deps.teams_accounts.accounts(company_id=company.id)
+        teams = {a.provider_external_id: a for a in accounts}
+    staffed = frozenset(
+        m.provider_external_id
+        for m in deps.staff.staff(company_id=company.id)
+        if m.provider_external_id
+    )
+    return Hosts(teams, await _zoom_emails(deps, company), staffed)
+
+
+async def _zoom_emails(deps: AdminDeps, company: Company) -> dict[str, str]:
+    """Zoom knows its users by ids people cannot read: ask it for their e-mails. Zoom not
+    answering only leaves the ids in place."""
+    account = deps.zoom_accounts.zoom_account(company_id=company.id)
+    if account is None or account.state is not AccountState.ACTIVE:
         return {}
-    return {a.provider_external_id: a for a in deps.teams_accounts.accounts(company_id=company.id)}
+    try:
+        users = await deps.zoom.users(account_id=account.id)
+    except MeetbotError:
+        return {}
+    return {user.id: user.email for user in users}
 
 
 def teams_text(account: MsAccount | None) -> str:
@@ -127,10 +158,9 @@ def teams_text(account: MsAccount | None) -> str:
     return f"connected as {account.username}"
 
 
-def provider_line(provider: Provider, teams: dict[str, MsAccount] | None = None) -> str:
-    teams = teams or {}
+def provider_line(provider: Provider, hosts: Hosts) -> str:
     if provider.platform is MeetingPlatform.TEAMS:
-        own, shared = teams.get(provider.external_id), teams.get("")
+        own, shared = hosts.teams.get(provider.external_id), hosts.teams.get("")
         host = (
             f"Teams, hosted by {own.username} (their own account)"
             if own
@@ -141,11 +171,17 @@ def provider_line(provider: Provider, teams: dict[str, MsAccount] | None = None)
     elif provider.platform is None:
         host = "no meeting platform"
     elif provider.zoom_user:
-        host = f"{provider.platform.value} host {provider.zoom_user}"
+        email = hosts.zoom_emails.get(provider.zoom_user)
+        host = f"Zoom, hosted by {email}" if email else f"Zoom, host user {provider.zoom_user}"
     else:
         host = f"{provider.platform.value}, no host chosen"
     channel = f"<#{provider.channel.channel_id}>" if provider.channel else "no channel"
-    return f"{host}; {channel}"
+    staff = (
+        ""
+        if provider.external_id in hosts.staffed
+        else f"; nobody is told of changes by name (`/meetings provider {provider.name} staff @person`)"
+    )
+    return f"{host}; {channel}{staff}"
 
 
 async def list_services(
@@ -195,8 +231,8 @@ async def list_providers(
 ) -> Reply:
     await refresh_catalog(deps, company)
     providers = deps.catalog.providers(company_id=company.id)
-    teams = teams_accounts_by_provider(deps, company)
-    lines = "\n".join(f"• {p.name}: {provider_line(p, teams)}" for p in providers)
+    hosts = await known_hosts(deps, company)
+    lines = "\n".join(f"• {p.name}: {provider_line(p, hosts)}" for p in providers)
     return Reply(
         ChatMessage(
             title="Providers",

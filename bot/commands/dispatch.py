@@ -27,7 +27,7 @@ async def _answer_help(deps: AdminDeps, actor: Actor, company: Any, command: Any
         return invalid_reply(command)
     if isinstance(command, kinds.TooLong):
         return too_long_reply(command)
-    return help_reply(command)
+    return help_reply(command, actor.platform)
 
 
 HANDLERS: dict[type[kinds.Command], Handler] = {

@@ -4,7 +4,7 @@ form that connects meetbot to the booking system."""
 from __future__ import annotations
 
 from bot.commands.authorization import access_of
-from bot.commands.catalog import provider_line, teams_accounts_by_provider, teams_text
+from bot.commands.catalog import known_hosts, provider_line, teams_text
 from bot.commands.deps import AdminDeps, callback_url, resumed
 from bot.commands.kinds import SetFeature, Status
 from bot.commands.reply import Reply, say
@@ -42,15 +42,19 @@ def _problems_note(deps: AdminDeps, company: Company) -> str:
 async def status(deps: AdminDeps, actor: Actor, company: Company, command: Status) -> Reply:
     services = [s.name for s in deps.catalog.services(company_id=company.id) if s.online_meetings]
     providers = deps.catalog.providers(company_id=company.id)
-    teams = teams_accounts_by_provider(deps, company)
+    hosts = await known_hosts(deps, company)
     facts: tuple[Fact, ...] = (
         Fact("Online meetings", "on" if company.online_meetings_enabled else "off"),
         Fact("SimplyBook.me", f"connected as {company.simplybook_login} ({company.timezone})"),
         Fact("Zoom", _zoom_text(deps, company)),
-        *((Fact("Microsoft Teams", teams_text(teams.get(""))),) if deps.teams_accounts else ()),
+        *(
+            (Fact("Microsoft Teams", teams_text(hosts.teams.get(""))),)
+            if deps.teams_accounts
+            else ()
+        ),
         Fact("Services with online meetings", ", ".join(services) or "none yet"),
     )
-    lines = "\n".join(f"• {p.name}: {provider_line(p, teams)}" for p in providers)
+    lines = "\n".join(f"• {p.name}: {provider_line(p, hosts)}" for p in providers)
     # Replies are private to the asker, so an admin may see the secret callback URL here.
     if access_of(deps.staff, actor, company).may("see the callback URL"):
         facts = (*facts, Fact("Callback URL for SimplyBook.me", callback_url(deps, company.id)))

@@ -11,7 +11,7 @@ import logging
 
 from bot.domain import Booking, Company, Meeting
 from bot.errors import MeetingPlatformRejected, WaitingForTurn
-from bot.messages import ChatMessage, class_message, format_time_range
+from bot.messages import ChatMessage, class_message, format_time_range, time_range
 from bot.usecases.sync_deps import SyncDeps, TakeTurn
 
 log = logging.getLogger("meetbot.sync")
@@ -82,4 +82,5 @@ def class_message_for(deps: SyncDeps, company: Company, meeting: Meeting) -> Cha
         ],
         host_link=deps.links.host_link(meeting.host_token),
         meeting_id=meeting.id,
+        shown_when=time_range(meeting.start, meeting.end, company.timezone),
     )

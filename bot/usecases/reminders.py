@@ -1,17 +1,52 @@
-"""Replies in a booking's thread: "starting soon" at the opening time, and "moved" on a reschedule.
+"""Replies in a booking's thread: "starting soon" at the opening time, "moved" on a reschedule and
+"cancelled" on a cancellation; and the one notice for a booking that had already ended.
 
-Each is told once under each posted message of the meeting, even when its job is retried (the
-outbox's `reply_once`). A reminder is a job per meeting time: a moved meeting queues its own, and
-the old one finds the time changed and does nothing.
+Each reply is told once under each posted message of the meeting, even when its job is retried
+(the outbox's `reply_once`), and mentions the provider's staff (`provider NAME staff @user`), as
+nobody follows a bot's thread: a mention notifies them, and a move or a cancellation is also shown
+in the channel. A reminder is a job per meeting time: a moved meeting queues its own, and the old
+one finds the time changed and does nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.domain import Company, Meeting, MeetingState
-from bot.messages import rescheduled_message, starting_message
-from bot.usecases.sync_deps import SyncDeps
+from bot.domain import Booking, ChatTarget, Company, Meeting, MeetingState, Provider
+from bot.messages import (
+    Mentioned,
+    cancelled_reply,
+    ended_message,
+    rescheduled_message,
+    starting_message,
+)
+from bot.usecases.sync_deps import SyncDeps, reference
+
+MentionsFor = Callable[[ChatTarget], tuple[Mentioned, ...]]
+
+
+def staff_mentions(deps: SyncDeps, booking: Booking) -> MentionsFor:
+    """The staff tied to the booking's provider, as people of the chat a reply goes to."""
+    details = booking.details
+    tied = [
+        member
+        for member in deps.staff.staff(company_id=booking.company_id)
+        if member.provider_external_id == details.provider_id
+    ]
+
+    inboxes = set(deps.outbox.admin_inboxes(company_id=booking.company_id)) if tied else set()
+
+    def in_chat(target: ChatTarget) -> tuple[Mentioned, ...]:
+        if target in inboxes:  # a copy in an admin's direct message: nobody else reads it
+            return ()
+        return tuple(
+            Mentioned(member.user_id, details.provider_name)
+            for member in tied
+            if member.platform == target.platform and member.workspace_id == target.workspace_id
+        )
+
+    return in_chat
 
 
 def schedule_reminder(deps: SyncDeps, company: Company, meeting: Meeting) -> None:
@@ -38,13 +73,22 @@ async def remind(deps: SyncDeps, *, company_id: str, meeting_id: str, start: str
         host_link=deps.links.host_link(meeting.host_token),
     )
     replied = await deps.outbox.reply_under_each(
-        meeting=meeting, key=f"starting:{start}", message=said
+        meeting=meeting,
+        key=f"starting:{start}",
+        message=said,
+        mentions=staff_mentions(deps, booking),
     )
     return f"reminder posted under {replied} message(s)"
 
 
 async def tell_moved(
-    deps: SyncDeps, company: Company, meeting: Meeting, *, old_start: datetime, old_end: datetime
+    deps: SyncDeps,
+    company: Company,
+    booking: Booking,
+    meeting: Meeting,
+    *,
+    old_start: datetime,
+    old_end: datetime,
 ) -> None:
     """A rescheduled booking: a reply under each of its messages says from when to when."""
     said = rescheduled_message(
@@ -55,4 +99,49 @@ async def tell_moved(
         timezone=company.timezone,
     )
     key = f"moved:{meeting.start.isoformat()}"
-    await deps.outbox.reply_under_each(meeting=meeting, key=key, message=said)
+    await deps.outbox.reply_under_each(
+        meeting=meeting, key=key, message=said, mentions=staff_mentions(deps, booking)
+    )
+
+
+async def tell_cancelled(
+    deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting
+) -> int:
+    """A cancelled booking: besides the edited message, a reply that notifies its staff."""
+    details = booking.details
+    said = cancelled_reply(
+        service_name=details.service_name,
+        client=details.client_name,
+        start=meeting.start,
+        end=meeting.end,
+        timezone=company.timezone,
+    )
+    return await deps.outbox.reply_under_each(
+        meeting=meeting, key="cancelled", message=said, mentions=staff_mentions(deps, booking)
+    )
+
+
+async def tell_ended(deps: SyncDeps, company: Company, booking: Booking, provider: Provider) -> str:
+    """A booking that ended before meetbot heard of it gets no meeting; its provider (or, with no
+    channel chosen, the admins) is told so once."""
+    details = booking.details
+    said = ended_message(
+        service_name=details.service_name,
+        provider_name=provider.name,
+        client=details.client_name,
+        reference=reference(booking),
+        start=details.start,
+        end=details.end,
+        timezone=company.timezone,
+    )
+    targets = (
+        [provider.channel] if provider.channel else deps.outbox.admin_inboxes(company_id=company.id)
+    )
+    for target in targets:
+        await deps.outbox.post_once(
+            company_id=company.id,
+            key=f"ended:{booking.id}:{target.channel_id}",
+            target=target,
+            message=said,
+        )
+    return "the booking had already ended; no meeting made, the provider was told"

@@ -37,7 +37,7 @@ from bot.usecases.class_meetings import (
 )
 from bot.usecases.meeting_hosts import meeting_host
 from bot.usecases.platform_meetings import delete_on_platform, ensure_platform_meeting, follow_time
-from bot.usecases.reminders import schedule_reminder, tell_moved
+from bot.usecases.reminders import schedule_reminder, tell_cancelled, tell_ended, tell_moved
 from bot.usecases.sync_deps import NeedsAttention, SyncDeps, TakeTurn, reference
 
 
@@ -88,6 +88,8 @@ async def _set_up(
         service, provider = await _catalog_entries(deps, company, booking)
         if meeting is None and not service.online_meetings:
             return f"service {service.name!r} does not have online meetings enabled"
+        if meeting is None and booking.details.end <= deps.clock.now():
+            return await tell_ended(deps, company, booking, provider)
         if meeting is None and service.is_class:
             wait_for_class(take_turn, class_key(booking))
         host = meeting.host if meeting is not None else meeting_host(deps, company, provider)
@@ -112,7 +114,9 @@ async def _set_up(
     )
     deps.booking_records.note_booking_problem(booking_id=booking.id, problem=holdup)
     if moved:
-        await tell_moved(deps, company, meeting, old_start=before.start, old_end=before.end)
+        await tell_moved(
+            deps, company, booking, meeting, old_start=before.start, old_end=before.end
+        )
     schedule_reminder(deps, company, meeting)
     return f"meeting moved to the new time; {outcome}" if moved else outcome
 
@@ -168,4 +172,5 @@ async def _cancel(deps: SyncDeps, company: Company, booking: Booking, meeting: M
     names = Names(booking.details.service_name, booking.details.provider_name)
     cancelled = provider_message(deps, company, booking, names, meeting, cancelled=True)
     edited = await outbox.edit_everywhere(meeting=meeting, message=cancelled)
-    return f"booking cancelled; meeting deleted, {edited} message(s) updated"
+    replied = await tell_cancelled(deps, company, booking, meeting)
+    return f"booking cancelled; meeting deleted, {edited} message(s) updated, {replied} told"

@@ -17,6 +17,7 @@ from bot.ports import (
     MeetingPlatformPort,
     Meetings,
     Seats,
+    Staff,
     TeamsAccounts,
     TemplateStore,
     ZoomAccounts,
@@ -47,6 +48,7 @@ class SyncDeps:
     alerts: AlertStore
     templates: TemplateStore
     clock: Clock
+    staff: Staff  # whom a change in a provider's bookings mentions
     teams_accounts: TeamsAccounts | None = None  # None: Microsoft Teams is not configured here
 
 

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.commands.grammar import USAGE, channel_mention, parse, user_mention
+from bot.commands.help import GROUPS, HELP, help_reply
 from bot.commands.kinds import (
     MAX_COMMAND_CHARS,
     Audit,
@@ -33,6 +34,7 @@ from bot.commands.kinds import (
     TemplateCommand,
     TooLong,
 )
+from bot.domain import ChatPlatform
 
 PARSED: list[tuple[str, Command]] = [
     ("", Help()),
@@ -251,3 +253,24 @@ def test_any_text_parses_to_some_command_without_raising(text: str) -> None:
 def test_known_words_never_read_as_unknown(word: str, rest: list[str]) -> None:
     parsed = parse(" ".join([word, *rest]))
     assert not (isinstance(parsed, Help) and parsed.unknown)
+
+
+def test_every_command_has_a_line_of_help() -> None:
+    described = {entry.command for entry in HELP}
+    assert described == set(USAGE), "add a `CommandHelp` entry for each new command"
+    assert {entry.group for entry in HELP} == set(GROUPS)
+
+
+@pytest.mark.parametrize("platform", list(ChatPlatform))
+def test_help_describes_every_command_on_its_line(platform: ChatPlatform) -> None:
+    text = help_reply(Help(), platform).message.text
+    teams = platform is ChatPlatform.TEAMS
+    for entry in HELP:
+        typed = entry.typed if teams else f"`/meetings {entry.typed}`"
+        says = entry.says.replace("`", "") if teams else entry.says
+        assert f"\n{typed} — {says}\n" in text, entry
+    assert len(text) < 3000, "one Slack section holds at most 3,000 characters"
+    if platform is ChatPlatform.TEAMS:
+        assert "`" not in text and "/meetings" not in text
+    else:
+        assert "`/meetings connect simplybook` — " in text

@@ -16,11 +16,15 @@ from bot.messages import (
     Fact,
     Link,
     Text,
+    When,
     booking_message,
+    cancelled_reply,
     class_message,
     format_time_range,
     rescheduled_message,
+    shorten,
     starting_message,
+    time_range,
 )
 from tests.core.fakes import booking_details
 
@@ -152,8 +156,6 @@ def test_digest_changes_with_anything_the_message_shows(changes: dict[str, objec
 
 
 def test_digest_covers_times_inside_the_body() -> None:
-    from bot.messages import When
-
     early = ChatMessage(title="t", body=(When(START, "10:00"),))
     later = ChatMessage(title="t", body=(When(START + timedelta(minutes=5), "10:00"),))
     assert early.digest() != later.digest()
@@ -167,11 +169,66 @@ def test_rescheduled_reply_says_was_and_now() -> None:
         end=START + timedelta(days=1, hours=1),
         timezone="UTC",
     )
-    assert built.facts == (
-        Fact("Was", "Tue 01 Dec 2026, 10:00–11:00 (UTC)"),
-        Fact("Now", "Wed 02 Dec 2026, 10:00–11:00 (UTC)"),
-    )
+    assert [(fact.label, fact.value) for fact in built.facts] == [
+        ("Was", "Tue 01 Dec 2026, 10:00–11:00 (UTC)"),
+        ("Now", "Wed 02 Dec 2026, 10:00–11:00 (UTC)"),
+    ]
     assert built.summary == "Rescheduled to Wed 02 Dec 2026, 10:00–11:00 (UTC)"
+    assert built.broadcast, "a move is shown in the channel, not only in the thread"
+
+
+def test_a_time_range_is_shown_as_moments_for_each_readers_zone() -> None:
+    shown = time_range(START, START + timedelta(hours=1), "Europe/Kyiv")
+    assert shown == (
+        When(START, "Tue 01 Dec 2026, 12:00"),
+        Text("–"),
+        When(START + timedelta(hours=1), "13:00 (Europe/Kyiv)", time_only=True),
+    )
+    fallback = "".join(part.fallback if isinstance(part, When) else part.text for part in shown)  # type: ignore[union-attr]
+    assert fallback == format_time_range(START, START + timedelta(hours=1), "Europe/Kyiv")
+    [when] = [fact for fact in message().facts if fact.label == "When"]
+    assert when.shown == time_range(DETAILS.start, DETAILS.end, "UTC")
+
+
+def test_no_start_button_while_payment_is_pending() -> None:
+    pending = message(details=replace(DETAILS, payment=PaymentState.PENDING))
+    assert pending.actions == ()
+    assert "once the booking is paid" in pending.note
+    assert message(details=replace(DETAILS, payment=PaymentState.PAID)).actions != ()
+
+
+def test_a_cancellation_reply_is_broadcast_and_says_what_was_cancelled() -> None:
+    built = cancelled_reply(
+        service_name="Yoga",
+        client="",
+        start=START,
+        end=START + timedelta(hours=1),
+        timezone="UTC",
+    )
+    assert built.broadcast and built.title == "Cancelled: Yoga"
+    assert ("Client", "A client") in [(f.label, f.value) for f in built.facts]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "shown"),
+    [
+        ("Online meeting: Yoga", 150, "Online meeting: Yoga"),
+        ("Online meeting: Deep relaxation and breathing", 30, "Online meeting: Deep…"),
+        ("Online meeting: a, b", 19, "Online meeting: a…"),
+        ("S" * 40, 10, "S" * 9 + "…"),
+    ],
+)
+def test_shortened_at_a_word_with_an_ellipsis(text: str, limit: int, shown: str) -> None:
+    assert shorten(text, limit) == shown
+    assert len(shorten(text, limit)) <= limit
+
+
+@given(st.text(min_size=1, max_size=300), st.integers(min_value=2, max_value=200))
+@settings(max_examples=200)
+def test_shortening_never_exceeds_the_limit(text: str, limit: int) -> None:
+    shortened = shorten(text, limit)
+    assert len(shortened) <= limit
+    assert shortened == text or shortened.endswith("…")
 
 
 @pytest.mark.parametrize(("client", "shown"), [("Ann", "Ann"), ("", "A client")])

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import AlertKind, BookingStatus, MeetingPlatform, MeetingState
+from bot.domain import Actor, AlertKind, BookingStatus, ChatPlatform, MeetingPlatform, MeetingState
 from bot.errors import (
     BookingUnknown,
     ChatChannelUnavailable,
@@ -17,6 +17,7 @@ from bot.errors import (
     OutcomeUnknown,
     PermanentFailure,
 )
+from bot.messages import Mentioned
 from bot.usecases.reminders import remind
 from tests.core.booking_world import ADMIN, CHANNEL, EPOCH, START, STUDIO, World
 from tests.core.fakes import FakeClock
@@ -110,6 +111,52 @@ def test_a_rescheduled_booking_moves_the_meeting_edits_the_message_and_says_so(
     assert reply.thread_id == world.chat.messages[0].message_id
 
 
+def _tie(world: World, platform: ChatPlatform, workspace: str, user: str) -> None:
+    world.records.staff.tie_staff(
+        company_id="c1",
+        actor=Actor(platform, workspace, user),
+        user_id=user,
+        provider_external_id="p1",
+    )
+
+
+def test_a_move_and_a_cancel_mention_the_providers_staff_in_that_chat_and_are_broadcast(
+    world: World,
+) -> None:
+    _tie(world, ChatPlatform.SLACK, "T1", "U-olena")
+    _tie(world, ChatPlatform.SLACK, "T-other", "U-elsewhere")  # another workspace: not there
+    _tie(world, ChatPlatform.TEAMS, "tenant", "aad-olena")  # another chat: not there
+    world.sync()
+    world.change(start=START + timedelta(hours=3), end=START + timedelta(hours=4))
+    world.sync()
+    world.change(status=BookingStatus.CANCELLED)
+    world.sync()
+    world.sync()  # repeated: nothing more is said
+    replies = [sent.message for sent in world.chat.messages if sent.thread_id]
+    assert [reply.title for reply in replies] == ["Rescheduled", "Cancelled: Yoga"]
+    for reply in replies:
+        assert reply.mentions == (Mentioned("U-olena", "Olena"),) and reply.broadcast
+
+
+def test_without_staff_the_replies_go_out_mentioning_nobody(world: World) -> None:
+    world.sync()
+    world.change(status=BookingStatus.CANCELLED)
+    world.sync()
+    [reply] = [sent.message for sent in world.chat.messages if sent.thread_id]
+    assert reply.mentions == () and reply.broadcast
+
+
+def test_a_booking_over_before_meetbot_heard_of_it_gets_no_meeting_and_one_notice(
+    world: World, clock: FakeClock
+) -> None:
+    clock.at = START + timedelta(hours=2)
+    assert world.sync() == "the booking had already ended; no meeting made, the provider was told"
+    assert world.sync().startswith("the booking had already ended")
+    assert world.zoom.meetings == {} and world.records.records.meetings == {}
+    [notice] = world.chat.messages
+    assert notice.target == CHANNEL and notice.message.title == "Too late for a meeting: Yoga"
+
+
 def test_a_meeting_deleted_on_the_platform_is_made_again_behind_the_same_links(
     world: World,
 ) -> None:
@@ -146,7 +193,7 @@ def test_a_message_a_person_deleted_is_posted_again_when_the_booking_changes(
 def test_a_cancelled_booking_deletes_the_meeting_and_marks_the_message(world: World) -> None:
     world.sync()
     world.change(status=BookingStatus.CANCELLED)
-    assert world.sync() == "booking cancelled; meeting deleted, 1 message(s) updated"
+    assert world.sync() == "booking cancelled; meeting deleted, 1 message(s) updated, 1 told"
     assert world.zoom.meetings == {}
     assert world.meeting_state() is MeetingState.CANCELLED
     [(_, edited)] = world.chat.edits

@@ -74,7 +74,7 @@ def test_the_last_cancelled_seat_deletes_the_class_meeting(world: World) -> None
     for booking in ("1001", "1002"):
         world.change(booking, status=BookingStatus.CANCELLED)
         outcome = world.sync(booking)
-    assert outcome == "booking cancelled; meeting deleted, 1 message(s) updated"
+    assert outcome == "booking cancelled; meeting deleted, 1 message(s) updated, 1 told"
     assert world.zoom.meetings == {}
     assert world.meeting_state() is MeetingState.CANCELLED
 

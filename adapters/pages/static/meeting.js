@@ -28,7 +28,9 @@
     var start = new Date(box.dataset.starts), end = new Date(box.dataset.ends);
     var day = new Intl.DateTimeFormat(locale, { dateStyle: "full" }).format(start);
     var clock = new Intl.DateTimeFormat(locale, { timeStyle: "short" });
-    box.textContent = day + ", " + clock.formatRange(start, end) + " (" + zoneName(start) + ")";
+    // Not formatRange: a meeting across midnight would repeat both dates in numbers.
+    box.textContent = day + ", " + clock.format(start) + " – " + clock.format(end) +
+      " (" + zoneName(start) + ")";
   }
 
   function pad(n) { return n < 10 ? "0" + n : "" + n; }

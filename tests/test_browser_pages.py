@@ -368,7 +368,8 @@ def test_waiting_page_in_the_visitors_locale_with_a_calendar_file(
             await page.locator("#calendar").click()
         download = await started.value
         seen["filename"] = download.suggested_filename
-        seen["ics"] = Path(await download.path()).read_bytes()
+        saved = await download.path()
+        seen["ics"] = await asyncio.to_thread(saved.read_bytes)
 
     in_browser(chromium, scenario, locale=locale, zone=zone)
 

@@ -5,6 +5,7 @@ shows a booking becoming a Teams meeting and a card in a Teams channel."""
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -25,6 +26,7 @@ from bot.domain import (
     MsConnection,
     MsSignInFor,
 )
+from simulators.microsoft import MicrosoftUser
 from simulators.server import BackgroundServer
 from simulators.teams import CHANNEL_ISSUER, CONNECTOR_AUDIENCE, TeamsConnectorSimulator
 
@@ -43,6 +45,7 @@ class TeamsDemo:
     admin_aad: str
     team: str
     channel: str
+    owner: MicrosoftUser | None = None  # whose Microsoft account hosts the Teams meetings
 
     def settings(self) -> dict[str, Any]:
         """meetbot pointed at the simulated Teams, as an operator would set MEETBOT_TEAMS_*."""
@@ -121,7 +124,7 @@ async def connect_microsoft(core: Core, world: SandboxWorld, demo: Demo, teams: 
     """The studio's Microsoft account connected through the real sign-in (msal, the simulated
     identity platform), as the admin's "connect teams" would; the sandbox plays the browser."""
     owner = world.microsoft.add_user("Studio Owner", "owner@studio.example")
-    world.microsoft.signing_in = owner
+    world.microsoft.signing_in = teams.owner = owner
     actor = Actor(ChatPlatform.TEAMS, teams.sim.tenant_id, teams.admin_aad)
     integrations = build_integrations(core)
     try:
@@ -130,7 +133,8 @@ async def connect_microsoft(core: Core, world: SandboxWorld, demo: Demo, teams: 
         url = await sign_in.authorize_url(
             signing_in=MsSignInFor(demo.company_id, "", actor), browser_nonce=_BROWSER_NONCE
         )
-        async with httpx.AsyncClient(verify=teams.ca_bundle, trust_env=False) as browser:
+        trusted = ssl.create_default_context(cafile=teams.ca_bundle)
+        async with httpx.AsyncClient(verify=trusted, trust_env=False) as browser:
             page = await browser.get(url)
         connection = await sign_in.complete(
             _FormPost(page.text).fields, browser_nonce=_BROWSER_NONCE

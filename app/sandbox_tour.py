@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import re
 import socket
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -229,7 +230,10 @@ def _with_admin(core: Core, world: SandboxWorld, demo: Demo) -> None:
     core.staff.set_role(company_id=demo.company_id, actor=owner, user_id=SLACK_ADMIN, role="admin")
 
 
-def run_sandbox(*, port: int, keep_serving: bool) -> int:
+@contextlib.contextmanager
+def sandbox_running(*, port: int) -> Iterator[Tour]:
+    """The simulators, meetbot on `port` (0: any free one) with its worker, and the demo studio
+    set up in Slack and Teams; stopped on leaving. Raises OSError when the port is busy."""
     from app.logs import configure_logging
 
     port = port or _free_port()
@@ -250,19 +254,22 @@ def run_sandbox(*, port: int, keep_serving: bool) -> int:
         _with_admin(core, world, demo)
         seed_teams_provider(core, world, demo, teams_demo)
         asyncio.run(connect_microsoft(core, world, demo, teams_demo))
-        server = BackgroundServer(
+        with BackgroundServer(
             build_web_app(core, worker=WorkerThread(core)), port=port, name="meetbot"
-        )
-        try:
-            server.start()
-        except OSError:
-            print(f"Port {port} is busy. Try: meetbot sandbox --port 0")
-            return 1
-        try:
+        ) as server:
             install_in_team(teams_demo, server.url)
-            return tour(Tour(core, world, demo, server.url, teams_demo), keep_serving)
-        finally:
-            server.stop()
+            yield Tour(core, world, demo, server.url, teams_demo)
+
+
+def run_sandbox(*, port: int, keep_serving: bool) -> int:
+    try:
+        with sandbox_running(port=port) as visit:
+            return tour(visit, keep_serving)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(f"Port {port} is busy. Try: meetbot sandbox --port 0")
+        return 1
 
 
 def tour(visit: Tour, keep_serving: bool) -> int:

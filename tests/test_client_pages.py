@@ -42,7 +42,9 @@ def assert_secured(answer: httpx.Response) -> None:
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
 
 
-@pytest.mark.parametrize("path", ["/", "/privacy", "/terms", "/static/page.css", "/m/unknown-token"])
+@pytest.mark.parametrize(
+    "path", ["/", "/privacy", "/terms", "/static/page.css", "/m/unknown-token"]
+)
 def test_every_page_is_secured(web: str, path: str) -> None:
     answer = httpx.get(f"{web}{path}")
     assert answer.status_code == (404 if path.startswith("/m/") else 200)

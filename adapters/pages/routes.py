@@ -37,6 +37,7 @@ _templates = Environment(
     autoescape=select_autoescape(["html"]),
 )
 
+
 def language(request: Request) -> str:
     """English or Ukrainian, from the browser's preferences (the booking's language is not known)."""
     for part in request.headers.get("accept-language", "").split(","):

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from adapters.edge.page_headers import page_headers
 from adapters.pages.calendar import meeting_event
-from adapters.pages.headers import page_headers
 from adapters.pages.texts import LABELS, PAGES
 from bot.clock import Clock
 from bot.urls import CLIENT_PATH, HOST_PATH, PublicUrls
@@ -77,7 +77,7 @@ def _page(decision: LinkDecision, lang: str, *, calendar_url: str = "") -> Respo
         refresh_seconds=refresh,
         **_summary_context(decision, lang, calendar_url),
     )
-    headers = page_headers(**{"Cache-Control": "no-store"})
+    headers = page_headers({"Cache-Control": "no-store"})
     if status == 503:
         headers["Retry-After"] = str(refresh)
     return HTMLResponse(html, status_code=status, headers=headers)
@@ -86,7 +86,7 @@ def _page(decision: LinkDecision, lang: str, *, calendar_url: str = "") -> Respo
 def _answer(decision: LinkDecision, lang: str, *, calendar_url: str = "") -> Response:
     if decision.outcome is LinkOutcome.REDIRECT and decision.url:
         return RedirectResponse(
-            decision.url, status_code=303, headers=page_headers(**{"Cache-Control": "no-store"})
+            decision.url, status_code=303, headers=page_headers({"Cache-Control": "no-store"})
         )
     return _page(decision, lang, calendar_url=calendar_url)
 
@@ -120,7 +120,7 @@ def link_routes(
             decision.summary, link=urls.client_link(token), token=token, now=clock.now()
         )
         disposition = 'attachment; filename="meeting.ics"'
-        headers = page_headers(**{"Cache-Control": "no-store", "Content-Disposition": disposition})
+        headers = page_headers({"Cache-Control": "no-store", "Content-Disposition": disposition})
         return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
     async def host_link(request: Request) -> Response:

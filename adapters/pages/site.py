@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from adapters.pages.headers import page_headers
+from adapters.edge.page_headers import page_headers
 from bot.urls import HOME_PATH, PRIVACY_PATH, TERMS_PATH
 
 _HERE = Path(__file__).parent
@@ -31,14 +31,14 @@ def _site_page(path: str, template: str) -> Route:
     html = _templates.get_template(template).render()
 
     async def page(_request: Request) -> Response:
-        return HTMLResponse(html, headers=page_headers(**_CACHE_AN_HOUR))
+        return HTMLResponse(html, headers=page_headers(_CACHE_AN_HOUR))
 
     return Route(path, page, methods=["GET"])
 
 
 def _static_file(path: str, body: bytes, media_type: str) -> Route:
     async def static(_request: Request) -> Response:
-        return Response(body, media_type=media_type, headers=page_headers(**_CACHE_AN_HOUR))
+        return Response(body, media_type=media_type, headers=page_headers(_CACHE_AN_HOUR))
 
     return Route(path, static, methods=["GET"])
 

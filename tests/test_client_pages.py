@@ -4,6 +4,7 @@ and `/`, `/privacy` and `/terms` answer, as the Teams manifest's links promise."
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -97,6 +98,10 @@ def test_a_waiting_link_carries_headers_and_the_meeting_as_a_calendar_file(
     assert str(event["url"]) == link.replace(web, "http://meetbot.test")
     assert str(event["summary"]) == "Online yoga consultation — Olena Koval (Demo Yoga Studio)"
     assert meeting["join_url"] not in answer.text and "Iryna" not in answer.text
+    [again] = icalendar.Calendar.from_ical(httpx.get(f"{link}/calendar.ics").content).walk("VEVENT")
+    token = link.rsplit("/", 1)[1]
+    assert str(again["uid"]) == str(event["uid"]), "importing it again updates the same event"
+    assert hashlib.sha256(token.encode()).hexdigest()[:32] not in str(event["uid"])
 
 
 def test_a_cancelled_or_unknown_link_has_no_calendar_file(

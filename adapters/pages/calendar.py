@@ -19,8 +19,9 @@ PRODUCT_ID = "-//meetbot//client link//EN"
 def meeting_event(summary: MeetingSummary, *, link: str, token: str, now: datetime) -> bytes:
     """The calendar file; its UID stays the same for one link, so importing it again updates it."""
     event = Event()
-    # A digest: the UID is visible in the calendar, the token itself is only in the link.
-    event.add("uid", f"{hashlib.sha256(token.encode()).hexdigest()[:32]}@meetbot")
+    # A digest of its own (not the one the link is looked up by): the UID names the event only.
+    uid = hashlib.sha256(f"meetbot calendar event:{token}".encode()).hexdigest()[:32]
+    event.add("uid", f"{uid}@meetbot")
     event.add("dtstamp", now)
     event.add("dtstart", summary.starts_at)
     event.add("dtend", summary.ends_at)

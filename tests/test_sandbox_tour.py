@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.sandbox_tour import DEMO_BOOKINGS, Tour, sandbox_running, tour
+from app.sandbox_tour import DEMO_BOOKINGS, Tour, sandbox_running, show_tour
 
 pytestmark = pytest.mark.slow  # one whole sandbox: simulators, meetbot, Teams sign-in
 
@@ -26,7 +26,7 @@ def printed() -> Iterator[tuple[Tour, dict[str, list[str]], str]]:
     out = io.StringIO()
     with sandbox_running(port=0) as visit:
         with contextlib.redirect_stdout(out):
-            assert tour(visit, keep_serving=False) == 0
+            assert show_tour(visit, keep_serving=False) == 0
         text = out.getvalue()
         parts = SECTION.split(text)[1:]
         sections = {

@@ -340,18 +340,19 @@ def test_cancelled_page(chromium: str, site: Site) -> None:
 # The waiting page in the visitor's own locale and zone, and its calendar file.
 
 LOCALES = [
-    # (browser locale, browser zone, what one day is called in the countdown)
-    ("en-GB", "Europe/London", "day"),
-    ("uk-UA", "Europe/Kiev", "день"),  # Chromium still reports the legacy alias of Europe/Kyiv
-    ("en-US", "Asia/Calcutta", "day"),  # ... and of Asia/Kolkata
+    # (browser locale, browser zone, days until the opening, and how the countdown says them)
+    ("en-GB", "Europe/London", 1, "1 day"),
+    ("uk-UA", "Europe/Kiev", 1, "1 день"),  # Chromium still reports the legacy alias of Kyiv
+    ("en-US", "Asia/Calcutta", 1, "1 day"),  # ... and of Asia/Kolkata
+    ("uk-UA", "Europe/Kyiv", 2, "2 дні"),  # Ukrainian's "few" form
 ]
 
 
-@pytest.mark.parametrize(("locale", "zone", "day"), LOCALES)
+@pytest.mark.parametrize(("locale", "zone", "days", "said"), LOCALES)
 def test_waiting_page_in_the_visitors_locale_with_a_calendar_file(
-    chromium: str, site: Site, locale: str, zone: str, day: str
+    chromium: str, site: Site, locale: str, zone: str, days: int, said: str
 ) -> None:
-    start = (datetime.now(UTC) + timedelta(days=1, hours=3)).replace(second=0, microsecond=0)
+    start = (datetime.now(UTC) + timedelta(days=days, hours=3)).replace(second=0, microsecond=0)
     _, link = book_at(site, start)
     [meeting] = site.world.zoom.live_meetings()
     seen: dict[str, Any] = {}
@@ -363,7 +364,7 @@ def test_waiting_page_in_the_visitors_locale_with_a_calendar_file(
         seen["when"] = plain(await page.locator("#when").inner_text())
         seen["countdown"] = plain(await page.locator("#countdown").inner_text())
         seen["text"] = await page.locator("main").inner_text()
-        await page.screenshot(path=screenshot_path(f"waiting-{locale}"), full_page=True)
+        await page.screenshot(path=screenshot_path(f"waiting-{locale}-{days}d"), full_page=True)
         async with page.expect_download() as started:
             await page.locator("#calendar").click()
         download = await started.value
@@ -376,7 +377,7 @@ def test_waiting_page_in_the_visitors_locale_with_a_calendar_file(
     assert seen["details"] == SHOWN_DETAILS
     assert in_order(seen["when"], expected_when(locale, zone, start, start + HOUR)), seen["when"]
     assert zone.split("/")[1] not in seen["text"] and "/" not in seen["when"]
-    assert re.fullmatch(rf"1 {day} \d\d:\d\d:\d\d", seen["countdown"]), seen["countdown"]
+    assert re.fullmatch(rf"{said} \d\d:\d\d:\d\d", seen["countdown"]), seen["countdown"]
     [event] = icalendar.Calendar.from_ical(seen["ics"]).walk("VEVENT")
     assert seen["filename"] == "meeting.ics"
     assert event.decoded("dtstart") == start and event.decoded("dtend") == start + HOUR

@@ -228,7 +228,7 @@ def sandbox(
     once: bool = typer.Option(False, "--once", help="Run the demo flow, print it, and exit."),
 ) -> None:
     """The whole product on one machine against simulated SimplyBook.me, Zoom and Slack."""
-    from app.sandbox import run_sandbox
+    from app.sandbox_tour import run_sandbox
 
     sys.exit(run_sandbox(port=port, keep_serving=not once))
 

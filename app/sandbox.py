@@ -11,9 +11,7 @@ import gc
 import html
 import re
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,14 +20,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-
-from app.bootstrap import Core, build_core
+from app.bootstrap import Core
 from app.settings import Settings
-from app.web import build_web_app
-from app.worker import WorkerThread
 from bot.domain import CatalogEntry, ChatPlatform, ChatTarget, MeetingPlatform
-from bot.urls import CLIENT_PATH, HOST_PATH, PublicUrls
 from simulators.microsoft import MicrosoftSimulator
 from simulators.server import BackgroundServer
 from simulators.simplybook import SimplyBookSimulator
@@ -266,12 +259,6 @@ def _rich_text_as_text(block: dict[str, Any]) -> str:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_for(condition: Any, *, timeout: float = 20.0, step: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -280,66 +267,3 @@ def wait_for(condition: Any, *, timeout: float = 20.0, step: float = 0.05) -> An
             return value
         time.sleep(step)
     return condition()
-
-
-def run_sandbox(*, port: int, keep_serving: bool) -> int:
-    from app.logs import configure_logging
-
-    port = port or _free_port()
-    with (
-        tempfile.TemporaryDirectory(prefix="meetbot-sandbox-") as folder,
-        simulators_running() as world,
-    ):
-        settings = world.settings(
-            database_url=f"sqlite:///{folder}/sandbox.db", public_url=f"http://127.0.0.1:{port}"
-        )
-        configure_logging("WARNING", settings.secret_values())
-        core = build_core(settings)
-        core.migrate()
-        demo = seed_demo(core, world)
-        server = BackgroundServer(
-            build_web_app(core, worker=WorkerThread(core)), port=port, name="meetbot"
-        )
-        try:
-            server.start()
-        except OSError:
-            print(f"Port {port} is busy. Try: meetbot sandbox --port 0")
-            return 1
-        try:
-            return _demo_flow(world, demo, server.url, keep_serving)
-        finally:
-            server.stop()
-
-
-def _demo_flow(world: SandboxWorld, demo: Demo, url: str, keep_serving: bool) -> int:
-    print(f"meetbot sandbox: web app on {url}")
-    print(
-        f"simulated SimplyBook.me {world.url('simplybook')}, Zoom {world.url('zoom')}, "
-        f"Slack {world.url('slack')}"
-    )
-    booking = book(world, demo)
-    callback = world.simplybook.callback(demo.login, booking["id"], "create")
-    answer = httpx.post(
-        PublicUrls(url).simplybook_callback(demo.webhook_token), json=callback, timeout=10
-    )
-    print(
-        f"\nA client booked 'Online yoga consultation' (booking {booking['id']}); "
-        f"the booking webhook answered HTTP {answer.status_code}."
-    )
-    messages = wait_for(lambda: world.slack.messages(demo.channel_id))
-    if not messages:
-        print("No message reached the provider's channel within 20 s: see the log above.")
-        return 1
-    print("\nThe provider's Slack channel #olena-bookings received:\n")
-    print("    " + message_as_text(messages[0]).replace("\n", "\n    "))
-    links = re.findall(r"(http://\S+/(?:m|h)/\S+)", message_as_text(messages[0]))
-    client_link = next((link for link in links if CLIENT_PATH in link), "")
-    host_link = next((link for link in links if HOST_PATH in link), "")
-    print(f"\nClient's link:   {client_link}\nProvider's link: {host_link}")
-    if keep_serving:
-        print(
-            "\nOpen the links in a browser (they lead to the simulated Zoom). Press Ctrl+C to stop."
-        )
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
-    return 0

@@ -20,6 +20,7 @@ from adapters.edge.server import ServerLimits
 from adapters.msgraph.routes import MAX_BODY_BYTES as MS_CALLBACK_MAX_BODY
 from adapters.msgraph.routes import teams_connect_routes
 from adapters.pages.routes import link_routes
+from adapters.pages.site import site_routes
 from adapters.simplybook.routes import CallbackRateLimit, simplybook_routes
 from adapters.simplybook.webhook import MAX_BODY_BYTES as SIMPLYBOOK_MAX_BODY
 from adapters.slack.app import SlackConfig, SlackHandlers, build_slack_app
@@ -196,7 +197,10 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
         *link_routes(
             client=lambda token: links.client_link(core.links, token=token, now=core.clock.now()),
             host=host_link,
+            urls=PublicUrls(core.settings.public_url),
+            clock=core.clock,
         ),
+        *site_routes(),
         *zoom_routes(
             begin=begin_zoom,
             complete=complete,

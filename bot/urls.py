@@ -16,6 +16,7 @@ ZOOM_START_PATH, ZOOM_CALLBACK_PATH = "/oauth/zoom/start", "/oauth/zoom/callback
 MICROSOFT_START_PATH = "/oauth/microsoft/start"
 MICROSOFT_CALLBACK_PATH = "/oauth/microsoft/callback"
 SLACK_INSTALL_PATH, SLACK_REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
+HOME_PATH, PRIVACY_PATH, TERMS_PATH = "/", "/privacy", "/terms"  # meetbot's own pages
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ the company's account and a provider's own, over HTTP against the simulators."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -375,6 +376,11 @@ def test_a_start_link_shows_what_it_connects_and_goes_on_only_from_meetbots_own_
     shown = httpx.get(start, timeout=15)
     assert shown.status_code == 200 and "Connect Zoom to Sunrise Pilates" in shown.text
     assert "anyone who sends you this link" in shown.text
+    policy = shown.headers["content-security-policy"]  # no other site frames the Continue button
+    assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    nonce = re.search(r"'nonce-([\w-]+)'", policy)
+    assert nonce and f"<style nonce='{nonce.group(1)}'>" in shown.text
+    assert shown.headers["x-content-type-options"] == "nosniff"
     form = FormPost(shown.text)
     forged = httpx.post(  # another site's page posting the form: the page's cookie is missing
         start.split("?")[0], data={**form.fields, "consent": "forged"}, timeout=15

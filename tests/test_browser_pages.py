@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 
 from app.bootstrap import Core
@@ -48,6 +49,9 @@ COMPANY_ZONE = "Europe/Kyiv"
 BROWSER_ZONE = "America/New_York"  # neither UTC nor the company's zone, so a wrong zone shows
 LEAD = timedelta(seconds=8)  # the link opens this long after the booking is made
 NAVIGATION_TIMEOUT_MS = 30_000
+HOUR = timedelta(hours=1)  # every booking here lasts an hour
+DETAILS = ("business", "service", "provider")
+SHOWN_DETAILS = ["Demo Yoga Studio", "Online yoga consultation", "Olena Koval"]  # seed_demo's
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +124,15 @@ def book_at(site: Site, start: datetime, **extra: Any) -> tuple[str, str]:
     return booking["id"], link
 
 
-def in_browser(chromium: str, scenario: Callable[[Page], Awaitable[None]]) -> None:
-    """Runs `scenario` on a fresh page in the browser's zone and language; the browser is closed."""
+def in_browser(
+    chromium: str,
+    scenario: Callable[[Page], Awaitable[None]],
+    *,
+    locale: str = "en-US",
+    zone: str = BROWSER_ZONE,
+) -> None:
+    """Runs `scenario` on a fresh page in the browser's zone and locale; the browser is closed.
+    A script error, or a script or style the Content-Security-Policy refused, fails the test."""
     from playwright.async_api import async_playwright
 
     async def main() -> None:
@@ -129,29 +140,71 @@ def in_browser(chromium: str, scenario: Callable[[Page], Awaitable[None]]) -> No
             browser = await playwright.chromium.launch(executable_path=chromium)
             try:
                 context = await browser.new_context(
-                    timezone_id=BROWSER_ZONE,
-                    locale="en-US",
-                    viewport={"width": 1024, "height": 720},
+                    timezone_id=zone, locale=locale, viewport={"width": 1024, "height": 720}
                 )
-                await scenario(await context.new_page())
+                page = await context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.on("console", lambda m: errors.append(m.text) if "Refused" in m.text else None)
+                await scenario(page)
+                assert errors == [], errors
             finally:
                 await browser.close()
 
     asyncio.run(main())
 
 
-def shown_start(moment: datetime) -> set[str]:
-    """The start as Chromium's `toLocaleString("en", {dateStyle: "full", timeStyle: "short"})`
-    writes it in the browser's zone (ICU joins date and time with "at", older ones with a comma)."""
-    local = moment.astimezone(ZoneInfo(BROWSER_ZONE))
-    date = f"{local:%A}, {local:%B} {local.day}, {local.year}"
-    clock = f"{local.hour % 12 or 12}:{local:%M} {local:%p}"
-    return {f"Starts: {date}{joint}{clock} ({BROWSER_ZONE})" for joint in (" at ", ", ")}
+MONTHS_UK = "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня"
+
+
+def _us_clock(moment: datetime) -> str:
+    return f"{moment.hour % 12 or 12}:{moment:%M} {moment:%p}"
+
+
+def expected_when(locale: str, zone: str, start: datetime, end: datetime) -> list[str]:
+    """What Chromium shows for the meeting's time, in order: the date in the locale's own order,
+    the time range on the locale's clock, and the zone's name (never its id)."""
+    first, last = start.astimezone(ZoneInfo(zone)), end.astimezone(ZoneInfo(zone))
+    summer = bool(first.dst())
+    if locale == "uk-UA":
+        month = MONTHS_UK.split()[first.month - 1]
+        season = "літнім" if summer else "стандартним"
+        return [
+            f"{first.day} {month} {first.year} р.",
+            f"{first:%H:%M} – {last:%H:%M}",
+            f"(за східноєвропейським {season} часом)",
+        ]
+    if locale == "en-GB":
+        zone_name = {"Europe/London": ("Greenwich Mean Time", "British Summer Time")}[zone]
+        return [
+            f"{first:%A}, {first.day} {first:%B} {first.year}",
+            f"{first:%H:%M} – {last:%H:%M}",
+            f"({zone_name[summer]})",
+        ]
+    zone_name = {
+        "America/New_York": ("Eastern Standard Time", "Eastern Daylight Time"),
+        "Asia/Calcutta": ("India Standard Time", "India Standard Time"),
+    }[zone]
+    return [
+        f"{first:%A}, {first:%B} {first.day}, {first.year}",
+        f"{_us_clock(first)} – {_us_clock(last)}",
+        f"({zone_name[summer]})",
+    ]
+
+
+def in_order(text: str, fragments: list[str]) -> bool:
+    at = 0
+    for fragment in fragments:
+        found = text.find(fragment, at)
+        if found < 0:
+            return False
+        at = found + len(fragment)
+    return True
 
 
 def plain(text: str) -> str:
-    """ICU puts narrow and no-break spaces in dates; compare them as spaces."""
-    return re.sub(r"[\u00a0\u202f]", " ", text).strip()
+    """ICU puts narrow, thin and no-break spaces in dates; compare them as spaces."""
+    return re.sub(r"[\u00a0\u202f\u2009]", " ", text).strip()
 
 
 def seconds(countdown: str) -> int:
@@ -182,7 +235,8 @@ def test_waiting_page_counts_down_in_the_browser_zone_and_opens_the_meeting(
         assert await page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == (
             BROWSER_ZONE
         )
-        seen["when"] = plain(await page.locator("#opens").inner_text())
+        seen["when"] = plain(await page.locator("#when").inner_text())
+        seen["details"] = [await page.locator(f"#{name}").inner_text() for name in DETAILS]
 
         countdown = page.locator("#countdown")
         first = await countdown.inner_text()
@@ -203,7 +257,9 @@ def test_waiting_page_counts_down_in_the_browser_zone_and_opens_the_meeting(
     began = time.monotonic()
     in_browser(chromium, scenario)
 
-    assert seen["when"] in shown_start(seen["start"]), seen["when"]
+    when = expected_when("en-US", BROWSER_ZONE, seen["start"], seen["start"] + timedelta(hours=1))
+    assert in_order(seen["when"], when), seen["when"]
+    assert seen["details"] == SHOWN_DETAILS
     first, second = seen["countdown"]
     assert re.fullmatch(r"\d\d:\d\d:\d\d", first) and re.fullmatch(r"\d\d:\d\d:\d\d", second)
     assert 0 < seconds(second) < seconds(first) <= LEAD.total_seconds() + 1
@@ -228,7 +284,12 @@ def _open_and_keep(chromium: str, link: str, name: str) -> dict[str, Any]:
         seen["text"] = await page.locator("main").inner_text()
         seen["html"] = await page.content()
         seen["countdowns"] = await page.locator("#countdown").count()
-        seen["links"] = await page.locator("a[href]").count()
+        seen["links"] = [
+            await link.get_attribute("href") for link in await page.locator("a[href]").all()
+        ]
+        seen["details"] = [await page.locator(f"#{name}").inner_text() for name in DETAILS]
+        seen["when"] = plain(await page.locator("#when").inner_text())
+        seen["contact"] = await page.locator("#contact").inner_text()
         await page.screenshot(path=screenshot_path(name), full_page=True)
 
     in_browser(chromium, scenario)
@@ -236,7 +297,8 @@ def _open_and_keep(chromium: str, link: str, name: str) -> dict[str, Any]:
 
 
 def test_payment_pending_page(chromium: str, site: Site) -> None:
-    _, link = book_at(site, datetime.now(UTC) + timedelta(days=1), payment_status="not_paid")
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    _, link = book_at(site, start, payment_status="not_paid")
     [meeting] = site.world.zoom.live_meetings()
 
     seen = _open_and_keep(chromium, link, "payment-pending")
@@ -245,12 +307,17 @@ def test_payment_pending_page(chromium: str, site: Site) -> None:
     assert seen["heading"] == "Payment pending"
     assert "will work as soon as the booking is paid" in seen["text"]
     assert meeting["join_url"] not in seen["html"] and site.world.url("zoom") not in seen["html"]
-    assert "zoom" not in seen["html"].lower() and seen["links"] == 0
+    assert "zoom" not in seen["html"].lower()
+    assert seen["links"] == [f"/m/{link.rsplit('/', 1)[1]}/calendar.ics"]  # paying comes first
     assert seen["countdowns"] == 0
+    assert seen["details"] == SHOWN_DETAILS
+    assert in_order(seen["when"], expected_when("en-US", BROWSER_ZONE, start, start + HOUR))
+    assert seen["contact"] == "Questions about this booking? Please contact Demo Yoga Studio."
 
 
 def test_cancelled_page(chromium: str, site: Site) -> None:
-    booking_id, link = book_at(site, datetime.now(UTC) + timedelta(days=1))
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    booking_id, link = book_at(site, start)
     [meeting] = site.world.zoom.live_meetings()
     site.world.simplybook.update_booking(site.demo.login, booking_id, status="cancelled")
     deliver(site.url, site.world, site.demo, booking_id, "cancel")
@@ -263,5 +330,58 @@ def test_cancelled_page(chromium: str, site: Site) -> None:
     assert seen["heading"] == "This meeting was cancelled"
     assert "the meeting is no longer available" in seen["text"]
     assert meeting["join_url"] not in seen["html"] and site.world.url("zoom") not in seen["html"]
-    assert "zoom" not in seen["html"].lower() and seen["links"] == 0
+    assert "zoom" not in seen["html"].lower() and seen["links"] == []
     assert seen["countdowns"] == 0
+    assert seen["details"] == SHOWN_DETAILS
+    assert in_order(seen["when"], expected_when("en-US", BROWSER_ZONE, start, start + HOUR))
+    assert seen["contact"] == "Questions about this booking? Please contact Demo Yoga Studio."
+
+
+# The waiting page in the visitor's own locale and zone, and its calendar file.
+
+LOCALES = [
+    # (browser locale, browser zone, days until the opening, and how the countdown says them)
+    ("en-GB", "Europe/London", 1, "1 day"),
+    ("uk-UA", "Europe/Kiev", 1, "1 день"),  # Chromium still reports the legacy alias of Kyiv
+    ("en-US", "Asia/Calcutta", 1, "1 day"),  # ... and of Asia/Kolkata
+    ("uk-UA", "Europe/Kyiv", 2, "2 дні"),  # Ukrainian's "few" form
+]
+
+
+@pytest.mark.parametrize(("locale", "zone", "days", "said"), LOCALES)
+def test_waiting_page_in_the_visitors_locale_with_a_calendar_file(
+    chromium: str, site: Site, locale: str, zone: str, days: int, said: str
+) -> None:
+    start = (datetime.now(UTC) + timedelta(days=days, hours=3)).replace(second=0, microsecond=0)
+    _, link = book_at(site, start)
+    [meeting] = site.world.zoom.live_meetings()
+    seen: dict[str, Any] = {}
+
+    async def scenario(page: Page) -> None:
+        response = await page.goto(link)
+        assert response is not None and response.status == 200
+        seen["details"] = [await page.locator(f"#{name}").inner_text() for name in DETAILS]
+        seen["when"] = plain(await page.locator("#when").inner_text())
+        seen["countdown"] = plain(await page.locator("#countdown").inner_text())
+        seen["text"] = await page.locator("main").inner_text()
+        await page.screenshot(path=screenshot_path(f"waiting-{locale}-{days}d"), full_page=True)
+        async with page.expect_download() as started:
+            await page.locator("#calendar").click()
+        download = await started.value
+        seen["filename"] = download.suggested_filename
+        saved = await download.path()
+        seen["ics"] = await asyncio.to_thread(saved.read_bytes)
+
+    in_browser(chromium, scenario, locale=locale, zone=zone)
+
+    assert seen["details"] == SHOWN_DETAILS
+    assert in_order(seen["when"], expected_when(locale, zone, start, start + HOUR)), seen["when"]
+    assert zone.split("/")[1] not in seen["text"] and "/" not in seen["when"]
+    assert re.fullmatch(rf"{said} \d\d:\d\d:\d\d", seen["countdown"]), seen["countdown"]
+    [event] = icalendar.Calendar.from_ical(seen["ics"]).walk("VEVENT")
+    assert seen["filename"] == "meeting.ics"
+    assert event.decoded("dtstart") == start and event.decoded("dtend") == start + HOUR
+    assert event.decoded("dtstart").utcoffset() == timedelta(0)
+    assert str(event["url"]) == link and link in str(event["description"])
+    text = seen["ics"].decode()
+    assert meeting["join_url"] not in text and "Iryna" not in text and "client@" not in text

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from adapters.edge.page_headers import new_nonce, page_headers
 from adapters.edge.strict import BadInput, parse_form
 from bot.errors import StorageUnavailable
 from bot.signin import Consent
@@ -29,15 +30,21 @@ COOKIE_SECONDS = 15 * 60
 MAX_FORM_BYTES = 4 * 1024
 
 
-def page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
+_STYLE = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:12vh auto;padding:0 1rem}"
+
+
+def page(title: str, body: str, *, status: int = 200, script: str = "") -> HTMLResponse:
+    """A sign-in page; `script` (meetbot's own code, never a visitor's text) runs inline."""
+    nonce = new_nonce()
+    inline = f"<script nonce='{nonce}'>{script}</script>" if script else ""
     document = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title></head><body style='font-family:system-ui,sans-serif;"
-        f"max-width:32rem;margin:12vh auto;padding:0 1rem'><h1>{html.escape(title)}</h1>"
-        f"{body}</body></html>"
+        f"<title>{html.escape(title)}</title><style nonce='{nonce}'>{_STYLE}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}{inline}</body></html>"
     )
-    return HTMLResponse(document, status_code=status, headers={"Cache-Control": "no-store"})
+    headers = page_headers({"Cache-Control": "no-store"}, nonce=nonce, posts_forms=True)
+    return HTMLResponse(document, status_code=status, headers=headers)
 
 
 def consent_page(

@@ -49,7 +49,8 @@ def _relay(form: Mapping[str, str]) -> HTMLResponse:
         "Finishing the sign-in",
         f"<form method='post' action='{CALLBACK_PATH}'>{fields}"
         "<p>One moment… If nothing happens, press <button type='submit'>Continue</button>.</p>"
-        "</form><script>document.forms[0].submit()</script>",
+        "</form>",
+        script="document.forms[0].submit()",
     )
 
 

@@ -1,6 +1,8 @@
 """`GET /m/{token}` (a client's link) and `GET /h/{token}` (a provider's link).
 
-The decision is the core's (usecases/links.py); this module only turns it into HTTP.
+The decision is the core's (usecases/links.py); this module only turns it into HTTP: a redirect,
+a page that says which meeting it is and why it does not open yet, or the meeting's `.ics` file
+(`GET /m/{token}/calendar.ics`).
 Tokens are secrets: they never appear in logs or on the pages.
 """
 
@@ -16,10 +18,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.urls import CLIENT_PATH, HOST_PATH
+from adapters.edge.page_headers import page_headers
+from adapters.pages.calendar import meeting_event
+from adapters.pages.texts import LABELS, PAGES
+from bot.clock import Clock
+from bot.urls import CLIENT_PATH, HOST_PATH, PublicUrls
 from bot.usecases.links import LinkDecision, LinkOutcome
 
 MAX_TOKEN_CHARS = 128
+CALENDAR_SUFFIX = "/calendar.ics"  # after a client's link: the meeting for a calendar
 _TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 
 ClientDecider = Callable[[str], LinkDecision]
@@ -29,132 +36,6 @@ _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
 )
-
-# (status, seconds before the page reloads itself, and per language: title, message)
-_PAGES: dict[LinkOutcome, tuple[int, int, dict[str, tuple[str, str]]]] = {
-    LinkOutcome.NOT_FOUND: (
-        404,
-        0,
-        {
-            "en": (
-                "Link not found",
-                "This meeting link is not valid. Please check that you copied the whole "
-                "link, or ask the business that sent it for a new one.",
-            ),
-            "uk": (
-                "Посилання не знайдено",
-                "Це посилання на зустріч недійсне. Перевірте, чи скопійовано його "
-                "повністю, або попросіть у компанії нове.",
-            ),
-        },
-    ),
-    LinkOutcome.NOT_READY: (
-        200,
-        10,
-        {
-            "en": (
-                "Your meeting is being prepared",
-                "The meeting is being set up right now. This page will refresh by itself.",
-            ),
-            "uk": ("Зустріч готується", "Зустріч саме зараз створюється. Сторінка оновиться сама."),
-        },
-    ),
-    LinkOutcome.CANCELLED: (
-        410,
-        0,
-        {
-            "en": (
-                "This meeting was cancelled",
-                "The booking behind this link was cancelled, so the meeting "
-                "is no longer available.",
-            ),
-            "uk": (
-                "Зустріч скасовано",
-                "Бронювання за цим посиланням скасовано, тож зустріч більше недоступна.",
-            ),
-        },
-    ),
-    LinkOutcome.PAYMENT_PENDING: (
-        200,
-        0,
-        {
-            "en": (
-                "Payment pending",
-                "Your meeting link will work as soon as the booking is paid or the "
-                "payment is approved. If you have just paid, please open this link again in a few minutes.",
-            ),
-            "uk": (
-                "Очікується оплата",
-                "Посилання запрацює, щойно бронювання буде оплачено або оплату "
-                "підтверджено. Якщо ви щойно оплатили, відкрийте посилання ще раз за кілька хвилин.",
-            ),
-        },
-    ),
-    LinkOutcome.WAIT: (
-        200,
-        0,
-        {
-            "en": (
-                "Your meeting has not started yet",
-                "It opens shortly before the booked time. Keep this page open: it takes you "
-                "into the meeting by itself as soon as it opens.",
-            ),
-            "uk": (
-                "Зустріч ще не почалася",
-                "Вона відкриється незадовго до заброньованого часу. Не закривайте цю сторінку: "
-                "вона сама переведе вас на зустріч, щойно та відкриється.",
-            ),
-        },
-    ),
-    LinkOutcome.OVER: (
-        410,
-        0,
-        {
-            "en": (
-                "This meeting is over",
-                "The booked time has passed. To meet again, please make a new booking.",
-            ),
-            "uk": (
-                "Зустріч завершено",
-                "Заброньований час минув. Щоб зустрітися знову, створіть нове бронювання.",
-            ),
-        },
-    ),
-    LinkOutcome.TRY_AGAIN: (
-        503,
-        60,
-        {
-            "en": (
-                "This link cannot be opened right now",
-                "meetbot is briefly unable to look it up. Please try again in a minute; "
-                "this page will also try again by itself.",
-            ),
-            "uk": (
-                "Посилання зараз не відкривається",
-                "meetbot ненадовго не може його знайти. Спробуйте ще раз за хвилину; "
-                "сторінка також спробує сама.",
-            ),
-        },
-    ),
-    LinkOutcome.UNAVAILABLE: (
-        503,
-        30,
-        {
-            "en": (
-                "The meeting cannot be opened right now",
-                "The video platform did not answer. Please try again in a minute.",
-            ),
-            "uk": (
-                "Зустріч зараз не відкривається",
-                "Відеоплатформа не відповіла. Спробуйте ще раз за хвилину.",
-            ),
-        },
-    ),
-}
-_WAITING = {
-    "en": {"starts_label": "Starts:", "days_label": "days", "waiting_hint": "Opens in:"},
-    "uk": {"starts_label": "Початок:", "days_label": "дн.", "waiting_hint": "Відкриється через:"},
-}
 
 
 def language(request: Request) -> str:
@@ -166,42 +47,48 @@ def language(request: Request) -> str:
     return "en"
 
 
-def _page(decision: LinkDecision, lang: str) -> Response:
-    status, refresh, texts = _PAGES[decision.outcome]
+def _summary_context(decision: LinkDecision, lang: str, calendar_url: str) -> dict[str, object]:
+    """The meeting's details, its countdown, the calendar file and whom to contact."""
+    summary = decision.summary
+    if summary is None:
+        return {}
+    labels = LABELS[lang]
+    extra: dict[str, object] = {"summary": summary, "labels": labels}
+    if decision.in_calendar:
+        extra["calendar_url"] = calendar_url
+    if decision.outcome in (LinkOutcome.PAYMENT_PENDING, LinkOutcome.CANCELLED):
+        extra["contact"] = str(labels["contact"]).format(business=summary.business)
+    if decision.opens_at is not None:
+        extra["opens_at"] = decision.opens_at.isoformat()
+        extra["seconds_left"] = decision.seconds_left
+        # Without JavaScript the page still moves on: it reloads itself, at least each minute.
+        extra["noscript_refresh"] = max(5, min(60, decision.seconds_left + 1))
+    return extra
+
+
+def _page(decision: LinkDecision, lang: str, *, calendar_url: str = "") -> Response:
+    status, refresh, texts = PAGES[decision.outcome]
     title, message = texts[lang]
-    extra: dict[str, object] = {}
-    if decision.opens_at is not None and decision.starts_at is not None:
-        extra = {
-            **_WAITING[lang],
-            "opens_at": decision.opens_at.isoformat(),
-            "starts_at": decision.starts_at.isoformat(),
-            "seconds_left": decision.seconds_left,
-            # Without JavaScript the page still moves on: it reloads itself, at least each minute.
-            "noscript_refresh": max(5, min(60, int(decision.seconds_left or 0) + 1)),
-            "opens_at_text": f"{_WAITING[lang]['starts_label']} {decision.starts_at:%Y-%m-%d %H:%M} UTC",
-        }
     html = _templates.get_template("page.html").render(
         lang=lang,
         title=title,
         message=message,
         hint=decision.detail,
         refresh_seconds=refresh,
-        **extra,
+        **_summary_context(decision, lang, calendar_url),
     )
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    headers = page_headers({"Cache-Control": "no-store"})
     if status == 503:
         headers["Retry-After"] = str(refresh)
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-def _answer(decision: LinkDecision, lang: str) -> Response:
+def _answer(decision: LinkDecision, lang: str, *, calendar_url: str = "") -> Response:
     if decision.outcome is LinkOutcome.REDIRECT and decision.url:
         return RedirectResponse(
-            decision.url,
-            status_code=303,
-            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+            decision.url, status_code=303, headers=page_headers({"Cache-Control": "no-store"})
         )
-    return _page(decision, lang)
+    return _page(decision, lang, calendar_url=calendar_url)
 
 
 def _could_be_token(token: str) -> bool:
@@ -210,13 +97,31 @@ def _could_be_token(token: str) -> bool:
     return 0 < len(token) <= MAX_TOKEN_CHARS and _TOKEN_CHARS.issuperset(token)
 
 
-def link_routes(*, client: ClientDecider, host: HostDecider) -> list[Route]:
+def link_routes(
+    *, client: ClientDecider, host: HostDecider, urls: PublicUrls, clock: Clock
+) -> list[Route]:
     async def client_link(request: Request) -> Response:
         token = request.path_params["token"]
         if not _could_be_token(token):
             return _page(LinkDecision(LinkOutcome.NOT_FOUND), language(request))
         decision = await run_in_threadpool(client, token)
-        return _answer(decision, language(request))
+        calendar_url = f"{CLIENT_PATH}{token}{CALENDAR_SUFFIX}"
+        return _answer(decision, language(request), calendar_url=calendar_url)
+
+    async def calendar_file(request: Request) -> Response:
+        """The meeting as an .ics file while it is ahead or on; else the page saying why not."""
+        token = request.path_params["token"]
+        if not _could_be_token(token):
+            return _page(LinkDecision(LinkOutcome.NOT_FOUND), language(request))
+        decision = await run_in_threadpool(client, token)
+        if decision.summary is None or not decision.in_calendar:
+            return _page(decision, language(request))
+        body = meeting_event(
+            decision.summary, link=urls.client_link(token), token=token, now=clock.now()
+        )
+        disposition = 'attachment; filename="meeting.ics"'
+        headers = page_headers({"Cache-Control": "no-store", "Content-Disposition": disposition})
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
     async def host_link(request: Request) -> Response:
         token = request.path_params["token"]
@@ -226,5 +131,6 @@ def link_routes(*, client: ClientDecider, host: HostDecider) -> list[Route]:
 
     return [
         Route(CLIENT_PATH + "{token}", client_link, methods=["GET"]),
+        Route(CLIENT_PATH + "{token}" + CALENDAR_SUFFIX, calendar_file, methods=["GET"]),
         Route(HOST_PATH + "{token}", host_link, methods=["GET"]),
     ]

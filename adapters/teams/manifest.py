@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.commands import USAGE
+from bot.urls import PRIVACY_PATH, TERMS_PATH
 
 MANIFEST_VERSION = "1.29"
 SCHEMA_URL = (
@@ -77,8 +78,8 @@ def build_manifest(*, app_id: str, public_url: str, version: str = "1.0.0") -> d
         "developer": {
             "name": "meetbot",
             "websiteUrl": site,
-            "privacyUrl": site,
-            "termsOfUseUrl": site,
+            "privacyUrl": f"{site}{PRIVACY_PATH}",
+            "termsOfUseUrl": f"{site}{TERMS_PATH}",
         },
         "name": {"short": "meetbot", "full": "meetbot: online meetings for bookings"},
         "description": {

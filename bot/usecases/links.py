@@ -31,13 +31,37 @@ class LinkOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class MeetingSummary:
+    """What a client's page may say about the meeting: whose it is and when. Nothing about the
+    client (the link may be forwarded) and never the platform's URL."""
+
+    business: str
+    service: str
+    provider: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class LinkDecision:
     outcome: LinkOutcome
     url: str | None = None
     detail: str = ""
     opens_at: datetime | None = None
-    starts_at: datetime | None = None
     seconds_left: int = 0  # by the server's clock: a visitor's clock may be wrong
+    summary: MeetingSummary | None = None  # whenever the token names a booking
+
+    @property
+    def starts_at(self) -> datetime | None:
+        return self.summary.starts_at if self.summary else None
+
+    @property
+    def in_calendar(self) -> bool:
+        """Whether the meeting is still ahead or on, so adding it to a calendar makes sense."""
+        return self.summary is not None and self.outcome not in (
+            LinkOutcome.CANCELLED,
+            LinkOutcome.OVER,
+        )
 
 
 def _look_up(lookup: Callable[[], T | None]) -> T | LinkDecision:
@@ -59,24 +83,27 @@ def client_link(store: LinkStore, *, token: str, now: datetime) -> LinkDecision:
     if isinstance(view, LinkDecision):
         return view
     meeting, booking, company = view
+    summary = MeetingSummary(
+        company.name, booking.service_name, booking.provider_name, booking.start, booking.end
+    )
     if booking.status is BookingStatus.CANCELLED or meeting.state in ENDED:
-        return LinkDecision(LinkOutcome.CANCELLED)
+        return LinkDecision(LinkOutcome.CANCELLED, summary=summary)
     if booking.payment is PaymentState.PENDING:  # never reveal the platform's URL before payment
-        return LinkDecision(LinkOutcome.PAYMENT_PENDING)
+        return LinkDecision(LinkOutcome.PAYMENT_PENDING, summary=summary)
     if meeting.join_url is None:
-        return LinkDecision(LinkOutcome.NOT_READY)
+        return LinkDecision(LinkOutcome.NOT_READY, summary=summary)
     # The booking's own times: the meeting may still be moving to them (a retry pending).
     if now > booking.end + OVER_GRACE:
-        return LinkDecision(LinkOutcome.OVER)
+        return LinkDecision(LinkOutcome.OVER, summary=summary)
     opens = opening_time(booking.start, company)
     if meeting.opened_at is None and now < opens:
         return LinkDecision(
             LinkOutcome.WAIT,
             opens_at=opens,
-            starts_at=booking.start,
             seconds_left=int((opens - now).total_seconds()) + 1,
+            summary=summary,
         )
-    return LinkDecision(LinkOutcome.REDIRECT, meeting.join_url)
+    return LinkDecision(LinkOutcome.REDIRECT, meeting.join_url, summary=summary)
 
 
 async def host_link(

@@ -24,6 +24,7 @@ from bot.usecases.links import (
     OVER_GRACE,
     LinkDecision,
     LinkOutcome,
+    MeetingSummary,
     client_link,
     host_link,
     opening_time,
@@ -130,8 +131,40 @@ def test_a_client_who_is_early_is_told_when_it_opens() -> None:
     store.client_views["t"] = (MEETING, BOOKING, COMPANY)
     decision = client_link(store, token="t", now=OPENS - timedelta(minutes=5))
     assert (decision.opens_at, decision.starts_at) == (OPENS, START)
+    assert decision.summary == MeetingSummary("Studio", "Yoga", "Olena", START, BOOKING.end)
     assert decision.seconds_left == 301  # rounded up: never "opens in 0 seconds" while closed
     assert decision.url is None
+
+
+@pytest.mark.parametrize(
+    ("differs", "outcome", "in_calendar"),
+    [
+        ({"booking": replace(BOOKING, payment=PaymentState.PENDING)}, "payment_pending", True),
+        ({"booking": replace(BOOKING, status=BookingStatus.CANCELLED)}, "cancelled", False),
+        ({"meeting": replace(MEETING, join_url=None)}, "not_ready", True),
+        ({}, "wait", True),
+    ],
+)
+def test_every_page_of_a_known_link_says_which_meeting_but_nothing_of_the_client(
+    differs: dict[str, object], outcome: str, in_calendar: bool
+) -> None:
+    store = FakeLinkStore()
+    view = {"meeting": MEETING, "booking": BOOKING, "company": COMPANY, **differs}
+    store.client_views["t"] = (view["meeting"], view["booking"], view["company"])  # type: ignore[assignment]
+    decision = client_link(store, token="t", now=OPENS - timedelta(minutes=5))
+    assert decision.outcome == outcome and decision.in_calendar is in_calendar
+    assert decision.summary is not None
+    assert (decision.summary.business, decision.summary.service) == ("Studio", "Yoga")
+    shown = repr(decision.summary)
+    assert BOOKING.client_name not in shown and BOOKING.client_email not in shown
+
+
+def test_an_unknown_or_finished_link_offers_no_calendar() -> None:
+    assert not LinkDecision(LinkOutcome.NOT_FOUND).in_calendar
+    store = FakeLinkStore()
+    store.client_views["t"] = (MEETING, BOOKING, COMPANY)
+    over = client_link(store, token="t", now=START + timedelta(hours=2))
+    assert over.outcome is LinkOutcome.OVER and not over.in_calendar
 
 
 def test_a_client_at_the_right_time_is_sent_to_the_platform() -> None:

@@ -174,9 +174,11 @@ def test_a_slow_job_keeps_its_lease(core: Core) -> None:
     stolen: list[object] = []
 
     async def slow(job: Job) -> str:
-        for _ in range(10):  # 1 s, several leases of 0.3 s
-            await asyncio.sleep(0.1)
-            stolen.append(queue.claim(worker_id="thief", lease_seconds=0.3))
+        # 3 s, three leases of 1 s. The lease is not shorter because the thief's claim blocks the
+        # event loop that renews it: on a loaded machine a 0.3 s lease ran out between renewals.
+        for _ in range(10):
+            await asyncio.sleep(0.3)
+            stolen.append(queue.claim(worker_id="thief", lease_seconds=1.0))
         return "finished"
 
     worker = Worker(
@@ -184,7 +186,7 @@ def test_a_slow_job_keeps_its_lease(core: Core) -> None:
         handlers={"test": slow},
         clock=SystemClock(),
         worker_id="w1",
-        policy=WorkerPolicy(lease_seconds=0.3),
+        policy=WorkerPolicy(lease_seconds=1.0),
     )
     assert asyncio.run(worker.run_once())
     assert stolen == [None] * 10, "the heartbeat kept the job from being claimed again"

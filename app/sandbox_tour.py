@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from adapters.teams.cards import activity_cards, card_text
 from app.bootstrap import Core, build_core
 from app.sandbox import (
     Demo,
@@ -80,7 +79,8 @@ class Tour:
     def teams_card(self, *, saying: str) -> str:
         def found() -> str:
             posts = self.teams.sim.activities(self.teams.channel)
-            texts = ("\n".join(map(card_text, activity_cards(p["activity"]))) for p in posts)
+            # As the admin reads it: Teams shows the card's {{DATE()}} and {{TIME()}} in their zone.
+            texts = (self.teams.sim.read_by(self.teams.admin, p).replace("**", "") for p in posts)
             return next((text for text in texts if saying in text), "")
 
         return str(wait_for(found))

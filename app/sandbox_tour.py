@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from adapters.teams.cards import activity_cards, card_text, unescape
 from app.bootstrap import Core, build_core
 from app.sandbox import (
     Demo,
@@ -79,11 +80,20 @@ class Tour:
     def teams_card(self, *, saying: str) -> str:
         def found() -> str:
             posts = self.teams.sim.activities(self.teams.channel)
-            # As the admin reads it: Teams shows the card's {{DATE()}} and {{TIME()}} in their zone.
-            texts = (self.teams.sim.read_by(self.teams.admin, p).replace("**", "") for p in posts)
+            texts = (self._as_admin_reads(post) for post in posts)
             return next((text for text in texts if saying in text), "")
 
         return str(wait_for(found))
+
+    def _as_admin_reads(self, post: dict[str, Any]) -> str:
+        """The card's texts with {{DATE()}} and {{TIME()}} in the admin's zone, as Teams shows them,
+        then its buttons."""
+        texts = unescape(self.teams.sim.read_by(self.teams.admin, post)).splitlines()
+        cards = activity_cards(post["activity"])
+        buttons = [
+            line for card in cards for line in card_text(card).splitlines() if line[:1] == "["
+        ]
+        return "\n".join(texts + buttons)
 
 
 def _links(text: str, *paths: str) -> list[str]:

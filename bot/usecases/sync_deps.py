@@ -12,6 +12,7 @@ from bot.ports import (
     AlertStore,
     Bookings,
     BookingSource,
+    BookingWebhooks,
     Catalog,
     Companies,
     MeetingPlatformPort,
@@ -48,6 +49,7 @@ class SyncDeps:
     templates: TemplateStore
     clock: Clock
     teams_accounts: TeamsAccounts | None = None  # None: Microsoft Teams is not configured here
+    booking_webhooks: BookingWebhooks | None = None  # generic sources' bookings (None: none here)
 
 
 class NeedsAttention(Exception):

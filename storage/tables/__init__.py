@@ -32,11 +32,13 @@ from storage.tables.records import (
     ServiceRow,
     StaffMemberRow,
 )
+from storage.tables.webhooks import BookingEventRow, WebhookBookingRow, WebhookSourceRow
 
 __all__ = [
     "AdminMessageRow",
     "AlertRow",
     "AuditEntryRow",
+    "BookingEventRow",
     "BookingRow",
     "ChatWorkspaceRow",
     "CompanyRow",
@@ -54,6 +56,8 @@ __all__ = [
     "ServiceRow",
     "StaffMemberRow",
     "TeamsConversationRow",
+    "WebhookBookingRow",
+    "WebhookSourceRow",
     "ZoomAccountRow",
     "new_id",
     "utcnow",

@@ -41,6 +41,7 @@ _audit: ports.AuditLog = fakes.FakeAdminRecords(CLOCK)
 _admin_records: ports.AdminRecords = fakes.FakeAdminRecords(CLOCK)
 _templates: ports.TemplateStore = fakes.FakeTemplateStore()
 _teams_accounts: ports.TeamsAccounts = fakes.FakeTeamsAccounts()
+_booking_webhooks: ports.BookingWebhooks = fakes.FakeBookingWebhooks()
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
     (ports.BookingSource, fakes.FakeBookingSource),
@@ -64,6 +65,7 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (ports.AdminRecords, fakes.FakeAdminRecords),
     (ports.TemplateStore, fakes.FakeTemplateStore),
     (ports.TeamsAccounts, fakes.FakeTeamsAccounts),
+    (ports.BookingWebhooks, fakes.FakeBookingWebhooks),
 ]
 
 

@@ -307,12 +307,14 @@ def run_sandbox(*, port: int, keep_serving: bool) -> int:
             print(f"Port {port} is busy. Try: meetbot sandbox --port 0")
             return 1
         try:
-            return _demo_flow(world, demo, server.url, keep_serving)
+            return _demo_flow(world, demo, server.url, keep_serving, core)
         finally:
             server.stop()
 
 
-def _demo_flow(world: SandboxWorld, demo: Demo, url: str, keep_serving: bool) -> int:
+def _demo_flow(
+    world: SandboxWorld, demo: Demo, url: str, keep_serving: bool, core: Core | None = None
+) -> int:
     print(f"meetbot sandbox: web app on {url}")
     print(
         f"simulated SimplyBook.me {world.url('simplybook')}, Zoom {world.url('zoom')}, "
@@ -337,6 +339,10 @@ def _demo_flow(world: SandboxWorld, demo: Demo, url: str, keep_serving: bool) ->
     client_link = next((link for link in links if CLIENT_PATH in link), "")
     host_link = next((link for link in links if HOST_PATH in link), "")
     print(f"\nClient's link:   {client_link}\nProvider's link: {host_link}")
+    if core is not None:
+        from app.sandbox_webhook import show_generic_source_booking
+
+        show_generic_source_booking(core, world, demo, url)
     if keep_serving:
         print(
             "\nOpen the links in a browser (they lead to the simulated Zoom). Press Ctrl+C to stop."

@@ -50,15 +50,21 @@ def new_signing_secret() -> str:
 @functools.cache
 def _event_insert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(BookingEventRow.__table__)  # type: ignore[attr-defined]
-    return statement.on_conflict_do_nothing(index_elements=["source_id", "webhook_id"])
+    table = BookingEventRow.__table__  # type: ignore[attr-defined]
+    # RETURNING tells whether a row went in (psycopg reports no rowcount for this statement).
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["source_id", "webhook_id"])
+        .returning(table.c.id)
+    )
 
 
 @functools.cache
 def _state_upsert(dialect: str) -> Any:
     """The booking's state moves only forward: an older or equal sequence updates nothing."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(WebhookBookingRow.__table__)  # type: ignore[attr-defined]
+    table = WebhookBookingRow.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=["source_id", "booking_external_id"],
         set_={
@@ -67,7 +73,7 @@ def _state_upsert(dialect: str) -> Any:
             "updated_at": statement.excluded.updated_at,
         },
         where=text("excluded.sequence > webhook_booking.sequence"),
-    )
+    ).returning(table.c.id)
 
 
 class SqlBookingWebhooks:
@@ -88,6 +94,11 @@ class SqlBookingWebhooks:
             ).first()
         return self._source(row) if row else None
 
+    def source_ids(self) -> list[str]:
+        """Every source's id (for `meetbot webhook example`; not part of the core's port)."""
+        with read_session(self._engine) as session:
+            return list(session.scalars(select(col(WebhookSourceRow.id))).all())
+
     def record_event(
         self, *, source: WebhookSource, event: BookingEvent, raw_body: str
     ) -> EventOutcome:
@@ -104,7 +115,7 @@ class SqlBookingWebhooks:
                 "updated_at": now,
             }
             moved = connection.execute(_state_upsert(connection.dialect.name), state)
-            if not moved.rowcount:
+            if moved.first() is None:
                 return EventOutcome.STALE
             sync = SyncBooking(booking_id=booking_id, booking_hash=source_reference(source.id))
             defer_in(connection, sync, company_id=source.company_id, run_at=now)
@@ -131,7 +142,7 @@ class SqlBookingWebhooks:
                 "received_at": now,
             },
         )
-        return bool(kept.rowcount)
+        return kept.first() is not None
 
     def latest_event(
         self, *, company_id: str, source_id: str, booking_id: str

@@ -3,12 +3,14 @@ the Standard Webhooks scheme and posts them to meetbot's booking webhook."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from adapters.booking_webhooks.signature import sign
 from app.bootstrap import Core
 from app.sandbox import Demo
 from app.webhook_example import example_event, signed
@@ -57,6 +59,16 @@ class BookingSender:
             headers={**signed_headers, **(headers or {})},
             timeout=30,
         )
+
+    def post_raw(self, body: str, *, at: datetime) -> httpx.Response:
+        """Any text, signed properly: what a buggy sender with the right secret would send."""
+        headers = sign(
+            body,
+            secret=self.secret,
+            webhook_id=f"msg_{uuid.uuid4().hex}",
+            timestamp=int(at.timestamp()),
+        )
+        return httpx.post(self.url, content=body.encode(), headers=headers, timeout=30)
 
     def resend(self, body: str, headers: dict[str, str]) -> int:
         return httpx.post(self.url, content=body, headers=headers, timeout=30).status_code

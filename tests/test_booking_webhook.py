@@ -101,7 +101,9 @@ def test_an_update_with_a_new_time_moves_the_meeting_and_a_cancel_cancels_it(
 
 
 @pytest.mark.parametrize(
-    "order", [(3, 2, 1), (1, 3, 2), (2, 1, 3)], ids=["cancel-update-create", "create-cancel-update", "update-create-cancel"]
+    "order",
+    [(3, 2, 1), (1, 3, 2), (2, 1, 3)],
+    ids=["cancel-update-create", "create-cancel-update", "update-create-cancel"],
 )
 def test_events_out_of_order_end_in_the_latest_state_with_at_most_one_meeting(
     core: Core, demo: Demo, world: SandboxWorld, sender: BookingSender, order: tuple[int, ...]

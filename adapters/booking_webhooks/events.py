@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +24,7 @@ from bot.domain.booking_events import BookingEvent, BookingEventType
 SCHEMA_PATH = Path(__file__).with_name("booking-event.v1.json")
 MAX_BODY_BYTES = 64 * 1024
 MAX_REASON_CHARS = 200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class InvalidEvent(ValueError):
@@ -139,4 +140,4 @@ def _sequence(data: dict[str, Any]) -> int:
     if "sequence" in data:
         return int(data["sequence"])
     updated = _moment(data["updated_at"], "updated_at")
-    return int(updated.timestamp() * 1_000_000)
+    return (updated - _EPOCH) // timedelta(microseconds=1)  # exact: no float in between

@@ -71,7 +71,9 @@ async def status(deps: AdminDeps, actor: Actor, company: Company, command: Statu
     )
     lines = "\n".join(f"• {p.name}: {provider_line(p, teams)}" for p in providers)
     # Replies are private to the asker, so an admin may see the secret callback URL here.
-    if access_of(deps.staff, actor, company).may("see the callback URL"):
+    if company.uses_simplybook and access_of(deps.staff, actor, company).may(
+        "see the callback URL"
+    ):
         facts = (*facts, Fact("Callback URL for SimplyBook.me", callback_url(deps, company.id)))
     return Reply(
         ChatMessage(

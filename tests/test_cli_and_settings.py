@@ -41,6 +41,8 @@ def test_sandbox_prints_the_provider_message_with_both_links() -> None:
     assert "the booking webhook answered HTTP 202" in out
     assert "The provider's Slack channel #olena-bookings received:" in out
     assert "Online meeting: Online yoga consultation" in out
+    assert "Another booking system sent a signed booking.created" in out
+    assert "it answered HTTP 202" in out and "Taras Melnyk" in out
     client = re.search(r"Client's link:\s+(http://127\.0\.0\.1:\d+/m/[\w-]+)", out)
     host = re.search(r"Provider's link:\s+(http://127\.0\.0\.1:\d+/h/[\w-]+)", out)
     assert client and host, out

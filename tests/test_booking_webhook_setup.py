@@ -13,7 +13,8 @@ from bot.domain.installations import ChatInstallation
 from storage.tables import CompanyRow, WebhookSourceRow
 
 from .booking_webhook_sender import BookingSender
-from .harness import ADMIN, SlackCompany
+from .harness import ADMIN, SQLITE_ONLY, SlackCompany
+from .teams_platform import Meetbot, Tenant, ask_in_channel, install, new_posts, text_of
 
 SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]+")
 ADDRESS = re.compile(r"http://\S+/webhooks/bookings/([0-9a-f]+)")
@@ -104,3 +105,20 @@ def test_a_business_without_simplybook_starts_with_the_webhook(
     assert "Online meetings are on" in slack_company.say("enable"), "no SimplyBook.me switch to ask"
     with Session(slack_company.core.engine) as session:
         assert session.scalar(select(CompanyRow).where(CompanyRow.name == "Your company"))  # type: ignore[arg-type]
+
+
+@SQLITE_ONLY
+def test_on_teams_the_secret_asked_for_in_a_channel_arrives_in_the_private_chat(
+    teams: Tenant, meetbot: Meetbot
+) -> None:
+    install(teams, meetbot)  # the installer becomes meetbot's admin
+    chat = teams.sim.personal_conversation(teams.olena)
+
+    in_private = new_posts(
+        teams, chat, lambda: ask_in_channel(teams, meetbot, teams.olena, "connect webhook")
+    )
+
+    in_channel = [text_of(post) for post in teams.sim.activities(teams.bookings)]
+    assert in_channel and all("whsec_" not in text for text in in_channel)
+    assert in_channel[-1] == "I answered you in our private chat"
+    assert any(SECRET.search(text_of(post)) for post in in_private)

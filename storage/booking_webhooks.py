@@ -44,7 +44,9 @@ SECRET_PREFIX = "whsec_"  # noqa: S105  (the Standard Webhooks prefix, not a cre
 
 
 def new_signing_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+    secret = SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+    remember_secret(secret)  # sealed inside a list, so each one is remembered for redaction too
+    return secret
 
 
 @functools.cache

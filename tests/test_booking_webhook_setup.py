@@ -9,6 +9,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.domain import Actor, ChatPlatform
 from bot.domain.installations import ChatInstallation
 from storage.tables import CompanyRow, WebhookSourceRow
 
@@ -122,3 +123,27 @@ def test_on_teams_the_secret_asked_for_in_a_channel_arrives_in_the_private_chat(
     assert in_channel and all("whsec_" not in text for text in in_channel)
     assert in_channel[-1] == "I answered you in our private chat"
     assert any(SECRET.search(text_of(post)) for post in in_private)
+
+
+def test_simplybook_connected_later_joins_the_webhooks_company(
+    slack_company: SlackCompany,
+) -> None:
+    core = slack_company.core
+    shop = Actor(ChatPlatform.SLACK, "TLATER01", "UOWNER01", True)
+    started = core.companies.start_company(actor=shop, name="Your company")
+    source, _secret = core.booking_webhooks.connect(company_id=started.id)
+    assert not started.uses_simplybook
+
+    joined, _token = core.companies.connect_simplybook(
+        actor=shop,
+        login="later-shop",
+        api_key="k" * 16,
+        api_secret="s" * 16,
+        name="Later",
+        timezone="UTC",
+    )
+
+    assert joined.id == started.id and joined.simplybook_login == "later-shop"
+    assert core.booking_webhooks.company_source(company_id=joined.id) == source
+    found = core.companies.company_for_workspace(platform="slack", workspace_id="TLATER01")
+    assert found is not None and found.uses_simplybook

@@ -40,7 +40,11 @@ def booking_webhook_routes(
         source_id = request.path_params["source_id"]
         try:
             source = None
-            if len(source_id) <= MAX_SOURCE_ID_CHARS and source_id.isalnum():
+            if (
+                len(source_id) <= MAX_SOURCE_ID_CHARS
+                and source_id.isascii()
+                and source_id.isalnum()
+            ):
                 source = await run_in_threadpool(find_source, source_id)
             if source is None:
                 return _answer(404, "unknown booking source")

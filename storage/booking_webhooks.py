@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -199,7 +200,7 @@ class SqlBookingWebhooks:
         return len(kept) - 1
 
     @staticmethod
-    def _row_for_update(session: Any, company_id: str) -> WebhookSourceRow:
+    def _row_for_update(session: Session, company_id: str) -> WebhookSourceRow:
         row = session.scalars(
             select(WebhookSourceRow)
             .where(col(WebhookSourceRow.company_id) == company_id)

@@ -44,6 +44,7 @@ from bot.usecases.sync_deps import SyncDeps
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
 from storage.alerts import SqlAlerts
+from storage.booking_webhooks import SqlBookingWebhooks
 from storage.bookings import SqlBookings
 from storage.callbacks import SqlCallbackInbox
 from storage.catalog import SqlCatalog
@@ -96,6 +97,7 @@ class Core:
     templates: SqlTemplates
     ms_accounts: SqlMsAccounts
     home: SqlHome
+    booking_webhooks: SqlBookingWebhooks
     engine: Engine = field(repr=False)
     metrics: Metrics = field(default_factory=Metrics, repr=False)
 
@@ -157,6 +159,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         templates=SqlTemplates(engine, clock),
         ms_accounts=SqlMsAccounts(engine, box, clock),
         home=SqlHome(engine, box, clock),
+        booking_webhooks=SqlBookingWebhooks(engine, box, clock),
         engine=engine,
     )
     core.metrics.watch(core)
@@ -327,6 +330,7 @@ def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
         seats=core.seats,
         outbox=chat_outbox(core, integrations),
         bookings=integrations.simplybook,
+        booking_webhooks=core.booking_webhooks,
         platforms=integrations.platforms(),
         links=PublicUrls(core.settings.public_url),
         alerts=core.alerts,
@@ -361,6 +365,7 @@ def admin_deps(core: Core, integrations: Integrations) -> AdminDeps:
         booking_records=core.booking_records,
         meetings=core.meetings,
         bookings=integrations.simplybook,
+        booking_webhooks=core.booking_webhooks,
         zoom=integrations.zoom_directory,
         states=core.states,
         zoom_authorize_url=integrations.zoom_directory.authorize_url,

@@ -233,6 +233,50 @@ def sandbox(
     sys.exit(run_sandbox(port=port, keep_serving=not once))
 
 
+webhook_app = typer.Typer(help="The generic booking webhook.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("example")
+def webhook_example(
+    source: str = typer.Option("", help="The source's id (default: the only one stored)."),
+    secret: str = typer.Option("", help="Its whsec_ secret (default: its newest, as stored)."),
+    booking_id: str = typer.Option("example-1001", help="The example booking's id."),
+) -> None:
+    """Print a ready-to-run, signed `booking.created` request (curl) for a local booking source.
+
+    The signature holds for 5 minutes (the Standard Webhooks tolerance)."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.webhook_example import curl_command, example_event, signed
+    from bot.urls import PublicUrls
+
+    settings = _settings()
+    if not (source and secret):
+        with _explained(settings):
+            source, secret = _stored_source(_core(settings), source)
+    now = datetime.now(UTC)
+    event = example_event(
+        booking_id, start=(now + timedelta(days=1)).replace(second=0, microsecond=0)
+    )
+    body, headers = signed(event, secret=secret, now=now)
+    typer.echo(curl_command(PublicUrls(settings.public_url).booking_webhook(source), body, headers))
+
+
+def _stored_source(core: Core, source_id: str) -> tuple[str, str]:
+    ids = [source_id] if source_id else core.booking_webhooks.source_ids()
+    if len(ids) != 1:
+        _fail(
+            "no booking webhook is connected: an admin runs `/meetings connect webhook` first"
+            if not ids
+            else f"{len(ids)} booking webhooks are connected: choose one with --source"
+        )
+    found = core.booking_webhooks.source(source_id=ids[0])
+    if found is None:
+        _fail(f"no booking webhook has the id {ids[0]}")
+    return found.id, found.secrets[0]
+
+
 manifest_app = typer.Typer(help="App manifests for the chat platforms.", no_args_is_help=True)
 app.add_typer(manifest_app, name="manifest")
 MANIFEST_PLACEHOLDER = "https://meetbot.example.com"

@@ -26,6 +26,7 @@ from bot.errors import (
     MeetingPlatformRejected,
 )
 from storage.crypto import DecryptionError
+from storage.mappers import NO_SIMPLYBOOK_LOGIN
 from storage.sessions import read_session
 from storage.tables import ChatWorkspaceRow, CompanyRow, MsAccountRow, ZoomAccountRow
 
@@ -257,9 +258,10 @@ async def _renewed(tokens: GraphTokens, account_id: str) -> None:
 def _simplybook_checks(core: Core, integrations: Integrations) -> list[Awaitable[CheckResult]]:
     with read_session(core.engine) as session:
         companies = session.execute(
-            select(
-                col(CompanyRow.id), col(CompanyRow.name), col(CompanyRow.simplybook_login)
-            ).order_by(col(CompanyRow.name))
+            select(col(CompanyRow.id), col(CompanyRow.name), col(CompanyRow.simplybook_login))
+            # A company fed only by the generic booking webhook has no SimplyBook.me login.
+            .where(~col(CompanyRow.simplybook_login).startswith(NO_SIMPLYBOOK_LOGIN))
+            .order_by(col(CompanyRow.name))
         ).all()
 
     async def one(company_id: str, company: str, login: str) -> CheckResult:

@@ -44,6 +44,7 @@ from app.sandbox_teams import (
     seed_teams_provider,
     teams_running,
 )
+from app.sandbox_webhook import add_generic_source_booking
 from app.web import build_web_app
 from app.worker import WorkerThread
 from bot.domain import Actor, ChatPlatform
@@ -176,6 +177,20 @@ def teams(tour: Tour) -> list[str]:
     return _first_client_and_host(text)
 
 
+def generic_webhook(tour: Tour) -> list[str]:
+    demo = tour.demo
+    event, status = add_generic_source_booking(
+        tour.core,
+        company_id=demo.company_id,
+        service_id=demo.service_id,
+        provider_id=demo.provider_id,
+        meetbot_url=tour.url,
+    )
+    client = event["data"]["client"]["name"]
+    print(f"    A signed booking.created for {client}: the booking webhook answered HTTP {status}.")
+    return _first_client_and_host(tour.slack_message(f"Client: {client}"))
+
+
 @dataclass(frozen=True)
 class DemoBooking:
     name: str  # printed in brackets: what the tests and a reader look for
@@ -223,6 +238,13 @@ DEMO_BOOKINGS: list[DemoBooking] = [
         "Oksana's consultation with Taras, in 5 minutes (Microsoft Teams chat and meeting)",
         "the card's client link opens the simulated Teams meeting; its host link too",
         teams,
+    ),
+    DemoBooking(
+        "webhook",
+        "A consultation with Olena booked on another booking system, in 30 minutes (signed webhook)",
+        "the same message and links as a SimplyBook.me booking: the core sees a booking, not its "
+        "source (`meetbot webhook example` prints such a request)",
+        generic_webhook,
     ),
 ]
 

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from adapters.booking_webhooks.events import MAX_BODY_BYTES as BOOKING_EVENT_MAX_BODY
+from adapters.booking_webhooks.routes import booking_webhook_routes
 from adapters.edge.guard import BodyLimits, RequestGuard
 from adapters.edge.server import ServerLimits
 from adapters.msgraph.routes import MAX_BODY_BYTES as MS_CALLBACK_MAX_BODY
@@ -46,8 +48,14 @@ from app.settings import Settings
 from app.worker import WorkerThread
 from bot import commands
 from bot.domain import Actor, BookingCallback
+from bot.domain.booking_events import BookingEvent, WebhookSource
 from bot.errors import StorageUnavailable
-from bot.urls import MICROSOFT_CALLBACK_PATH, SIMPLYBOOK_CALLBACK_PATH, PublicUrls
+from bot.urls import (
+    BOOKING_WEBHOOK_PATH,
+    MICROSOFT_CALLBACK_PATH,
+    SIMPLYBOOK_CALLBACK_PATH,
+    PublicUrls,
+)
 from bot.usecases import links
 from bot.usecases.account_actions import run_action
 from bot.usecases.connect_teams import (
@@ -63,6 +71,7 @@ from bot.usecases.connect_zoom import (
 )
 from bot.usecases.home import HomeDeps, home_opened
 from bot.usecases.ingest import IngestResult, accept_booking_callback
+from bot.usecases.ingest_event import EventResult, accept_booking_event
 from bot.usecases.uninstall import slack_workspace_installed, slack_workspace_removed
 from storage.db import database_state
 from storage.replays import SqlSeenRequests
@@ -141,6 +150,12 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
                 core.callbacks, token=token, callback=callback, raw_body=raw
             )
 
+    def ingest_event(source: WebhookSource, event: BookingEvent, raw: str) -> EventResult:
+        with _turn(writers, wait_seconds=waiting):
+            return accept_booking_event(
+                core.booking_webhooks, source=source, event=event, raw_body=raw
+            )
+
     async def host_link(token: str) -> links.LinkDecision:
         platforms = state["integrations"].platforms()
         return await links.host_link(core.links, platforms, token=token)
@@ -194,6 +209,11 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
             on_accepted=worker.wake if worker else lambda: None,
             limit=CallbackRateLimit(core.settings.simplybook_callback_rate),
         ),
+        *booking_webhook_routes(
+            lambda source_id: core.booking_webhooks.source(source_id=source_id),
+            ingest_event,
+            on_accepted=worker.wake if worker else lambda: None,
+        ),
         *link_routes(
             client=lambda token: links.client_link(core.links, token=token, now=core.clock.now()),
             host=host_link,
@@ -230,6 +250,7 @@ def body_limits(settings: Settings) -> BodyLimits:
     return BodyLimits(
         caps={
             SIMPLYBOOK_CALLBACK_PATH: SIMPLYBOOK_MAX_BODY,
+            BOOKING_WEBHOOK_PATH: BOOKING_EVENT_MAX_BODY,
             "/webhooks/zoom": ZOOM_MAX_BODY,
             MICROSOFT_CALLBACK_PATH: MS_CALLBACK_MAX_BODY,
             "/slack/events": SLACK_MAX_BODY,

@@ -54,6 +54,7 @@ _PATTERNS: list[tuple[Any, str]] = [
     (re2.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {_MASK}"),
     (re2.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), f"xox?-{_MASK}"),
     (re2.compile(r"\bxapp-[A-Za-z0-9-]+"), f"xapp-{_MASK}"),
+    (re2.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), f"whsec_{_MASK}"),  # Standard Webhooks secrets
     (re2.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"), f"[jwt {_MASK}]"),
     (re2.compile(r"https://hooks\.slack\.com/\S+"), f"https://hooks.slack.com/{_MASK}"),
     (re2.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"), rf"\1{_MASK}"),

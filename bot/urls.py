@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 CLIENT_PATH, HOST_PATH = "/m/", "/h/"  # + a meeting's client token, or its host token
 SIMPLYBOOK_CALLBACK_PATH = "/webhooks/simplybook/"  # + the company's webhook token
+BOOKING_WEBHOOK_PATH = "/webhooks/bookings/"  # + a generic booking source's id
 ZOOM_START_PATH, ZOOM_CALLBACK_PATH = "/oauth/zoom/start", "/oauth/zoom/callback"
 MICROSOFT_START_PATH = "/oauth/microsoft/start"
 MICROSOFT_CALLBACK_PATH = "/oauth/microsoft/callback"
@@ -35,6 +36,10 @@ class PublicUrls:
     def simplybook_callback(self, webhook_token: str) -> str:
         """Pasted into SimplyBook.me by the admin; works like a password."""
         return self._at(f"{SIMPLYBOOK_CALLBACK_PATH}{webhook_token}")
+
+    def booking_webhook(self, source_id: str) -> str:
+        """Where a generic booking source sends its signed events."""
+        return self._at(f"{BOOKING_WEBHOOK_PATH}{source_id}")
 
     def zoom_start(self, start_id: str) -> str:
         return self._at(f"{ZOOM_START_PATH}?{urlencode({'id': start_id})}")

@@ -13,7 +13,7 @@ from bot.errors import MeetbotError, NotFound
 from storage.accounts import workspace_row
 from storage.catalog import SqlCatalog
 from storage.crypto import SecretBox
-from storage.mappers import company_from_row
+from storage.mappers import NO_SIMPLYBOOK_LOGIN, company_from_row
 from storage.sessions import read_session, write_session
 from storage.tables import BookingRow, ChatWorkspaceRow, CompanyRow, JobRow
 from storage.tokens import new_webhook_token, token_digest
@@ -42,6 +42,17 @@ class SqlCompanies:
             self._seal_credentials(row, api_key, api_secret)
             session.add(row)
         return company_from_row(row), token
+
+    def start_company(self, *, actor: Actor, name: str, timezone: str = "UTC") -> Company:
+        """A company without SimplyBook.me (fed by a generic booking webhook), bound to the
+        actor's chat workspace."""
+        with write_session(self._engine) as session:
+            row, _token = self._new_row(login="", name=name, timezone=timezone)
+            row.simplybook_login = f"{NO_SIMPLYBOOK_LOGIN}{row.id}"
+            session.add(row)
+            session.flush()
+            _bind(session, row.id, actor)
+        return company_from_row(row)
 
     def _new_row(self, *, login: str, name: str, timezone: str) -> tuple[CompanyRow, str]:
         token = new_webhook_token()
@@ -101,12 +112,13 @@ class SqlCompanies:
             row = session.scalars(
                 select(CompanyRow).where(col(CompanyRow.simplybook_login) == login)
             ).first()
+            row = row or _generic_only_company(session, actor)  # adds SimplyBook.me to it
             if row is None:
                 row, _token = self._new_row(login=login, name=name, timezone=timezone)
                 session.add(row)
             elif _bound_elsewhere(session, row.id, actor):
                 raise MeetbotError(BOUND_ELSEWHERE)
-            row.name, row.timezone = name, timezone
+            row.simplybook_login, row.name, row.timezone = login, name, timezone
             self._seal_credentials(row, api_key, api_secret)
             session.flush()
             _bind(session, row.id, actor)
@@ -163,6 +175,18 @@ def _bound_elsewhere(session: Session, company_id: str, actor: Actor) -> bool:
         (platform, workspace) != (actor.platform.value, actor.workspace_id)
         for platform, workspace in bound
     )
+
+
+def _generic_only_company(session: Session, actor: Actor) -> CompanyRow | None:
+    return session.scalars(
+        select(CompanyRow)
+        .join(ChatWorkspaceRow, col(ChatWorkspaceRow.company_id) == CompanyRow.id)
+        .where(
+            col(ChatWorkspaceRow.platform) == actor.platform.value,
+            col(ChatWorkspaceRow.external_id) == actor.workspace_id,
+            col(CompanyRow.simplybook_login).startswith(NO_SIMPLYBOOK_LOGIN),
+        )
+    ).first()
 
 
 def _bind(session: Session, company_id: str, actor: Actor) -> None:

@@ -38,8 +38,16 @@ def from_row(kind: type[Value], row: object, **converted: Any) -> Value:
     return kind(**copied, **converted)
 
 
+# A company fed only by a generic booking webhook has no SimplyBook.me login; the unique column
+# keeps this placeholder (no SimplyBook.me login has a space), and the domain sees "".
+NO_SIMPLYBOOK_LOGIN = "(generic webhook) "
+
+
 def company_from_row(row: CompanyRow) -> domain.Company:
-    return from_row(domain.Company, row)
+    company = from_row(domain.Company, row)
+    if company.simplybook_login.startswith(NO_SIMPLYBOOK_LOGIN):
+        return dataclasses.replace(company, simplybook_login="")
+    return company
 
 
 def service_from_row(row: ServiceRow) -> domain.Service:

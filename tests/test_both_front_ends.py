@@ -92,7 +92,7 @@ TABLE = [
         ),
     ),
     Row("connect zoom", ("Replace the connected Zoom account?",)),
-    Row("connect skype", ("Say what to connect: simplybook, zoom or teams.",)),
+    Row("connect skype", ("Say what to connect: simplybook, zoom, teams or webhook.",)),
     Row("connect teams", ("Connect Microsoft Teams", "work or school account")),
     Row("digest at 9", ("Daily digest on", "at 9:00 (Europe/Kyiv)")),
     Row("template provider : Hi [clinet]", ("The template was not saved", "[clinet]")),

@@ -45,7 +45,15 @@ def test_sandbox_prints_the_provider_message_with_both_links() -> None:
     assert "The Teams channel #taras-bookings received this card:" in out
     sections = re.split(r"^\d+\. \[([\w-]+)\] ", out, flags=re.M)[1:]
     names = sections[::2]
-    assert names == ["today", "countdown", "payment-pending", "cancelled", "class", "teams"]
+    assert names == [
+        "today",
+        "countdown",
+        "payment-pending",
+        "cancelled",
+        "class",
+        "teams",
+        "webhook",
+    ]
     for name, body in zip(names, sections[1::2], strict=True):
         assert re.search(r"^    http://127\.0\.0\.1:\d+/[mh]/[\w-]+$", body, re.M), name
     assert result.stderr == "" and "WARNING" not in out

@@ -73,10 +73,11 @@ def test_set_up_commands_need_an_admin_and_lists_need_staff() -> None:
     assert not Access(None).may_use(rule_for(parse("status")))
 
 
-def test_only_simplybook_and_help_come_before_a_company_exists() -> None:
+def test_only_connecting_a_booking_source_and_help_come_before_a_company_exists() -> None:
     before = {name for name, rule in RULES.items() if not rule.needs_company}
-    assert before == {"help", "connect simplybook"}
+    assert before == {"help", "connect simplybook", "connect webhook"}
     assert not rule_for(parse("connect simplybook")).needs_company
+    assert not rule_for(parse("connect webhook")).needs_company
     assert not rule_for(parse("no-such-command")).needs_company
 
 

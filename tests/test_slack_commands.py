@@ -159,7 +159,9 @@ def test_typos_get_usage(setup: tuple[Core, SlackPlatform, Demo]) -> None:
     assert "Usage: `/meetings provider NAME zoom EMAIL" in _say(
         slack, "provider maria zoom not-an-email"
     )
-    assert "Say what to connect: simplybook, zoom or teams." in _say(slack, "connect skype")
+    assert "Say what to connect: simplybook, zoom, teams or webhook." in _say(
+        slack, "connect skype"
+    )
 
 
 ADMIN_COMMANDS = [

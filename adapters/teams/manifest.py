@@ -35,8 +35,8 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("status", "What is connected and what needs attention", ("status",)),
     (
         "connect",
-        "connect simplybook | connect zoom (disconnect zoom removes Zoom)",
-        ("connect", "disconnect"),
+        "connect simplybook | zoom | teams | webhook (disconnect removes; webhook rotate)",
+        ("connect", "disconnect", "webhook"),
     ),
     ("enable", "Turn online meetings on (disable turns them off)", ("enable", "disable")),
     (

@@ -10,6 +10,7 @@ from bot.commands.catalog import TEAMS_NOT_CONFIGURED
 from bot.commands.deps import AdminDeps
 from bot.commands.kinds import Connect, Disconnect
 from bot.commands.reply import SIMPLYBOOK_FORM, Reply, say
+from bot.commands.webhooks import connect_webhook, disconnect_webhook
 from bot.domain import Actor, Company
 from bot.messages import ActionButton, ChatMessage, LinkButton
 from bot.signin import MS_START, START_SECONDS, ZOOM_START
@@ -31,7 +32,9 @@ async def connect(
             ),
             form=SIMPLYBOOK_FORM,
         )
-    assert company is not None  # the authorization table: only SimplyBook.me comes first
+    if command.target == "webhook":
+        return await connect_webhook(deps, actor, company)
+    assert company is not None  # the authorization table: only a booking source comes first
     if command.target == "teams":
         return await teams_connect_reply(deps, actor, company)
     existing = deps.zoom_accounts.zoom_account(company_id=company.id)
@@ -101,6 +104,8 @@ def zoom_authorize_reply(deps: AdminDeps, actor: Actor, company: Company) -> Rep
 async def disconnect(deps: AdminDeps, actor: Actor, company: Company, command: Disconnect) -> Reply:
     if command.target == "teams":
         return _disconnect_teams(deps, actor, company)
+    if command.target == "webhook":
+        return await disconnect_webhook(deps, actor, company)
     existing = deps.zoom_accounts.zoom_account(company_id=company.id)
     if existing is None:
         return say("Zoom is not connected", "There is nothing to disconnect.")

@@ -35,6 +35,10 @@ RULES: dict[str, Rule] = {
     "connect teams": Rule(JUNIOR, whole_company=ADMIN),
     "disconnect zoom": Rule(ADMIN),
     "disconnect teams": Rule(ADMIN),
+    # A business without SimplyBook.me starts here: the webhook creates its company.
+    "connect webhook": Rule(ADMIN, needs_company=False),
+    "disconnect webhook": Rule(ADMIN),
+    "webhook": Rule(ADMIN),  # rotate or retire the signing secrets
     "enable": Rule(ADMIN),
     "disable": Rule(ADMIN),
     "services": Rule(JUNIOR),
@@ -68,6 +72,7 @@ _RULE_OF: dict[type, str] = {
     kinds.Audit: "audit",
     kinds.SetDigest: "digest",
     kinds.TemplateCommand: "template",
+    kinds.WebhookSecret: "webhook",
 }
 
 

@@ -48,6 +48,8 @@ TEAMS_NOT_CONFIGURED = say(
 
 
 async def refresh_catalog(deps: AdminDeps, company: Company) -> None:
+    if not company.uses_simplybook:
+        return  # a generic source's services and providers arrive with its events
     credentials = deps.companies.simplybook_credentials(company_id=company.id)
     deps.catalog.merge_catalog(
         company_id=company.id,

@@ -16,6 +16,7 @@ from bot.ports import (
     AlertStore,
     Bookings,
     BookingSource,
+    BookingWebhooks,
     Catalog,
     ChatSender,
     Companies,
@@ -52,6 +53,7 @@ class AdminDeps:
     clock: Clock = field(default_factory=SystemClock)
     teams_accounts: TeamsAccounts | None = None  # None: Microsoft Teams is not configured here
     teams_sign_in: TeamsSignIn | None = None
+    booking_webhooks: BookingWebhooks | None = None  # generic booking sources (None: not served)
 
     def audit(self, company_id: str, actor: Actor, action: str, detail: str = "") -> None:
         self.records.record(

@@ -7,7 +7,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.commands import accounts, catalog, kinds, meetings, reports, setup, staff, templates
+from bot.commands import (
+    accounts,
+    catalog,
+    kinds,
+    meetings,
+    reports,
+    setup,
+    staff,
+    templates,
+    webhooks,
+)
 from bot.commands.authorization import access_of, rule_for
 from bot.commands.deps import AdminDeps
 from bot.commands.grammar import parse
@@ -51,6 +61,7 @@ HANDLERS: dict[type[kinds.Command], Handler] = {
     kinds.Audit: reports.audit,
     kinds.SetDigest: reports.digest,
     kinds.TemplateCommand: templates.template,
+    kinds.WebhookSecret: webhooks.webhook_secret,
 }
 
 
@@ -67,7 +78,8 @@ def _refusal(
     if company is None and rule.needs_company:
         return say(
             "meetbot is not connected yet",
-            "First connect your SimplyBook.me account: `/meetings connect simplybook`.",
+            "First connect your SimplyBook.me account (`/meetings connect simplybook`), or another "
+            "booking system through the booking webhook (`/meetings connect webhook`).",
         )
     return None
 

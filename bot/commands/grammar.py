@@ -38,6 +38,7 @@ from bot.commands.kinds import (
     Status,
     TemplateCommand,
     TooLong,
+    WebhookSecret,
 )
 
 _USER = re2.compile(r"^<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>$")
@@ -59,8 +60,9 @@ def channel_mention(token: str) -> Mention | None:
 USAGE = {
     "help": "help",
     "status": "status",
-    "connect": "connect simplybook | connect zoom | connect teams",
-    "disconnect": "disconnect zoom | disconnect teams",
+    "connect": "connect simplybook | connect zoom | connect teams | connect webhook",
+    "disconnect": "disconnect zoom | disconnect teams | disconnect webhook",
+    "webhook": "webhook rotate | webhook retire-old",
     "enable": "enable",
     "disable": "disable",
     "services": "services",
@@ -118,12 +120,25 @@ def _no_args(command: Command, name: str) -> Callable[[list[str]], Command]:
 
 
 def _connect(rest: list[str], name: str = "connect") -> Command:
-    allowed = ("simplybook", "zoom", "teams") if name == "connect" else ("zoom", "teams")
+    allowed = (
+        ("simplybook", "zoom", "teams", "webhook")
+        if name == "connect"
+        else ("zoom", "teams", "webhook")
+    )
     if len(rest) != 1 or rest[0].lower().replace(".me", "") not in allowed:
         listed = ", ".join(allowed[:-1]) + " or " + allowed[-1]
         return _invalid(name, f"say what to {name}: {listed}")
     target = rest[0].lower().replace(".me", "")
     return Connect(target) if name == "connect" else Disconnect(target)
+
+
+def _webhook(rest: list[str]) -> Command:
+    action = rest[0].lower() if len(rest) == 1 else ""
+    if action not in ("rotate", "retire-old"):
+        return _invalid(
+            "webhook", "say `rotate` (a new secret) or `retire-old` (drop the old ones)"
+        )
+    return WebhookSecret(action)
 
 
 def _service(rest: list[str]) -> Command:
@@ -256,6 +271,7 @@ _PARSERS: dict[str, Callable[[list[str]], Command]] = {
     "report": _report,
     "audit": _no_args(Audit(), "audit"),
     "digest": _digest,
+    "webhook": _webhook,
     "start": lambda rest: (
         StartMeeting(rest[0].lstrip("#"))
         if len(rest) == 1

@@ -48,6 +48,19 @@ HELP = (
     ),
     CommandHelp("disconnect", SET_UP, "disconnect zoom", "stop using the Zoom account"),
     CommandHelp("disconnect", SET_UP, "disconnect teams", "stop using the Microsoft account"),
+    CommandHelp(
+        "connect",
+        SET_UP,
+        "connect webhook",
+        "take bookings from another booking system: its URL and secret, shown once, privately",
+    ),
+    CommandHelp(
+        "webhook",
+        SET_UP,
+        "webhook rotate",
+        "a new webhook secret; the old one works until `webhook retire-old`",
+    ),
+    CommandHelp("disconnect", SET_UP, "disconnect webhook", "stop taking bookings by webhook"),
     CommandHelp("enable", SET_UP, "enable", "turn online meetings on for the company"),
     CommandHelp("disable", SET_UP, "disable", "turn them off (no new meetings are made)"),
     CommandHelp(

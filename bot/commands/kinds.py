@@ -45,12 +45,12 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Connect:
-    target: str  # simplybook | zoom
+    target: str  # simplybook | zoom | teams | webhook
 
 
 @dataclass(frozen=True, slots=True)
 class Disconnect:
-    target: str  # zoom
+    target: str  # zoom | teams | webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +142,11 @@ class TemplateCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSecret:
+    action: str  # rotate | retire-old
+
+
+@dataclass(frozen=True, slots=True)
 class TooLong:
     """More text than any command needs: answered without being parsed."""
 
@@ -175,6 +180,7 @@ Command = (
     | Audit
     | SetDigest
     | TemplateCommand
+    | WebhookSecret
     | TooLong
     | Invalid
 )

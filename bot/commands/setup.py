@@ -27,6 +27,24 @@ def _zoom_text(deps: AdminDeps, company: Company) -> str:
     ) + f" (account {zoom.zoom_account_id})"
 
 
+def _simplybook_text(company: Company) -> str:
+    if not company.uses_simplybook:
+        return "not connected (bookings come from the booking webhook)"
+    return f"connected as {company.simplybook_login} ({company.timezone})"
+
+
+def _webhook_facts(deps: AdminDeps, company: Company) -> tuple[Fact, ...]:
+    webhooks = deps.booking_webhooks
+    source = webhooks.company_source(company_id=company.id) if webhooks else None
+    if source is None:
+        return ()
+    secrets = len(source.secrets)
+    rotating = f", {secrets} secrets valid while rotating" if secrets > 1 else ""
+    return (
+        Fact("Booking webhook", f"connected ({deps.urls.booking_webhook(source.id)}{rotating})"),
+    )
+
+
 def _problems_note(deps: AdminDeps, company: Company) -> str:
     problems = deps.companies.open_problems(company_id=company.id)
     problems += [
@@ -45,7 +63,8 @@ async def status(deps: AdminDeps, actor: Actor, company: Company, command: Statu
     hosts = await known_hosts(deps, company)
     facts: tuple[Fact, ...] = (
         Fact("Online meetings", "on" if company.online_meetings_enabled else "off"),
-        Fact("SimplyBook.me", f"connected as {company.simplybook_login} ({company.timezone})"),
+        Fact("SimplyBook.me", _simplybook_text(company)),
+        *_webhook_facts(deps, company),
         Fact("Zoom", _zoom_text(deps, company)),
         *(
             (Fact("Microsoft Teams", teams_text(hosts.teams.get(""))),)
@@ -56,7 +75,9 @@ async def status(deps: AdminDeps, actor: Actor, company: Company, command: Statu
     )
     lines = "\n".join(f"• {p.name}: {provider_line(p, hosts)}" for p in providers)
     # Replies are private to the asker, so an admin may see the secret callback URL here.
-    if access_of(deps.staff, actor, company).may("see the callback URL"):
+    if company.uses_simplybook and access_of(deps.staff, actor, company).may(
+        "see the callback URL"
+    ):
         facts = (*facts, Fact("Callback URL for SimplyBook.me", callback_url(deps, company.id)))
     return Reply(
         ChatMessage(
@@ -79,6 +100,8 @@ async def set_feature(
             "Online meetings are off",
             "New bookings get no meeting until you `/meetings enable` again.",
         )
+    if not company.uses_simplybook:  # Kiosk and client login are SimplyBook.me's switches
+        return _turned_on(deps, actor, company, warning="")
     credentials = deps.companies.simplybook_credentials(company_id=company.id)
     if await deps.bookings.plugin_active(credentials=credentials, plugin=KIOSK_PLUGIN):
         return say(
@@ -86,6 +109,16 @@ async def set_feature(
             "SimplyBook.me's Kiosk feature is on, and online meetings do not work together with it. "
             "Turn Kiosk off in SimplyBook.me (Custom Features), then run `/meetings enable` again.",
         )
+    warning = ""
+    if not await deps.bookings.plugin_active(credentials=credentials, plugin=CLIENT_LOGIN_PLUGIN):
+        warning = (
+            "\n\nRecommended: turn on Client Login in SimplyBook.me. Without it, a client who books "
+            "in one browser and opens the link in another may not be able to join."
+        )
+    return _turned_on(deps, actor, company, warning=warning)
+
+
+def _turned_on(deps: AdminDeps, actor: Actor, company: Company, *, warning: str) -> Reply:
     deps.companies.set_online_meetings(company_id=company.id, enabled=True)
     deps.audit(company.id, actor, "turned online meetings on")
     deps.alerts.resolve(
@@ -93,12 +126,6 @@ async def set_feature(
         kind=AlertKind.KIOSK_ON,
         resolution="SimplyBook.me's Kiosk feature is off now (checked when meetings were turned on).",
     )
-    warning = ""
-    if not await deps.bookings.plugin_active(credentials=credentials, plugin=CLIENT_LOGIN_PLUGIN):
-        warning = (
-            "\n\nRecommended: turn on Client Login in SimplyBook.me. Without it, a client who books "
-            "in one browser and opens the link in another may not be able to join."
-        )
     return say(
         "Online meetings are on",
         "Now choose which services have online meetings: `/meetings services`."

@@ -86,6 +86,10 @@ class Company:
     online_meetings_enabled: bool
     open_minutes_before: int = 10
 
+    @property
+    def uses_simplybook(self) -> bool:  # False: bookings come only from a generic webhook
+        return bool(self.simplybook_login)
+
 
 @dataclass(frozen=True, slots=True)
 class ChatTarget:

@@ -34,12 +34,14 @@ from bot.ports.records import (
     Staff,
     ZoomAccounts,
 )
+from bot.ports.webhooks import BookingWebhooks
 
 __all__ = [
     "AdminRecords",
     "AlertStore",
     "AuditLog",
     "BookingSource",
+    "BookingWebhooks",
     "Bookings",
     "CallbackInbox",
     "Catalog",

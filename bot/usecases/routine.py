@@ -60,6 +60,8 @@ async def _check_kiosk(deps: RoutineDeps, company: Company) -> str:
             resolution="Online meetings are off, so the Kiosk feature no longer matters.",
         )
         return ""
+    if not company.uses_simplybook:
+        return ""  # Kiosk is SimplyBook.me's feature; a generic source has no such switch
     credentials = deps.companies.simplybook_credentials(company_id=company.id)
     try:
         kiosk = await deps.bookings.plugin_active(credentials=credentials, plugin=KIOSK_PLUGIN)

@@ -1,10 +1,12 @@
 """Reconcile one booking: make what should exist exist, exactly once.
 
 A callback only says "booking X may have changed". This job reads the booking's current state and
-applies the difference with what meetbot already did. Every outside effect that the platform cannot
-de-duplicate (Zoom create, Slack post) is recorded as intended before it is attempted, and a retry
-after an ambiguous failure looks for the effect (by its marker) before repeating it: the meeting in
-`platform_meetings`, every chat message in `bot.outbox`.
+applies the difference with what meetbot already did. The state comes from SimplyBook.me's API,
+or from a generic source's latest applied event (`booking_state`); no later step knows which.
+Every outside effect that the platform cannot de-duplicate (Zoom create, Slack post) is recorded
+as intended before it is attempted, and a retry after an ambiguous failure looks for the effect
+(by its marker) before repeating it: the meeting in `platform_meetings`, every chat message in
+`bot.outbox`.
 
 This module holds the order of the steps and what stops them; each decision has its own module:
 who hosts (`meeting_hosts`), the meeting on its platform (`platform_meetings`), group classes
@@ -28,6 +30,7 @@ from bot.domain import (
 from bot.errors import BookingUnknown, HostDailyLimit, MeetingAccountRevoked
 from bot.usecases import alerts
 from bot.usecases.booking_messages import Names, ensure_provider_message, provider_message
+from bot.usecases.booking_state import current_details
 from bot.usecases.class_meetings import (
     cancel_seat,
     class_key,
@@ -47,11 +50,8 @@ async def sync_booking(
     """Returns a short, plain description of what was done (kept on the finished job)."""
     company = deps.companies.company(company_id=company_id)
     try:
-        details = await deps.bookings.booking_details(
-            credentials=deps.companies.simplybook_credentials(company_id=company_id),
-            booking_id=booking_id,
-            booking_hash=booking_hash,
-            timezone=company.timezone,
+        details = await current_details(
+            deps, company, booking_id=booking_id, booking_hash=booking_hash
         )
     except BookingUnknown as unknown:  # not a failed job: a callback nothing can come of
         deps.alerts.raise_alert(
@@ -142,7 +142,7 @@ async def _catalog_entries(
     catalog, details = deps.catalog, booking.details
     service = catalog.service(company_id=company.id, external_id=details.service_id)
     provider = catalog.provider(company_id=company.id, external_id=details.provider_id)
-    if service is None or provider is None:
+    if (service is None or provider is None) and company.uses_simplybook:
         # Lists are fetched only when something new appears: the booking system's daily quota is small.
         credentials = deps.companies.simplybook_credentials(company_id=company.id)
         catalog.merge_catalog(

@@ -12,6 +12,7 @@ from bot.ports import (
     AlertStore,
     Bookings,
     BookingSource,
+    BookingWebhooks,
     Catalog,
     Companies,
     MeetingPlatformPort,
@@ -50,6 +51,7 @@ class SyncDeps:
     clock: Clock
     staff: Staff  # whom a change in a provider's bookings mentions
     teams_accounts: TeamsAccounts | None = None  # None: Microsoft Teams is not configured here
+    booking_webhooks: BookingWebhooks | None = None  # generic sources' bookings (None: none here)
 
 
 class NeedsAttention(Exception):

@@ -33,11 +33,13 @@ from storage.tables.records import (
     ServiceRow,
     StaffMemberRow,
 )
+from storage.tables.webhooks import BookingEventRow, WebhookBookingRow, WebhookSourceRow
 
 __all__ = [
     "AdminMessageRow",
     "AlertRow",
     "AuditEntryRow",
+    "BookingEventRow",
     "BookingRow",
     "ChatWorkspaceRow",
     "CompanyRow",
@@ -56,6 +58,8 @@ __all__ = [
     "ServiceRow",
     "StaffMemberRow",
     "TeamsConversationRow",
+    "WebhookBookingRow",
+    "WebhookSourceRow",
     "ZoomAccountRow",
     "new_id",
     "utcnow",

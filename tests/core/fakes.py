@@ -59,7 +59,8 @@ from bot.domain import (
     ZoomAccount,
     ZoomConnection,
 )
-from bot.errors import ChatMessageGone, MeetingGone, NotFound
+from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource
+from bot.errors import ChatMessageGone, MeetbotError, MeetingGone, NotFound
 from bot.home import HomeView
 from bot.jobs import JobType
 from bot.messages import ChatMessage
@@ -476,6 +477,12 @@ class FakeCompanies:
         self.records.credentials[company_id] = SimplyBookCredentials(login, api_key, api_secret)
         token = self.records.webhook_tokens.setdefault(company_id, f"hook-{company_id}")
         return company, token
+
+    def start_company(self, *, actor: Actor, name: str, timezone: str = "UTC") -> Company:
+        company = Company(self.records.new_id("c"), "", name, timezone, False)
+        self.records.companies[company.id] = company
+        self.records.workspaces[(actor.platform, actor.workspace_id)] = company.id
+        return company
 
     def webhook_token(self, *, company_id: str) -> str:
         return self.records.webhook_tokens[company_id]
@@ -1358,3 +1365,72 @@ class FakeHomePublisher(Failing):
     def shown(self, workspace_id: str, user_id: str) -> HomeView | None:
         views = [view for ws, user, view in self.published if (ws, user) == (workspace_id, user_id)]
         return views[-1] if views else None
+
+
+class FakeBookingWebhooks:
+    """Generic booking sources in memory: one per company, events kept, the highest sequence of
+    each booking applied, and the syncs that applying queued."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, WebhookSource] = {}
+        self.events: list[BookingEvent] = []
+        self.states: dict[tuple[str, str], BookingEvent] = {}
+        self.queued_syncs: list[tuple[str, str]] = []
+        self.ids = itertools.count(1)
+
+    def source(self, *, source_id: str) -> WebhookSource | None:
+        return self.sources.get(source_id)
+
+    def record_event(
+        self, *, source: WebhookSource, event: BookingEvent, raw_body: str
+    ) -> EventOutcome:
+        if any(kept.webhook_id == event.webhook_id for kept in self.events):
+            return EventOutcome.DUPLICATE
+        self.events.append(event)
+        key = (source.id, event.details.external_id)
+        applied = self.states.get(key)
+        if applied is not None and applied.sequence >= event.sequence:
+            return EventOutcome.STALE
+        self.states[key] = event
+        self.queued_syncs.append((source.company_id, event.details.external_id))
+        return EventOutcome.APPLIED
+
+    def latest_event(
+        self, *, company_id: str, source_id: str, booking_id: str
+    ) -> BookingEvent | None:
+        source = self.sources.get(source_id)
+        if source is None or source.company_id != company_id:
+            return None
+        return self.states.get((source_id, booking_id))
+
+    def company_source(self, *, company_id: str) -> WebhookSource | None:
+        return next((s for s in self.sources.values() if s.company_id == company_id), None)
+
+    def connect(self, *, company_id: str) -> tuple[WebhookSource, str]:
+        if self.company_source(company_id=company_id) is not None:
+            raise MeetbotError("This company already has a booking webhook.")
+        secret = f"whsec_secret{next(self.ids)}"
+        source = WebhookSource(f"src{next(self.ids)}", company_id, (secret,))
+        self.sources[source.id] = source
+        return source, secret
+
+    def disconnect(self, *, company_id: str) -> bool:
+        source = self.company_source(company_id=company_id)
+        return source is not None and self.sources.pop(source.id, None) is not None
+
+    def rotate(self, *, company_id: str) -> str:
+        source = self._known(company_id)
+        secret = f"whsec_secret{next(self.ids)}"
+        self.sources[source.id] = replace(source, secrets=(secret, *source.secrets))
+        return secret
+
+    def retire_old(self, *, company_id: str) -> int:
+        source = self._known(company_id)
+        self.sources[source.id] = replace(source, secrets=source.secrets[:1])
+        return len(source.secrets) - 1
+
+    def _known(self, company_id: str) -> WebhookSource:
+        source = self.company_source(company_id=company_id)
+        if source is None:
+            raise NotFound("no booking webhook")
+        return source

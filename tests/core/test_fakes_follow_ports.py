@@ -43,6 +43,7 @@ _templates: ports.TemplateStore = fakes.FakeTemplateStore()
 _teams_accounts: ports.TeamsAccounts = fakes.FakeTeamsAccounts()
 _home_records: ports.HomeRecords = fakes.FakeHomeRecords(RECORDS.records)
 _home_publisher: ports.HomePublisher = fakes.FakeHomePublisher()
+_booking_webhooks: ports.BookingWebhooks = fakes.FakeBookingWebhooks()
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
     (ports.BookingSource, fakes.FakeBookingSource),
@@ -68,6 +69,7 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (ports.TeamsAccounts, fakes.FakeTeamsAccounts),
     (ports.HomeRecords, fakes.FakeHomeRecords),
     (ports.HomePublisher, fakes.FakeHomePublisher),
+    (ports.BookingWebhooks, fakes.FakeBookingWebhooks),
 ]
 
 

@@ -33,6 +33,7 @@ from bot.commands.kinds import (
     Status,
     TemplateCommand,
     TooLong,
+    WebhookSecret,
 )
 from bot.domain import ChatPlatform
 
@@ -51,6 +52,10 @@ PARSED: list[tuple[str, Command]] = [
     ("connect teams", Connect("teams")),
     ("disconnect zoom", Disconnect("zoom")),
     ("disconnect Teams", Disconnect("teams")),
+    ("connect webhook", Connect("webhook")),
+    ("disconnect webhook", Disconnect("webhook")),
+    ("webhook rotate", WebhookSecret("rotate")),
+    ("webhook Retire-Old", WebhookSecret("retire-old")),
     ("enable", SetFeature(True)),
     ("disable", SetFeature(False)),
     ("services", ListServices()),
@@ -139,10 +144,12 @@ MALFORMED: list[tuple[str, str, str]] = [
     ("services list", "services", "takes no arguments"),
     ("providers all", "providers", "takes no arguments"),
     ("audit log", "audit", "takes no arguments"),
-    ("connect", "connect", "say what to connect: simplybook, zoom or teams"),
+    ("connect", "connect", "say what to connect: simplybook, zoom, teams or webhook"),
     ("connect slack", "connect", "say what to connect"),
     ("connect zoom teams", "connect", "say what to connect"),
-    ("disconnect simplybook", "disconnect", "say what to disconnect: zoom or teams"),
+    ("disconnect simplybook", "disconnect", "say what to disconnect: zoom, teams or webhook"),
+    ("webhook", "webhook", "say `rotate`"),
+    ("webhook delete", "webhook", "say `rotate`"),
     ("service Yoga", "service", "say `enable` or `disable`"),
     ("service enable", "service", "say `enable` or `disable`"),
     ("provider Olena", "provider", "then `zoom`, `teams`, `channel` or `staff`"),

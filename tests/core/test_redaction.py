@@ -37,6 +37,7 @@ MASK = "[redacted]"
         ("password='hunter2hunter2'", "hunter2hunter2"),
         ("sending with xoxb-1234-5678-abcdef", "1234-5678-abcdef"),
         ("socket xapp-1-A1-99-ffee", "1-A1-99-ffee"),
+        ("signing with whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
         ("id eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "eyJzdWIiOiIxIn0"),
         ("posting to https://hooks.slack.com/services/T1/B2/xyz", "/services/T1/B2/xyz"),
         ("GET /m/AbCdEfGhIjKlMnOpQrSt", "AbCdEfGhIjKlMnOpQrSt"),

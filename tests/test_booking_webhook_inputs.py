@@ -1,0 +1,181 @@
+"""Every bad delivery to the booking webhook gets a 4xx with a short JSON reason; nothing is
+stored; never a 5xx (issue 17, must show 2)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from app.bootstrap import Core
+from app.sandbox import Demo
+from app.webhook_example import signed
+from storage.tables import BookingEventRow, JobRow, WebhookBookingRow
+
+from .booking_webhook_sender import BookingSender, connected_sender
+from .conftest import count_rows
+from .harness import SQLITE_ONLY
+
+Delivery = Callable[[BookingSender, Core], httpx.Response]
+
+
+def _wrong_secret(sender: BookingSender, core: Core) -> httpx.Response:
+    other = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
+    return sender.post(sender.event("bad-1"), secret=other)
+
+
+def _altered_body(sender: BookingSender, core: Core) -> httpx.Response:
+    body, headers = signed(sender.event("bad-1"), secret=sender.secret, now=core.clock.now())
+    return httpx.post(sender.url, content=body.replace("Grace", "Mallory"), headers=headers)
+
+
+def _old_timestamp(sender: BookingSender, core: Core) -> httpx.Response:
+    return sender.post(sender.event("bad-1"), at=core.clock.now() - timedelta(minutes=10))
+
+
+def _future_timestamp(sender: BookingSender, core: Core) -> httpx.Response:
+    return sender.post(sender.event("bad-1"), at=core.clock.now() + timedelta(minutes=10))
+
+
+def _unknown_source(sender: BookingSender, core: Core) -> httpx.Response:
+    body, headers = signed(sender.event("bad-1"), secret=sender.secret, now=core.clock.now())
+    return httpx.post(sender.url[:-4] + "beef", content=body, headers=headers)
+
+
+def _over_the_cap(sender: BookingSender, core: Core) -> httpx.Response:
+    event = sender.event("bad-1")
+    event["data"]["padding"] = "x" * (70 * 1024)
+    return sender.post(event)
+
+
+def _malformed_json(sender: BookingSender, core: Core) -> httpx.Response:
+    return sender.post_raw('{"type": "booking.created", "data": {', at=core.clock.now())
+
+
+def _missing_fields(sender: BookingSender, core: Core) -> httpx.Response:
+    event = sender.event("bad-1")
+    del event["data"]["start"], event["data"]["provider"]["name"]
+    return sender.post(event)
+
+
+def _missing_sequence(sender: BookingSender, core: Core) -> httpx.Response:
+    event = sender.event("bad-1")
+    del event["data"]["sequence"]
+    return sender.post(event)
+
+
+def _unknown_type(sender: BookingSender, core: Core) -> httpx.Response:
+    return sender.post(sender.event("bad-1", event_type="booking.exploded"))
+
+
+def _no_signature(sender: BookingSender, core: Core) -> httpx.Response:
+    return sender.post(sender.event("bad-1"), headers={"webhook-signature": ""})
+
+
+def _garbled_signature(sender: BookingSender, core: Core) -> httpx.Response:
+    return sender.post(sender.event("bad-1"), headers={"webhook-signature": "v1"})
+
+
+def _text_timestamp(sender: BookingSender, core: Core) -> httpx.Response:
+    return sender.post(sender.event("bad-1"), headers={"webhook-timestamp": "nan"})
+
+
+def _end_before_start(sender: BookingSender, core: Core) -> httpx.Response:
+    event = sender.event("bad-1")
+    event["data"]["end"] = "2020-01-01T00:00:00+00:00"
+    return sender.post(event)
+
+
+def _unknown_zone(sender: BookingSender, core: Core) -> httpx.Response:
+    event = sender.event("bad-1")
+    event["data"]["time_zone"] = "Mars/Olympus_Mons"
+    return sender.post(event)
+
+
+CASES: list[tuple[str, Delivery, int, str]] = [
+    ("wrong secret", _wrong_secret, 401, "no signature matches"),
+    ("altered body", _altered_body, 401, "no signature matches"),
+    ("timestamp too old", _old_timestamp, 401, "webhook-timestamp is more than 5 minutes off"),
+    ("timestamp too new", _future_timestamp, 401, "webhook-timestamp is more than 5 minutes off"),
+    ("unknown source", _unknown_source, 404, "unknown booking source"),
+    ("body over the cap", _over_the_cap, 413, "larger than 64 KiB"),
+    ("malformed JSON", _malformed_json, 400, "not valid JSON"),
+    ("missing fields", _missing_fields, 422, "missing field(s): data.start, data.provider.name"),
+    ("no sequence", _missing_sequence, 422, "data.sequence (or data.updated_at)"),
+    ("unknown type", _unknown_type, 422, "type:"),
+    ("no signature", _no_signature, 400, "missing header(s): webhook-signature"),
+    ("garbled signature", _garbled_signature, 400, "webhook-signature is not a list"),
+    ("text timestamp", _text_timestamp, 400, "webhook-timestamp must be whole seconds"),
+    ("end before start", _end_before_start, 422, "data.end must be after data.start"),
+    ("unknown time zone", _unknown_zone, 422, "data.time_zone"),
+]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("name", "deliver", "status", "reason"), CASES, ids=[case[0] for case in CASES]
+)
+def test_a_bad_delivery_gets_its_4xx_and_a_reason_and_nothing_is_stored(
+    core: Core, demo: Demo, web: str, name: str, deliver: Delivery, status: int, reason: str
+) -> None:
+    sender = connected_sender(core, demo, web)
+
+    answer = deliver(sender, core)
+
+    assert answer.status_code == status, answer.text
+    assert reason in answer.json()["reason"]
+    assert answer.json()["ok"] is False
+    assert count_rows(core, BookingEventRow) == 0
+    assert count_rows(core, WebhookBookingRow) == 0
+    assert count_rows(core, JobRow) == 0
+
+
+@SQLITE_ONLY
+def test_unknown_fields_are_ignored_and_updated_at_may_stand_for_the_sequence(
+    core: Core, demo: Demo, web: str
+) -> None:
+    sender = connected_sender(core, demo, web)
+    event = sender.event("fine-1")
+    del event["data"]["sequence"]
+    event["data"]["updated_at"] = "2026-11-29T12:00:00.000007+02:00"
+    event["data"]["room"] = {"floor": 3}
+    event["extra"] = ["ignored"]
+
+    answer = sender.post(event)
+
+    assert answer.status_code == 202, answer.text
+    state = core.booking_webhooks.latest_event(
+        company_id=demo.company_id, source_id=sender.source_id, booking_id="fine-1"
+    )
+    since_1970 = datetime(2026, 11, 29, 10, 0, 0, 7, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    assert state is not None and state.sequence == since_1970 // timedelta(microseconds=1)
+
+
+@SQLITE_ONLY
+def test_hostile_bodies_never_get_a_5xx(core: Core, demo: Demo, web: str) -> None:
+    sender = connected_sender(core, demo, web)
+    bodies = [
+        "",
+        "[]",
+        "null",
+        '"x"',
+        "[" * 5000,
+        '{"type": 1e999}',
+        '{"type": "\\ud800"}',
+        '{"type": "booking.created", "data": {"booking_id": "\\u0000"}}',
+        json.dumps({"type": "booking.created", "data": None}),
+        json.dumps(
+            {"type": "booking.created", "data": {"booking_id": "../../etc", "sequence": -1}}
+        ),
+        json.dumps({"type": "booking.created", "data": {"sequence": 10**30}}),
+    ]
+    for body in bodies:
+        answer = sender.post_raw(body, at=core.clock.now())
+        assert 400 <= answer.status_code < 500, (body[:20], answer.text)
+        assert answer.json()["reason"]
+    invalid_utf8 = httpx.post(sender.url, content=b"\xff\xfe{}", headers={"webhook-id": "x"})
+    assert invalid_utf8.status_code == 400
+    assert count_rows(core, BookingEventRow) == 0

@@ -192,11 +192,10 @@ def _command_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if " — " in line]
 
 
+@pytest.mark.parametrize("front_end", ["slack"], indirect=True)
 def test_slack_help_describes_each_command_in_groups(
     front_end: FrontEnd, world: SandboxWorld
 ) -> None:
-    if front_end.name != "slack":
-        pytest.skip("the Teams help has its own test")
     slack = SlackPlatform(world, front_end.meetbot.url)
     slack.team_id = front_end.demo.team_id
     answer = slack.command("help", user=SLACK_ADMIN)
@@ -212,11 +211,10 @@ def test_slack_help_describes_each_command_in_groups(
     assert "`/meetings provider Olena Koval staff @olena`" in section, "examples"
 
 
+@pytest.mark.parametrize("front_end", ["teams"], indirect=True)
 def test_teams_help_card_has_no_backticks_and_no_slash_command(
     front_end: FrontEnd, teams: Tenant
 ) -> None:
-    if front_end.name != "teams":
-        pytest.skip("the Slack help has its own test")
     [post] = ask(teams, front_end.meetbot, teams.olena, "help")
     [card] = activity_cards(post["activity"])
     rendered = json.dumps(card, ensure_ascii=False)

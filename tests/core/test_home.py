@@ -34,8 +34,8 @@ from bot.usecases.home import NOT_SET_UP, HomeDeps, home_opened, refresh_homes
 from tests.core.fakes import (
     EPOCH,
     FakeAlertStore,
-    FakeClock,
     FakeBookingWebhooks,
+    FakeClock,
     FakeHomePublisher,
     FakeHomeRecords,
     RecordFakes,

@@ -393,4 +393,5 @@ def home_deps(core: Core, integrations: Integrations) -> HomeDeps:
         urls=PublicUrls(core.settings.public_url),
         clock=core.clock,
         teams_accounts=core.ms_accounts if integrations.microsoft else None,
+        booking_webhooks=core.booking_webhooks,
     )

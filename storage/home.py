@@ -83,11 +83,12 @@ class SqlHome:
             ]
 
     def record_published(self, *, company_id: str, viewer: Actor, digest: str) -> None:
+        """Keeps the digest, and whether the viewer was a workspace admin when it was made."""
         with write_connection(self._engine) as connection:
             connection.execute(
                 HomeViewerRow.__table__.update()  # type: ignore[attr-defined]
                 .where(*_viewer_is(company_id, viewer))
-                .values(digest=digest)
+                .values(digest=digest, is_workspace_admin=viewer.is_workspace_admin)
             )
 
     def upcoming(

@@ -189,6 +189,30 @@ def test_an_admin_sees_the_set_up_and_the_open_problems_with_their_fix_buttons(
     assert "No open problems." in texts(shown) and buttons(shown) == []
 
 
+def test_a_workspace_admin_demoted_in_slack_no_longer_sees_the_admins_home(
+    two: TwoCompanies,
+) -> None:
+    """A workspace admin without a meetbot role is a meetbot admin only while Slack says so:
+    each refresh asks Slack again (users.info), so a demotion shows at the next change."""
+    studio = two.studio
+    team = studio.demo.team_id
+    two.world.slack.add_user(team, id="UOWNER01", name="Former Owner", is_admin=True)
+    assert "Set-up" in texts(two.open_home(team, "UOWNER01"))
+    two.open_home(team, studio.admin.user_id)  # an admin by meetbot role, and a Slack admin
+
+    two.world.slack.add_user(team, id="UOWNER01", name="Former Owner", is_admin=False)
+    studio.core.alerts.raise_alert(
+        company_id=studio.demo.company_id, spec=alerts.zoom_revoked("Zoom refused the token")
+    )
+    studio.run_jobs()
+
+    shown = valid_home(two.world.slack.home_view(team, "UOWNER01") or {})
+    assert "Set-up" not in texts(shown) and "Zoom needs reconnecting" not in texts(shown)
+    assert buttons(shown) == []
+    admin = valid_home(two.world.slack.home_view(team, studio.admin.user_id) or {})
+    assert "Zoom needs reconnecting" in texts(admin)  # refreshed, and still an admin's Home
+
+
 def test_home_offers_start_once_the_booking_is_paid(two: TwoCompanies) -> None:
     studio = two.studio
     booking = studio.book_and_sync(payment_status="not_paid")
@@ -358,3 +382,43 @@ def test_names_on_home_render_literally() -> None:
 
     assert "<!channel>" not in shown and "<https://evil" not in shown and "<@U0ADMIN>" not in shown
     assert shown.count("&lt;!channel&gt;") == 2
+
+
+def test_long_names_on_home_are_cut_at_a_word_with_an_ellipsis() -> None:
+    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    words = "Deep stretching and breathing for complete beginners " * 40
+    view = HomeView(
+        title=f"meetbot for {words}",
+        intro="You hold Olena's meetings.",
+        meetings=(
+            HomeMeeting(
+                title=f"{words} · Ann",
+                start=start,
+                end=start + timedelta(hours=1),
+                when="Tue 01 Dec 2026, 11:00–12:00 (Europe/Kyiv)",
+                host_link="https://meetbot.example/h/t",
+                start_button=ActionButton(words, START_ACTION, "m1", "primary"),
+            ),
+        ),
+        admin=True,
+        problems=(HomeProblem(words, words * 2, "01 Dec 2026 09:00 (UTC)"),),
+    )
+
+    shown = valid_home(render_home(view))
+
+    header = shown["blocks"][0]["text"]["text"]
+    meeting = next(b for b in shown["blocks"] if b.get("block_id") == "meeting_0")
+    problem = next(b for b in shown["blocks"] if b.get("block_id") == "problem_0")
+    [start_button] = [b for b in buttons(shown) if b["action_id"] == START_ACTION]
+    cut = [
+        header,
+        meeting["text"]["text"].split("*")[1],
+        problem["text"]["text"].split("*")[1],
+        start_button["text"]["text"],
+    ]
+    for text in cut:
+        assert text.endswith("…"), text
+        kept = text.removesuffix("…").removeprefix("meetbot for ")
+        assert words.startswith(kept) and words[len(kept)] == " ", text  # a whole word kept
+    assert len(header) <= 150 and len(start_button["text"]["text"]) <= 75
+    assert problem["text"]["text"].endswith("…") and len(problem["text"]["text"]) <= 3000

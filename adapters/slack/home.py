@@ -18,11 +18,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import _mrkdwn_keeping_mentions, escape
+from adapters.slack.render import escape, mrkdwn_keeping_mentions
 from adapters.slack.sender import SlackSender
 from bot.domain import Actor
 from bot.home import HomeMeeting, HomeProblem, HomeView
-from bot.messages import ActionButton
+from bot.messages import ActionButton, shorten
 
 log = logging.getLogger("meetbot.slack")
 
@@ -54,7 +54,7 @@ def _admin(view: HomeView) -> list[dict[str, Any]]:
     lines = "\n".join(f"*{escape(fact.label)}:* {escape(fact.value)}" for fact in view.setup)
     blocks = [{"type": "divider"}, _header("Set-up"), _section(lines or "Nothing set up yet.")]
     if view.todo:
-        todo = "\n".join(f"• {_mrkdwn_keeping_mentions(step)}" for step in view.todo)
+        todo = "\n".join(f"• {mrkdwn_keeping_mentions(step)}" for step in view.todo)
         blocks.append(_section(f"*Still to do:*\n{todo}"))
     blocks.append(_header("Open problems"))
     for number, problem in enumerate(view.problems):
@@ -67,14 +67,14 @@ def _admin(view: HomeView) -> list[dict[str, Any]]:
 def _meeting(number: int, meeting: HomeMeeting) -> list[dict[str, Any]]:
     minutes = round((meeting.end - meeting.start).total_seconds() / 60)
     when = f"{_date(meeting.start, '{date_short_pretty} {time}', meeting.when)} · {minutes} min"
-    text = f"*{escape(meeting.title[:TITLE_CHARS])}*\n{when}"
+    text = f"*{escape(shorten(meeting.title, TITLE_CHARS))}*\n{when}"
     if meeting.state:
         text += f"\n_{escape(meeting.state)}_"
     buttons = [
         {
             "type": "button",
             "action_id": HOST_LINK_ACTION,
-            "text": _plain("Host link", BUTTON_CHARS),
+            "text": _text("plain_text", "Host link", BUTTON_CHARS),
             "url": meeting.host_link[:URL_CHARS],
         }
     ]
@@ -88,7 +88,7 @@ def _meeting(number: int, meeting: HomeMeeting) -> list[dict[str, Any]]:
 
 def _problem(number: int, problem: HomeProblem) -> list[dict[str, Any]]:
     text = (
-        f"*{escape(problem.title[:TITLE_CHARS])}*\n{_mrkdwn_keeping_mentions(problem.text)}\n"
+        f"*{escape(shorten(problem.title, TITLE_CHARS))}*\n{mrkdwn_keeping_mentions(problem.text)}\n"
         f"_Since {escape(problem.since)}_"
     )
     blocks = [_section(text, block_id=f"problem_{number}")]
@@ -113,7 +113,7 @@ def _button(action: ActionButton) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "action_id": action.action_id,
-        "text": _plain(action.label, BUTTON_CHARS),
+        "text": _text("plain_text", action.label, BUTTON_CHARS),
         "value": (action.value or action.action_id)[:VALUE_CHARS],
     }
     if action.style:
@@ -122,27 +122,26 @@ def _button(action: ActionButton) -> dict[str, Any]:
 
 
 def _header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": _plain(text, HEADER_CHARS)}
+    return {"type": "header", "text": _text("plain_text", text, HEADER_CHARS)}
 
 
 def _section(mrkdwn: str, *, block_id: str = "") -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "section", "text": _cut_mrkdwn(mrkdwn, SECTION_CHARS)}
+    block: dict[str, Any] = {"type": "section", "text": _text("mrkdwn", mrkdwn, SECTION_CHARS)}
     if block_id:
         block["block_id"] = block_id
     return block
 
 
 def _context(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_cut_mrkdwn(mrkdwn, CONTEXT_CHARS)]}
+    return {"type": "context", "elements": [_text("mrkdwn", mrkdwn, CONTEXT_CHARS)]}
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
-    cut = text if len(text) <= limit else text[: limit - 1] + "…"
-    return {"type": "plain_text", "text": cut or " ", "emoji": True}
-
-
-def _cut_mrkdwn(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": (text if len(text) <= limit else text[: limit - 1] + "…")}
+def _text(kind: str, text: str, limit: int) -> dict[str, Any]:
+    """A text object within Slack's `limit`, cut at a word with "…" (Slack refuses an empty one)."""
+    block: dict[str, Any] = {"type": kind, "text": shorten(text, limit) or " "}
+    if kind == "plain_text":
+        block["emoji"] = True
+    return block
 
 
 class SlackHomePublisher:
@@ -155,6 +154,9 @@ class SlackHomePublisher:
         await self._sender.publish_view(
             workspace_id=workspace_id, user_id=user_id, view=render_home(view)
         )
+
+    async def is_workspace_admin(self, *, workspace_id: str, user_id: str) -> bool:
+        return await self._sender.is_workspace_admin(workspace_id=workspace_id, user_id=user_id)
 
 
 HomeOpened = Callable[[Actor], Awaitable[object]]

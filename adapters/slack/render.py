@@ -27,7 +27,7 @@ def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _mrkdwn_keeping_mentions(text: str) -> str:
+def mrkdwn_keeping_mentions(text: str) -> str:
     """Escapes text but keeps `<@U1>`/`<#C1>` mentions, which meetbot's own texts use.
 
     Only `text` and `note` go through this; user data belongs in facts."""
@@ -96,7 +96,7 @@ def render(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": _mrkdwn_keeping_mentions(message.text)[:3000]},
+                "text": {"type": "mrkdwn", "text": mrkdwn_keeping_mentions(message.text)[:3000]},
             }
         )
     if message.body:

@@ -42,6 +42,8 @@ AUTH_PROBLEMS = {
 
 # What views.publish answers to a view or user that no retry can fix.
 VIEW_REFUSALS = {"invalid_blocks", "invalid_arguments", "user_not_found", "not_enabled"}
+# What users.info answers about someone who is no longer a member (so no admin either).
+USER_GONE = {"user_not_found", "user_not_visible", "account_inactive"}
 
 TokenFor = Callable[[str], str | None]
 # Slack: about one message a second per channel, short bursts allowed.
@@ -312,6 +314,19 @@ class SlackSender:
             if code in VIEW_REFUSALS:
                 raise PermanentFailure(f"Slack refused the Home view: {code}") from error
             raise
+
+    async def is_workspace_admin(self, *, workspace_id: str, user_id: str) -> bool:
+        """Whether Slack says the user is an admin or owner now (`users.info`, a read)."""
+        try:
+            info = await self._call(workspace_id, "users.info", may_repeat=True, user=user_id)
+        except RetryLater as error:
+            cause = error.__cause__
+            code = cause.response.get("error") if isinstance(cause, SlackApiError) else None
+            if code in USER_GONE:  # nobody there to be an admin
+                return False
+            raise
+        user = info.get("user") or {}
+        return any(bool(user.get(flag)) for flag in ("is_admin", "is_owner", "is_primary_owner"))
 
     async def post_file(
         self, *, target: ChatTarget, filename: str, content: bytes, title: str, comment: str

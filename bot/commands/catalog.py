@@ -152,14 +152,6 @@ async def _zoom_emails(deps: AdminDeps, company: Company) -> dict[str, str]:
     return {user.id: user.email for user in users}
 
 
-def teams_text(account: MsAccount | None) -> str:
-    if account is None:
-        return "not connected"
-    if account.state is not AccountState.ACTIVE:
-        return f"{account.username}: needs reconnecting ({account.state_reason or account.state})"
-    return f"connected as {account.username}"
-
-
 def provider_line(provider: Provider, hosts: Hosts) -> str:
     if provider.platform is MeetingPlatform.TEAMS:
         own, shared = hosts.teams.get(provider.external_id), hosts.teams.get("")

@@ -4,45 +4,17 @@ form that connects meetbot to the booking system."""
 from __future__ import annotations
 
 from bot.commands.authorization import access_of
-from bot.commands.catalog import known_hosts, provider_line, teams_text
+from bot.commands.catalog import known_hosts, provider_line
 from bot.commands.deps import AdminDeps, callback_url, resumed
 from bot.commands.kinds import SetFeature, Status
 from bot.commands.reply import Reply, say
-from bot.domain import AccountState, Actor, AlertKind, Company, SimplyBookCredentials
+from bot.commands.setup_facts import setup_facts
+from bot.domain import Actor, AlertKind, Company, SimplyBookCredentials
 from bot.errors import BookingSystemRejected, MeetbotError, RetryLater
 from bot.messages import ChatMessage, Fact
 
 KIOSK_PLUGIN = "kiosk"  # plugin names of SimplyBook.me's feature switches (unconfirmed spellings)
 CLIENT_LOGIN_PLUGIN = "client_login"
-
-
-def _zoom_text(deps: AdminDeps, company: Company) -> str:
-    zoom = deps.zoom_accounts.zoom_account(company_id=company.id)
-    if zoom is None:
-        return "not connected"
-    return (
-        "connected"
-        if zoom.state is AccountState.ACTIVE
-        else f"needs reconnecting: {zoom.state_reason}"
-    ) + f" (account {zoom.zoom_account_id})"
-
-
-def _simplybook_text(company: Company) -> str:
-    if not company.uses_simplybook:
-        return "not connected (bookings come from the booking webhook)"
-    return f"connected as {company.simplybook_login} ({company.timezone})"
-
-
-def _webhook_facts(deps: AdminDeps, company: Company) -> tuple[Fact, ...]:
-    webhooks = deps.booking_webhooks
-    source = webhooks.company_source(company_id=company.id) if webhooks else None
-    if source is None:
-        return ()
-    secrets = len(source.secrets)
-    rotating = f", {secrets} secrets valid while rotating" if secrets > 1 else ""
-    return (
-        Fact("Booking webhook", f"connected ({deps.urls.booking_webhook(source.id)}{rotating})"),
-    )
 
 
 def _problems_note(deps: AdminDeps, company: Company) -> str:
@@ -58,21 +30,9 @@ def _problems_note(deps: AdminDeps, company: Company) -> str:
 
 
 async def status(deps: AdminDeps, actor: Actor, company: Company, command: Status) -> Reply:
-    services = [s.name for s in deps.catalog.services(company_id=company.id) if s.online_meetings]
     providers = deps.catalog.providers(company_id=company.id)
     hosts = await known_hosts(deps, company)
-    facts: tuple[Fact, ...] = (
-        Fact("Online meetings", "on" if company.online_meetings_enabled else "off"),
-        Fact("SimplyBook.me", _simplybook_text(company)),
-        *_webhook_facts(deps, company),
-        Fact("Zoom", _zoom_text(deps, company)),
-        *(
-            (Fact("Microsoft Teams", teams_text(hosts.teams.get(""))),)
-            if deps.teams_accounts
-            else ()
-        ),
-        Fact("Services with online meetings", ", ".join(services) or "none yet"),
-    )
+    facts = setup_facts(deps, company)
     lines = "\n".join(f"• {p.name}: {provider_line(p, hosts)}" for p in providers)
     # Replies are private to the asker, so an admin may see the secret callback URL here.
     if company.uses_simplybook and access_of(deps.staff, actor, company).may(

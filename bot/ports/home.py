@@ -28,8 +28,8 @@ class UpcomingMeeting:
 
 @dataclass(frozen=True, slots=True)
 class HomeViewer:
-    """Someone who opened Home, as they were then (a workspace admin or not), and the digest of
-    the view they were last shown ("" before the first)."""
+    """Someone who opened Home, as the platform last said (a workspace admin or not), and the
+    digest of the view they were last shown ("" before the first)."""
 
     actor: Actor
     digest: str
@@ -52,6 +52,13 @@ class HomeRecords(Protocol):
 
 
 class HomePublisher(Protocol):
+    """Where Home is shown. Essential: both."""
+
     async def publish_home(self, *, workspace_id: str, user_id: str, view: HomeView) -> None:
         """Replaces the user's Home with `view` (publishing the same view twice is harmless)."""
+        ...
+
+    async def is_workspace_admin(self, *, workspace_id: str, user_id: str) -> bool:
+        """Whether the person is an admin or owner of the workspace now, as the platform says.
+        Raises `RetryLater` when the platform asks to wait, `MeetbotError` when it cannot say."""
         ...

@@ -19,12 +19,14 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.commands.authorization import Access, access_of
-from bot.domain import AccountState, Actor, Alert, Company, MsAccount, ZoomAccount
+from bot.commands.setup_facts import setup_facts
+from bot.domain import Actor, Alert, Company
 from bot.errors import MeetbotError, RetryLater
 from bot.home import MAX_MEETINGS, MAX_PROBLEMS, HomeMeeting, HomeProblem, HomeView
 from bot.messages import START_ACTION, ActionButton, Fact, format_time_range
 from bot.ports import (
     AlertStore,
+    BookingWebhooks,
     Catalog,
     Companies,
     HomePublisher,
@@ -42,7 +44,8 @@ log = logging.getLogger("meetbot.home")
 NOT_SET_UP = HomeView(
     title="meetbot",
     intro="meetbot runs online meetings for bookings, but it is not connected to a booking "
-    "system in this workspace yet. An admin starts with `/meetings connect simplybook`.",
+    "system in this workspace yet. An admin starts with `/meetings connect simplybook`, or with "
+    "`/meetings connect webhook` for another booking system.",
 )
 BUTTON_ANSWERS = "Answers to the buttons here arrive in meetbot's Messages tab."
 
@@ -59,6 +62,7 @@ class HomeDeps:
     urls: PublicUrls
     clock: Clock
     teams_accounts: TeamsAccounts | None = None  # None: Microsoft Teams is not configured here
+    booking_webhooks: BookingWebhooks | None = None  # None: the booking webhook is not served
 
 
 async def home_opened(deps: HomeDeps, viewer: Actor) -> str:
@@ -101,6 +105,7 @@ async def _publish_if_changed(deps: HomeDeps, company: Company, viewer: HomeView
     )
     if bound is None or bound.id != company.id:  # the workspace belongs elsewhere now
         return "skipped"
+    actor = await _as_now(deps, company, actor)
     view = home_view(deps, actor, company)
     if view.digest() == viewer.digest:
         return "unchanged"
@@ -117,6 +122,28 @@ async def _publish_if_changed(deps: HomeDeps, company: Company, viewer: HomeView
     return "published"
 
 
+async def _as_now(deps: HomeDeps, company: Company, actor: Actor) -> Actor:
+    """The viewer with their standing of now, not of when they last opened Home: a meetbot role
+    is read at every refresh anyway; being a workspace admin (which makes a meetbot admin only
+    without a role) is asked of the platform again, so someone demoted there stops seeing the
+    admin's Home. Not knowing counts as not an admin, never the reverse."""
+    if not actor.is_workspace_admin:
+        return actor
+    member = deps.staff.staff_member(company_id=company.id, actor=actor)
+    if member is not None and member.role:
+        return actor
+    try:
+        still = await deps.publisher.is_workspace_admin(
+            workspace_id=actor.workspace_id, user_id=actor.user_id
+        )
+    except RetryLater:
+        raise
+    except MeetbotError as unknown:
+        log.warning("could not check whether a Home viewer is a workspace admin: %s", unknown)
+        still = False
+    return replace(actor, is_workspace_admin=still)
+
+
 def home_view(deps: HomeDeps, viewer: Actor, company: Company | None) -> HomeView:
     if company is None:
         return NOT_SET_UP
@@ -124,7 +151,7 @@ def home_view(deps: HomeDeps, viewer: Actor, company: Company | None) -> HomeVie
     admin = access.may("press an admin button")
     meetings, meetings_note = _meetings(deps, company, access)
     view = HomeView(
-        title=f"meetbot for {company.name}"[:150],
+        title=f"meetbot for {company.name}",
         intro=_intro(deps, company, access, admin),
         meetings=meetings,
         meetings_note=meetings_note,
@@ -207,27 +234,8 @@ def _meeting(
 
 
 def _setup(deps: HomeDeps, company: Company) -> tuple[Fact, ...]:
-    services = deps.catalog.services(company_id=company.id)
-    online = [service for service in services if service.online_meetings]
-    facts = [
-        Fact("Online meetings", "on" if company.online_meetings_enabled else "off"),
-        Fact("SimplyBook.me", f"connected as {company.simplybook_login} ({company.timezone})"),
-        Fact("Zoom", _account_state(deps.zoom_accounts.zoom_account(company_id=company.id))),
-    ]
-    if deps.teams_accounts is not None:
-        own = deps.teams_accounts.account(company_id=company.id)
-        facts.append(Fact("Microsoft Teams", _account_state(own)))
-    facts += [
-        Fact("Services with online meetings", f"{len(online)} of {len(services)}"),
-        Fact("Providers", str(len(deps.catalog.providers(company_id=company.id)))),
-    ]
-    return tuple(facts)
-
-
-def _account_state(account: ZoomAccount | MsAccount | None) -> str:
-    if account is None:
-        return "not connected"
-    return "connected" if account.state is AccountState.ACTIVE else "needs reconnecting"
+    providers = len(deps.catalog.providers(company_id=company.id))
+    return (*setup_facts(deps, company), Fact("Providers", str(providers)))
 
 
 def _problem(alert: Alert, timezone: str) -> HomeProblem:

@@ -10,18 +10,25 @@ one finds the time changed and does nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.domain import Booking, ChatTarget, Company, Meeting, MeetingState, Provider
+from bot.domain import AlertSpec, Booking, ChatTarget, Company, Meeting, MeetingState, Provider
+from bot.errors import ChatAuthRevoked, ChatChannelUnavailable
 from bot.messages import (
+    ChatMessage,
     Mentioned,
     cancelled_reply,
     ended_message,
     rescheduled_message,
     starting_message,
 )
+from bot.usecases import alerts
 from bot.usecases.sync_deps import SyncDeps, reference
+
+log = logging.getLogger("meetbot.sync")
 
 MentionsFor = Callable[[ChatTarget], tuple[Mentioned, ...]]
 
@@ -122,8 +129,9 @@ async def tell_cancelled(
 
 
 async def tell_ended(deps: SyncDeps, company: Company, booking: Booking, provider: Provider) -> str:
-    """A booking that ended before meetbot heard of it gets no meeting; its provider (or, with no
-    channel chosen, the admins) is told so once."""
+    """A booking that ended before meetbot heard of it gets no meeting; its provider is told so
+    once, or, when their channel is not chosen or cannot be used, the admins (as the booking's
+    message would be). The note says who was told, and if nobody could be."""
     details = booking.details
     said = ended_message(
         service_name=details.service_name,
@@ -134,14 +142,61 @@ async def tell_ended(deps: SyncDeps, company: Company, booking: Booking, provide
         end=details.end,
         timezone=company.timezone,
     )
-    targets = (
-        [provider.channel] if provider.channel else deps.outbox.admin_inboxes(company_id=company.id)
+    done = "the booking had already ended; no meeting made"
+    if provider.channel is None:
+        spec = alerts.provider_without_channel(provider.name, provider.external_id)
+        why = f"no channel is chosen for {provider.name}'s bookings"
+    else:
+        try:
+            await _tell_ended_once(deps, company, booking, provider.channel, said)
+            return f"{done}, the provider was told"
+        except ChatChannelUnavailable as unusable:
+            channel_id = provider.channel.channel_id
+            spec = alerts.channel_unusable(
+                provider.name, provider.external_id, channel_id, str(unusable)
+            )
+            why = f"{unusable} (the channel chosen for {provider.name})"
+    told = await _tell_admins_ended(deps, company, booking, provider, said, spec, why)
+    if not told:
+        return f"{done}, and nobody was told: {why}, and no admin could be reached"
+    return f"{done}; {why}, so {told} admin(s) were told instead"
+
+
+async def _tell_admins_ended(
+    deps: SyncDeps,
+    company: Company,
+    booking: Booking,
+    provider: Provider,
+    said: ChatMessage,
+    spec: AlertSpec,
+    why: str,
+) -> int:
+    """How many admins were told; the set-up problem is raised for them as for any booking."""
+    admins = deps.outbox.admin_inboxes(company_id=company.id)
+    if not admins:
+        return 0
+    deps.alerts.raise_alert(company_id=company.id, spec=spec, booking=reference(booking))
+    fallback = replace(
+        said,
+        title=f"For {provider.name}: {said.title}",
+        text=f"{said.text}\nThis could not be told to {provider.name}: {why}. {spec.fix}",
     )
-    for target in targets:
-        await deps.outbox.post_once(
-            company_id=company.id,
-            key=f"ended:{booking.id}:{target.channel_id}",
-            target=target,
-            message=said,
-        )
-    return "the booking had already ended; no meeting made, the provider was told"
+    told = 0
+    for admin in admins:
+        try:
+            await _tell_ended_once(deps, company, booking, admin, fallback)
+            told += 1
+        except (ChatChannelUnavailable, ChatAuthRevoked) as unreachable:  # try the others
+            log.warning("an admin could not be reached: %s", unreachable)
+    return told
+
+
+async def _tell_ended_once(
+    deps: SyncDeps, company: Company, booking: Booking, target: ChatTarget, said: ChatMessage
+) -> None:
+    await deps.outbox.post_once(
+        company_id=company.id,
+        key=f"ended:{booking.id}:{target.channel_id}",
+        target=target,
+        message=said,
+    )

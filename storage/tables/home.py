@@ -20,6 +20,6 @@ class HomeViewerRow(SQLModel, table=True):
     platform: str
     workspace_id: str
     user_id: str
-    is_workspace_admin: bool = False  # as the platform said when they last opened Home
+    is_workspace_admin: bool = False  # as the platform last said (open or refresh)
     digest: str = ""  # of the view last published for them, so an unchanged one is not sent again
     opened_at: datetime = utc_column(now=True)

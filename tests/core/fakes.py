@@ -1316,7 +1316,7 @@ class FakeHomeRecords:
         known = self.viewers_by_company.get(company_id, {})
         key = (viewer.platform.value, viewer.workspace_id, viewer.user_id)
         if key in known:
-            known[key] = replace(known[key], digest=digest)
+            known[key] = HomeViewer(viewer, digest)
 
     def upcoming(
         self, *, company_id: str, provider_external_id: str, since: datetime, limit: int
@@ -1357,10 +1357,17 @@ class FakeHomePublisher(Failing):
     def __init__(self) -> None:
         super().__init__()
         self.published: list[tuple[str, str, HomeView]] = []
+        self.workspace_admins: set[tuple[str, str]] = set()  # (workspace, user) the platform says
+        self.admin_checks: list[tuple[str, str]] = []
 
     async def publish_home(self, *, workspace_id: str, user_id: str, view: HomeView) -> None:
         self._maybe_fail()
         self.published.append((workspace_id, user_id, view))
+
+    async def is_workspace_admin(self, *, workspace_id: str, user_id: str) -> bool:
+        self._maybe_fail()
+        self.admin_checks.append((workspace_id, user_id))
+        return (workspace_id, user_id) in self.workspace_admins
 
     def shown(self, workspace_id: str, user_id: str) -> HomeView | None:
         views = [view for ws, user, view in self.published if (ws, user) == (workspace_id, user_id)]

@@ -34,6 +34,7 @@ from bot.usecases.home import NOT_SET_UP, HomeDeps, home_opened, refresh_homes
 from tests.core.fakes import (
     EPOCH,
     FakeAlertStore,
+    FakeBookingWebhooks,
     FakeClock,
     FakeHomePublisher,
     FakeHomeRecords,
@@ -63,6 +64,7 @@ class Homes:
         self.records.companies.add(STUDIO, workspace=("slack", "T1"))
         self.records.companies.add(GYM, workspace=("slack", "T2"))
         self.alerts = FakeAlertStore(self.clock)
+        self.webhooks = FakeBookingWebhooks()
         self.home = FakeHomeRecords(self.records.records)
         self.publisher = FakeHomePublisher()
         shared = self.records.records
@@ -94,6 +96,7 @@ class Homes:
             "alerts": self.alerts,
             "home": self.home,
             "publisher": self.publisher,
+            "booking_webhooks": self.webhooks,
             "urls": PublicUrls("https://meetbot.example"),
             "clock": self.clock,
         }
@@ -227,8 +230,10 @@ def test_an_admin_sees_the_set_up_and_each_open_problem_with_its_fix_button(
 
     assert view.admin and view.meetings == ()  # an admin tied to no provider has no meetings
     setup = {fact.label: fact.value for fact in view.setup}
-    assert setup["Online meetings"] == "on" and setup["Zoom"] == "connected"
-    assert setup["Services with online meetings"] == "1 of 1"
+    assert setup["Online meetings"] == "on" and setup["Zoom"] == "connected (account acc1)"
+    assert setup["SimplyBook.me"] == "connected as studio (Europe/Kyiv)"
+    assert setup["Services with online meetings"] == "Yoga" and setup["Providers"] == "2"
+    assert "Booking webhook" not in setup
     [problem] = view.problems
     assert problem.title == "Zoom needs reconnecting"
     assert problem.fix is not None and problem.fix.action_id == alerts.ACTION_RECONNECT_ZOOM
@@ -303,3 +308,95 @@ def test_a_viewer_slack_refuses_is_not_remembered(homes: Homes) -> None:
         asyncio.run(home_opened(homes.deps(), OLENA))
 
     assert homes.home.viewers(company_id="c1") == []
+
+
+def test_an_admin_of_a_company_fed_only_by_the_booking_webhook_sees_the_webhook(
+    homes: Homes,
+) -> None:
+    shop = Company("c3", "", "Shop", "UTC", online_meetings_enabled=True)
+    homes.records.companies.add(shop, workspace=("slack", "T3"))
+    source, _secret = homes.webhooks.connect(company_id="c3")
+    boss = Actor(ChatPlatform.SLACK, "T3", "U-boss")
+    homes.records.staff.set_role(company_id="c3", actor=boss, user_id=boss.user_id, role="admin")
+
+    setup = {fact.label: fact.value for fact in homes.open(boss).setup}
+
+    assert setup["SimplyBook.me"] == "not connected (bookings come from the booking webhook)"
+    assert setup["Booking webhook"] == (
+        f"connected (https://meetbot.example/webhooks/bookings/{source.id})"
+    )
+    assert setup["Zoom"] == "not connected"
+
+
+def test_a_workspace_without_a_company_is_told_both_ways_to_start() -> None:
+    assert "`/meetings connect simplybook`" in NOT_SET_UP.intro
+    assert "`/meetings connect webhook`" in NOT_SET_UP.intro
+
+
+def test_a_workspace_admin_demoted_in_slack_loses_the_admins_home_at_the_next_refresh(
+    homes: Homes,
+) -> None:
+    owner = Actor(ChatPlatform.SLACK, "T1", "U-owner", is_workspace_admin=True)  # no meetbot role
+    homes.publisher.workspace_admins.add(("T1", "U-owner"))
+    homes.alerts.raise_alert(company_id="c1", spec=alerts.kiosk_on())
+    assert homes.open(owner).admin
+
+    homes.publisher.workspace_admins.clear()  # Slack: no longer an admin or owner
+    homes.alerts.raise_alert(company_id="c1", spec=alerts.zoom_revoked("revoked"))
+    asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
+
+    shown = homes.publisher.shown("T1", "U-owner")
+    assert shown is not None and not shown.admin
+    assert shown.setup == () and shown.problems == ()
+    [viewer] = homes.home.viewers(company_id="c1")
+    assert not viewer.actor.is_workspace_admin  # kept: the next refresh need not ask again
+    asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
+    assert homes.publisher.admin_checks == [("T1", "U-owner")]
+
+
+def test_a_workspace_admin_still_admin_keeps_the_admins_home_and_a_meetbot_role_decides_alone(
+    homes: Homes,
+) -> None:
+    owner = Actor(ChatPlatform.SLACK, "T1", "U-owner", is_workspace_admin=True)
+    homes.publisher.workspace_admins.add(("T1", "U-owner"))
+    homes.open(owner)
+    # An admin by meetbot role who is a workspace admin too: the role decides, Slack is not asked.
+    homes.open(replace(ADMIN, is_workspace_admin=True))
+    homes.alerts.raise_alert(company_id="c1", spec=alerts.kiosk_on())
+
+    asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
+
+    shown = homes.publisher.shown("T1", "U-owner")
+    assert shown is not None and shown.admin and shown.problems
+    assert homes.publisher.admin_checks == [("T1", "U-owner")]
+
+
+def test_an_admin_demoted_by_a_meetbot_role_loses_the_admins_home_at_the_next_refresh(
+    homes: Homes,
+) -> None:
+    assert homes.open(ADMIN).admin
+    homes.records.staff.set_role(company_id="c1", actor=ADMIN, user_id=ADMIN.user_id, role="junior")
+    homes.alerts.raise_alert(company_id="c1", spec=alerts.kiosk_on())
+
+    asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
+
+    shown = homes.publisher.shown(ADMIN.workspace_id, ADMIN.user_id)
+    assert shown is not None and not shown.admin and shown.problems == ()
+
+
+def test_when_slack_cannot_say_the_viewer_is_shown_no_admins_home_and_a_rate_limit_retries(
+    homes: Homes,
+) -> None:
+    owner = Actor(ChatPlatform.SLACK, "T1", "U-owner", is_workspace_admin=True)
+    homes.publisher.workspace_admins.add(("T1", "U-owner"))
+    homes.open(owner)
+    homes.alerts.raise_alert(company_id="c1", spec=alerts.kiosk_on())
+
+    homes.publisher.fail_next(RetryLater("Slack rate limit", after_seconds=3))
+    with pytest.raises(RetryLater):
+        asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
+
+    homes.publisher.fail_next(PermanentFailure("Slack: user_not_allowed"))
+    asyncio.run(refresh_homes(homes.deps(), company_id="c1"))
+    shown = homes.publisher.shown("T1", "U-owner")
+    assert shown is not None and not shown.admin

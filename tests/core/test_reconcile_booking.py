@@ -157,6 +157,43 @@ def test_a_booking_over_before_meetbot_heard_of_it_gets_no_meeting_and_one_notic
     assert notice.target == CHANNEL and notice.message.title == "Too late for a meeting: Yoga"
 
 
+def test_an_ended_booking_whose_channel_is_unusable_is_told_to_the_admins_once(
+    world: World, clock: FakeClock
+) -> None:
+    clock.at = START + timedelta(hours=2)
+    world.outbox.inboxes["c1"] = [ADMIN]
+    archived = ChatChannelUnavailable("the channel is archived", code="is_archived")
+    world.chat.fail_next(archived)
+
+    said = world.sync()
+    world.chat.fail_next(archived)
+    world.sync()  # run again, the channel still archived: the admins are not told twice
+
+    assert said.startswith("the booking had already ended; no meeting made; ")
+    assert said.endswith("so 1 admin(s) were told instead")
+    [notice] = world.chat.messages
+    assert notice.target == ADMIN
+    assert notice.message.title == "For Olena: Too late for a meeting: Yoga"
+    [alert] = world.alerts.open_alerts(company_id="c1")
+    assert alert.spec.kind is AlertKind.CHANNEL_UNUSABLE
+
+
+def test_an_ended_booking_with_no_channel_and_no_admin_says_nobody_was_told(
+    world: World, clock: FakeClock
+) -> None:
+    clock.at = START + timedelta(hours=2)
+    world.set_provider(channel=None)
+
+    said = world.sync()
+
+    assert "the provider was told" not in said
+    assert said == (
+        "the booking had already ended; no meeting made, and nobody was told: no channel is "
+        "chosen for Olena's bookings, and no admin could be reached"
+    )
+    assert world.chat.messages == []
+
+
 def test_a_meeting_deleted_on_the_platform_is_made_again_behind_the_same_links(
     world: World,
 ) -> None:

@@ -10,18 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import Engine
 
-from adapters.msgraph.connect import MsConnect
-from adapters.msgraph.meetings import GraphMeetings
-from adapters.msgraph.msal_apps import MsalApps, MsalConfig
-from adapters.msgraph.tokens import GraphTokens
 from adapters.simplybook.client import SimplyBookClient
 from adapters.slack.sender import SlackSender
-from adapters.teams.connector import TeamsConfig, TeamsConnector
-from adapters.teams.sender import TeamsSender
 from adapters.zoom.api import ZoomApi
 from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
@@ -60,6 +55,14 @@ from storage.staff import SqlStaff
 from storage.teams_conversations import SqlTeamsConversations
 from storage.templates import SqlTemplates
 from storage.zoom_connections import SqlZoomConnections
+
+if TYPE_CHECKING:  # Microsoft's SDKs are imported only when Teams or Microsoft is configured
+    from adapters.msgraph.connect import MsConnect
+    from adapters.msgraph.meetings import GraphMeetings
+    from adapters.msgraph.msal_apps import MsalApps
+    from adapters.teams.config import TeamsConfig
+    from adapters.teams.sender import TeamsSender
+    from adapters.teams.unconfigured import TeamsNotConfigured
 
 log = logging.getLogger("meetbot")
 
@@ -194,7 +197,7 @@ class Integrations:
     slack: SlackSender
     _clients: list[httpx.AsyncClient]
     microsoft: MicrosoftParts | None = None
-    teams: TeamsSender | None = None
+    teams: TeamsSender | TeamsNotConfigured | None = None
 
     def chats(self) -> dict[ChatPlatform, ChatSender]:
         found: dict[ChatPlatform, ChatSender] = {ChatPlatform.SLACK: self.slack}
@@ -223,6 +226,13 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
     secret = settings.ms_client_secret
     if not settings.ms_client_id or secret is None:
         return None
+    # Here, not at the top: msal and its dependencies cost memory a deployment without
+    # Microsoft should not pay.
+    from adapters.msgraph.connect import MsConnect
+    from adapters.msgraph.meetings import GraphMeetings
+    from adapters.msgraph.msal_apps import MsalApps, MsalConfig
+    from adapters.msgraph.tokens import GraphTokens
+
     apps = MsalApps(
         MsalConfig(
             settings.ms_client_id,
@@ -285,6 +295,8 @@ def build_integrations(core: Core) -> Integrations:
 
 
 def teams_config(settings: Settings) -> TeamsConfig:
+    from adapters.teams.config import TeamsConfig
+
     password = settings.teams_app_password
     return TeamsConfig(
         app_id=settings.teams_app_id or "",
@@ -300,11 +312,17 @@ def teams_config(settings: Settings) -> TeamsConfig:
     )
 
 
-def build_teams_sender(core: Core) -> TeamsSender:
+def build_teams_sender(core: Core) -> TeamsSender | TeamsNotConfigured:
     """Always there, so a Teams target never meets a missing sender: without Teams configured it
-    refuses every post in plain words."""
-    settings = core.settings
-    connector = TeamsConnector(teams_config(settings)) if settings.teams_enabled else None
+    refuses every post in plain words (and botbuilder is never imported)."""
+    if not core.settings.teams_enabled:
+        from adapters.teams.unconfigured import TeamsNotConfigured
+
+        return TeamsNotConfigured()
+    from adapters.teams.connector import TeamsConnector
+    from adapters.teams.sender import TeamsSender
+
+    connector = TeamsConnector(teams_config(core.settings))
     return TeamsSender(connector, SqlTeamsConversations(core.engine, core.clock))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,6 +53,26 @@ def _pending_upsert(dialect: str) -> Any:
     )
 
 
+def _pending_row(
+    *,
+    kind: str,
+    dedupe_key: str,
+    payload: Mapping[str, str],
+    company_id: str | None,
+    run_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "company_id": company_id,
+        "dedupe_key": dedupe_key,
+        "payload": json.dumps(dict(payload), sort_keys=True),
+        "state": PENDING,
+        "run_at": run_at,
+        "attempts": 0,
+        "created_at": run_at,
+    }
+
+
 def enqueue_unique(
     connection: Connection,
     *,
@@ -65,16 +85,9 @@ def enqueue_unique(
     """Insert a pending job, or refresh the payload of the one already pending for this key."""
     connection.execute(
         _pending_upsert(connection.dialect.name),
-        {
-            "kind": kind,
-            "company_id": company_id,
-            "dedupe_key": dedupe_key,
-            "payload": json.dumps(dict(payload), sort_keys=True),
-            "state": PENDING,
-            "run_at": run_at,
-            "attempts": 0,
-            "created_at": run_at,
-        },
+        _pending_row(
+            kind=kind, dedupe_key=dedupe_key, payload=payload, company_id=company_id, run_at=run_at
+        ),
     )
 
 
@@ -91,6 +104,22 @@ def defer_in(
         company_id=company_id,
         run_at=run_at,
     )
+
+
+def defer_all_in(
+    connection: Connection, jobs: Sequence[tuple[JobType, str | None]], *, run_at: datetime
+) -> None:
+    """`defer_in` for several (job, company id) pairs in one statement. Two jobs with one dedupe
+    key become one, as two upserts in a row would (the later payload wins): one statement may
+    not update the same row twice on PostgreSQL."""
+    rows: dict[str, dict[str, Any]] = {}
+    for job, company_id in jobs:
+        key = job.dedupe_key(company_id)
+        rows[key] = _pending_row(
+            kind=job.kind, dedupe_key=key, payload=encode(job), company_id=company_id, run_at=run_at
+        )
+    if rows:
+        connection.execute(_pending_upsert(connection.dialect.name), list(rows.values()))
 
 
 def _to_job(row: JobRow) -> Job:

@@ -24,6 +24,7 @@ from bot.domain.kinds import (
 from bot.domain.oversight import Alert, AlertKind, AlertSpec, AuditEntry, DigestSettings, ReportRow
 
 __all__ = [
+    "AcceptedCallback",
     "AccountState",
     "Actor",
     "Alert",
@@ -251,6 +252,15 @@ class BookingCallback:
     booking_id: str
     booking_hash: str
     notification_type: NotificationType
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedCallback:
+    """A callback whose webhook address and company matched: to be kept with its sync job."""
+
+    company_id: str
+    callback: BookingCallback
+    raw_body: str
 
 
 @dataclass(frozen=True, slots=True)

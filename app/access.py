@@ -80,6 +80,7 @@ os.register_at_fork(after_in_child=lambda: _ids.update(prefix=secrets.token_hex(
 def new_request_id() -> str:
     return f"{_ids['prefix']}{next(_SERIAL):016x}"
 
+
 access_log = logging.getLogger("meetbot.access")
 
 

@@ -9,6 +9,7 @@ everything else begins IMMEDIATE (see storage.db).
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -66,9 +67,16 @@ def translate_outages(engine: Engine) -> None:
             raise StorageUnavailable(reason) from context.sqlalchemy_exception
 
 
+_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
 def reads_only(engine: Engine) -> Engine:
-    """The same engine and pool, for transactions that never write (SQLite: deferred)."""
-    return engine.execution_options(**{READS_ONLY: True})
+    """The same engine and pool, for transactions that never write (SQLite: deferred). Made once
+    per engine: every read of every job and request asks for it."""
+    reader = _READERS.get(engine)
+    if reader is None:
+        reader = _READERS[engine] = engine.execution_options(**{READS_ONLY: True})
+    return reader
 
 
 def begins_deferred(connection: Any) -> bool:

@@ -17,10 +17,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -122,15 +133,32 @@ def defer_all_in(
         connection.execute(_pending_upsert(connection.dialect.name), list(rows.values()))
 
 
-def _to_job(row: JobRow) -> Job:
-    assert row.id is not None and row.locked_by is not None
-    return Job(
-        id=row.id,
-        kind=row.kind,
-        company_id=row.company_id,
-        payload=json.loads(row.payload),
-        attempts=row.attempts,
-        worker_id=row.locked_by,
+_JOB = JobRow.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _due_job() -> Any:
+    """The next job to claim (as of the bound `now`), built once: claiming is on every job's path.
+
+    A pending job waits while any twin runs, even one whose lease ran out: that one is reclaimed
+    first (second branch), so one booking's jobs never overlap."""
+    job, twin = _JOB.c, _JOB.alias("twin").c
+    now = bindparam("now", type_=_JOB.c.run_at.type)
+    twin_running = (
+        select(twin.id)
+        .where(twin.dedupe_key == job.dedupe_key, twin.id != job.id, twin.state == RUNNING)
+        .exists()
+    )
+    due = or_(
+        and_(job.state == PENDING, job.run_at <= now, ~twin_running),
+        and_(job.state == RUNNING, job.lease_until <= now),
+    )
+    return (
+        select(job.id, job.kind, job.company_id, job.payload, job.attempts)
+        .where(due)
+        .order_by(job.run_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
     )
 
 
@@ -177,39 +205,29 @@ class SqlJobQueue:
 
     def claim(self, *, worker_id: str, lease_seconds: float) -> Job | None:
         now = self._clock.now()
-        twin = aliased(JobRow)
-        # A pending job waits while any twin runs, even one whose lease ran out: that one is
-        # reclaimed first (second branch), so one booking's jobs never overlap.
-        twin_running = (
-            select(col(twin.id))
-            .where(
-                col(twin.dedupe_key) == JobRow.dedupe_key,
-                col(twin.id) != JobRow.id,
-                col(twin.state) == RUNNING,
-            )
-            .exists()
-        )
-        due = or_(
-            and_(col(JobRow.state) == PENDING, col(JobRow.run_at) <= now, ~twin_running),
-            and_(col(JobRow.state) == RUNNING, col(JobRow.lease_until) <= now),
-        )
-        query = (
-            select(JobRow)
-            .where(due)
-            .order_by(col(JobRow.run_at))
-            .limit(1)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
-        )
-        with write_session(self._engine) as session:
-            row = session.scalars(query).first()
+        with write_connection(self._engine) as connection:
+            row = connection.execute(_due_job(), {"now": now}).first()
             if row is None:
                 return None
-            row.state, row.locked_by = RUNNING, worker_id
-            row.serial_key = None  # a reclaimed job asks for its turn again
-            row.lease_until = now + timedelta(seconds=lease_seconds)
-            row.attempts += 1
-            session.flush()
-            return _to_job(row)
+            connection.execute(
+                update(_JOB)
+                .where(_JOB.c.id == row.id)
+                .values(
+                    state=RUNNING,
+                    locked_by=worker_id,
+                    serial_key=None,  # a reclaimed job asks for its turn again
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=row.attempts + 1,
+                )
+            )
+        return Job(
+            id=row.id,
+            kind=row.kind,
+            company_id=row.company_id,
+            payload=json.loads(row.payload),
+            attempts=row.attempts + 1,
+            worker_id=worker_id,
+        )
 
     def _owned(self, session: Session, job: Job) -> JobRow | None:
         return session.scalars(select(JobRow).where(*_claimed_by(job))).first()
@@ -247,14 +265,18 @@ class SqlJobQueue:
         self._finish(job, DEAD, note=None, error=error)
 
     def _finish(self, job: Job, state: str, *, note: str | None, error: str | None) -> None:
-        with write_session(self._engine) as session:
-            row = self._owned(session, job)
-            if row is None:  # the lease ran out and another worker owns the job now
-                return
-            row.state, row.note, row.finished_at = state, note, self._clock.now()
-            row.lease_until, row.serial_key = None, None
-            if error is not None:
-                row.last_error = error[:2000]
+        # Only while this claim lasts: after the lease ran out another worker owns the job.
+        values: dict[str, Any] = {
+            "state": state,
+            "note": note,
+            "finished_at": self._clock.now(),
+            "lease_until": None,
+            "serial_key": None,
+        }
+        if error is not None:
+            values["last_error"] = error[:2000]
+        with write_connection(self._engine) as connection:
+            connection.execute(update(_JOB).where(*_claimed_by(job)).values(**values))
 
     def retry(self, *, job: Job, run_at: datetime, error: str, counted: bool = True) -> None:
         try:

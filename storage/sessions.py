@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable
+from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,13 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 def read_connection(engine: Engine) -> Iterator[Connection]:
     with reads_only(engine).connect() as connection:
         yield connection
+
+
+def read_row(engine: Engine, statement: Executable) -> Row[Any] | None:
+    """The first row of a Core select, without loading ORM objects: for the lookups every
+    booking job makes. Row mappers read columns by name, so they take such a row too."""
+    with read_connection(engine) as connection:
+        return connection.execute(statement).first()
 
 
 def changed_any(engine: Engine, statement: Executable) -> bool:

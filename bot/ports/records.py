@@ -42,6 +42,10 @@ class Companies(Protocol):
 
     def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials: ...
 
+    def company_with_credentials(self, *, company_id: str) -> tuple[Company, SimplyBookCredentials]:
+        """Both at once (one read): what every booking job starts with."""
+        ...
+
     def connect_simplybook(
         self, *, actor: Actor, login: str, api_key: str, api_secret: str, name: str, timezone: str
     ) -> tuple[Company, str]:

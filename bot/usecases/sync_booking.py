@@ -45,10 +45,10 @@ async def sync_booking(
     deps: SyncDeps, *, company_id: str, booking_id: str, booking_hash: str, take_turn: TakeTurn
 ) -> str:
     """Returns a short, plain description of what was done (kept on the finished job)."""
-    company = deps.companies.company(company_id=company_id)
+    company, credentials = deps.companies.company_with_credentials(company_id=company_id)
     try:
         details = await deps.bookings.booking_details(
-            credentials=deps.companies.simplybook_credentials(company_id=company_id),
+            credentials=credentials,
             booking_id=booking_id,
             booking_hash=booking_hash,
             timezone=company.timezone,

@@ -457,6 +457,11 @@ class FakeCompanies:
     def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials:
         return self.records.credentials[company_id]
 
+    def company_with_credentials(self, *, company_id: str) -> tuple[Company, SimplyBookCredentials]:
+        return self.company(company_id=company_id), self.simplybook_credentials(
+            company_id=company_id
+        )
+
     def connect_simplybook(
         self, *, actor: Actor, login: str, api_key: str, api_secret: str, name: str, timezone: str
     ) -> tuple[Company, str]:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.errors import StorageUnavailable
 
 READS_ONLY = "meetbot_reads_only"
+SINGLE_STATEMENT = "meetbot_single_statement"
 PROBE_TIMEOUT_SECONDS = 1.0
 
 # Python's sqlite3 names the primary result code first (extended ones add a suffix).
@@ -79,8 +80,25 @@ def reads_only(engine: Engine) -> Engine:
     return reader
 
 
+_SINGLE_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def single_reads(engine: Engine) -> Engine:
+    """For one SELECT on its own: SQLite runs a lone statement atomically, so it needs no
+    transaction (no BEGIN, nothing to roll back). PostgreSQL is not affected."""
+    reader = _SINGLE_READERS.get(engine)
+    if reader is None:
+        options = {READS_ONLY: True, SINGLE_STATEMENT: True}
+        reader = _SINGLE_READERS[engine] = engine.execution_options(**options)
+    return reader
+
+
 def begins_deferred(connection: Any) -> bool:
     return bool(connection.get_execution_options().get(READS_ONLY))
+
+
+def single_statement(connection: Any) -> bool:
+    return bool(connection.get_execution_options().get(SINGLE_STATEMENT))
 
 
 def write_problem(engine: Engine) -> str | None:

@@ -11,7 +11,13 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.errors import StorageUnavailable
-from storage.availability import begins_deferred, reads_only, translate_outages, write_problem
+from storage.availability import (
+    begins_deferred,
+    reads_only,
+    single_statement,
+    translate_outages,
+    write_problem,
+)
 from storage.crypto import SecretBox
 
 if TYPE_CHECKING:  # alembic is loaded only when there is something to migrate
@@ -113,6 +119,8 @@ def make_engine(
     def _begin_immediate(connection: Any) -> None:
         # Writers take the lock up front; a deferred transaction that upgrades later can fail
         # with SQLITE_BUSY without waiting for busy_timeout. Readers never need it (WAL).
+        if single_statement(connection):
+            return  # one SELECT: atomic on its own, and the driver is in autocommit
         connection.exec_driver_sql("BEGIN" if begins_deferred(connection) else "BEGIN IMMEDIATE")
 
     return engine

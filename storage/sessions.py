@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.availability import reads_only
+from storage.availability import reads_only, single_reads
 
 Result = TypeVar("Result")
 
@@ -49,9 +49,10 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
 
 
 def read_row(engine: Engine, statement: Executable) -> Row[Any] | None:
-    """The first row of a Core select, without loading ORM objects: for the lookups every
-    booking job makes. Row mappers read columns by name, so they take such a row too."""
-    with read_connection(engine) as connection:
+    """The first row of one Core select, without loading ORM objects and (on SQLite) without a
+    transaction around it: for the lookups every booking job makes. Row mappers read columns by
+    name, so they take such a row too."""
+    with single_reads(engine).connect() as connection:
         return connection.execute(statement).first()
 
 

@@ -10,19 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import Engine
 
-from adapters.msgraph.connect import MsConnect
-from adapters.msgraph.meetings import GraphMeetings
-from adapters.msgraph.msal_apps import MsalApps, MsalConfig
-from adapters.msgraph.tokens import GraphTokens
 from adapters.simplybook.client import SimplyBookClient
-from adapters.slack.home import SlackHomePublisher
 from adapters.slack.sender import SlackSender
-from adapters.teams.connector import TeamsConfig, TeamsConnector
-from adapters.teams.sender import TeamsSender
 from adapters.zoom.api import ZoomApi
 from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
@@ -32,15 +26,9 @@ from app.logs import install_redaction
 from app.metrics import MeteredTransport, Metrics, slack_trace
 from app.settings import Settings
 from bot.clock import Clock, SystemClock
-from bot.commands import AdminDeps
 from bot.domain import ChatPlatform, MeetingPlatform
-from bot.outbox import ChatOutbox
 from bot.ports import ChatSender, MeetingPlatformPort
 from bot.urls import PublicUrls
-from bot.usecases.alerts import NoticeDeps
-from bot.usecases.home import HomeDeps
-from bot.usecases.routine import RoutineDeps
-from bot.usecases.sync_deps import SyncDeps
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
 from storage.admin_records import SqlAdminRecords
 from storage.alerts import SqlAlerts
@@ -64,6 +52,14 @@ from storage.staff import SqlStaff
 from storage.teams_conversations import SqlTeamsConversations
 from storage.templates import SqlTemplates
 from storage.zoom_connections import SqlZoomConnections
+
+if TYPE_CHECKING:  # Microsoft's SDKs are imported only when Teams or Microsoft is configured
+    from adapters.msgraph.connect import MsConnect
+    from adapters.msgraph.meetings import GraphMeetings
+    from adapters.msgraph.msal_apps import MsalApps
+    from adapters.teams.config import TeamsConfig
+    from adapters.teams.sender import TeamsSender
+    from adapters.teams.unconfigured import TeamsNotConfigured
 
 log = logging.getLogger("meetbot")
 
@@ -202,7 +198,7 @@ class Integrations:
     slack: SlackSender
     _clients: list[httpx.AsyncClient]
     microsoft: MicrosoftParts | None = None
-    teams: TeamsSender | None = None
+    teams: TeamsSender | TeamsNotConfigured | None = None
 
     def chats(self) -> dict[ChatPlatform, ChatSender]:
         found: dict[ChatPlatform, ChatSender] = {ChatPlatform.SLACK: self.slack}
@@ -231,6 +227,13 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
     secret = settings.ms_client_secret
     if not settings.ms_client_id or secret is None:
         return None
+    # Here, not at the top: msal and its dependencies cost memory a deployment without
+    # Microsoft should not pay.
+    from adapters.msgraph.connect import MsConnect
+    from adapters.msgraph.meetings import GraphMeetings
+    from adapters.msgraph.msal_apps import MsalApps, MsalConfig
+    from adapters.msgraph.tokens import GraphTokens
+
     apps = MsalApps(
         MsalConfig(
             settings.ms_client_id,
@@ -293,6 +296,8 @@ def build_integrations(core: Core) -> Integrations:
 
 
 def teams_config(settings: Settings) -> TeamsConfig:
+    from adapters.teams.config import TeamsConfig
+
     password = settings.teams_app_password
     return TeamsConfig(
         app_id=settings.teams_app_id or "",
@@ -308,90 +313,15 @@ def teams_config(settings: Settings) -> TeamsConfig:
     )
 
 
-def build_teams_sender(core: Core) -> TeamsSender:
+def build_teams_sender(core: Core) -> TeamsSender | TeamsNotConfigured:
     """Always there, so a Teams target never meets a missing sender: without Teams configured it
-    refuses every post in plain words."""
-    settings = core.settings
-    connector = TeamsConnector(teams_config(settings)) if settings.teams_enabled else None
+    refuses every post in plain words (and botbuilder is never imported)."""
+    if not core.settings.teams_enabled:
+        from adapters.teams.unconfigured import TeamsNotConfigured
+
+        return TeamsNotConfigured()
+    from adapters.teams.connector import TeamsConnector
+    from adapters.teams.sender import TeamsSender
+
+    connector = TeamsConnector(teams_config(core.settings))
     return TeamsSender(connector, SqlTeamsConversations(core.engine, core.clock))
-
-
-def chat_outbox(core: Core, integrations: Integrations) -> ChatOutbox:
-    return ChatOutbox(records=core.outbox, chats=integrations.chats())
-
-
-def sync_deps(core: Core, integrations: Integrations) -> SyncDeps:
-    return SyncDeps(
-        companies=core.companies,
-        catalog=core.catalog,
-        zoom_accounts=core.zoom_accounts,
-        booking_records=core.booking_records,
-        meetings=core.meetings,
-        seats=core.seats,
-        outbox=chat_outbox(core, integrations),
-        bookings=integrations.simplybook,
-        booking_webhooks=core.booking_webhooks,
-        platforms=integrations.platforms(),
-        links=PublicUrls(core.settings.public_url),
-        alerts=core.alerts,
-        templates=core.templates,
-        clock=core.clock,
-        staff=core.staff,
-        teams_accounts=core.ms_accounts if integrations.microsoft else None,
-    )
-
-
-def notice_deps(core: Core, integrations: Integrations) -> NoticeDeps:
-    return NoticeDeps(alerts=core.alerts, outbox=chat_outbox(core, integrations))
-
-
-def routine_deps(core: Core, integrations: Integrations) -> RoutineDeps:
-    return RoutineDeps(
-        companies=core.companies,
-        bookings=integrations.simplybook,
-        alerts=core.alerts,
-        records=core.records,
-        outbox=chat_outbox(core, integrations),
-        clock=core.clock,
-    )
-
-
-def admin_deps(core: Core, integrations: Integrations) -> AdminDeps:
-    return AdminDeps(
-        companies=core.companies,
-        catalog=core.catalog,
-        staff=core.staff,
-        zoom_accounts=core.zoom_accounts,
-        booking_records=core.booking_records,
-        meetings=core.meetings,
-        bookings=integrations.simplybook,
-        booking_webhooks=core.booking_webhooks,
-        zoom=integrations.zoom_directory,
-        states=core.states,
-        zoom_authorize_url=integrations.zoom_directory.authorize_url,
-        urls=PublicUrls(core.settings.public_url),
-        alerts=core.alerts,
-        records=core.records,
-        templates=core.templates,
-        requeue=lambda company_id, job_id: core.queue.requeue(job_id=job_id, company_id=company_id),
-        chats=integrations.chats(),
-        clock=core.clock,
-        teams_accounts=core.ms_accounts if integrations.microsoft else None,
-        teams_sign_in=integrations.microsoft.sign_in if integrations.microsoft else None,
-    )
-
-
-def home_deps(core: Core, integrations: Integrations) -> HomeDeps:
-    return HomeDeps(
-        companies=core.companies,
-        staff=core.staff,
-        catalog=core.catalog,
-        zoom_accounts=core.zoom_accounts,
-        alerts=core.alerts,
-        home=core.home,
-        publisher=SlackHomePublisher(integrations.slack),
-        urls=PublicUrls(core.settings.public_url),
-        clock=core.clock,
-        teams_accounts=core.ms_accounts if integrations.microsoft else None,
-        booking_webhooks=core.booking_webhooks,
-    )

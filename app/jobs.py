@@ -13,15 +13,8 @@ from datetime import timedelta
 from typing import TypeVar
 
 from adapters.slack.app import answer_later
-from app.bootstrap import (
-    Core,
-    Integrations,
-    admin_deps,
-    home_deps,
-    notice_deps,
-    routine_deps,
-    sync_deps,
-)
+from app.bootstrap import Core, Integrations
+from app.deps import admin_deps, home_deps, notice_deps, routine_deps, sync_deps
 from bot import jobs
 from bot.commands import AdminDeps, run_command
 from bot.domain import Actor, ChatPlatform, ChatTarget, Job

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,21 +28,13 @@ from adapters.simplybook.webhook import MAX_BODY_BYTES as SIMPLYBOOK_MAX_BODY
 from adapters.slack.app import SlackConfig, SlackHandlers, build_slack_app
 from adapters.slack.routes import MAX_BODY_BYTES as SLACK_MAX_BODY
 from adapters.slack.routes import SLACK_REPLAY_WINDOW_SECONDS, slack_routes
-from adapters.teams.bot import MeetbotTeamsBot, TeamsHandlers
-from adapters.teams.connector import TeamsConnector
-from adapters.teams.routes import MAX_BODY_BYTES as TEAMS_MAX_BODY
-from adapters.teams.routes import teams_routes
+from adapters.teams.config import MAX_BODY_BYTES as TEAMS_MAX_BODY
 from adapters.zoom.routes import MAX_BODY_BYTES as ZOOM_MAX_BODY
 from adapters.zoom.routes import zoom_routes
 from app.access import RequestLog, metrics_routes
-from app.bootstrap import (
-    Core,
-    Integrations,
-    admin_deps,
-    build_integrations,
-    home_deps,
-    teams_config,
-)
+from app.bootstrap import Core, Integrations, build_integrations, teams_config
+from app.deps import admin_deps, home_deps
+from app.group_commit import GroupCommit
 from app.jobs import defer_command
 from app.settings import Settings
 from app.worker import WorkerThread
@@ -70,7 +62,7 @@ from bot.usecases.connect_zoom import (
     zoom_deauthorized,
 )
 from bot.usecases.home import HomeDeps, home_opened
-from bot.usecases.ingest import IngestResult, accept_booking_callback
+from bot.usecases.ingest import Delivery, IngestResult, accept_booking_callbacks
 from bot.usecases.ingest_event import EventResult, accept_booking_event
 from bot.usecases.uninstall import slack_workspace_installed, slack_workspace_removed
 from storage.db import database_state
@@ -124,6 +116,22 @@ def _turn(writers: threading.Lock | None, *, wait_seconds: float) -> Iterator[No
         writers.release()
 
 
+def accept_together(core: Core, deliveries: Sequence[Delivery]) -> list[IngestResult | Exception]:
+    """One transaction for callbacks that arrived together. Should one of them break it (not an
+    outage, which refuses them all for now), each is tried alone, so the others still get in."""
+    try:
+        return list(accept_booking_callbacks(core.callbacks, deliveries))
+    except StorageUnavailable:
+        raise
+    except Exception as error:
+        if len(deliveries) == 1:
+            return [error]
+    outcomes: list[IngestResult | Exception] = []
+    for delivery in deliveries:
+        outcomes += accept_together(core, [delivery])
+    return outcomes
+
+
 def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlette:
     state: dict[str, Integrations] = {}
 
@@ -144,11 +152,14 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     writers = threading.Lock() if core.engine.dialect.name == "sqlite" else None
     waiting = core.settings.sqlite_busy_timeout_seconds
 
-    def ingest(token: str, callback: BookingCallback, raw: str) -> IngestResult:
+    def ingest_all(deliveries: Sequence[Delivery]) -> list[IngestResult | Exception]:
         with _turn(writers, wait_seconds=waiting):
-            return accept_booking_callback(
-                core.callbacks, token=token, callback=callback, raw_body=raw
-            )
+            return accept_together(core, deliveries)
+
+    batches = GroupCommit(ingest_all)
+
+    async def ingest(token: str, callback: BookingCallback, raw: str) -> IngestResult:
+        return await batches.submit(Delivery(token, callback, raw))
 
     def ingest_event(source: WebhookSource, event: BookingEvent, raw: str) -> EventResult:
         with _turn(writers, wait_seconds=waiting):
@@ -341,6 +352,10 @@ def _teams_routes(core: Core, deps: Callable[[], commands.AdminDeps]) -> list[Ro
             "authentication: anyone who can reach it can act as any Teams user. Use this for local "
             "development only (MEETBOT_TEAMS_ALLOW_UNAUTHENTICATED)."
         )
+    # Here, not at the top: botbuilder costs memory a deployment without Teams should not pay.
+    from adapters.teams.bot import MeetbotTeamsBot, TeamsHandlers
+    from adapters.teams.connector import TeamsConnector
+    from adapters.teams.routes import teams_routes
 
     handlers = TeamsHandlers(
         run_command=lambda actor, text: commands.run_command(deps(), actor, text),

@@ -40,8 +40,10 @@ _CREDENTIAL_FIELDS = (
     r"|token|access[_-]?token|refresh[_-]?token|id[_-]?token|bot[_-]?token|code[_-]?verifier"
     r"|response[_-]?url|authorization|x-token|x-slack-signature|assertion"
 )
-# RE2: linear time whatever the text (a log line may carry what a stranger typed).
-_PATTERNS: list[tuple[Any, str]] = [
+# RE2: linear time whatever the text (a log line may carry what a stranger typed). Each pattern
+# comes with words (case-folded) that any text it matches contains: a pattern is run only on a line
+# that holds one of them, so an ordinary line (most of them) costs a few substring searches.
+_PATTERNS: list[tuple[Any, str, tuple[str, ...]]] = [
     # key=value, key: value, "key": "value" (JSON, form and header shapes), any prefix too
     # (webhook_secret=, MEETBOT_ZOOM_CLIENT_SECRET=)
     (
@@ -50,14 +52,42 @@ _PATTERNS: list[tuple[Any, str]] = [
             r"(?:(?:bearer|basic)\s+)?[^\s\"'&,;}]+"
         ),
         rf"\1{_MASK}",
+        (
+            "key",
+            "secret",
+            "passw",
+            "token",
+            "verifier",
+            "url",
+            "authorization",
+            "signature",
+            "assertion",
+        ),
     ),
-    (re2.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {_MASK}"),
-    (re2.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), f"xox?-{_MASK}"),
-    (re2.compile(r"\bxapp-[A-Za-z0-9-]+"), f"xapp-{_MASK}"),
-    (re2.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), f"whsec_{_MASK}"),  # Standard Webhooks secrets
-    (re2.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"), f"[jwt {_MASK}]"),
-    (re2.compile(r"https://hooks\.slack\.com/\S+"), f"https://hooks.slack.com/{_MASK}"),
-    (re2.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"), rf"\1{_MASK}"),
+    (
+        re2.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
+        rf"\1 {_MASK}",
+        ("bearer", "basic"),
+    ),
+    (re2.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), f"xox?-{_MASK}", ("xox",)),
+    (re2.compile(r"\bxapp-[A-Za-z0-9-]+"), f"xapp-{_MASK}", ("xapp-",)),
+    # Standard Webhooks secrets
+    (re2.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), f"whsec_{_MASK}", ("whsec_",)),
+    (
+        re2.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"),
+        f"[jwt {_MASK}]",
+        ("eyj",),
+    ),
+    (
+        re2.compile(r"https://hooks\.slack\.com/\S+"),
+        f"https://hooks.slack.com/{_MASK}",
+        ("https://hooks.slack.com/",),
+    ),
+    (
+        re2.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"),
+        rf"\1{_MASK}",
+        ("/webhooks/simplybook/", "/m/", "/h/"),
+    ),
 ]
 
 
@@ -164,8 +194,11 @@ def _plainly_no_secret(value: str) -> bool:
 
 def redact(text: str) -> str:
     text = KNOWN_SECRETS.mask(text)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.casefold()
+    for pattern, replacement, hints in _PATTERNS:
+        if any(hint in lowered for hint in hints):
+            text = pattern.sub(replacement, text)
+            lowered = text.casefold()
     return text
 
 

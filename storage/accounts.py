@@ -17,7 +17,7 @@ from bot.domain import AccountState, ZoomTokens
 from bot.domain.installations import ChatInstallation
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
-from storage.sessions import changed_any, read_session, write_session
+from storage.sessions import changed_any, read_row, read_session, write_session
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
 
 
@@ -68,8 +68,8 @@ class SqlZoomAccounts:
             return row.id
 
     def tokens(self, *, account_id: str) -> ZoomTokens:
-        with read_session(self._engine) as session:
-            row = session.get(ZoomAccountRow, account_id)
+        columns = ZoomAccountRow.__table__.c  # type: ignore[attr-defined]
+        row = read_row(self._engine, select(*columns).where(columns.id == account_id))
         if row is None:
             raise MeetingAccountRevoked("the Zoom account was disconnected")
         if row.state != AccountState.ACTIVE.value:
@@ -172,8 +172,13 @@ class SqlChatWorkspaces:
             return row.id
 
     def bot_token(self, *, platform: str, external_id: str) -> str | None:
-        with read_session(self._engine) as session:
-            row = find_workspace(session, platform=platform, external_id=external_id)
+        columns = ChatWorkspaceRow.__table__.c  # type: ignore[attr-defined]
+        row = read_row(  # every Slack post asks
+            self._engine,
+            select(columns.id, columns.bot_token_enc).where(
+                columns.platform == platform, columns.external_id == external_id
+            ),
+        )
         if row is None or row.bot_token_enc is None:
             return None
         return self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")

@@ -22,7 +22,7 @@ from bot.domain import (
 from bot.jobs import NotifyAdmins
 from storage.home import refresh_home_in
 from storage.jobs import defer_in
-from storage.sessions import read_session, retry_on_conflict, write_session
+from storage.sessions import read_row, read_session, retry_on_conflict, write_session
 from storage.tables import AlertRow, new_id
 
 REMIND_AFTER = timedelta(days=1)  # an unresolved problem is told again after a day, not sooner
@@ -112,15 +112,19 @@ class SqlAlerts:
     ) -> int:
         """Closes the open alerts of that kind (and subject); admins told are told it is fixed."""
         now = self._clock.now()
+        scope = [
+            col(AlertRow.company_id) == company_id,
+            col(AlertRow.kind) == kind.value,
+            col(AlertRow.resolved_at).is_(None),
+        ]
+        if subject is not None:
+            scope.append(col(AlertRow.subject) == subject)
+        # Usually there is nothing to resolve (every finished booking job asks): look without
+        # taking the write lock first.
+        if read_row(self._engine, select(col(AlertRow.id)).where(*scope).limit(1)) is None:
+            return 0
         with write_session(self._engine) as session:
-            query = select(AlertRow).where(
-                col(AlertRow.company_id) == company_id,
-                col(AlertRow.kind) == kind.value,
-                col(AlertRow.resolved_at).is_(None),
-            )
-            if subject is not None:
-                query = query.where(col(AlertRow.subject) == subject)
-            rows = list(session.scalars(query.with_for_update()))
+            rows = list(session.scalars(select(AlertRow).where(*scope).with_for_update()))
             if rows:
                 refresh_home_in(session.connection(), company_id, now)
             for row in rows:

@@ -9,6 +9,7 @@ everything else begins IMMEDIATE (see storage.db).
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -18,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.errors import StorageUnavailable
 
 READS_ONLY = "meetbot_reads_only"
+SINGLE_STATEMENT = "meetbot_single_statement"
 PROBE_TIMEOUT_SECONDS = 1.0
 
 # Python's sqlite3 names the primary result code first (extended ones add a suffix).
@@ -66,13 +68,37 @@ def translate_outages(engine: Engine) -> None:
             raise StorageUnavailable(reason) from context.sqlalchemy_exception
 
 
+_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
 def reads_only(engine: Engine) -> Engine:
-    """The same engine and pool, for transactions that never write (SQLite: deferred)."""
-    return engine.execution_options(**{READS_ONLY: True})
+    """The same engine and pool, for transactions that never write (SQLite: deferred). Made once
+    per engine: every read of every job and request asks for it."""
+    reader = _READERS.get(engine)
+    if reader is None:
+        reader = _READERS[engine] = engine.execution_options(**{READS_ONLY: True})
+    return reader
+
+
+_SINGLE_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def single_reads(engine: Engine) -> Engine:
+    """For one SELECT on its own: SQLite runs a lone statement atomically, so it needs no
+    transaction (no BEGIN, nothing to roll back). PostgreSQL is not affected."""
+    reader = _SINGLE_READERS.get(engine)
+    if reader is None:
+        options = {READS_ONLY: True, SINGLE_STATEMENT: True}
+        reader = _SINGLE_READERS[engine] = engine.execution_options(**options)
+    return reader
 
 
 def begins_deferred(connection: Any) -> bool:
     return bool(connection.get_execution_options().get(READS_ONLY))
+
+
+def single_statement(connection: Any) -> bool:
+    return bool(connection.get_execution_options().get(SINGLE_STATEMENT))
 
 
 def write_problem(engine: Engine) -> str | None:

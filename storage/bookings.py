@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, Select, or_, select, update
+import functools
+from typing import Any
+
+from sqlalchemy import Engine, Select, case, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -12,7 +16,7 @@ from storage.home import refresh_home_in
 from storage.jobs import defer_in
 from storage.mappers import booking_from_row
 from storage.sessions import read_session, write_connection, write_session
-from storage.tables import BookingRow, MeetingRow, ProviderRow
+from storage.tables import BookingRow, MeetingRow, ProviderRow, new_id
 
 
 class SqlBookings:
@@ -24,36 +28,51 @@ class SqlBookings:
     def save_booking(
         self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
     ) -> Booking:
-        with write_session(self._engine) as session:
-            row = session.scalars(_by_external_id(company_id, details.external_id)).first()
-            if row is None:
-                row = BookingRow(
-                    company_id=company_id,
-                    external_id=details.external_id,
-                    service_external_id=details.service_id,
-                    provider_external_id=details.provider_id,
-                    status=details.status.value,
-                    payment=details.payment.value,
+        """One upsert (every booking job saves what the booking system said)."""
+        now = self._clock.now()
+        values = {
+            "id": new_id(),
+            "company_id": company_id,
+            "external_id": details.external_id,
+            "booking_hash": booking_hash,
+            "code": details.code,
+            "service_external_id": details.service_id,
+            "service_name": details.service_name,
+            "provider_external_id": details.provider_id,
+            "provider_name": details.provider_name,
+            "client_name": details.client_name,
+            "client_email": details.client_email,
+            "client_phone": details.client_phone,
+            "start_at": details.start,
+            "end_at": details.end,
+            "status": details.status.value,
+            "payment": details.payment.value,
+            "updated_at": now,
+        }
+        with write_connection(self._engine) as connection:
+            before = connection.execute(
+                select(col(BookingRow.status), col(BookingRow.payment)).where(
+                    col(BookingRow.company_id) == company_id,
+                    col(BookingRow.external_id) == details.external_id,
                 )
-                session.add(row)
-            row.booking_hash = booking_hash or row.booking_hash
-            row.code, row.service_external_id = details.code, details.service_id
-            row.service_name, row.provider_external_id = details.service_name, details.provider_id
-            row.provider_name, row.client_name = details.provider_name, details.client_name
-            row.client_email, row.client_phone = details.client_email, details.client_phone
-            row.start_at, row.end_at = details.start, details.end
-            if (row.status, row.payment) != (details.status.value, details.payment.value):
-                refresh_home_in(session.connection(), company_id, self._clock.now())
-            row.status, row.payment = details.status.value, details.payment.value
-            row.updated_at = self._clock.now()
-            session.flush()
-            return booking_from_row(row)
+            ).first()
+            booking_id = connection.execute(
+                _booking_upsert(connection.dialect.name), values
+            ).scalar_one()
+            if before is not None and tuple(before) != (values["status"], values["payment"]):
+                refresh_home_in(connection, company_id, now)
+        return Booking(booking_id, company_id, details)
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
-        with write_session(self._engine) as session:
-            row = session.get(BookingRow, booking_id)
-            if row is not None and row.problem != problem:
-                row.problem = problem
+        with write_connection(self._engine) as connection:  # one statement, no row loaded
+            connection.execute(
+                update(BookingRow)
+                .where(
+                    col(BookingRow.id) == booking_id,
+                    col(BookingRow.problem).is_distinct_from(problem),
+                )
+                .values(problem=problem)
+            )
 
     def booking(self, *, company_id: str, external_id: str) -> tuple[Booking, str | None] | None:
         with read_session(self._engine) as session:
@@ -117,6 +136,28 @@ class SqlBookings:
                 .values(problem=problem)
             )
             return int(held.rowcount)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _booking_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (company, external id) DO UPDATE … RETURNING id, built once per
+    dialect. An empty hash keeps the one already known."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = BookingRow.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    kept = {"id", "company_id", "external_id", "problem", "booking_hash"}
+    changes: dict[str, Any] = {
+        column.name: statement.excluded[column.name]
+        for column in table.columns
+        if column.name not in kept
+    }
+    changes["booking_hash"] = case(
+        (statement.excluded.booking_hash == "", table.c.booking_hash),
+        else_=statement.excluded.booking_hash,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["company_id", "external_id"], set_=changes
+    ).returning(table.c.id)
 
 
 def _by_external_id(company_id: str, external_id: str) -> Select[BookingRow]:

@@ -3,16 +3,16 @@ admins give each (online or not, meeting platform, Zoom host, channel)."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.domain import CatalogEntry, ChatTarget, MeetingPlatform, Provider, Service
 from bot.errors import NotFound
 from storage.mappers import provider_from_row, service_from_row
-from storage.sessions import read_session, write_session
+from storage.sessions import read_row, read_session, write_session
 from storage.tables import ProviderRow, ServiceRow
 
 Row = TypeVar("Row", ServiceRow, ProviderRow)
@@ -25,14 +25,12 @@ class SqlCatalog:
         self._engine = engine
 
     def service(self, *, company_id: str, external_id: str) -> Service | None:
-        with read_session(self._engine) as session:
-            row = _find(session, ServiceRow, company_id, external_id)
-        return service_from_row(row) if row else None
+        row = read_row(self._engine, _one_of(ServiceRow, company_id, external_id))
+        return service_from_row(row) if row else None  # type: ignore[arg-type]
 
     def provider(self, *, company_id: str, external_id: str) -> Provider | None:
-        with read_session(self._engine) as session:
-            row = _find(session, ProviderRow, company_id, external_id)
-        return provider_from_row(row) if row else None
+        row = read_row(self._engine, _one_of(ProviderRow, company_id, external_id))
+        return provider_from_row(row) if row else None  # type: ignore[arg-type]
 
     def services(self, *, company_id: str) -> list[Service]:
         with read_session(self._engine) as session:
@@ -88,6 +86,14 @@ class SqlCatalog:
             row.zoom_user = zoom_user
             if channel is not None:
                 _set_channel(row, channel)
+
+
+def _one_of(table: type[Row], company_id: str, external_id: str) -> Select[Any]:
+    """A Core select of one catalog row's columns (every booking job reads two)."""
+    columns = table.__table__.c  # type: ignore[attr-defined]
+    return select(*columns).where(
+        columns.company_id == company_id, columns.external_id == external_id
+    )
 
 
 def _find(session: Session, table: type[Row], company_id: str, external_id: str) -> Row | None:

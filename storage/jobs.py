@@ -13,14 +13,25 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -53,6 +64,26 @@ def _pending_upsert(dialect: str) -> Any:
     )
 
 
+def _pending_row(
+    *,
+    kind: str,
+    dedupe_key: str,
+    payload: Mapping[str, str],
+    company_id: str | None,
+    run_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "company_id": company_id,
+        "dedupe_key": dedupe_key,
+        "payload": json.dumps(dict(payload), sort_keys=True),
+        "state": PENDING,
+        "run_at": run_at,
+        "attempts": 0,
+        "created_at": run_at,
+    }
+
+
 def enqueue_unique(
     connection: Connection,
     *,
@@ -65,16 +96,9 @@ def enqueue_unique(
     """Insert a pending job, or refresh the payload of the one already pending for this key."""
     connection.execute(
         _pending_upsert(connection.dialect.name),
-        {
-            "kind": kind,
-            "company_id": company_id,
-            "dedupe_key": dedupe_key,
-            "payload": json.dumps(dict(payload), sort_keys=True),
-            "state": PENDING,
-            "run_at": run_at,
-            "attempts": 0,
-            "created_at": run_at,
-        },
+        _pending_row(
+            kind=kind, dedupe_key=dedupe_key, payload=payload, company_id=company_id, run_at=run_at
+        ),
     )
 
 
@@ -93,15 +117,48 @@ def defer_in(
     )
 
 
-def _to_job(row: JobRow) -> Job:
-    assert row.id is not None and row.locked_by is not None
-    return Job(
-        id=row.id,
-        kind=row.kind,
-        company_id=row.company_id,
-        payload=json.loads(row.payload),
-        attempts=row.attempts,
-        worker_id=row.locked_by,
+def defer_all_in(
+    connection: Connection, jobs: Sequence[tuple[JobType, str | None]], *, run_at: datetime
+) -> None:
+    """`defer_in` for several (job, company id) pairs in one statement. Two jobs with one dedupe
+    key become one, as two upserts in a row would (the later payload wins): one statement may
+    not update the same row twice on PostgreSQL."""
+    rows: dict[str, dict[str, Any]] = {}
+    for job, company_id in jobs:
+        key = job.dedupe_key(company_id)
+        rows[key] = _pending_row(
+            kind=job.kind, dedupe_key=key, payload=encode(job), company_id=company_id, run_at=run_at
+        )
+    if rows:
+        connection.execute(_pending_upsert(connection.dialect.name), list(rows.values()))
+
+
+_JOB = JobRow.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _due_job() -> Any:
+    """The next job to claim (as of the bound `now`), built once: claiming is on every job's path.
+
+    A pending job waits while any twin runs, even one whose lease ran out: that one is reclaimed
+    first (second branch), so one booking's jobs never overlap."""
+    job, twin = _JOB.c, _JOB.alias("twin").c
+    now = bindparam("now", type_=_JOB.c.run_at.type)
+    twin_running = (
+        select(twin.id)
+        .where(twin.dedupe_key == job.dedupe_key, twin.id != job.id, twin.state == RUNNING)
+        .exists()
+    )
+    due = or_(
+        and_(job.state == PENDING, job.run_at <= now, ~twin_running),
+        and_(job.state == RUNNING, job.lease_until <= now),
+    )
+    return (
+        select(job.id, job.kind, job.company_id, job.payload, job.attempts)
+        .where(due)
+        .order_by(job.run_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
     )
 
 
@@ -148,39 +205,29 @@ class SqlJobQueue:
 
     def claim(self, *, worker_id: str, lease_seconds: float) -> Job | None:
         now = self._clock.now()
-        twin = aliased(JobRow)
-        # A pending job waits while any twin runs, even one whose lease ran out: that one is
-        # reclaimed first (second branch), so one booking's jobs never overlap.
-        twin_running = (
-            select(col(twin.id))
-            .where(
-                col(twin.dedupe_key) == JobRow.dedupe_key,
-                col(twin.id) != JobRow.id,
-                col(twin.state) == RUNNING,
-            )
-            .exists()
-        )
-        due = or_(
-            and_(col(JobRow.state) == PENDING, col(JobRow.run_at) <= now, ~twin_running),
-            and_(col(JobRow.state) == RUNNING, col(JobRow.lease_until) <= now),
-        )
-        query = (
-            select(JobRow)
-            .where(due)
-            .order_by(col(JobRow.run_at))
-            .limit(1)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
-        )
-        with write_session(self._engine) as session:
-            row = session.scalars(query).first()
+        with write_connection(self._engine) as connection:
+            row = connection.execute(_due_job(), {"now": now}).first()
             if row is None:
                 return None
-            row.state, row.locked_by = RUNNING, worker_id
-            row.serial_key = None  # a reclaimed job asks for its turn again
-            row.lease_until = now + timedelta(seconds=lease_seconds)
-            row.attempts += 1
-            session.flush()
-            return _to_job(row)
+            connection.execute(
+                update(_JOB)
+                .where(_JOB.c.id == row.id)
+                .values(
+                    state=RUNNING,
+                    locked_by=worker_id,
+                    serial_key=None,  # a reclaimed job asks for its turn again
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=row.attempts + 1,
+                )
+            )
+        return Job(
+            id=row.id,
+            kind=row.kind,
+            company_id=row.company_id,
+            payload=json.loads(row.payload),
+            attempts=row.attempts + 1,
+            worker_id=worker_id,
+        )
 
     def _owned(self, session: Session, job: Job) -> JobRow | None:
         return session.scalars(select(JobRow).where(*_claimed_by(job))).first()
@@ -218,14 +265,18 @@ class SqlJobQueue:
         self._finish(job, DEAD, note=None, error=error)
 
     def _finish(self, job: Job, state: str, *, note: str | None, error: str | None) -> None:
-        with write_session(self._engine) as session:
-            row = self._owned(session, job)
-            if row is None:  # the lease ran out and another worker owns the job now
-                return
-            row.state, row.note, row.finished_at = state, note, self._clock.now()
-            row.lease_until, row.serial_key = None, None
-            if error is not None:
-                row.last_error = error[:2000]
+        # Only while this claim lasts: after the lease ran out another worker owns the job.
+        values: dict[str, Any] = {
+            "state": state,
+            "note": note,
+            "finished_at": self._clock.now(),
+            "lease_until": None,
+            "serial_key": None,
+        }
+        if error is not None:
+            values["last_error"] = error[:2000]
+        with write_connection(self._engine) as connection:
+            connection.execute(update(_JOB).where(*_claimed_by(job)).values(**values))
 
     def retry(self, *, job: Job, run_at: datetime, error: str, counted: bool = True) -> None:
         try:

@@ -3,11 +3,11 @@ its life after (moved, opened early, cancelled, lost and made again), reached th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -18,8 +18,8 @@ from storage.crypto import SecretBox
 from storage.home import refresh_home_in
 from storage.jobs import defer_in
 from storage.mappers import booking_from_row, meeting_from_row
-from storage.seats import new_seat_row
-from storage.sessions import read_session, write_connection, write_session
+from storage.seats import new_seat_row, seat_values
+from storage.sessions import read_row, read_session, write_connection, write_session
 from storage.tables import BookingRow, MeetingRow, SeatRow, new_id
 from storage.tokens import seal_link_token
 
@@ -44,48 +44,55 @@ class SqlMeetings:
         if class_key is not None and self._join_class(booking, class_key):
             return self._found(booking), False
         try:
-            with write_session(self._engine) as session:
-                self._add_meeting(session, booking, host, marker_prefix, class_key)
+            with write_connection(self._engine) as connection:
+                meeting = self._add_meeting(connection, booking, host, marker_prefix, class_key)
         except IntegrityError:  # another process recorded the intent (or the class) first
             if class_key is not None:
                 self._join_class(booking, class_key)
             if self.meeting_for_booking(booking=booking) is None:
                 raise
             return self._found(booking), False
-        return self._found(booking), True
+        return meeting, True
 
     def _add_meeting(
         self,
-        session: Session,
+        connection: Connection,
         booking: Booking,
         host: MeetingHostRef,
         marker_prefix: str,
         class_key: str | None,
-    ) -> None:
+    ) -> Meeting:
+        """The intent: the meeting in state CREATING and the booking's seat, as two INSERTs (no
+        row objects: every new booking records one); returned as it was committed."""
         meeting_id = new_id()
         host_hash, host_sealed = seal_link_token(
             self._box, table="meeting", column="host_token_enc", row_id=meeting_id
         )
-        session.add(
-            MeetingRow(
-                id=meeting_id,
-                company_id=booking.company_id,
-                booking_id=booking.id,
-                platform=host.platform.value,
-                account_id=host.account_id,
-                host_user=host.host_user,
-                marker=f"{marker_prefix}:{meeting_id}",
-                state=MeetingState.CREATING.value,
-                start_at=booking.details.start,
-                end_at=booking.details.end,
-                host_token_hash=host_hash,
-                host_token_enc=host_sealed,
-                class_key=class_key,
-                created_at=self._clock.now(),
-            )
-        )
-        session.flush()
-        session.add(new_seat_row(self._box, booking, meeting_id))
+        meeting = {
+            "id": meeting_id,
+            "company_id": booking.company_id,
+            "booking_id": booking.id,
+            "platform": host.platform.value,
+            "account_id": host.account_id,
+            "host_user": host.host_user,
+            "marker": f"{marker_prefix}:{meeting_id}",
+            "state": MeetingState.CREATING.value,
+            # In UTC, as the column gives them back: the returned meeting equals a read one.
+            "start_at": booking.details.start.astimezone(UTC),
+            "end_at": booking.details.end.astimezone(UTC),
+            "external_id": None,
+            "join_url": None,
+            "host_token_hash": host_hash,
+            "host_token_enc": host_sealed,
+            "opened_at": None,
+            "class_key": class_key,
+            "created_at": self._clock.now(),
+        }
+        seat = seat_values(self._box, booking, meeting_id)
+        connection.execute(insert(MeetingRow.__table__), meeting)  # type: ignore[attr-defined]
+        connection.execute(insert(SeatRow.__table__), seat)  # type: ignore[attr-defined]
+        as_committed = SimpleNamespace(**meeting), SimpleNamespace(**seat)
+        return meeting_from_row(*as_committed, self._box)  # type: ignore[arg-type]
 
     def _found(self, booking: Booking) -> Meeting:
         meeting = self.meeting_for_booking(booking=booking)
@@ -112,16 +119,20 @@ class SqlMeetings:
 
     def meeting_for_booking(self, *, booking: Booking) -> Meeting | None:
         """The booking's meeting (through its seat: a class's meeting has several)."""
-        with read_session(self._engine) as session:
-            found = session.execute(
-                select(MeetingRow, SeatRow)
-                .join(SeatRow, col(SeatRow.meeting_id) == MeetingRow.id)
-                .where(
-                    col(MeetingRow.company_id) == booking.company_id,
-                    col(SeatRow.booking_id) == booking.id,
-                )
-            ).first()
-        return meeting_from_row(found[0], found[1], self._box) if found else None
+        meetings, seats = MeetingRow.__table__, SeatRow.__table__  # type: ignore[attr-defined]
+        meeting, seat = meetings.c, seats.c
+        # Core rows, not ORM objects: every booking job asks. The meeting's columns come first,
+        # then the two of the seat that the mapper reads.
+        found = read_row(
+            self._engine,
+            select(*meeting, seat.id.label("seat_id"), seat.client_token_enc)
+            .join_from(meetings, seats, seat.meeting_id == meeting.id)
+            .where(meeting.company_id == booking.company_id, seat.booking_id == booking.id),
+        )
+        if found is None:
+            return None
+        seat_view = SimpleNamespace(id=found.seat_id, client_token_enc=found.client_token_enc)
+        return meeting_from_row(found, seat_view, self._box)  # type: ignore[arg-type]
 
     def meeting_with_booking(
         self, *, company_id: str, meeting_id: str
@@ -187,14 +198,20 @@ class SqlMeetings:
         )
 
     def _update_meeting(self, meeting_id: str, **values: object) -> Meeting:
-        with write_session(self._engine) as session:
-            row = session.get(MeetingRow, meeting_id)
+        """One UPDATE … RETURNING and the seat: no row objects loaded (every booking job
+        records its meeting)."""
+        meeting, seat = MeetingRow.__table__.c, SeatRow.__table__.c  # type: ignore[attr-defined]
+        with write_connection(self._engine) as connection:
+            row = connection.execute(
+                update(MeetingRow)
+                .where(meeting.id == meeting_id)
+                .values(**values)
+                .returning(*meeting)
+            ).first()
             if row is None:
                 raise NotFound("meeting not found")
-            for name, value in values.items():
-                setattr(row, name, value)
-            refresh_home_in(session.connection(), row.company_id, self._clock.now())
-            seat = session.scalars(
-                select(SeatRow).where(col(SeatRow.booking_id) == row.booking_id)
+            refresh_home_in(connection, row.company_id, self._clock.now())
+            seat_row = connection.execute(
+                select(*seat).where(seat.booking_id == row.booking_id)
             ).one()
-            return meeting_from_row(row, seat, self._box)
+        return meeting_from_row(row, seat_row, self._box)  # type: ignore[arg-type]

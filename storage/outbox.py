@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, Select, select, update
+from sqlalchemy import Engine, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from bot.clock import Clock
 from bot.domain import ChatPlatform, ChatTarget, Meeting, NotificationState, PostedMessage
 from bot.ports.outbox import OutboxEntry
-from storage.sessions import read_session, write_session
+from storage.sessions import read_row, read_session, write_connection
 from storage.tables import AdminMessageRow, ChatWorkspaceRow, NotificationRow, new_id
 
 Row = TypeVar("Row", NotificationRow, AdminMessageRow)
@@ -37,9 +37,10 @@ def _entry(row: NotificationRow | AdminMessageRow) -> OutboxEntry:
         marker=row.marker,
         state=NotificationState(row.state),
         message_id=row.message_id,
-        digest=row.digest if isinstance(row, NotificationRow) else None,
+        # A booking message's row (an object or a Core row) has these; an admin message's not.
+        digest=getattr(row, "digest", None),
         started_at=row.created_at,
-        meeting_id=row.meeting_id if isinstance(row, NotificationRow) else None,
+        meeting_id=getattr(row, "meeting_id", None),
     )
 
 
@@ -132,8 +133,8 @@ class SqlOutbox:
         }
 
     def _first(self, query: Select[Row]) -> Row | None:
-        with read_session(self._engine) as session:
-            return session.scalars(query).first()
+        """As a Core row, read by column name like the row object (each booking message asks)."""
+        return read_row(self._engine, query)  # type: ignore[return-value]
 
     def _ensure(
         self, find: Callable[[], Row | None], intend: Callable[[str], Row]
@@ -142,9 +143,12 @@ class SqlOutbox:
         if existing is not None:
             return _entry(existing), False
         row = intend(new_id())
+        table = type(row).__table__  # type: ignore[attr-defined]
         try:
-            with write_session(self._engine) as session:
-                session.add(row)
+            with write_connection(self._engine) as connection:  # an INSERT, no unit of work
+                connection.execute(
+                    insert(table), {column.name: getattr(row, column.name) for column in table.c}
+                )
         except IntegrityError:  # another worker recorded the same intent first
             existing = find()
             if existing is None:
@@ -172,5 +176,5 @@ class SqlOutbox:
         entry: OutboxEntry,
         values: dict[str, object],
     ) -> None:
-        with write_session(self._engine) as session:
-            session.execute(update(table).where(col(table.id) == entry.id).values(**values))
+        with write_connection(self._engine) as connection:
+            connection.execute(update(table).where(col(table.id) == entry.id).values(**values))

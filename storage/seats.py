@@ -3,6 +3,8 @@ link token and, on Zoom, the client's registration."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, select, update
 from sqlmodel import col
 
@@ -15,16 +17,24 @@ from storage.tokens import client_token, seal_link_token
 
 
 def new_seat_row(box: SecretBox, booking: Booking, meeting_id: str) -> SeatRow:
+    return SeatRow(**seat_values(box, booking, meeting_id))
+
+
+def seat_values(box: SecretBox, booking: Booking, meeting_id: str) -> dict[str, Any]:
+    """Every column of a new seat, with its client link token sealed."""
     seat_id = new_id()
     digest, sealed = seal_link_token(box, table="seat", column="client_token_enc", row_id=seat_id)
-    return SeatRow(
-        id=seat_id,
-        company_id=booking.company_id,
-        meeting_id=meeting_id,
-        booking_id=booking.id,
-        client_token_hash=digest,
-        client_token_enc=sealed,
-    )
+    return {
+        "id": seat_id,
+        "company_id": booking.company_id,
+        "meeting_id": meeting_id,
+        "booking_id": booking.id,
+        "client_token_hash": digest,
+        "client_token_enc": sealed,
+        "registrant_id": None,
+        "join_url": None,
+        "cancelled_at": None,
+    }
 
 
 class SqlSeats:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable
+from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.availability import reads_only
+from storage.availability import reads_only, single_reads
 
 Result = TypeVar("Result")
 
@@ -46,6 +46,14 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 def read_connection(engine: Engine) -> Iterator[Connection]:
     with reads_only(engine).connect() as connection:
         yield connection
+
+
+def read_row(engine: Engine, statement: Executable) -> Row[Any] | None:
+    """The first row of one Core select, without loading ORM objects and (on SQLite) without a
+    transaction around it: for the lookups every booking job makes. Row mappers read columns by
+    name, so they take such a row too."""
+    with single_reads(engine).connect() as connection:
+        return connection.execute(statement).first()
 
 
 def changed_any(engine: Engine, statement: Executable) -> bool:

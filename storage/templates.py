@@ -7,7 +7,7 @@ from sqlmodel import col
 
 from bot.clock import Clock
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
-from storage.sessions import changed_any, read_session, write_session
+from storage.sessions import changed_any, read_connection, write_session
 from storage.tables import MessageTemplateRow
 
 
@@ -19,9 +19,14 @@ class SqlTemplates:
         self._clock = clock
 
     def templates(self, *, company_id: str) -> list[MessageTemplate]:
-        with read_session(self._engine) as session:
-            rows = session.scalars(
-                select(MessageTemplateRow)
+        with read_connection(self._engine) as connection:  # every booking message reads them
+            rows = connection.execute(
+                select(
+                    col(MessageTemplateRow.kind),
+                    col(MessageTemplateRow.scope),
+                    col(MessageTemplateRow.scope_id),
+                    col(MessageTemplateRow.body),
+                )
                 .where(col(MessageTemplateRow.company_id) == company_id)
                 .order_by(
                     col(MessageTemplateRow.kind),

@@ -13,7 +13,7 @@ from bot.domain import ZoomAccount, ZoomConnection
 from storage.accounts import SqlZoomAccounts
 from storage.crypto import SecretBox
 from storage.mappers import zoom_account_from_row
-from storage.sessions import read_session, write_session
+from storage.sessions import read_row, read_session, write_session
 from storage.tables import ZoomAccountRow
 
 DISCONNECTED = "disconnected"
@@ -37,12 +37,13 @@ class SqlZoomConnections:
         self._tokens = SqlZoomAccounts(engine, box, clock)
 
     def zoom_account_id(self, *, company_id: str) -> str | None:
-        with read_session(self._engine) as session:
-            return session.scalars(
-                select(col(ZoomAccountRow.id)).where(
-                    col(ZoomAccountRow.company_id) == company_id, _connected()
-                )
-            ).first()
+        row = read_row(  # every new meeting asks
+            self._engine,
+            select(col(ZoomAccountRow.id)).where(
+                col(ZoomAccountRow.company_id) == company_id, _connected()
+            ),
+        )
+        return None if row is None else str(row.id)
 
     def zoom_account(self, *, company_id: str) -> ZoomAccount | None:
         with read_session(self._engine) as session:

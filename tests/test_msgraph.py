@@ -23,18 +23,16 @@ import requests
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from adapters.msgraph import (
+from adapters.msgraph.connect import (
+    PERSONAL_ACCOUNT,
     ConnectRefused,
-    GraphMeetings,
-    GraphTokens,
-    MsalApps,
-    MsalConfig,
     MsConnect,
     MsConnection,
     RefusalKind,
 )
-from adapters.msgraph.connect import PERSONAL_ACCOUNT
-from adapters.msgraph.meetings import FORBIDDEN
+from adapters.msgraph.meetings import FORBIDDEN, GraphMeetings
+from adapters.msgraph.msal_apps import MsalApps, MsalConfig
+from adapters.msgraph.tokens import GraphTokens
 from bot.domain import (
     AccountState,
     Actor,

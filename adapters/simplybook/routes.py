@@ -6,12 +6,11 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -22,7 +21,8 @@ from bot.errors import StorageUnavailable
 from bot.urls import SIMPLYBOOK_CALLBACK_PATH
 from bot.usecases.ingest import IngestResult, Verdict
 
-Ingest = Callable[[str, BookingCallback, str], IngestResult]
+# Resolves once the callback and its job are committed (or raises StorageUnavailable).
+Ingest = Callable[[str, BookingCallback, str], Awaitable[IngestResult]]
 
 _STATUS = {Verdict.ACCEPTED: 202, Verdict.UNKNOWN_TOKEN: 404, Verdict.WRONG_COMPANY: 403}
 RETRY_AFTER_SECONDS = 30  # SimplyBook.me retries a callback that was not accepted
@@ -74,7 +74,7 @@ def simplybook_routes(
             return _answer(invalid.status, invalid.reason)
         raw = body.decode("utf-8")  # kept as received, for audit and replay (checked above)
         try:
-            result = await run_in_threadpool(ingest, request.path_params["token"], parsed, raw)
+            result = await ingest(request.path_params["token"], parsed, raw)
         except StorageUnavailable as outage:  # nothing was stored: the retry is whole
             log.warning("a SimplyBook.me callback was refused for now: %s", outage)
             return JSONResponse(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_BODY_BYTES = 256 * 1024  # an activity on /api/messages; Teams messages are limited to ~28 KB
+
 # Microsoft's own Teams SDK trusts these for the public cloud (its service-URL validation).
 DEFAULT_SERVICE_URL_HOSTS = (
     "smba.trafficmanager.net",

@@ -22,10 +22,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.edge.strict import BadInput, Bounds, parse_json_object
+from adapters.teams.config import MAX_BODY_BYTES
 from adapters.teams.connector import TeamsConnector
 
 log = logging.getLogger("meetbot.teams")
-MAX_BODY_BYTES = 256 * 1024  # Teams messages are limited to about 28 KB
 # A message's text may be as long as the body: the core answers an over-long command "too long"
 # in words, which a 400 here could not.
 _ACTIVITY = Bounds(max_string_chars=MAX_BODY_BYTES)

@@ -35,6 +35,7 @@ from adapters.teams.references import (
     personal_reference,
     reference_json,
 )
+from adapters.teams.unconfigured import NOT_CONFIGURED
 from bot.domain import ChatTarget, PostedMessage
 from bot.domain.installations import TeamsConversation
 from bot.errors import ChatAuthRevoked, ChatChannelUnavailable
@@ -75,10 +76,7 @@ class TeamsSender:
 
     def _teams(self) -> TeamsConnector:
         if self._connector is None:
-            raise ChatAuthRevoked(
-                "meetbot's Teams app is not configured (MEETBOT_TEAMS_APP_ID), so nothing can be "
-                "posted to Teams"
-            )
+            raise ChatAuthRevoked(NOT_CONFIGURED)
         return self._connector
 
     async def post(self, *, target: ChatTarget, message: ChatMessage, marker: str) -> PostedMessage:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.callbacks import AcceptedCallback, BookingCallback
 from bot.domain.kinds import (
     AccountState,
     BookingStatus,
@@ -24,6 +25,7 @@ from bot.domain.kinds import (
 from bot.domain.oversight import Alert, AlertKind, AlertSpec, AuditEntry, DigestSettings, ReportRow
 
 __all__ = [
+    "AcceptedCallback",
     "AccountState",
     "Actor",
     "Alert",
@@ -245,16 +247,6 @@ class Notification:
 class PostedMessage:
     channel_id: str
     message_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class BookingCallback:
-    """A booking system's webhook, validated: 'booking X of company C may have changed'."""
-
-    company_login: str
-    booking_id: str
-    booking_hash: str
-    notification_type: NotificationType
 
 
 @dataclass(frozen=True, slots=True)

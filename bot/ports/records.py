@@ -4,13 +4,14 @@ One small protocol per aggregate; every lookup is keyword-only and scoped by com
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from bot.domain import (
+    AcceptedCallback,
     Actor,
     Booking,
-    BookingCallback,
     BookingDetails,
     CatalogEntry,
     ChatPlatform,
@@ -232,10 +233,15 @@ class Seats(Protocol):
 
 
 class CallbackInbox(Protocol):
-    def company_for_webhook_token(self, *, token: str) -> Company | None: ...
+    """Essential: both. Batches, so that callbacks arriving together cost one commit."""
 
-    def record_callback(self, *, company_id: str, callback: BookingCallback, raw_body: str) -> None:
-        """Store the callback and make sure one sync job for its booking is pending, atomically."""
+    def companies_for_webhook_tokens(self, *, tokens: Collection[str]) -> dict[str, Company]:
+        """The company of each known token (an unknown token is left out)."""
+        ...
+
+    def record_callbacks(self, *, accepted: Sequence[AcceptedCallback]) -> None:
+        """Store every callback and make sure one sync job for each booking is pending, all in
+        one transaction: every one of them, or none."""
         ...
 
 

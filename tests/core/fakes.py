@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bot import jobs
 from bot.domain import (
+    AcceptedCallback,
     AccountState,
     Actor,
     Alert,
@@ -859,17 +860,20 @@ class FakeCallbackInbox:
     def __init__(self, records: Records) -> None:
         self.records = records
 
-    def company_for_webhook_token(self, *, token: str) -> Company | None:
+    def companies_for_webhook_tokens(self, *, tokens: Collection[str]) -> dict[str, Company]:
+        found = {}
         for company_id, known in self.records.webhook_tokens.items():
-            if known == token:
-                return self.records.companies.get(company_id)
-        return None
+            company = self.records.companies.get(company_id)
+            if known in tokens and company is not None:
+                found[known] = company
+        return found
 
-    def record_callback(self, *, company_id: str, callback: BookingCallback, raw_body: str) -> None:
-        self.records.callbacks.append((company_id, callback, raw_body))
-        pending = (company_id, callback.booking_id)
-        if pending not in self.records.queued_syncs:
-            self.records.queued_syncs.append(pending)
+    def record_callbacks(self, *, accepted: Sequence[AcceptedCallback]) -> None:
+        for item in accepted:
+            self.records.callbacks.append((item.company_id, item.callback, item.raw_body))
+            pending = (item.company_id, item.callback.booking_id)
+            if pending not in self.records.queued_syncs:
+                self.records.queued_syncs.append(pending)
 
 
 class FakeLinkStore:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain import BookingCallback, Company, NotificationType
-from bot.usecases.ingest import Verdict, accept_booking_callback
+from bot.usecases.ingest import Delivery, Verdict, accept_booking_callback, accept_booking_callbacks
 from tests.core.fakes import RecordFakes, record_fakes
 
 STUDIO = Company("c1", "Studio-Login", "Studio", "UTC", True)
@@ -64,3 +64,22 @@ def test_repeated_callbacks_for_one_booking_queue_one_sync() -> None:
     )
     assert len(fakes.records.callbacks) == 4
     assert fakes.records.queued_syncs == [("c1", "1001"), ("c1", "1002")]
+
+
+def test_callbacks_accepted_together_get_each_its_own_verdict_and_one_sync_per_booking() -> None:
+    fakes = setup()
+    deliveries = [
+        Delivery("hook-c1", callback(booking="1001"), "a"),
+        Delivery("hook-other", callback(booking="1002"), "b"),
+        Delivery("hook-c1", callback("someone-else", booking="1003"), "c"),
+        Delivery("hook-c1", callback(booking="1001"), "d"),
+    ]
+    verdicts = [r.verdict for r in accept_booking_callbacks(fakes.callbacks, deliveries)]
+    assert verdicts == [
+        Verdict.ACCEPTED,
+        Verdict.UNKNOWN_TOKEN,
+        Verdict.WRONG_COMPANY,
+        Verdict.ACCEPTED,
+    ]
+    assert [raw for _, _, raw in fakes.records.callbacks] == ["a", "d"]
+    assert fakes.records.queued_syncs == [("c1", "1001")]

@@ -95,6 +95,24 @@ def _unknown_zone(sender: BookingSender, core: Core) -> httpx.Response:
     return sender.post(event)
 
 
+def _changed(**data: str) -> Delivery:
+    def deliver(sender: BookingSender, core: Core) -> httpx.Response:
+        event = sender.event("bad-1")
+        event["data"].update(data)
+        return sender.post(event)
+
+    return deliver
+
+
+def _newline_in(field: str) -> Delivery:
+    def deliver(sender: BookingSender, core: Core) -> httpx.Response:
+        event = sender.event("bad-1")
+        event["data"][field]["id"] += "\n"
+        return sender.post(event)
+
+    return deliver
+
+
 CASES: list[tuple[str, Delivery, int, str]] = [
     ("wrong secret", _wrong_secret, 401, "no signature matches"),
     ("altered body", _altered_body, 401, "no signature matches"),
@@ -111,6 +129,25 @@ CASES: list[tuple[str, Delivery, int, str]] = [
     ("text timestamp", _text_timestamp, 400, "webhook-timestamp must be whole seconds"),
     ("end before start", _end_before_start, 422, "data.end must be after data.start"),
     ("unknown time zone", _unknown_zone, 422, "data.time_zone"),
+    ("a zone folder", _changed(time_zone="Europe"), 422, "data.time_zone"),
+    ("a zone path", _changed(time_zone="../../etc/passwd"), 422, "data.time_zone"),
+    ("year 1", _changed(start="0001-01-01T00:00:00+01:00"), 422, "data.start"),
+    ("year 9999", _changed(end="9999-12-31T23:59-01:00"), 422, "data.end"),
+    (
+        "year 2101",
+        _changed(end="2101-01-01T00:00:00Z"),
+        422,
+        "data.end is not a valid date and time in the years 2000-2100",
+    ),
+    ("id ends in a line break", _changed(booking_id="web-1\n"), 422, "data.booking_id"),
+    ("service id line break", _newline_in("service"), 422, "data.service.id"),
+    ("provider id line break", _newline_in("provider"), 422, "data.provider.id"),
+    (
+        "non-ASCII digits",
+        _changed(start="\u0662\u0660\u0662\u0666-12-01T10:00Z"),
+        422,
+        "data.start",
+    ),
 ]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -31,7 +32,7 @@ from bot.domain.booking_events import (
     WebhookSource,
     source_reference,
 )
-from bot.errors import MeetbotError, NotFound
+from bot.errors import AlreadyConnected, MeetbotError, NotFound
 from bot.jobs import SyncBooking
 from bot.redaction import remember_secret
 from storage.crypto import SecretBox
@@ -162,14 +163,13 @@ class SqlBookingWebhooks:
 
     def connect(self, *, company_id: str) -> tuple[WebhookSource, str]:
         secret = new_signing_secret()
-        with write_session(self._engine) as session:
-            if session.scalars(
-                select(WebhookSourceRow).where(col(WebhookSourceRow.company_id) == company_id)
-            ).first():
-                raise MeetbotError("This company already has a booking webhook.")
-            row = WebhookSourceRow(company_id=company_id, secrets_enc="")
-            self._seal(row, [secret])
-            session.add(row)
+        row = WebhookSourceRow(company_id=company_id, secrets_enc="")
+        self._seal(row, [secret])
+        try:  # the unique company key decides: two connects at once make one source
+            with write_session(self._engine) as session:
+                session.add(row)
+        except IntegrityError as taken:
+            raise AlreadyConnected("This company already has a booking webhook.") from taken
         return self._source(row), secret
 
     def disconnect(self, *, company_id: str) -> bool:

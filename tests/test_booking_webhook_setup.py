@@ -5,15 +5,19 @@ retired. A business without SimplyBook.me starts with it."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain import Actor, ChatPlatform
 from bot.domain.installations import ChatInstallation
+from bot.errors import AlreadyConnected
 from storage.tables import CompanyRow, WebhookSourceRow
 
 from .booking_webhook_sender import BookingSender
+from .conftest import count_rows
 from .harness import ADMIN, SQLITE_ONLY, SlackCompany
 from .teams_platform import Meetbot, Tenant, ask_in_channel, install, new_posts, text_of
 
@@ -147,3 +151,26 @@ def test_simplybook_connected_later_joins_the_webhooks_company(
     assert core.booking_webhooks.company_source(company_id=joined.id) == source
     found = core.companies.company_for_workspace(platform="slack", workspace_id="TLATER01")
     assert found is not None and found.uses_simplybook
+
+
+def test_two_connects_at_once_make_one_source_and_the_other_is_told_it_exists(
+    slack_company: SlackCompany,
+) -> None:
+    core = slack_company.core
+    company_id = slack_company.demo.company_id
+    start = threading.Barrier(6)
+
+    def connect() -> str:
+        start.wait()
+        try:
+            core.booking_webhooks.connect(company_id=company_id)
+        except AlreadyConnected:
+            return "already connected"
+        return "connected"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(lambda _: connect(), range(6)))
+
+    assert sorted(outcomes) == ["already connected"] * 5 + ["connected"]
+    assert count_rows(core, WebhookSourceRow) == 1
+    assert "already connected" in slack_company.say("connect webhook")

@@ -12,6 +12,7 @@ from bot.commands.deps import AdminDeps
 from bot.commands.kinds import WebhookSecret
 from bot.commands.reply import Reply, say
 from bot.domain import Actor, Company
+from bot.errors import AlreadyConnected
 from bot.ports import BookingWebhooks
 
 NEW_COMPANY_NAME = "Your company"
@@ -39,14 +40,10 @@ async def connect_webhook(deps: AdminDeps, actor: Actor, company: Company | None
         return NOT_SERVED
     if company is None:
         company = deps.companies.start_company(actor=actor, name=NEW_COMPANY_NAME)
-    existing = webhooks.company_source(company_id=company.id)
-    if existing is not None:
-        return say(
-            "The booking webhook is already connected",
-            f"It receives events at {deps.urls.booking_webhook(existing.id)}. Its secret is not "
-            "shown again: `/meetings webhook rotate` makes a new one.",
-        )
-    source, secret = webhooks.connect(company_id=company.id)
+    try:
+        source, secret = webhooks.connect(company_id=company.id)
+    except AlreadyConnected:  # found, or another admin's connect won the race
+        return _already_connected(deps, webhooks, company)
     deps.audit(company.id, actor, "connected the booking webhook")
     return _secret_reply(
         "Booking webhook connected",
@@ -54,6 +51,15 @@ async def connect_webhook(deps: AdminDeps, actor: Actor, company: Company | None
         secret,
         "Events must follow the booking event format (see meetbot's README). "
         "Next: `/meetings connect zoom`, then `/meetings enable`.",
+    )
+
+
+def _already_connected(deps: AdminDeps, webhooks: BookingWebhooks, company: Company) -> Reply:
+    existing = webhooks.company_source(company_id=company.id)
+    where = f" It receives events at {deps.urls.booking_webhook(existing.id)}." if existing else ""
+    return say(
+        "The booking webhook is already connected",
+        f"{where} Its secret is not shown again: `/meetings webhook rotate` makes a new one.".strip(),
     )
 
 

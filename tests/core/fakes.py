@@ -60,7 +60,7 @@ from bot.domain import (
     ZoomConnection,
 )
 from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource
-from bot.errors import ChatMessageGone, MeetbotError, MeetingGone, NotFound
+from bot.errors import AlreadyConnected, ChatMessageGone, MeetbotError, MeetingGone, NotFound
 from bot.home import HomeView
 from bot.jobs import JobType
 from bot.messages import ChatMessage
@@ -1408,7 +1408,7 @@ class FakeBookingWebhooks:
 
     def connect(self, *, company_id: str) -> tuple[WebhookSource, str]:
         if self.company_source(company_id=company_id) is not None:
-            raise MeetbotError("This company already has a booking webhook.")
+            raise AlreadyConnected("This company already has a booking webhook.")
         secret = f"whsec_secret{next(self.ids)}"
         source = WebhookSource(f"src{next(self.ids)}", company_id, (secret,))
         self.sources[source.id] = source

@@ -13,7 +13,6 @@ import itertools
 import time
 from typing import Any
 
-
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 

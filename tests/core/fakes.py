@@ -60,7 +60,7 @@ from bot.domain import (
     ZoomConnection,
 )
 from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource
-from bot.errors import AlreadyConnected, ChatMessageGone, MeetbotError, MeetingGone, NotFound
+from bot.errors import AlreadyConnected, ChatMessageGone, MeetingGone, NotFound
 from bot.home import HomeView
 from bot.jobs import JobType
 from bot.messages import ChatMessage

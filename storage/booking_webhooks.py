@@ -41,6 +41,7 @@ from storage.secret_columns import secret_context
 from storage.sessions import read_session, write_connection, write_session
 from storage.tables import BookingEventRow, WebhookBookingRow, WebhookSourceRow
 
+KEPT_EVENTS_PER_BOOKING = 20  # received events kept per booking, for audit and replay
 MAX_SECRETS = 3  # the current one and those still being replaced
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the Standard Webhooks prefix, not a credential)
 
@@ -80,6 +81,22 @@ def _state_upsert(dialect: str) -> Any:
     ).returning(table.c.id)
 
 
+def _older_events(source_id: str, booking_id: str) -> Any:
+    """All but the booking's last KEPT_EVENTS_PER_BOOKING events: the table stays bounded by the
+    bookings, not by how often a sender resends. Pruning cannot undo a de-duplication: the state
+    row holds the highest sequence, so a pruned event delivered again is stale and changes
+    nothing."""
+    table = BookingEventRow.__table__  # type: ignore[attr-defined]
+    this_booking = (table.c.source_id == source_id) & (table.c.booking_external_id == booking_id)
+    newest = (
+        select(table.c.id)
+        .where(this_booking)
+        .order_by(table.c.id.desc())
+        .limit(KEPT_EVENTS_PER_BOOKING)
+    )
+    return delete(table).where(this_booking, table.c.id.not_in(newest.scalar_subquery()))
+
+
 class SqlBookingWebhooks:
     """Implements the core's BookingWebhooks port."""
 
@@ -110,6 +127,7 @@ class SqlBookingWebhooks:
         with write_connection(self._engine) as connection:
             if not self._keep_event(connection, source, event, raw_body, now):
                 return EventOutcome.DUPLICATE
+            connection.execute(_older_events(source.id, booking_id))
             state = {
                 "company_id": source.company_id,
                 "source_id": source.id,

@@ -9,10 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.bootstrap import Core
-from app.sandbox import Demo
+from app.sandbox import Demo, SandboxWorld, seed_demo
+from app.web import build_web_app
 from app.webhook_example import signed
+from simulators.server import BackgroundServer
+from storage.booking_webhooks import KEPT_EVENTS_PER_BOOKING
 from storage.tables import BookingEventRow, JobRow, WebhookBookingRow
 
 from .booking_webhook_sender import BookingSender, connected_sender
@@ -216,3 +221,43 @@ def test_hostile_bodies_never_get_a_5xx(core: Core, demo: Demo, web: str) -> Non
     invalid_utf8 = httpx.post(sender.url, content=b"\xff\xfe{}", headers={"webhook-id": "x"})
     assert invalid_utf8.status_code == 400
     assert count_rows(core, BookingEventRow) == 0
+
+
+@SQLITE_ONLY
+def test_events_past_the_rate_get_429_and_are_not_stored(
+    make_core: Callable[..., Core], world: SandboxWorld
+) -> None:
+    core = make_core(booking_webhook_rate="5/minute")
+    demo = seed_demo(core, world)
+    with BackgroundServer(build_web_app(core), name="meetbot") as server:
+        sender = connected_sender(core, demo, server.url)
+        answers = [sender.post(sender.event(f"rate-{number}")) for number in range(6)]
+        stranger = httpx.post(f"{server.url}/webhooks/bookings/{'0' * 32}", content=b"{}")
+
+    assert [answer.status_code for answer in answers] == [202] * 5 + [429]
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "too many booking events" in refused.json()["reason"]
+    assert count_rows(core, BookingEventRow) == 5
+    assert stranger.status_code == 404, "each source has a rate of its own"
+
+
+@SQLITE_ONLY
+def test_a_booking_keeps_only_its_latest_received_events(core: Core, demo: Demo, web: str) -> None:
+    sender = connected_sender(core, demo, web)
+    total = KEPT_EVENTS_PER_BOOKING + 5
+    for sequence in range(1, total + 1):
+        event = sender.event("chatty-1", sequence=sequence)
+        assert sender.post(event).status_code == 202
+    assert sender.post(sender.event("quiet-1")).status_code == 202
+
+    with Session(core.engine) as session:
+        kept = session.scalars(
+            select(BookingEventRow.sequence).where(  # type: ignore[call-overload]
+                BookingEventRow.booking_external_id == "chatty-1"
+            )
+        ).all()
+    assert sorted(kept) == list(range(total - KEPT_EVENTS_PER_BOOKING + 1, total + 1))
+    assert count_rows(core, BookingEventRow) == KEPT_EVENTS_PER_BOOKING + 1
+    first_again = sender.post(sender.event("chatty-1", sequence=1))
+    assert first_again.status_code == 200 and "later event" in first_again.json()["reason"]

@@ -7,10 +7,14 @@ from __future__ import annotations
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.slack.app import reply_payload
+from adapters.teams.activities import answered_privately
+from bot.commands.reply import say, secretly
 from bot.domain import Actor, ChatPlatform
 from bot.domain.installations import ChatInstallation
 from bot.errors import AlreadyConnected
@@ -174,3 +178,31 @@ def test_two_connects_at_once_make_one_source_and_the_other_is_told_it_exists(
     assert sorted(outcomes) == ["already connected"] * 5 + ["connected"]
     assert count_rows(core, WebhookSourceRow) == 1
     assert "already connected" in slack_company.say("connect webhook")
+
+
+def test_a_secret_reply_is_private_on_both_front_ends_even_without_a_link() -> None:
+    plain = say("Signing secret", "`whsec_QUJD`")  # no address, no button: nothing else hides it
+    shown_to_all = replace(plain, public=True)
+
+    assert not answered_privately(plain) and answered_privately(secretly(plain))
+    assert answered_privately(secretly(shown_to_all))
+    assert reply_payload(shown_to_all)["response_type"] == "in_channel"
+    assert reply_payload(secretly(shown_to_all))["response_type"] == "ephemeral"
+    assert not secretly(plain).replace_original, "a secret never replaces a shared message"
+
+
+@SQLITE_ONLY
+def test_on_teams_a_rotated_secret_asked_for_in_a_channel_arrives_in_the_private_chat(
+    teams: Tenant, meetbot: Meetbot
+) -> None:
+    install(teams, meetbot)
+    chat = teams.sim.personal_conversation(teams.olena)
+    new_posts(teams, chat, lambda: ask_in_channel(teams, meetbot, teams.olena, "connect webhook"))
+
+    in_private = new_posts(
+        teams, chat, lambda: ask_in_channel(teams, meetbot, teams.olena, "webhook rotate")
+    )
+
+    assert any("New booking webhook secret" in text_of(post) for post in in_private)
+    in_channel = [text_of(post) for post in teams.sim.activities(teams.bookings)]
+    assert all("whsec_" not in text for text in in_channel)

@@ -1,16 +1,16 @@
 """The generic booking webhook from chat: connect it (a business without SimplyBook.me starts
 here), disconnect it, and rotate its signing secret.
 
-A secret is shown once, in the admin's private answer (Slack: ephemeral; Teams: the answer carries
-the webhook's address, so a question asked in a channel is answered in the personal chat), and
-never again: meetbot keeps it encrypted.
+A secret is shown once, in the admin's private answer (the reply is marked secret: Slack shows it
+ephemerally, Teams answers a question asked in a channel in the personal chat), and never again:
+meetbot keeps it encrypted.
 """
 
 from __future__ import annotations
 
 from bot.commands.deps import AdminDeps
 from bot.commands.kinds import WebhookSecret
-from bot.commands.reply import Reply, say
+from bot.commands.reply import Reply, say, secretly
 from bot.domain import Actor, Company
 from bot.errors import AlreadyConnected
 from bot.ports import BookingWebhooks
@@ -27,10 +27,12 @@ SHOWN_ONCE = (
 
 
 def _secret_reply(title: str, url: str, secret: str, then: str) -> Reply:
-    return say(
-        title,
-        f"Send booking events to:\n{url}\n\nSigning secret (Standard Webhooks):\n`{secret}`\n\n"
-        f"{SHOWN_ONCE}\n{then}",
+    return secretly(
+        say(
+            title,
+            f"Send booking events to:\n{url}\n\nSigning secret (Standard Webhooks):\n`{secret}`\n\n"
+            f"{SHOWN_ONCE}\n{then}",
+        )
     )
 
 

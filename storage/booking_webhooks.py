@@ -30,6 +30,7 @@ from bot.domain.booking_events import (
     BookingEventType,
     EventOutcome,
     WebhookSource,
+    in_namespace,
     source_reference,
 )
 from bot.errors import AlreadyConnected, MeetbotError, NotFound
@@ -139,7 +140,10 @@ class SqlBookingWebhooks:
             moved = connection.execute(_state_upsert(connection.dialect.name), state)
             if moved.first() is None:
                 return EventOutcome.STALE
-            sync = SyncBooking(booking_id=booking_id, booking_hash=source_reference(source.id))
+            sync = SyncBooking(
+                booking_id=in_namespace(source.id, booking_id),
+                booking_hash=source_reference(source.id),
+            )
             defer_in(connection, sync, company_id=source.company_id, run_at=now)
         return EventOutcome.APPLIED
 

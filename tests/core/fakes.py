@@ -59,7 +59,7 @@ from bot.domain import (
     ZoomAccount,
     ZoomConnection,
 )
-from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource
+from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource, in_namespace
 from bot.errors import AlreadyConnected, ChatMessageGone, MeetingGone, NotFound
 from bot.home import HomeView
 from bot.jobs import JobType
@@ -1392,7 +1392,9 @@ class FakeBookingWebhooks:
         if applied is not None and applied.sequence >= event.sequence:
             return EventOutcome.STALE
         self.states[key] = event
-        self.queued_syncs.append((source.company_id, event.details.external_id))
+        self.queued_syncs.append(
+            (source.company_id, in_namespace(source.id, event.details.external_id))
+        )
         return EventOutcome.APPLIED
 
     def latest_event(

@@ -1,4 +1,4 @@
-"""An index for pruning a booking's older received events
+"""A generic source's bookings in their own id space, and an index for pruning older events
 
 Revision ID: 0016
 Revises: 0013
@@ -7,6 +7,7 @@ Create Date: 2026-11-29 21:10:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
@@ -15,7 +16,23 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# A booking a generic source sent is keyed `wh:<source id>:<its id>` from now on, apart from
+# SimplyBook.me's bookings of the same company; its hash column names the source.
+_SOURCE_PREFIX = "webhook-source:"
+_INTO_NAMESPACE = sa.text(
+    "UPDATE booking SET external_id = 'wh:' || substr(booking_hash, :start) || ':' || external_id "
+    "WHERE booking_hash LIKE :pattern AND external_id NOT LIKE 'wh:%'"
+)
+_OUT_OF_NAMESPACE = sa.text(
+    "UPDATE booking SET external_id = substr(external_id, length(booking_hash) - :drop) "
+    "WHERE booking_hash LIKE :pattern AND external_id LIKE 'wh:%'"
+)
+
+
 def upgrade() -> None:
+    op.execute(
+        _INTO_NAMESPACE.bindparams(start=len(_SOURCE_PREFIX) + 1, pattern=_SOURCE_PREFIX + "%")
+    )
     op.create_index(
         "ix_booking_event_booking", "booking_event", ["source_id", "booking_external_id"]
     )
@@ -23,3 +40,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_booking_event_booking", table_name="booking_event")
+    # "wh:<source id>:" is 11 characters shorter than "webhook-source:<source id>"
+    op.execute(
+        _OUT_OF_NAMESPACE.bindparams(drop=len(_SOURCE_PREFIX) - 5, pattern=_SOURCE_PREFIX + "%")
+    )

@@ -154,7 +154,7 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     def ingest_event(source: WebhookSource, event: BookingEvent, raw: str) -> EventResult:
         with _turn(writers, wait_seconds=waiting):
             return accept_booking_event(
-                core.booking_webhooks, source=source, event=event, raw_body=raw
+                core.booking_webhooks, core.companies, source=source, event=event, raw_body=raw
             )
 
     async def host_link(token: str) -> links.LinkDecision:

@@ -277,4 +277,5 @@ def event_from_json(found: dict[str, Any]) -> BookingEvent:
         provider=CatalogEntry(**found["provider"]),
         client_language=found["client_language"],
         notes=found["notes"],
+        time_zone=found.get("time_zone", ""),  # states kept before the zone was
     )

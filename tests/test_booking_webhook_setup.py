@@ -93,9 +93,7 @@ def test_only_admins_manage_the_webhook_and_disconnecting_closes_it(
     assert "not connected" in slack_company.say("webhook rotate")
 
 
-def test_a_business_without_simplybook_starts_with_the_webhook(
-    slack_company: SlackCompany,
-) -> None:
+def _new_shop(slack_company: SlackCompany) -> None:
     slack, world = slack_company.slack, slack_company.world
     world.slack.add_workspace("TNEWSHOP", name="New shop", bot_token="xoxb-TNEWSHOP-sandbox")
     world.slack.add_user("TNEWSHOP", id=ADMIN, name="owner", is_admin=True)
@@ -104,6 +102,12 @@ def test_a_business_without_simplybook_starts_with_the_webhook(
     )
     slack_company.core.workspaces.save_installation(installation=installed)  # as Slack's OAuth does
     slack.team_id = "TNEWSHOP"
+
+
+def test_a_business_without_simplybook_starts_with_the_webhook(
+    slack_company: SlackCompany,
+) -> None:
+    _new_shop(slack_company)
 
     reply = slack_company.say("connect webhook")
 
@@ -114,6 +118,28 @@ def test_a_business_without_simplybook_starts_with_the_webhook(
     assert "Online meetings are on" in slack_company.say("enable"), "no SimplyBook.me switch to ask"
     with Session(slack_company.core.engine) as session:
         assert session.scalar(select(CompanyRow).where(CompanyRow.name == "Your company"))  # type: ignore[arg-type]
+
+
+def test_a_business_started_from_chat_gets_its_name_and_its_first_events_zone(
+    slack_company: SlackCompany,
+) -> None:
+    _new_shop(slack_company)
+    sender, _reply = _connected(slack_company)
+    core = slack_company.core
+    company = core.companies.company_for_workspace(platform="slack", workspace_id="TNEWSHOP")
+    assert company is not None and company.timezone == "UTC"
+
+    renamed = slack_company.say("company name Kyiv Yoga Loft")
+    kyiv = sender.post(sender.event("first-1"))  # the sender's events are in Europe/Kyiv
+    later = sender.event("second-1")
+    later["data"]["time_zone"] = "America/Chicago"
+    chicago = sender.post(later)
+
+    assert "Kyiv Yoga Loft" in renamed
+    assert kyiv.status_code == 202 and chicago.status_code == 202
+    named = core.companies.company(company_id=company.id)
+    assert named.name == "Kyiv Yoga Loft" and named.timezone == "Europe/Kyiv"
+    assert "company name NAME" in slack_company.say("help")
 
 
 @SQLITE_ONLY

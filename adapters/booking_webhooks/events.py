@@ -119,6 +119,7 @@ def _event(document: dict[str, Any], webhook_id: str) -> BookingEvent:
         provider=CatalogEntry(provider["id"], provider["name"], email=provider.get("email", "")),
         client_language=client.get("language", ""),
         notes=data.get("notes", ""),
+        time_zone=data["time_zone"],
     )
 
 

@@ -1,5 +1,5 @@
 """The generic booking webhook from chat: connect it (a business without SimplyBook.me starts
-here), disconnect it, and rotate its signing secret.
+here, and names itself with `company name`), disconnect it, and rotate its signing secret.
 
 A secret is shown once, in the admin's private answer (the reply is marked secret: Slack shows it
 ephemerally, Teams answers a question asked in a channel in the personal chat), and never again:
@@ -9,7 +9,7 @@ meetbot keeps it encrypted.
 from __future__ import annotations
 
 from bot.commands.deps import AdminDeps
-from bot.commands.kinds import WebhookSecret
+from bot.commands.kinds import NameCompany, WebhookSecret
 from bot.commands.reply import Reply, say, secretly
 from bot.domain import Actor, Company
 from bot.errors import AlreadyConnected
@@ -52,7 +52,8 @@ async def connect_webhook(deps: AdminDeps, actor: Actor, company: Company | None
         deps.urls.booking_webhook(source.id),
         secret,
         "Events must follow the booking event format (see meetbot's README). "
-        "Next: `/meetings connect zoom`, then `/meetings enable`.",
+        "Next: `/meetings company name NAME` (what clients' pages call the business), "
+        "`/meetings connect zoom`, then `/meetings enable`.",
     )
 
 
@@ -113,3 +114,13 @@ def _rotate(
         "The old secret keeps working until you run `/meetings webhook retire-old`, so switch "
         "your booking system over first.",
     )
+
+
+async def name_company(
+    deps: AdminDeps, actor: Actor, company: Company, command: NameCompany
+) -> Reply:
+    """A company started from chat is "Your company" until named; SimplyBook.me's name is
+    written again at its next connection."""
+    deps.companies.rename_company(company_id=company.id, name=command.name)
+    deps.audit(company.id, actor, "renamed the company", command.name)
+    return say("Company renamed", f"Clients' pages and chat now say {command.name!r}.")

@@ -43,6 +43,7 @@ class BookingEvent:
     provider: CatalogEntry
     client_language: str = ""
     notes: str = ""
+    time_zone: str = ""  # the booking's IANA zone, as the sender named it
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from bot.commands.kinds import (
     Status,
     TemplateCommand,
     TooLong,
+    NameCompany,
     WebhookSecret,
 )
 from bot.domain import ChatPlatform
@@ -56,6 +57,8 @@ PARSED: list[tuple[str, Command]] = [
     ("disconnect webhook", Disconnect("webhook")),
     ("webhook rotate", WebhookSecret("rotate")),
     ("webhook Retire-Old", WebhookSecret("retire-old")),
+    ("company name Kyiv Yoga  Studio", NameCompany("Kyiv Yoga Studio")),
+    ("Company NAME Ölena's", NameCompany("Ölena's")),
     ("enable", SetFeature(True)),
     ("disable", SetFeature(False)),
     ("services", ListServices()),
@@ -150,6 +153,10 @@ MALFORMED: list[tuple[str, str, str]] = [
     ("disconnect simplybook", "disconnect", "say what to disconnect: zoom, teams or webhook"),
     ("webhook", "webhook", "say `rotate`"),
     ("webhook delete", "webhook", "say `rotate`"),
+    ("company", "company", "say `name`"),
+    ("company name", "company", "say `name`"),
+    ("company rename Studio", "company", "say `name`"),
+    ("company name " + "x" * 101, "company", "at most 100 characters"),
     ("service Yoga", "service", "say `enable` or `disable`"),
     ("service enable", "service", "say `enable` or `disable`"),
     ("provider Olena", "provider", "then `zoom`, `teams`, `channel` or `staff`"),

@@ -1,4 +1,5 @@
-"""A generic source's bookings in their own id space, and an index for pruning older events
+"""A generic source's bookings in their own id space, an index for pruning older events, and
+a company's zone that waits for its first booking event
 
 Revision ID: 0016
 Revises: 0013
@@ -30,6 +31,17 @@ _OUT_OF_NAMESPACE = sa.text(
 
 
 def upgrade() -> None:
+    op.add_column(
+        "company",
+        sa.Column("zone_pending", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    # Started by `connect webhook` and still in the start's UTC: the next event names the zone.
+    op.execute(
+        sa.text(
+            "UPDATE company SET zone_pending = true "
+            "WHERE simplybook_login LIKE :generic AND timezone = 'UTC'"
+        ).bindparams(generic="(generic webhook) %")
+    )
     op.execute(
         _INTO_NAMESPACE.bindparams(start=len(_SOURCE_PREFIX) + 1, pattern=_SOURCE_PREFIX + "%")
     )
@@ -39,6 +51,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("company", "zone_pending")
     op.drop_index("ix_booking_event_booking", table_name="booking_event")
     # "wh:<source id>:" is 11 characters shorter than "webhook-source:<source id>"
     op.execute(

@@ -19,6 +19,7 @@ from bot.commands.kinds import (
     ListProviders,
     ListServices,
     Mention,
+    NameCompany,
     ProviderChannel,
     ProviderStaff,
     ProviderTeams,
@@ -33,7 +34,6 @@ from bot.commands.kinds import (
     Status,
     TemplateCommand,
     TooLong,
-    NameCompany,
     WebhookSecret,
 )
 from bot.domain import ChatPlatform

@@ -10,6 +10,8 @@ import httpx
 
 from app.bootstrap import Core
 from app.webhook_example import example_event, signed
+from bot.domain import CatalogEntry
+from bot.domain.booking_events import in_namespace
 from bot.urls import PublicUrls
 
 
@@ -26,6 +28,33 @@ def generic_source_event(core: Core, *, service_id: str, provider_id: str) -> di
     )
 
 
+def set_up_like_simplybook(
+    core: Core, *, company_id: str, source_id: str, service_id: str, provider_id: str
+) -> None:
+    """The source's own service and provider, set up as staff would: online meetings on, the
+    provider mapped as the SimplyBook.me provider of the same id is (a generic source's ids are
+    its own, so its "1" is not SimplyBook.me's "1")."""
+    catalog = core.catalog
+    service = catalog.service(company_id=company_id, external_id=service_id)
+    provider = catalog.provider(company_id=company_id, external_id=provider_id)
+    assert service is not None and provider is not None, "the SimplyBook.me catalog comes first"
+    own_service = in_namespace(source_id, service_id)
+    own_provider = in_namespace(source_id, provider_id)
+    catalog.merge_catalog(
+        company_id=company_id,
+        services=[CatalogEntry(own_service, service.name, is_class=service.is_class)],
+        providers=[CatalogEntry(own_provider, provider.name, email=provider.email)],
+    )
+    catalog.set_service_online(company_id=company_id, external_id=own_service, enabled=True)
+    catalog.map_provider(
+        company_id=company_id,
+        external_id=own_provider,
+        platform=provider.platform,
+        zoom_user=provider.zoom_user,
+        channel=provider.channel,
+    )
+
+
 def add_generic_source_booking(
     core: Core, *, company_id: str, service_id: str, provider_id: str, meetbot_url: str
 ) -> tuple[dict[str, Any], int]:
@@ -34,6 +63,13 @@ def add_generic_source_booking(
     source = core.booking_webhooks.company_source(company_id=company_id)
     if source is None:
         source, _secret = core.booking_webhooks.connect(company_id=company_id)
+        set_up_like_simplybook(
+            core,
+            company_id=company_id,
+            source_id=source.id,
+            service_id=service_id,
+            provider_id=provider_id,
+        )
     event = generic_source_event(core, service_id=service_id, provider_id=provider_id)
     body, headers = signed(event, secret=source.secrets[0], now=core.clock.now())
     answer = httpx.post(

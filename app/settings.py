@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
     # SimplyBook.me callbacks per company token and process (more get 429 with Retry-After).
     simplybook_callback_rate: str = "120/minute"
+    # Booking events per generic source and process (more get 429 with Retry-After).
+    booking_webhook_rate: str = "120/minute"
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000

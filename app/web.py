@@ -18,6 +18,7 @@ from starlette.routing import Route
 from adapters.booking_webhooks.events import MAX_BODY_BYTES as BOOKING_EVENT_MAX_BODY
 from adapters.booking_webhooks.routes import booking_webhook_routes
 from adapters.edge.guard import BodyLimits, RequestGuard
+from adapters.edge.rate_limit import RateLimit
 from adapters.edge.server import ServerLimits
 from adapters.msgraph.routes import MAX_BODY_BYTES as MS_CALLBACK_MAX_BODY
 from adapters.msgraph.routes import teams_connect_routes
@@ -164,7 +165,7 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
     def ingest_event(source: WebhookSource, event: BookingEvent, raw: str) -> EventResult:
         with _turn(writers, wait_seconds=waiting):
             return accept_booking_event(
-                core.booking_webhooks, source=source, event=event, raw_body=raw
+                core.booking_webhooks, core.companies, source=source, event=event, raw_body=raw
             )
 
     async def host_link(token: str) -> links.LinkDecision:
@@ -224,6 +225,7 @@ def build_web_app(core: Core, *, worker: WorkerThread | None = None) -> Starlett
             lambda source_id: core.booking_webhooks.source(source_id=source_id),
             ingest_event,
             on_accepted=worker.wake if worker else lambda: None,
+            limit=RateLimit(core.settings.booking_webhook_rate, scope="booking_webhook"),
         ),
         *link_routes(
             client=lambda token: links.client_link(core.links, token=token, now=core.clock.now()),

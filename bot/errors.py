@@ -35,6 +35,10 @@ class NotFound(MeetbotError):
     pass
 
 
+class AlreadyConnected(MeetbotError):
+    """The company has one already (found first, or two connects at once and this one lost)."""
+
+
 class BookingSystemError(RetryLater):
     pass
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -29,9 +30,10 @@ from bot.domain.booking_events import (
     BookingEventType,
     EventOutcome,
     WebhookSource,
+    in_namespace,
     source_reference,
 )
-from bot.errors import MeetbotError, NotFound
+from bot.errors import AlreadyConnected, MeetbotError, NotFound
 from bot.jobs import SyncBooking
 from bot.redaction import remember_secret
 from storage.crypto import SecretBox
@@ -40,6 +42,7 @@ from storage.secret_columns import secret_context
 from storage.sessions import read_session, write_connection, write_session
 from storage.tables import BookingEventRow, WebhookBookingRow, WebhookSourceRow
 
+KEPT_EVENTS_PER_BOOKING = 20  # received events kept per booking, for audit and replay
 MAX_SECRETS = 3  # the current one and those still being replaced
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the Standard Webhooks prefix, not a credential)
 
@@ -79,6 +82,22 @@ def _state_upsert(dialect: str) -> Any:
     ).returning(table.c.id)
 
 
+def _older_events(source_id: str, booking_id: str) -> Any:
+    """All but the booking's last KEPT_EVENTS_PER_BOOKING events: the table stays bounded by the
+    bookings, not by how often a sender resends. Pruning cannot undo a de-duplication: the state
+    row holds the highest sequence, so a pruned event delivered again is stale and changes
+    nothing."""
+    table = BookingEventRow.__table__  # type: ignore[attr-defined]
+    this_booking = (table.c.source_id == source_id) & (table.c.booking_external_id == booking_id)
+    newest = (
+        select(table.c.id)
+        .where(this_booking)
+        .order_by(table.c.id.desc())
+        .limit(KEPT_EVENTS_PER_BOOKING)
+    )
+    return delete(table).where(this_booking, table.c.id.not_in(newest.scalar_subquery()))
+
+
 class SqlBookingWebhooks:
     """Implements the core's BookingWebhooks port."""
 
@@ -109,6 +128,7 @@ class SqlBookingWebhooks:
         with write_connection(self._engine) as connection:
             if not self._keep_event(connection, source, event, raw_body, now):
                 return EventOutcome.DUPLICATE
+            connection.execute(_older_events(source.id, booking_id))
             state = {
                 "company_id": source.company_id,
                 "source_id": source.id,
@@ -120,7 +140,10 @@ class SqlBookingWebhooks:
             moved = connection.execute(_state_upsert(connection.dialect.name), state)
             if moved.first() is None:
                 return EventOutcome.STALE
-            sync = SyncBooking(booking_id=booking_id, booking_hash=source_reference(source.id))
+            sync = SyncBooking(
+                booking_id=in_namespace(source.id, booking_id),
+                booking_hash=source_reference(source.id),
+            )
             defer_in(connection, sync, company_id=source.company_id, run_at=now)
         return EventOutcome.APPLIED
 
@@ -162,14 +185,13 @@ class SqlBookingWebhooks:
 
     def connect(self, *, company_id: str) -> tuple[WebhookSource, str]:
         secret = new_signing_secret()
-        with write_session(self._engine) as session:
-            if session.scalars(
-                select(WebhookSourceRow).where(col(WebhookSourceRow.company_id) == company_id)
-            ).first():
-                raise MeetbotError("This company already has a booking webhook.")
-            row = WebhookSourceRow(company_id=company_id, secrets_enc="")
-            self._seal(row, [secret])
-            session.add(row)
+        row = WebhookSourceRow(company_id=company_id, secrets_enc="")
+        self._seal(row, [secret])
+        try:  # the unique company key decides: two connects at once make one source
+            with write_session(self._engine) as session:
+                session.add(row)
+        except IntegrityError as taken:
+            raise AlreadyConnected("This company already has a booking webhook.") from taken
         return self._source(row), secret
 
     def disconnect(self, *, company_id: str) -> bool:
@@ -255,4 +277,5 @@ def event_from_json(found: dict[str, Any]) -> BookingEvent:
         provider=CatalogEntry(**found["provider"]),
         client_language=found["client_language"],
         notes=found["notes"],
+        time_zone=found.get("time_zone", ""),  # states kept before the zone was
     )

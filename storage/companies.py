@@ -3,7 +3,7 @@ credentials (encrypted) and webhook token, and what needs an admin's attention."
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
@@ -14,7 +14,7 @@ from storage.accounts import workspace_row
 from storage.catalog import SqlCatalog
 from storage.crypto import SecretBox
 from storage.mappers import NO_SIMPLYBOOK_LOGIN, company_from_row
-from storage.sessions import read_row, read_session, write_session
+from storage.sessions import changed_any, read_row, read_session, write_session
 from storage.tables import BookingRow, ChatWorkspaceRow, CompanyRow, JobRow
 from storage.tokens import new_webhook_token, token_digest
 from storage.zoom_connections import SqlZoomConnections
@@ -49,6 +49,7 @@ class SqlCompanies:
         with write_session(self._engine) as session:
             row, _token = self._new_row(login="", name=name, timezone=timezone)
             row.simplybook_login = f"{NO_SIMPLYBOOK_LOGIN}{row.id}"
+            row.zone_pending = True
             session.add(row)
             session.flush()
             _bind(session, row.id, actor)
@@ -121,6 +122,7 @@ class SqlCompanies:
             elif _bound_elsewhere(session, row.id, actor):
                 raise MeetbotError(BOUND_ELSEWHERE)
             row.simplybook_login, row.name, row.timezone = login, name, timezone
+            row.zone_pending = False
             self._seal_credentials(row, api_key, api_secret)
             session.flush()
             _bind(session, row.id, actor)
@@ -130,6 +132,22 @@ class SqlCompanies:
     def webhook_token(self, *, company_id: str) -> str:
         row = self._row(company_id)
         return self._box.decrypt(row.webhook_token_enc, context=f"company.webhook_token:{row.id}")
+
+    def rename_company(self, *, company_id: str, name: str) -> None:
+        with write_session(self._engine) as session:
+            row = session.get(CompanyRow, company_id)
+            if row is None:
+                raise NotFound("company not found")
+            row.name = name
+
+    def adopt_timezone(self, *, company_id: str, timezone: str) -> bool:
+        # A compare-and-swap: of two first events at once, one sets the zone.
+        return changed_any(
+            self._engine,
+            update(CompanyRow)
+            .where(col(CompanyRow.id) == company_id, col(CompanyRow.zone_pending))
+            .values(timezone=timezone, zone_pending=False),
+        )
 
     def set_online_meetings(self, *, company_id: str, enabled: bool) -> None:
         with write_session(self._engine) as session:

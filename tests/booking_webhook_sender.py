@@ -13,6 +13,7 @@ import httpx
 from adapters.booking_webhooks.signature import sign
 from app.bootstrap import Core
 from app.sandbox import Demo
+from app.sandbox_webhook import set_up_like_simplybook
 from app.webhook_example import example_event, signed
 from bot.urls import PublicUrls
 
@@ -82,4 +83,11 @@ def in_days(days: int, *, hour: int = 10) -> datetime:
 
 def connected_sender(core: Core, demo: Demo, meetbot_url: str) -> BookingSender:
     source, secret = core.booking_webhooks.connect(company_id=demo.company_id)
+    set_up_like_simplybook(
+        core,
+        company_id=demo.company_id,
+        source_id=source.id,
+        service_id=demo.service_id,
+        provider_id=demo.provider_id,
+    )
     return BookingSender(meetbot_url, source.id, secret, demo)

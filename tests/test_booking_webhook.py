@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.bootstrap import Core
-from app.sandbox import Demo, SandboxWorld, message_as_text
+from app.sandbox import Demo, SandboxWorld, book, message_as_text
 from app.webhook_example import signed
-from storage.tables import BookingEventRow, JobRow, MeetingRow, NotificationRow
+from bot.domain.booking_events import in_namespace
+from storage.tables import BookingEventRow, BookingRow, JobRow, MeetingRow, NotificationRow
 
 from .booking_webhook_sender import BookingSender, connected_sender, in_days
 from .conftest import count_rows, run_jobs
@@ -149,8 +154,35 @@ def test_services_and_providers_first_seen_in_events_start_with_online_meetings_
     assert sender.post(event).status_code == 202
     run_jobs(core)
 
-    service = core.catalog.service(company_id=demo.company_id, external_id="pilates")
-    provider = core.catalog.provider(company_id=demo.company_id, external_id="taras")
+    own = partial(in_namespace, sender.source_id)
+    service = core.catalog.service(company_id=demo.company_id, external_id=own("pilates"))
+    provider = core.catalog.provider(company_id=demo.company_id, external_id=own("taras"))
     assert service is not None and not service.online_meetings, "S5: off until enabled"
     assert provider is not None and provider.name == "Taras Bondar"
     assert world.zoom.created_count() == 0
+
+
+def test_a_company_fed_by_simplybook_and_a_webhook_with_the_same_ids_keeps_both_bookings(
+    core: Core, demo: Demo, world: SandboxWorld, web: str, sender: BookingSender
+) -> None:
+    simplybook = book(world, demo, client_name="Iryna", starts_in=timedelta(days=2))
+    callback = world.simplybook.callback(demo.login, simplybook["id"])
+    webhook = sender.event(str(simplybook["id"]))  # the same booking id, service "1", provider "1"
+    assert webhook["data"]["service"]["id"] == demo.service_id
+
+    assert httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", json=callback).is_success
+    assert sender.post(webhook).status_code == 202
+    run_jobs(core)
+
+    assert world.zoom.created_count() == 2 and count_rows(core, BookingRow) == 2
+    texts = [message_as_text(message) for message in world.slack.messages(demo.channel_id)]
+    assert len(texts) == 2 and any("Iryna" in t for t in texts)
+    assert any("Grace Hopper" in t for t in texts)
+    with Session(core.engine) as session:
+        rows = session.scalars(select(BookingRow)).all()
+    by_code = {row.booking_hash.startswith("webhook-source:"): row for row in rows}
+    assert by_code[True].code == str(simplybook["id"]), "chat shows the sender's own id"
+    assert by_code[False].booking_hash == callback["booking_hash"], "SimplyBook.me's stays its own"
+    assert by_code[False].client_name == "Iryna" and by_code[True].client_name == "Grace Hopper"
+    service = core.catalog.service(company_id=demo.company_id, external_id=demo.service_id)
+    assert service is not None and service.online_meetings, "SimplyBook.me's service is untouched"

@@ -9,10 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.bootstrap import Core
-from app.sandbox import Demo
+from app.sandbox import Demo, SandboxWorld, seed_demo
+from app.web import build_web_app
 from app.webhook_example import signed
+from simulators.server import BackgroundServer
+from storage.booking_webhooks import KEPT_EVENTS_PER_BOOKING
 from storage.tables import BookingEventRow, JobRow, WebhookBookingRow
 
 from .booking_webhook_sender import BookingSender, connected_sender
@@ -95,6 +100,24 @@ def _unknown_zone(sender: BookingSender, core: Core) -> httpx.Response:
     return sender.post(event)
 
 
+def _changed(**data: str) -> Delivery:
+    def deliver(sender: BookingSender, core: Core) -> httpx.Response:
+        event = sender.event("bad-1")
+        event["data"].update(data)
+        return sender.post(event)
+
+    return deliver
+
+
+def _newline_in(field: str) -> Delivery:
+    def deliver(sender: BookingSender, core: Core) -> httpx.Response:
+        event = sender.event("bad-1")
+        event["data"][field]["id"] += "\n"
+        return sender.post(event)
+
+    return deliver
+
+
 CASES: list[tuple[str, Delivery, int, str]] = [
     ("wrong secret", _wrong_secret, 401, "no signature matches"),
     ("altered body", _altered_body, 401, "no signature matches"),
@@ -111,6 +134,25 @@ CASES: list[tuple[str, Delivery, int, str]] = [
     ("text timestamp", _text_timestamp, 400, "webhook-timestamp must be whole seconds"),
     ("end before start", _end_before_start, 422, "data.end must be after data.start"),
     ("unknown time zone", _unknown_zone, 422, "data.time_zone"),
+    ("a zone folder", _changed(time_zone="Europe"), 422, "data.time_zone"),
+    ("a zone path", _changed(time_zone="../../etc/passwd"), 422, "data.time_zone"),
+    ("year 1", _changed(start="0001-01-01T00:00:00+01:00"), 422, "data.start"),
+    ("year 9999", _changed(end="9999-12-31T23:59-01:00"), 422, "data.end"),
+    (
+        "year 2101",
+        _changed(end="2101-01-01T00:00:00Z"),
+        422,
+        "data.end is not a valid date and time in the years 2000-2100",
+    ),
+    ("id ends in a line break", _changed(booking_id="web-1\n"), 422, "data.booking_id"),
+    ("service id line break", _newline_in("service"), 422, "data.service.id"),
+    ("provider id line break", _newline_in("provider"), 422, "data.provider.id"),
+    (
+        "non-ASCII digits",
+        _changed(start="\u0662\u0660\u0662\u0666-12-01T10:00Z"),
+        422,
+        "data.start",
+    ),
 ]
 
 
@@ -179,3 +221,43 @@ def test_hostile_bodies_never_get_a_5xx(core: Core, demo: Demo, web: str) -> Non
     invalid_utf8 = httpx.post(sender.url, content=b"\xff\xfe{}", headers={"webhook-id": "x"})
     assert invalid_utf8.status_code == 400
     assert count_rows(core, BookingEventRow) == 0
+
+
+@SQLITE_ONLY
+def test_events_past_the_rate_get_429_and_are_not_stored(
+    make_core: Callable[..., Core], world: SandboxWorld
+) -> None:
+    core = make_core(booking_webhook_rate="5/minute")
+    demo = seed_demo(core, world)
+    with BackgroundServer(build_web_app(core), name="meetbot") as server:
+        sender = connected_sender(core, demo, server.url)
+        answers = [sender.post(sender.event(f"rate-{number}")) for number in range(6)]
+        stranger = httpx.post(f"{server.url}/webhooks/bookings/{'0' * 32}", content=b"{}")
+
+    assert [answer.status_code for answer in answers] == [202] * 5 + [429]
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "too many booking events" in refused.json()["reason"]
+    assert count_rows(core, BookingEventRow) == 5
+    assert stranger.status_code == 404, "each source has a rate of its own"
+
+
+@SQLITE_ONLY
+def test_a_booking_keeps_only_its_latest_received_events(core: Core, demo: Demo, web: str) -> None:
+    sender = connected_sender(core, demo, web)
+    total = KEPT_EVENTS_PER_BOOKING + 5
+    for sequence in range(1, total + 1):
+        event = sender.event("chatty-1", sequence=sequence)
+        assert sender.post(event).status_code == 202
+    assert sender.post(sender.event("quiet-1")).status_code == 202
+
+    with Session(core.engine) as session:
+        kept = session.scalars(
+            select(BookingEventRow.sequence).where(  # type: ignore[call-overload]
+                BookingEventRow.booking_external_id == "chatty-1"
+            )
+        ).all()
+    assert sorted(kept) == list(range(total - KEPT_EVENTS_PER_BOOKING + 1, total + 1))
+    assert count_rows(core, BookingEventRow) == KEPT_EVENTS_PER_BOOKING + 1
+    first_again = sender.post(sender.event("chatty-1", sequence=1))
+    assert first_again.status_code == 200 and "later event" in first_again.json()["reason"]

@@ -56,3 +56,24 @@ def test_a_refusal_does_not_tell_whether_meetbot_serves_the_login(
 
     assert served.json() == unknown.json()
     assert "refused" in served.json()["errors"]["api_key"]
+
+
+def test_a_zone_folder_from_the_booking_system_is_not_taken_for_a_zone(
+    slack_app: tuple[Core, SlackPlatform], world: SandboxWorld
+) -> None:
+    core, slack = slack_app
+    _ready(slack, world)
+    world.simplybook.add_company(  # "Europe" is a folder of the zone database, not a zone
+        "yoga-shop",
+        api_key=RIGHT["api_key"],
+        api_secret=RIGHT["api_secret"],
+        name="Yoga Shop",
+        timezone="Europe",
+    )
+
+    accepted = slack.submit_form(RIGHT, user=OWNER)
+
+    assert accepted.status_code == 200 and not accepted.content
+    assert wait_for(lambda: len(world.slack.dm_messages(OWNER)) == 2), "connected"
+    company = core.companies.company_for_workspace(platform="slack", workspace_id=TEAM)
+    assert company is not None and company.timezone != "Europe"

@@ -12,12 +12,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from adapters.edge.strict import BadInput, parse_json_object
+from adapters.edge.zones import EARLIEST_YEAR, LATEST_YEAR, bounded_moment, known_zone
 from bot.domain import BookingDetails, BookingStatus, CatalogEntry, PaymentState
 from bot.domain.booking_events import BookingEvent, BookingEventType
 
@@ -119,21 +119,23 @@ def _event(document: dict[str, Any], webhook_id: str) -> BookingEvent:
         provider=CatalogEntry(provider["id"], provider["name"], email=provider.get("email", "")),
         client_language=client.get("language", ""),
         notes=data.get("notes", ""),
+        time_zone=data["time_zone"],
     )
 
 
 def _check_zone(name: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise InvalidEvent(422, "data.time_zone is not an IANA time zone") from error
+    if known_zone(name) is None:
+        raise InvalidEvent(422, "data.time_zone is not an IANA time zone")
 
 
 def _moment(text: str, name: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text).astimezone(UTC)
-    except ValueError as error:
-        raise InvalidEvent(422, f"data.{name} is not a valid date and time") from error
+    moment = bounded_moment(text)
+    if moment is None:
+        raise InvalidEvent(
+            422,
+            f"data.{name} is not a valid date and time in the years {EARLIEST_YEAR}-{LATEST_YEAR}",
+        )
+    return moment
 
 
 def _sequence(data: dict[str, Any]) -> int:

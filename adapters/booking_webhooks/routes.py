@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from adapters.booking_webhooks.events import InvalidEvent, parse_event
 from adapters.booking_webhooks.signature import BadSignature, verify
+from adapters.edge.rate_limit import RateLimit, too_many
 from adapters.edge.strict import BadInput, decode_utf8
 from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource
 from bot.errors import StorageUnavailable
@@ -34,10 +35,17 @@ def _answer(status: int, reason: str) -> JSONResponse:
 
 
 def booking_webhook_routes(
-    find_source: FindSource, ingest: Ingest, *, on_accepted: Callable[[], None] = lambda: None
+    find_source: FindSource,
+    ingest: Ingest,
+    *,
+    on_accepted: Callable[[], None] = lambda: None,
+    limit: RateLimit | None = None,
 ) -> list[Route]:
     async def receive(request: Request) -> JSONResponse:
         source_id = request.path_params["source_id"]
+        wait = limit.wait_seconds(source_id) if limit else None
+        if wait is not None:  # before any lookup: a flood costs no database work
+            return too_many("booking events for this source", wait)
         try:
             source = None
             if (

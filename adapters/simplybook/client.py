@@ -12,12 +12,12 @@ import hashlib
 import itertools
 import time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from adapters.edge.outbound import answered
+from adapters.edge.zones import known_zone
 from adapters.simplybook.parsing import UnreadableBooking, booking_details, catalog
 from bot.domain import BookingDetails, CatalogEntry, CompanyInfo, SimplyBookCredentials
 from bot.errors import BookingSystemError, BookingSystemRejected, BookingUnknown
@@ -53,11 +53,7 @@ def _error_code(value: object) -> int:
 
 def _known_zone(name: str) -> str:
     """The zone if Python knows it, else "" (the caller decides what to do without one)."""
-    try:
-        ZoneInfo(name)
-    except (ValueError, ZoneInfoNotFoundError):
-        return ""
-    return name
+    return name if known_zone(name) is not None else ""
 
 
 def booking_sign(booking_id: str, booking_hash: str, api_secret: str) -> str:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
-import time
 from collections.abc import Awaitable, Callable
 
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from adapters.edge.rate_limit import RateLimit, too_many
 from adapters.simplybook.webhook import InvalidCallback, parse_callback
 from bot.domain import BookingCallback
 from bot.errors import StorageUnavailable
@@ -30,23 +25,11 @@ RETRY_AFTER_SECONDS = 30  # SimplyBook.me retries a callback that was not accept
 log = logging.getLogger("meetbot.simplybook")
 
 
-class CallbackRateLimit:
-    """Callbacks per company token, counted in this process's memory: a leaked token cannot
-    flood the queue, and each process behind a load balancer allows the rate on its own."""
+class CallbackRateLimit(RateLimit):
+    """Callbacks per company token (the token is a secret: only its hash is kept)."""
 
     def __init__(self, rate: str) -> None:
-        self._rate = parse(rate)  # e.g. "120/minute"; a malformed rate stops the start-up
-        # A sliding-window counter's keys expire with their window; a moving window keeps every
-        # key it saw, and the token here is whatever a stranger put in the URL.
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
-
-    def wait_seconds(self, token: str) -> int | None:
-        """None when this callback is within the rate, else how long to wait before retrying."""
-        key = hashlib.sha256(token.encode()).hexdigest()  # tokens are secrets, even in memory
-        if self._limiter.hit(self._rate, "simplybook", key):
-            return None
-        reset = self._limiter.get_window_stats(self._rate, "simplybook", key).reset_time
-        return max(1, math.ceil(reset - time.time()))
+        super().__init__(rate, scope="simplybook")
 
 
 def _answer(status: int, reason: str) -> JSONResponse:
@@ -62,11 +45,7 @@ def simplybook_routes(
     async def callback(request: Request) -> JSONResponse:
         wait = limit.wait_seconds(request.path_params["token"]) if limit else None
         if wait is not None:
-            return JSONResponse(
-                {"ok": False, "reason": f"too many callbacks for this company; retry in {wait} s"},
-                status_code=429,
-                headers={"Retry-After": str(wait)},
-            )
+            return too_many("callbacks for this company", wait)
         body = await request.body()  # capped at MAX_BODY_BYTES by the request guard
         try:
             parsed = parse_callback(body)

@@ -105,18 +105,18 @@ async def answer_later(response_url: str, reply: Reply) -> None:
     """Posts a command's answer to its response_url (valid for 30 minutes, 5 posts)."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
         answer = await AsyncWebhookClient(response_url, session=session).send_dict(
-            _reply_payload(reply)
+            reply_payload(reply)
         )
     if answer.status_code >= 400:
         raise RetryLater(f"Slack did not take the answer (HTTP {answer.status_code})")
 
 
-def _reply_payload(reply: Reply) -> dict[str, Any]:
+def reply_payload(reply: Reply) -> dict[str, Any]:
     text, blocks = render(reply.message)
     return {
         "text": text,
         "blocks": blocks,
-        "response_type": "in_channel" if reply.public else "ephemeral",
+        "response_type": "in_channel" if reply.public and not reply.secret else "ephemeral",
     }
 
 
@@ -316,7 +316,7 @@ def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
             await ack()
             await client.views_open(trigger_id=command["trigger_id"], view=simplybook_form())
             return
-        await ack(**_reply_payload(reply))
+        await ack(**reply_payload(reply))
 
     @app.action(re.compile(r"^meetbot_"))
     async def on_button(
@@ -341,7 +341,9 @@ def _listen(app: AsyncApp, handlers: SlackHandlers) -> None:
             await client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks)
             return
         # An answer beside a channel message is seen only by whoever pressed the button.
-        await respond(replace_original=reply.replace_original, **_reply_payload(reply))
+        await respond(
+            replace_original=reply.replace_original and not reply.secret, **reply_payload(reply)
+        )
 
     @app.action(re.compile(r"^link_"))
     async def on_link(ack: AsyncAck) -> None:

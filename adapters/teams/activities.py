@@ -21,6 +21,7 @@ import re2
 from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.schema import Activity
 
+from bot.commands.reply import Reply
 from bot.messages import ChatMessage, Link
 
 # RE2: linear time on whatever any member of any tenant sends.
@@ -93,6 +94,11 @@ def command_text(
         text = text.replace(mention.text, replacement, 1)
     text = AT_TAG.sub("", text).replace("&nbsp;", " ").replace("\u00a0", " ")
     return _COMMAND_PREFIX.sub("", text, count=1).strip()
+
+
+def answered_privately(reply: Reply) -> bool:
+    """Whether an answer to a question asked in a channel goes to the asker's personal chat."""
+    return reply.secret or (not reply.public and carries_link(reply.message))
 
 
 def carries_link(message: ChatMessage) -> bool:

@@ -40,9 +40,9 @@ from adapters.teams.activities import (
     AT_TAG,
     Mentioned,
     Speaker,
+    answered_privately,
     base_conversation,
     card_activity,
-    carries_link,
     command_text,
     mentions_of,
 )
@@ -228,7 +228,7 @@ class MeetbotTeamsBot(ActivityHandler):
         message = reply.message
         card = render_card(message, names=names)
         summary = message.summary or message.title
-        if speaker.in_channel and not reply.public and carries_link(message):
+        if speaker.in_channel and answered_privately(reply):
             await self._privately(turn_context, speaker, card, summary)
             return
         if pressed and reply.replace_original:

@@ -32,7 +32,11 @@ PACKAGE_DATE = (2024, 1, 1, 0, 0, 0)
 # named (a test keeps this in step with `bot.commands.USAGE`).
 COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("help", "Every command, with examples", ("help",)),
-    ("status", "What is connected and what needs attention", ("status",)),
+    (
+        "status",
+        "What is connected and what needs attention; company name NAME renames the business",
+        ("status", "company"),
+    ),
     (
         "connect",
         "connect simplybook | zoom | teams | webhook (disconnect removes; webhook rotate)",

@@ -39,6 +39,7 @@ RULES: dict[str, Rule] = {
     "connect webhook": Rule(ADMIN, needs_company=False),
     "disconnect webhook": Rule(ADMIN),
     "webhook": Rule(ADMIN),  # rotate or retire the signing secrets
+    "company": Rule(ADMIN),  # the business's name
     "enable": Rule(ADMIN),
     "disable": Rule(ADMIN),
     "services": Rule(JUNIOR),
@@ -73,6 +74,7 @@ _RULE_OF: dict[type, str] = {
     kinds.SetDigest: "digest",
     kinds.TemplateCommand: "template",
     kinds.WebhookSecret: "webhook",
+    kinds.NameCompany: "company",
 }
 
 

@@ -62,6 +62,7 @@ HANDLERS: dict[type[kinds.Command], Handler] = {
     kinds.SetDigest: reports.digest,
     kinds.TemplateCommand: templates.template,
     kinds.WebhookSecret: webhooks.webhook_secret,
+    kinds.NameCompany: webhooks.name_company,
 }
 
 

@@ -24,6 +24,7 @@ from bot.commands.kinds import (
     ListProviders,
     ListServices,
     Mention,
+    NameCompany,
     ProviderChannel,
     ProviderStaff,
     ProviderTeams,
@@ -63,6 +64,7 @@ USAGE = {
     "connect": "connect simplybook | connect zoom | connect teams | connect webhook",
     "disconnect": "disconnect zoom | disconnect teams | disconnect webhook",
     "webhook": "webhook rotate | webhook retire-old",
+    "company": "company name NAME",
     "enable": "enable",
     "disable": "disable",
     "services": "services",
@@ -91,6 +93,7 @@ EXAMPLES = (
     "report 2026-12-01 2026-12-31 provider Olena Koval",
     "digest at 8",
 )
+MAX_COMPANY_NAME_CHARS = 100
 DATE_WORDS = ("today", "tomorrow", "yesterday")
 _DATE = re2.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PROVIDER_KEYWORDS = ("zoom", "teams", "channel", "staff")
@@ -139,6 +142,15 @@ def _webhook(rest: list[str]) -> Command:
             "webhook", "say `rotate` (a new secret) or `retire-old` (drop the old ones)"
         )
     return WebhookSecret(action)
+
+
+def _company(rest: list[str]) -> Command:
+    name = " ".join(rest[1:])
+    if not rest or rest[0].lower() != "name" or not name:
+        return _invalid("company", "say `name` and the business's name, as clients should see it")
+    if len(name) > MAX_COMPANY_NAME_CHARS:
+        return _invalid("company", f"a name has at most {MAX_COMPANY_NAME_CHARS} characters")
+    return NameCompany(name)
 
 
 def _service(rest: list[str]) -> Command:
@@ -272,6 +284,7 @@ _PARSERS: dict[str, Callable[[list[str]], Command]] = {
     "audit": _no_args(Audit(), "audit"),
     "digest": _digest,
     "webhook": _webhook,
+    "company": _company,
     "start": lambda rest: (
         StartMeeting(rest[0].lstrip("#"))
         if len(rest) == 1

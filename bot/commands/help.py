@@ -61,6 +61,9 @@ HELP = (
         "a new webhook secret; the old one works until `webhook retire-old`",
     ),
     CommandHelp("disconnect", SET_UP, "disconnect webhook", "stop taking bookings by webhook"),
+    CommandHelp(
+        "company", SET_UP, "company name NAME", "the business's name, as clients' pages show it"
+    ),
     CommandHelp("enable", SET_UP, "enable", "turn online meetings on for the company"),
     CommandHelp("disable", SET_UP, "disable", "turn them off (no new meetings are made)"),
     CommandHelp(

@@ -142,6 +142,11 @@ class TemplateCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class NameCompany:
+    name: str  # the business's name, as clients' pages and chat show it
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookSecret:
     action: str  # rotate | retire-old
 
@@ -181,6 +186,7 @@ Command = (
     | SetDigest
     | TemplateCommand
     | WebhookSecret
+    | NameCompany
     | TooLong
     | Invalid
 )

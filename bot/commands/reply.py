@@ -20,10 +20,17 @@ class Reply:
     form: str | None = None  # a form the adapter opens (secrets are never typed into a channel)
     public: bool = False
     replace_original: bool = True  # for button answers: replace the message, or answer beside it
+    # Carries a secret: only the person who asked sees it, whatever else it holds (never in a
+    # channel, never replacing a shared message).
+    secret: bool = False
 
 
 def say(title: str, text: str = "", **more: Any) -> Reply:
     return Reply(ChatMessage(title=title, text=text, summary=title, **more))
+
+
+def secretly(reply: Reply) -> Reply:
+    return replace(reply, secret=True, public=False, replace_original=False)
 
 
 def beside(reply: Reply) -> Reply:

@@ -1,17 +1,18 @@
 """The generic booking webhook from chat: connect it (a business without SimplyBook.me starts
-here), disconnect it, and rotate its signing secret.
+here, and names itself with `company name`), disconnect it, and rotate its signing secret.
 
-A secret is shown once, in the admin's private answer (Slack: ephemeral; Teams: the answer carries
-the webhook's address, so a question asked in a channel is answered in the personal chat), and
-never again: meetbot keeps it encrypted.
+A secret is shown once, in the admin's private answer (the reply is marked secret: Slack shows it
+ephemerally, Teams answers a question asked in a channel in the personal chat), and never again:
+meetbot keeps it encrypted.
 """
 
 from __future__ import annotations
 
 from bot.commands.deps import AdminDeps
-from bot.commands.kinds import WebhookSecret
-from bot.commands.reply import Reply, say
+from bot.commands.kinds import NameCompany, WebhookSecret
+from bot.commands.reply import Reply, say, secretly
 from bot.domain import Actor, Company
+from bot.errors import AlreadyConnected
 from bot.ports import BookingWebhooks
 
 NEW_COMPANY_NAME = "Your company"
@@ -26,10 +27,12 @@ SHOWN_ONCE = (
 
 
 def _secret_reply(title: str, url: str, secret: str, then: str) -> Reply:
-    return say(
-        title,
-        f"Send booking events to:\n{url}\n\nSigning secret (Standard Webhooks):\n`{secret}`\n\n"
-        f"{SHOWN_ONCE}\n{then}",
+    return secretly(
+        say(
+            title,
+            f"Send booking events to:\n{url}\n\nSigning secret (Standard Webhooks):\n`{secret}`\n\n"
+            f"{SHOWN_ONCE}\n{then}",
+        )
     )
 
 
@@ -39,21 +42,27 @@ async def connect_webhook(deps: AdminDeps, actor: Actor, company: Company | None
         return NOT_SERVED
     if company is None:
         company = deps.companies.start_company(actor=actor, name=NEW_COMPANY_NAME)
-    existing = webhooks.company_source(company_id=company.id)
-    if existing is not None:
-        return say(
-            "The booking webhook is already connected",
-            f"It receives events at {deps.urls.booking_webhook(existing.id)}. Its secret is not "
-            "shown again: `/meetings webhook rotate` makes a new one.",
-        )
-    source, secret = webhooks.connect(company_id=company.id)
+    try:
+        source, secret = webhooks.connect(company_id=company.id)
+    except AlreadyConnected:  # found, or another admin's connect won the race
+        return _already_connected(deps, webhooks, company)
     deps.audit(company.id, actor, "connected the booking webhook")
     return _secret_reply(
         "Booking webhook connected",
         deps.urls.booking_webhook(source.id),
         secret,
         "Events must follow the booking event format (see meetbot's README). "
-        "Next: `/meetings connect zoom`, then `/meetings enable`.",
+        "Next: `/meetings company name NAME` (what clients' pages call the business), "
+        "`/meetings connect zoom`, then `/meetings enable`.",
+    )
+
+
+def _already_connected(deps: AdminDeps, webhooks: BookingWebhooks, company: Company) -> Reply:
+    existing = webhooks.company_source(company_id=company.id)
+    where = f" It receives events at {deps.urls.booking_webhook(existing.id)}." if existing else ""
+    return say(
+        "The booking webhook is already connected",
+        f"{where} Its secret is not shown again: `/meetings webhook rotate` makes a new one.".strip(),
     )
 
 
@@ -105,3 +114,13 @@ def _rotate(
         "The old secret keeps working until you run `/meetings webhook retire-old`, so switch "
         "your booking system over first.",
     )
+
+
+async def name_company(
+    deps: AdminDeps, actor: Actor, company: Company, command: NameCompany
+) -> Reply:
+    """A company started from chat is "Your company" until named; SimplyBook.me's name is
+    written again at its next connection."""
+    deps.companies.rename_company(company_id=company.id, name=command.name)
+    deps.audit(company.id, actor, "renamed the company", command.name)
+    return say("Company renamed", f"Clients' pages and chat now say {command.name!r}.")

@@ -30,7 +30,8 @@ class BookingWebhooks(Protocol):
     def company_source(self, *, company_id: str) -> WebhookSource | None: ...
 
     def connect(self, *, company_id: str) -> tuple[WebhookSource, str]:
-        """A new source with a new secret; returns the source and the secret (shown once)."""
+        """A new source with a new secret; returns the source and the secret (shown once).
+        Raises AlreadyConnected when the company has a source."""
         ...
 
     def disconnect(self, *, company_id: str) -> bool: ...

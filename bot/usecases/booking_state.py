@@ -5,7 +5,7 @@ source."""
 from __future__ import annotations
 
 from bot.domain import BookingDetails, Company
-from bot.domain.booking_events import source_of
+from bot.domain.booking_events import namespaced, senders_id, source_of
 from bot.errors import BookingUnknown
 from bot.usecases.sync_deps import SyncDeps
 
@@ -22,14 +22,15 @@ async def current_details(
             booking_hash=booking_hash,
             timezone=company.timezone,
         )
-    webhooks = deps.booking_webhooks
-    event = (
-        webhooks.latest_event(company_id=company.id, source_id=source_id, booking_id=booking_id)
+    webhooks, sent_as = deps.booking_webhooks, senders_id(source_id, booking_id)
+    latest = (
+        webhooks.latest_event(company_id=company.id, source_id=source_id, booking_id=sent_as)
         if webhooks is not None
         else None
     )
-    if event is None:
-        raise BookingUnknown(f"no event of booking {booking_id} was received from its webhook")
+    if latest is None:
+        raise BookingUnknown(f"no event of booking {sent_as} was received from its webhook")
+    event = namespaced(source_id, latest)
     # A generic source has no catalog to ask: its events bring services and providers, which
     # appear with online meetings off until staff enable them (S5).
     deps.catalog.merge_catalog(

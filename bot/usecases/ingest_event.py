@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource
-from bot.ports import BookingWebhooks
+from bot.ports import BookingWebhooks, Companies
 
 REASONS = {
     EventOutcome.APPLIED: "queued",
@@ -26,7 +26,16 @@ class EventResult:
 
 
 def accept_booking_event(
-    webhooks: BookingWebhooks, *, source: WebhookSource, event: BookingEvent, raw_body: str
+    webhooks: BookingWebhooks,
+    companies: Companies,
+    *,
+    source: WebhookSource,
+    event: BookingEvent,
+    raw_body: str,
 ) -> EventResult:
     outcome = webhooks.record_event(source=source, event=event, raw_body=raw_body)
+    if outcome is EventOutcome.APPLIED and event.time_zone:
+        # A company started from chat has no zone of its own: its bookings' zone is the best
+        # guess for reports, the digest and the times chat shows, until SimplyBook.me sets one.
+        companies.adopt_timezone(company_id=source.company_id, timezone=event.time_zone)
     return EventResult(outcome, REASONS[outcome])

@@ -93,7 +93,7 @@ def client_link(store: LinkStore, *, token: str, now: datetime) -> LinkDecision:
     if meeting.join_url is None:
         return LinkDecision(LinkOutcome.NOT_READY, summary=summary)
     # The booking's own times: the meeting may still be moving to them (a retry pending).
-    if now > booking.end + OVER_GRACE:
+    if now - OVER_GRACE > booking.end:  # `now` is near; a booking's end may be far away
         return LinkDecision(LinkOutcome.OVER, summary=summary)
     opens = opening_time(booking.start, company)
     if meeting.opened_at is None and now < opens:

@@ -20,6 +20,7 @@ class CompanyRow(SQLModel, table=True):
     simplybook_login: str = Field(unique=True, index=True)
     name: str = ""
     timezone: str = "UTC"
+    zone_pending: bool = False  # no zone of its own yet: the first applied booking event's
     online_meetings_enabled: bool = False
     open_minutes_before: int = 10  # clients' links open this long before the start (S13)
     digest_enabled: bool = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.tables.columns import new_id, utc_column
@@ -23,7 +23,10 @@ class BookingEventRow(SQLModel, table=True):
     """Every accepted event as received (for audit and replay); `webhook-id` de-duplicates."""
 
     __tablename__ = "booking_event"
-    __table_args__ = (UniqueConstraint("source_id", "webhook_id"),)
+    __table_args__ = (
+        UniqueConstraint("source_id", "webhook_id"),
+        Index("ix_booking_event_booking", "source_id", "booking_external_id"),  # its pruning
+    )
     id: int | None = Field(default=None, primary_key=True)
     company_id: str = Field(foreign_key="company.id", index=True)
     source_id: str

@@ -60,8 +60,8 @@ from bot.domain import (
     ZoomAccount,
     ZoomConnection,
 )
-from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource
-from bot.errors import ChatMessageGone, MeetbotError, MeetingGone, NotFound
+from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource, in_namespace
+from bot.errors import AlreadyConnected, ChatMessageGone, MeetingGone, NotFound
 from bot.home import HomeView
 from bot.jobs import JobType
 from bot.messages import ChatMessage
@@ -422,6 +422,7 @@ class Records:
     reminders: list[tuple[str, datetime]] = field(default_factory=list)
     callbacks: list[tuple[str, BookingCallback, str]] = field(default_factory=list)
     queued_syncs: list[tuple[str, str]] = field(default_factory=list)  # (company, booking)
+    zone_pending: set[str] = field(default_factory=set)  # companies started without a zone
     clock: FakeClock = field(default_factory=FakeClock)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -474,6 +475,7 @@ class FakeCompanies:
             existing is not None and existing.online_meetings_enabled,
         )
         self.records.companies[company_id] = company
+        self.records.zone_pending.discard(company_id)
         self.records.workspaces[(actor.platform, actor.workspace_id)] = company_id
         self.records.credentials[company_id] = SimplyBookCredentials(login, api_key, api_secret)
         token = self.records.webhook_tokens.setdefault(company_id, f"hook-{company_id}")
@@ -482,11 +484,23 @@ class FakeCompanies:
     def start_company(self, *, actor: Actor, name: str, timezone: str = "UTC") -> Company:
         company = Company(self.records.new_id("c"), "", name, timezone, False)
         self.records.companies[company.id] = company
+        self.records.zone_pending.add(company.id)
         self.records.workspaces[(actor.platform, actor.workspace_id)] = company.id
         return company
 
     def webhook_token(self, *, company_id: str) -> str:
         return self.records.webhook_tokens[company_id]
+
+    def rename_company(self, *, company_id: str, name: str) -> None:
+        self.records.companies[company_id] = replace(self.company(company_id=company_id), name=name)
+
+    def adopt_timezone(self, *, company_id: str, timezone: str) -> bool:
+        if company_id not in self.records.zone_pending:
+            return False
+        self.records.zone_pending.discard(company_id)
+        company = self.company(company_id=company_id)
+        self.records.companies[company_id] = replace(company, timezone=timezone)
+        return True
 
     def set_online_meetings(self, *, company_id: str, enabled: bool) -> None:
         company = self.company(company_id=company_id)
@@ -1403,7 +1417,9 @@ class FakeBookingWebhooks:
         if applied is not None and applied.sequence >= event.sequence:
             return EventOutcome.STALE
         self.states[key] = event
-        self.queued_syncs.append((source.company_id, event.details.external_id))
+        self.queued_syncs.append(
+            (source.company_id, in_namespace(source.id, event.details.external_id))
+        )
         return EventOutcome.APPLIED
 
     def latest_event(
@@ -1419,7 +1435,7 @@ class FakeBookingWebhooks:
 
     def connect(self, *, company_id: str) -> tuple[WebhookSource, str]:
         if self.company_source(company_id=company_id) is not None:
-            raise MeetbotError("This company already has a booking webhook.")
+            raise AlreadyConnected("This company already has a booking webhook.")
         secret = f"whsec_secret{next(self.ids)}"
         source = WebhookSource(f"src{next(self.ids)}", company_id, (secret,))
         self.sources[source.id] = source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -115,6 +115,12 @@ CLIENT_CASES = [
         },
         OPENS,
         LinkOutcome.WAIT,
+    ),
+    # a booking that ends at the end of time: no arithmetic on its end may overflow
+    (
+        {"booking": replace(BOOKING, end=datetime.max.replace(tzinfo=UTC))},
+        OPENS,
+        LinkOutcome.REDIRECT,
     ),
 ]
 

@@ -13,7 +13,8 @@ from starlette.routing import Route
 
 from adapters.booking_webhooks.events import InvalidEvent, parse_event
 from adapters.booking_webhooks.signature import BadSignature, verify
-from adapters.edge.rate_limit import RateLimit, too_many
+from adapters.edge.answers import answer, cannot_store_now, too_many
+from adapters.edge.rate_limit import RateLimit
 from adapters.edge.strict import BadInput, decode_utf8
 from bot.domain.booking_events import BookingEvent, EventOutcome, WebhookSource
 from bot.errors import StorageUnavailable
@@ -24,14 +25,9 @@ FindSource = Callable[[str], WebhookSource | None]
 Ingest = Callable[[WebhookSource, BookingEvent, str], EventResult]
 
 _STATUS = {EventOutcome.APPLIED: 202, EventOutcome.STALE: 200, EventOutcome.DUPLICATE: 200}
-RETRY_AFTER_SECONDS = 30
 MAX_SOURCE_ID_CHARS = 64
 
 log = logging.getLogger("meetbot.booking_webhooks")
-
-
-def _answer(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"ok": status < 300, "reason": reason}, status_code=status)
 
 
 def booking_webhook_routes(
@@ -55,24 +51,20 @@ def booking_webhook_routes(
             ):
                 source = await run_in_threadpool(find_source, source_id)
             if source is None:
-                return _answer(404, "unknown booking source")
+                return answer(404, "unknown booking source")
             body = decode_utf8(await request.body())  # capped by the request guard
             webhook_id = verify(body, request.headers, source.secrets)
             event = parse_event(body.encode(), webhook_id=webhook_id)
             result = await run_in_threadpool(ingest, source, event, body)
         except BadInput as bad:
-            return _answer(400, bad.reason)
+            return answer(400, bad.reason)
         except (BadSignature, InvalidEvent) as refused:
-            return _answer(refused.status, refused.reason)
+            return answer(refused.status, refused.reason)
         except StorageUnavailable as outage:  # nothing was stored: the retry is whole
             log.warning("a booking event was refused for now: %s", outage)
-            return JSONResponse(
-                {"ok": False, "reason": f"cannot store this right now ({outage}); retry later"},
-                status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            return cannot_store_now(outage)
         if result.outcome is EventOutcome.APPLIED:
             on_accepted()
-        return _answer(_STATUS[result.outcome], result.reason)
+        return answer(_STATUS[result.outcome], result.reason)
 
     return [Route(BOOKING_WEBHOOK_PATH + "{source_id}", receive, methods=["POST"])]

@@ -11,7 +11,6 @@ import time
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
-from starlette.responses import JSONResponse
 
 
 class RateLimit:
@@ -29,11 +28,3 @@ class RateLimit:
             return None
         reset = self._limiter.get_window_stats(self._rate, self._scope, hashed).reset_time
         return max(1, math.ceil(reset - time.time()))
-
-
-def too_many(what: str, wait: int) -> JSONResponse:
-    return JSONResponse(
-        {"ok": False, "reason": f"too many {what}; retry in {wait} s"},
-        status_code=429,
-        headers={"Retry-After": str(wait)},
-    )

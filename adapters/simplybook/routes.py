@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from adapters.edge.rate_limit import RateLimit, too_many
+from adapters.edge.answers import answer, cannot_store_now, too_many
+from adapters.edge.rate_limit import RateLimit
 from adapters.simplybook.webhook import InvalidCallback, parse_callback
 from bot.domain import BookingCallback
 from bot.errors import StorageUnavailable
@@ -20,7 +21,6 @@ from bot.usecases.ingest import IngestResult, Verdict
 Ingest = Callable[[str, BookingCallback, str], Awaitable[IngestResult]]
 
 _STATUS = {Verdict.ACCEPTED: 202, Verdict.UNKNOWN_TOKEN: 404, Verdict.WRONG_COMPANY: 403}
-RETRY_AFTER_SECONDS = 30  # SimplyBook.me retries a callback that was not accepted
 
 log = logging.getLogger("meetbot.simplybook")
 
@@ -30,10 +30,6 @@ class CallbackRateLimit(RateLimit):
 
     def __init__(self, rate: str) -> None:
         super().__init__(rate, scope="simplybook")
-
-
-def _answer(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"ok": status < 300, "reason": reason}, status_code=status)
 
 
 def simplybook_routes(
@@ -50,19 +46,15 @@ def simplybook_routes(
         try:
             parsed = parse_callback(body)
         except InvalidCallback as invalid:
-            return _answer(invalid.status, invalid.reason)
+            return answer(invalid.status, invalid.reason)
         raw = body.decode("utf-8")  # kept as received, for audit and replay (checked above)
         try:
             result = await ingest(request.path_params["token"], parsed, raw)
         except StorageUnavailable as outage:  # nothing was stored: the retry is whole
             log.warning("a SimplyBook.me callback was refused for now: %s", outage)
-            return JSONResponse(
-                {"ok": False, "reason": f"cannot store this right now ({outage}); retry later"},
-                status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            return cannot_store_now(outage)
         if result.verdict is Verdict.ACCEPTED:
             on_accepted()
-        return _answer(_STATUS[result.verdict], result.reason)
+        return answer(_STATUS[result.verdict], result.reason)
 
     return [Route(SIMPLYBOOK_CALLBACK_PATH + "{token}", callback, methods=["POST"])]

@@ -98,7 +98,9 @@ def _add_provider(core: Core, world: SandboxWorld, demo: Demo, index: int) -> Pr
     return Provider(external_id, channel_id)
 
 
-def book_with(world: SandboxWorld, tenant: Tenant, provider: Provider, client: str) -> dict[str, Any]:
+def book_with(
+    world: SandboxWorld, tenant: Tenant, provider: Provider, client: str
+) -> dict[str, Any]:
     """A booking in the SimplyBook simulator for this company's provider."""
     demo = tenant.demo
     if provider.external_id != demo.provider_id:

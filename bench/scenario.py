@@ -38,6 +38,7 @@ class ScenarioPlan:
     rate: float | None = None  # callbacks a second; None: all at once over 32 connections
     workers: int = 0  # 0: `meetbot serve` with its in-process worker; N: web + N workers
     concurrency: int = 4  # jobs at once per worker
+    idle_poll: float | None = None  # seconds between an idle worker's looks for jobs
     timeout: float = 120.0
     seed: int = 1
 
@@ -81,7 +82,9 @@ def run_scenario(stage: Stage, plan: ScenarioPlan) -> ScenarioRun:
     for simulator in (world.simplybook, world.zoom, world.slack):
         simulator.faults.latency = plan.latency
     try:
-        with stage.running(workers=plan.workers, concurrency=plan.concurrency) as processes:
+        with stage.running(
+            workers=plan.workers, concurrency=plan.concurrency, idle_poll=plan.idle_poll
+        ) as processes:
             return _measured(stage, plan, processes)
     finally:
         for simulator in (world.simplybook, world.zoom, world.slack):
@@ -195,6 +198,15 @@ def _wait_posts(world: SandboxWorld, offset: int, count: int, timeout: float) ->
         time.sleep(0.02)
 
 
+def _settled_jobs(stage: Stage, done: int, timeout: float = 15.0) -> dict[str, int]:
+    """Job counts once `done` jobs are done (a job records its end just after its post), or as
+    they are after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while (jobs := stage.core.queue.counts()) != {"done": done} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return jobs
+
+
 def _verify(stage: Stage, codes: list[str], created_before: int) -> dict[str, float]:
     """Exactly one Zoom meeting and one Slack message per booking, every job done; returns when
     each booking's message was stored."""
@@ -216,11 +228,13 @@ def _verify(stage: Stage, codes: list[str], created_before: int) -> dict[str, fl
     expected = Counter(codes)
     problems = []
     if messages != expected:
-        problems.append(f"messages per booking differ: {dict((messages - expected) + (expected - messages))}")
+        problems.append(
+            f"messages per booking differ: {dict((messages - expected) + (expected - messages))}"
+        )
     created = world.zoom.created_count() - created_before
     if meetings != expected or created != len(codes):
         problems.append(f"meetings per booking differ ({created} created for {len(codes)})")
-    jobs = stage.core.queue.counts()
+    jobs = _settled_jobs(stage, stage.jobs_done + len(codes))
     if jobs != {"done": stage.jobs_done + len(codes)}:
         problems.append(f"jobs are {jobs}, not all {stage.jobs_done + len(codes)} done")
     if problems:

@@ -60,13 +60,18 @@ class Stage:
         self.jobs_done += bookings  # each past booking left its sync job done
 
     @contextlib.contextmanager
-    def running(self, *, workers: int, concurrency: int) -> Iterator[Processes]:
-        """meetbot's processes on this stage, stopped on the way out."""
+    def running(
+        self, *, workers: int, concurrency: int, idle_poll: float | None = None
+    ) -> Iterator[Processes]:
+        """meetbot's processes on this stage, stopped on the way out. `idle_poll` overrides how
+        often an idle worker looks for jobs (`meetbot serve`'s own worker is also woken by each
+        webhook, so it needs no polling to be prompt)."""
         port = free_port()  # a port of its own each time: the last one may still linger
         update = {
             "worker_concurrency": concurrency,
             "port": port,
             "public_url": f"http://127.0.0.1:{port}",
+            **({} if idle_poll is None else {"worker_idle_poll_seconds": idle_poll}),
         }
         env = settings_env(self.settings.model_copy(update=update))
         serve = ["-m", "app", "serve", *(["--no-worker"] if workers else [])]
@@ -135,6 +140,7 @@ def stage(
         _database(database, Path(folder)) as (url, pg_name),
     ):
         world.zoom.daily_meeting_limit = 10**9  # Zoom's real quota is 100 per host and day
+        world.slack.rate_limit_per_channel = True  # as Slack: about one post a second per channel
         port = free_port()
         settings = world.settings(
             database_url=url,

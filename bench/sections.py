@@ -145,6 +145,15 @@ def pipeline(profile: Profile, checks: Checks) -> None:
                 flush=True,
             )
             checks.add(f"pipeline {plan.label}: exactly once", True)
+            if latency == 0.0 and profile.enforce:
+                checks.add(
+                    f"CPU per booking at 0 ms {run.cpu_ms_per_booking:.1f} ms <= 8 ms",
+                    run.cpu_ms_per_booking <= 8.0,
+                )
+                checks.add(
+                    f"RSS when ready {run.ready_rss_mib:.0f} MiB <= 80 MiB (Slack and Zoom only)",
+                    run.ready_rss_mib <= 80.0,
+                )
 
 
 def growth(profile: Profile, checks: Checks) -> None:

@@ -150,6 +150,11 @@ def stage(
             metrics=True,
             simplybook_callback_rate=UNLIMITED_CALLBACKS,
             company_routines=False,  # the hourly checks and digest are not the booking pipeline
+            # Only Slack and Zoom, as a deployment serving these companies would configure.
+            ms_client_id=None,
+            ms_client_secret=None,
+            ms_simulated_authority=False,
+            ms_ca_bundle=None,
         )
         core = build_core(settings)
         try:

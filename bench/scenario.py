@@ -143,8 +143,9 @@ def _calls(world: SandboxWorld) -> int:
 async def _deliver(
     port: int, bodies: list[tuple[str, str, bytes]], rate: float | None
 ) -> dict[str, float]:
-    """POSTs every (code, path, body): all at once over 32 connections, or one every 1/rate s
-    (open loop: a slow answer does not delay the next callback). Returns when each was sent."""
+    """POSTs every (code, path, body): all at once over 32 keep-alive connections, or one every
+    1/rate s on a connection of its own, as SimplyBook.me calls (open loop: a slow answer does
+    not delay the next callback). Returns when each was sent."""
     sent: dict[str, float] = {}
     failures: list[str] = []
     idle: list[RawConnection] = []
@@ -161,7 +162,10 @@ async def _deliver(
                 failures.append(f"{type(error).__name__}: {error}")
                 await connection.aclose()
                 return
-            idle.append(connection)
+            if rate is None:
+                idle.append(connection)
+            else:
+                await connection.aclose()
             if status != 202:
                 failures.append(f"{status} {answer[:200]!r}")
 

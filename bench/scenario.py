@@ -187,11 +187,15 @@ def _wait_posts(world: SandboxWorld, offset: int, count: int, timeout: float) ->
     """Until `count` chat.postMessage calls after `offset` have been answered 200. Only the new
     part of the simulator's request log is read, plus the requests still unanswered (a request is
     logged when it arrives; its status is filled in when answered)."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
     seen, posted, unanswered = offset, 0, []
     while posted < count:
-        if time.monotonic() > deadline:
-            raise BenchError(f"only {posted} of {count} messages reached Slack within {timeout} s")
+        waited = time.monotonic() - started
+        if waited > timeout:
+            raise BenchError(
+                f"only {posted} of {count} messages reached Slack by {timeout:g} s after the "
+                "last callback was sent"
+            )
         requests = world.slack.requests
         end = len(requests)
         fresh = [r for r in requests[seen:end] if r.path.endswith("chat.postMessage")]

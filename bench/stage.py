@@ -148,6 +148,7 @@ def stage(
             host="127.0.0.1",
             port=port,
             metrics=True,
+            worker_idle_poll_seconds=0.5,  # the product's default (the sandbox polls faster)
             simplybook_callback_rate=UNLIMITED_CALLBACKS,
             company_routines=False,  # the hourly checks and digest are not the booking pipeline
             # Only Slack and Zoom, as a deployment serving these companies would configure.

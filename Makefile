@@ -35,8 +35,8 @@ check: lint typecheck test
 deploy-check: $(STAMP)  ## the systemd units, nginx site and Procfile in deploy/, checked by the tools that read them
 	MEETBOT=$(BIN)/meetbot deploy/check.sh
 
-bench: $(STAMP)  ## ingest and pipeline figures; not part of the test suite
-	$(BIN)/python -m bench.run
+bench: $(STAMP)  ## meetbot under modelled load (SQLite and PostgreSQL), ~20 min; BENCH_ARGS="--quick" for a short run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 fuzz: $(STAMP)  ## hostile requests to every route of `meetbot serve`, SQLite and PostgreSQL (SEED=…, COUNT=…)
 	$(BIN)/python -m bench.fuzz --count $(or $(COUNT),10000) $(if $(SEED),--seed $(SEED))

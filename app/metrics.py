@@ -5,7 +5,8 @@ outcome. Never a company, a person, a token or an id: a path's ids and tokens be
 
 The core knows nothing of this: the worker tells `JobEvents` (its observer) how jobs start and end,
 `timed_handlers` wraps the job table, `MeteredTransport` sits under the shell's HTTP clients, the
-web app's middleware counts requests and webhooks, and an engine listener counts database errors.
+web app's middleware counts requests and webhooks, and engine listeners count SQL statements and
+database errors.
 """
 
 from __future__ import annotations
@@ -123,6 +124,12 @@ class Metrics:
             ["platform"],
             registry=registry,
         )
+        self.sql_statements = Counter(
+            "meetbot_sql_statements",
+            "SQL statements sent to the database (what a booking costs the database; the "
+            "benchmark reads it before and after a run).",
+            registry=registry,
+        )
         self.database_errors = Counter(
             "meetbot_database_errors",
             "Errors the database driver raised, by error class.",
@@ -144,7 +151,11 @@ def watch_engine(metrics: Metrics, engine: Engine) -> None:
         error = getattr(context, "original_exception", None)
         metrics.database_errors.labels(type(error).__name__ if error else "unknown").inc()
 
+    def statement(*_args: Any) -> None:
+        metrics.sql_statements.inc()
+
     event.listen(engine, "handle_error", count)
+    event.listen(engine, "before_cursor_execute", statement)
 
 
 class _QueueCollector(Collector):

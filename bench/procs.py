@@ -168,3 +168,80 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+class WorkerProcess:
+    """One `meetbot worker` process; ready once it printed its start-up summary line."""
+
+    def __init__(
+        self, name: str, *, concurrency: int, workdir: Path, env: Mapping[str, str]
+    ) -> None:
+        self.name = name
+        self._args = ["-m", "app", "worker", "--concurrency", str(concurrency)]
+        self._env = {**env, "PYTHONPATH": str(ROOT)}
+        self._workdir = workdir
+        self._log_path = workdir / f"{name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self.ready_rss_mib = 0.0
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise BenchError(f"{self.name} is not running")
+        return self._process.pid
+
+    def __enter__(self) -> WorkerProcess:
+        with self._log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, *self._args],
+                cwd=self._workdir,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self._wait_ready(60.0)
+            self.ready_rss_mib = _status_kib(self.pid, "VmRSS") / 1024
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise BenchError(f"{self.name} exited at start-up:\n{self.log_tail()}")
+            if "worker (concurrency" in self.log_tail(100_000):
+                return
+            time.sleep(0.05)
+        raise BenchError(f"{self.name} did not start within {timeout:.0f} s")
+
+    def peak_rss_mib(self) -> float:
+        return _status_kib(self.pid, "VmHWM") / 1024
+
+    def log_tail(self, chars: int = 3000) -> str:
+        if not self._log_path.exists():
+            return ""
+        return self._log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # claims no more jobs, lets running ones end
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

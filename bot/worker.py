@@ -256,7 +256,11 @@ class Worker:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def _lane(self, stop: asyncio.Event) -> None:
+        assert self._wake is not None
         while not stop.is_set():
+            # Cleared before looking, not when going idle: a job queued (and its wake sent) after
+            # the look found nothing must still end the idle pause at once.
+            self._wake.clear()
             try:
                 worked = await self.run_once()
             except Exception:  # the database hiccuped; keep the worker alive
@@ -267,7 +271,6 @@ class Worker:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         assert self._wake is not None
-        self._wake.clear()
         waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
         _, pending = await asyncio.wait(
             waiters, timeout=self._policy.idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED

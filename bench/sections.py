@@ -1,0 +1,261 @@
+"""The end-to-end sections of `make bench`: each prints its table and returns the checks it makes.
+
+- pipeline: SQLite, the fleet, zero and 100 ms platform latency, with the minimal claim → create
+  → post loop (bench/yardstick.py) measured on the same simulators as its yardstick.
+- growth: the same paced load on 1 company, on the fleet, and on the fleet with a history of
+  past bookings; SQLite and PostgreSQL. SQL statements per booking must not grow, p99 by no more
+  than 20 %.
+- scale-out and sustained: PostgreSQL, `meetbot serve --no-worker` and 1, 2, 4 `meetbot worker`
+  processes at 100 ms platform latency; then a steady rate for a minute.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench.scenario import ScenarioPlan, ScenarioRun, run_scenario
+from bench.stage import Database, Stage, postgres_available, stage
+from bench.yardstick import YardstickRun, run_yardstick
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big a run is: `make bench` uses FULL, `--quick` QUICK, the smoke test TINY."""
+
+    companies: int = 1000
+    history: int = 1_000_000
+    peak_rate: float = 30.0  # bookings a second the fleet's channels are planned for
+    burst: int = 300  # bookings in a pipeline burst at zero latency
+    latency_burst: int = 200  # ... and at 100 ms
+    yardstick_jobs: int = 500
+    growth_bookings: int = 300
+    growth_rate: float = 10.0
+    scale_workers: tuple[int, ...] = (1, 2, 4)
+    scale_bookings: int = 300
+    sustained_rate: float = 30.0
+    sustained_seconds: float = 60.0
+    databases: tuple[Database, ...] = ("sqlite", "postgresql")
+    enforce: bool = True  # ratio checks; exactly-once is always checked
+
+
+FULL = Profile()
+QUICK = Profile(
+    companies=50,
+    history=20_000,
+    burst=60,
+    latency_burst=40,
+    yardstick_jobs=60,
+    growth_bookings=40,
+    scale_workers=(1, 2),
+    scale_bookings=60,
+    sustained_rate=10.0,
+    sustained_seconds=6.0,
+    enforce=False,
+)
+TINY = Profile(
+    companies=3,
+    history=200,
+    peak_rate=5.0,
+    burst=6,
+    latency_burst=4,
+    yardstick_jobs=6,
+    growth_bookings=4,
+    growth_rate=5.0,
+    scale_workers=(1,),
+    scale_bookings=4,
+    sustained_rate=4.0,
+    sustained_seconds=1.0,
+    databases=("sqlite",),
+    enforce=False,
+)
+
+
+@dataclass
+class Checks:
+    """Named conditions of the run; `failed` lists those that did not hold."""
+
+    results: list[tuple[str, bool]] = field(default_factory=list)
+
+    def add(self, name: str, holds: bool) -> None:
+        self.results.append((name, holds))
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, holds in self.results if not holds]
+
+
+def _ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:,.0f}"
+
+
+HEADER = (
+    f"{'scenario':<34} {'book/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/b':>8} "
+    f"{'SQL/b':>6} {'calls/b':>7} {'RSS MiB':>9} {'once':>5}"
+)
+
+
+def row(run: ScenarioRun) -> str:
+    sql = "-" if math.isnan(run.sql_per_booking) else f"{run.sql_per_booking:.1f}"
+    return (
+        f"{run.plan.label:<34} {run.rate:>7.1f} {_ms(run.p(0.5)):>7} {_ms(run.p(0.99)):>7} "
+        f"{run.cpu_ms_per_booking:>8.1f} {sql:>6} {run.calls_per_booking:>7.2f} "
+        f"{run.ready_rss_mib:>4.0f}/{run.peak_rss_mib:<4.0f} {'yes':>5}"
+    )
+
+
+def _yardstick_row(run: YardstickRun) -> str:
+    label = f"yardstick loop, {run.latency * 1000:.0f} ms, {run.lanes} lanes"
+    return (
+        f"{label:<34} {run.rate:>7.1f} {_ms(run.p(0.5)):>7} {_ms(run.p(0.99)):>7} "
+        f"{run.cpu_ms_per_job:>8.1f} {'-':>6} {2.0:>7.2f} {'-':>9} {'yes':>5}"
+    )
+
+
+def pipeline(profile: Profile, checks: Checks) -> None:
+    print(
+        f"\n2. End to end on SQLite: `meetbot serve` (web + in-process worker), {profile.companies}"
+        f" companies,\n   bookings Zipf-skewed over them, each burst POSTed at once over 32 "
+        "connections.\n   Yardstick: the minimal claim → create → post loop on the same simulators."
+    )
+    print(HEADER)
+    plans = [
+        (ScenarioPlan(f"burst {profile.burst}, 0 ms, 4 lanes", profile.burst), 4, 0.0),
+        (
+            ScenarioPlan(
+                f"burst {profile.latency_burst}, 100 ms, 16 lanes",
+                profile.latency_burst,
+                latency=0.1,
+                concurrency=16,
+            ),
+            16,
+            0.1,
+        ),
+    ]
+    with stage("sqlite", companies=profile.companies, peak_rate=profile.peak_rate) as fleet:
+        for plan, lanes, latency in plans:
+            loop = run_yardstick(fleet, jobs=profile.yardstick_jobs, lanes=lanes, latency=latency)
+            print(_yardstick_row(loop), flush=True)
+            run = run_scenario(fleet, plan)
+            print(row(run), flush=True)
+            print(
+                f"{'':<4}meetbot/yardstick: bookings/s {run.rate / loop.rate:.2f}, "
+                f"CPU per booking {run.cpu_ms_per_booking / loop.cpu_ms_per_job:.1f}x",
+                flush=True,
+            )
+            checks.add(f"pipeline {plan.label}: exactly once", True)
+            if latency == 0.0 and profile.enforce:
+                checks.add(
+                    f"CPU per booking at 0 ms {run.cpu_ms_per_booking:.1f} ms <= 8 ms",
+                    run.cpu_ms_per_booking <= 8.0,
+                )
+                checks.add(
+                    f"RSS when ready {run.ready_rss_mib:.0f} MiB <= 80 MiB (Slack and Zoom only)",
+                    run.ready_rss_mib <= 80.0,
+                )
+
+
+def growth(profile: Profile, checks: Checks) -> None:
+    for database in profile.databases:
+        _growth(profile, checks, database)
+
+
+def _growth(profile: Profile, checks: Checks, database: Database) -> None:
+    print(
+        f"\n3. Cost growth on {database}: {profile.growth_bookings} bookings at "
+        f"{profile.growth_rate:g}/s, zero platform latency, `meetbot serve` with one lane,\n"
+        "   woken by each webhook; idle, it looks for due jobs every 0.5 s (the default), which adds\n"
+        "   well under one statement a booking."
+    )
+    print(HEADER)
+    plan = ScenarioPlan(
+        "", profile.growth_bookings, rate=profile.growth_rate, concurrency=1, idle_poll=0.5
+    )
+    runs: dict[str, ScenarioRun] = {}
+
+    def measured(name: str, on: Stage) -> ScenarioRun:
+        run = run_scenario(on, _labelled(plan, name))
+        print(row(run), flush=True)
+        runs[name] = run
+        return run
+
+    with stage(database, companies=1, peak_rate=profile.peak_rate) as single:
+        measured(f"{database}, 1 company", single)
+    with stage(database, companies=profile.companies, peak_rate=profile.peak_rate) as fleet:
+        measured(f"{database}, {profile.companies} companies", fleet)
+        fleet.add_history(profile.history)
+        measured(f"{database}, {profile.companies} co + {profile.history:,} past", fleet)
+    _growth_checks(profile, checks, list(runs.values()))
+
+
+def _growth_checks(profile: Profile, checks: Checks, runs: list[ScenarioRun]) -> None:
+    base, *grown = runs
+    for run in grown:
+        sql_ratio = run.sql_per_booking / base.sql_per_booking
+        p99_ratio = run.p(0.99) / base.p(0.99)
+        print(f"{'':<4}{run.plan.label}: SQL/booking x{sql_ratio:.3f}, p99 x{p99_ratio:.2f}")
+        if profile.enforce:
+            # A retry of a paced post adds a few statements; 1 % is far below one more query.
+            checks.add(f"{run.plan.label}: SQL statements per booking not grown", sql_ratio <= 1.01)
+            checks.add(f"{run.plan.label}: p99 within +20 %", p99_ratio <= 1.2)
+
+
+def _labelled(plan: ScenarioPlan, label: str) -> ScenarioPlan:
+    return ScenarioPlan(**{**plan.__dict__, "label": label})
+
+
+def scale_out(profile: Profile, checks: Checks) -> None:
+    if not postgres_available():
+        checks.add("scale-out: PostgreSQL reachable", False)
+        print("\n4. Scale-out: FAILED, PostgreSQL is not reachable")
+        return
+    print(
+        f"\n4. Scale-out on PostgreSQL: `meetbot serve --no-worker` + N `meetbot worker` (4 lanes"
+        f" each),\n   100 ms platform latency, {profile.companies} companies, bursts of "
+        f"{profile.scale_bookings}."
+    )
+    print(HEADER)
+    with stage("postgresql", companies=profile.companies, peak_rate=profile.peak_rate) as fleet:
+        rates = {}
+        for workers in profile.scale_workers:
+            label = f"{workers} worker{'s' if workers > 1 else ''}"
+            plan = ScenarioPlan(label, profile.scale_bookings, latency=0.1, workers=workers)
+            run = run_scenario(fleet, plan)
+            rates[workers] = run.rate
+            print(row(run), flush=True)
+        if 2 in rates:
+            print(f"{'':<4}2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
+            if profile.enforce:
+                checks.add("scale-out: 2 workers >= 1.7x one", rates[2] >= 1.7 * rates[1])
+        sustained(profile, checks, fleet)
+
+
+def sustained(profile: Profile, checks: Checks, fleet: Stage) -> None:
+    bookings = round(profile.sustained_rate * profile.sustained_seconds)
+    print(
+        f"\n5. Sustained: {profile.sustained_rate:g} bookings/s for "
+        f"{profile.sustained_seconds:g} s over {profile.companies} companies, 100 ms latency,\n"
+        "   PostgreSQL, web + 2 workers of 8 lanes."
+    )
+    print(HEADER)
+    plan = ScenarioPlan(
+        f"{profile.sustained_rate:g}/s for {profile.sustained_seconds:g} s",
+        bookings,
+        latency=0.1,
+        rate=profile.sustained_rate,
+        workers=2,
+        concurrency=8,
+    )
+    run = run_scenario(fleet, plan)
+    print(row(run), flush=True)
+    if profile.enforce:
+        checks.add("sustained: webhook->message p99 <= 2 s", run.p(0.99) <= 2.0)
+        checks.add("sustained: kept the rate (>= 95 %)", run.rate >= 0.95 * profile.sustained_rate)
+
+
+SECTIONS: dict[str, Callable[[Profile, Checks], None]] = {
+    "pipeline": pipeline,
+    "growth": growth,
+    "scale-out": scale_out,
+}

@@ -3,10 +3,12 @@ its life after (moved, opened early, cancelled, lost and made again), reached th
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -119,15 +121,10 @@ class SqlMeetings:
 
     def meeting_for_booking(self, *, booking: Booking) -> Meeting | None:
         """The booking's meeting (through its seat: a class's meeting has several)."""
-        meetings, seats = MeetingRow.__table__, SeatRow.__table__  # type: ignore[attr-defined]
-        meeting, seat = meetings.c, seats.c
-        # Core rows, not ORM objects: every booking job asks. The meeting's columns come first,
-        # then the two of the seat that the mapper reads.
         found = read_row(
             self._engine,
-            select(*meeting, seat.id.label("seat_id"), seat.client_token_enc)
-            .join_from(meetings, seats, seat.meeting_id == meeting.id)
-            .where(meeting.company_id == booking.company_id, seat.booking_id == booking.id),
+            _meeting_by_booking(),
+            {"company_id": booking.company_id, "booking_id": booking.id},
         )
         if found is None:
             return None
@@ -215,3 +212,19 @@ class SqlMeetings:
                 select(*seat).where(seat.booking_id == row.booking_id)
             ).one()
         return meeting_from_row(row, seat_row, self._box)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _meeting_by_booking() -> Select[Any]:
+    """Core rows, not ORM objects, from a select built once: every booking job asks. The
+    meeting's columns come first, then the two of the seat that the mapper reads."""
+    meetings, seats = MeetingRow.__table__, SeatRow.__table__  # type: ignore[attr-defined]
+    meeting, seat = meetings.c, seats.c
+    return (
+        select(*meeting, seat.id.label("seat_id"), seat.client_token_enc)
+        .join_from(meetings, seats, seat.meeting_id == meeting.id)
+        .where(
+            meeting.company_id == bindparam("company_id"),
+            seat.booking_id == bindparam("booking_id"),
+        )
+    )

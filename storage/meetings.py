@@ -197,20 +197,14 @@ class SqlMeetings:
     def _update_meeting(self, meeting_id: str, **values: object) -> Meeting:
         """One UPDATE … RETURNING and the seat: no row objects loaded (every booking job
         records its meeting)."""
-        meeting, seat = MeetingRow.__table__.c, SeatRow.__table__.c  # type: ignore[attr-defined]
+        statement = _meeting_update(tuple(sorted(values)))
         with write_connection(self._engine) as connection:
-            row = connection.execute(
-                update(MeetingRow)
-                .where(meeting.id == meeting_id)
-                .values(**values)
-                .returning(*meeting)
-            ).first()
+            parameters = {f"new_{name}": value for name, value in values.items()}
+            row = connection.execute(statement, {**parameters, "meeting_id": meeting_id}).first()
             if row is None:
                 raise NotFound("meeting not found")
             refresh_home_in(connection, row.company_id, self._clock.now())
-            seat_row = connection.execute(
-                select(*seat).where(seat.booking_id == row.booking_id)
-            ).one()
+            seat_row = connection.execute(_seat_of(), {"booking_id": row.booking_id}).one()
         return meeting_from_row(row, seat_row, self._box)  # type: ignore[arg-type]
 
 
@@ -228,3 +222,22 @@ def _meeting_by_booking() -> Select[Any]:
             seat.booking_id == bindparam("booking_id"),
         )
     )
+
+
+@functools.cache
+def _meeting_update(names: tuple[str, ...]) -> Any:
+    """UPDATE … RETURNING of the named columns, built once per set of names (a few exist)."""
+    meeting = MeetingRow.__table__.c  # type: ignore[attr-defined]
+    return (
+        update(MeetingRow)
+        .where(meeting.id == bindparam("meeting_id"))
+        # Named apart from the columns: SQLAlchemy keeps a column's own name for itself here.
+        .values({name: bindparam(f"new_{name}", type_=meeting[name].type) for name in names})
+        .returning(*meeting)
+    )
+
+
+@functools.cache
+def _seat_of() -> Select[Any]:
+    seat = SeatRow.__table__.c  # type: ignore[attr-defined]
+    return select(*seat).where(seat.booking_id == bindparam("booking_id"))

@@ -59,6 +59,14 @@ def read_row(
         return connection.execute(statement, parameters).first()
 
 
+def read_rows(
+    engine: Engine, statement: Executable, parameters: dict[str, Any] | None = None
+) -> list[Row[Any]]:
+    """Every row of one Core select, like `read_row` (no transaction around it on SQLite)."""
+    with single_reads(engine).connect() as connection:
+        return list(connection.execute(statement, parameters))
+
+
 def changed_any(engine: Engine, statement: Executable) -> bool:
     """Runs one UPDATE or DELETE in a write session of its own: whether it changed a row (how a
     compare-and-swap, or a removal that may find nothing, tells whether it happened)."""

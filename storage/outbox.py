@@ -178,8 +178,10 @@ class SqlOutbox:
         entry: OutboxEntry,
         values: dict[str, object],
     ) -> None:
+        statement = _row_update(table, tuple(sorted(values)))
+        parameters = {f"new_{name}": value for name, value in values.items()}
         with write_connection(self._engine) as connection:
-            connection.execute(update(table).where(col(table.id) == entry.id).values(**values))
+            connection.execute(statement, {**parameters, "row_id": entry.id})
 
 
 @functools.cache
@@ -191,3 +193,14 @@ def _meeting_message() -> Select[NotificationRow]:
         col(NotificationRow.chat_platform) == bindparam("chat_platform"),
         col(NotificationRow.channel_id) == bindparam("channel_id"),
     )
+
+
+@functools.cache
+def _row_update(
+    table: type[NotificationRow] | type[AdminMessageRow], names: tuple[str, ...]
+) -> Any:
+    """An UPDATE of the named columns of one message row, built once per table and names."""
+    columns = table.__table__.c  # type: ignore[union-attr]
+    # Named apart from the columns: SQLAlchemy keeps a column's own name for itself here.
+    values = {name: bindparam(f"new_{name}", type_=columns[name].type) for name in names}
+    return update(table).where(col(table.id) == bindparam("row_id")).values(values)

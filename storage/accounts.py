@@ -6,9 +6,11 @@ may refresh a credential at a time: a compare-and-swap on `token_version` plus a
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -68,8 +70,7 @@ class SqlZoomAccounts:
             return row.id
 
     def tokens(self, *, account_id: str) -> ZoomTokens:
-        columns = ZoomAccountRow.__table__.c  # type: ignore[attr-defined]
-        row = read_row(self._engine, select(*columns).where(columns.id == account_id))
+        row = read_row(self._engine, _zoom_account_by_id(), {"account_id": account_id})
         if row is None:
             raise MeetingAccountRevoked("the Zoom account was disconnected")
         if row.state != AccountState.ACTIVE.value:
@@ -172,12 +173,8 @@ class SqlChatWorkspaces:
             return row.id
 
     def bot_token(self, *, platform: str, external_id: str) -> str | None:
-        columns = ChatWorkspaceRow.__table__.c  # type: ignore[attr-defined]
         row = read_row(  # every Slack post asks
-            self._engine,
-            select(columns.id, columns.bot_token_enc).where(
-                columns.platform == platform, columns.external_id == external_id
-            ),
+            self._engine, _bot_token(), {"platform": platform, "external_id": external_id}
         )
         if row is None or row.bot_token_enc is None:
             return None
@@ -217,3 +214,18 @@ class SqlChatWorkspaces:
             row = find_workspace(session, platform=SLACK, external_id=team_id)
             if row is not None:
                 row.bot_token_enc = None
+
+
+# The lookups every booking job makes, built once (building a select costs more than running it).
+@functools.cache
+def _zoom_account_by_id() -> Select[Any]:
+    columns = ZoomAccountRow.__table__.c  # type: ignore[attr-defined]
+    return select(*columns).where(columns.id == bindparam("account_id"))
+
+
+@functools.cache
+def _bot_token() -> Select[Any]:
+    columns = ChatWorkspaceRow.__table__.c  # type: ignore[attr-defined]
+    return select(columns.id, columns.bot_token_enc).where(
+        columns.platform == bindparam("platform"), columns.external_id == bindparam("external_id")
+    )

@@ -6,10 +6,12 @@ problem is never recorded without being told, nor told without being recorded.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -121,7 +123,10 @@ class SqlAlerts:
             scope.append(col(AlertRow.subject) == subject)
         # Usually there is nothing to resolve (every finished booking job asks): look without
         # taking the write lock first.
-        if read_row(self._engine, select(col(AlertRow.id)).where(*scope).limit(1)) is None:
+        probe = {"company_id": company_id, "kind": kind.value}
+        if subject is not None:
+            probe["subject"] = subject
+        if read_row(self._engine, _open_alert(subject is not None), probe) is None:
             return 0
         with write_session(self._engine) as session:
             rows = list(session.scalars(select(AlertRow).where(*scope).with_for_update()))
@@ -159,3 +164,17 @@ class SqlAlerts:
                 .order_by(col(AlertRow.opened_at))
             )
             return [_alert(row) for row in rows]
+
+
+@functools.cache
+def _open_alert(of_subject: bool) -> Select[Any]:
+    """Whether an open alert of a kind (and subject) exists: every finished booking job asks,
+    so the select is built once per shape."""
+    scope = [
+        col(AlertRow.company_id) == bindparam("company_id"),
+        col(AlertRow.kind) == bindparam("kind"),
+        col(AlertRow.resolved_at).is_(None),
+    ]
+    if of_subject:
+        scope.append(col(AlertRow.subject) == bindparam("subject"))
+    return select(col(AlertRow.id)).where(*scope).limit(1)

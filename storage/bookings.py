@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Engine, Select, case, or_, select, update
+from sqlalchemy import Engine, Select, Update, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
@@ -65,14 +65,7 @@ class SqlBookings:
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
         with write_connection(self._engine) as connection:  # one statement, no row loaded
-            connection.execute(
-                update(BookingRow)
-                .where(
-                    col(BookingRow.id) == booking_id,
-                    col(BookingRow.problem).is_distinct_from(problem),
-                )
-                .values(problem=problem)
-            )
+            connection.execute(_note_problem(), {"booking_id": booking_id, "new_problem": problem})
 
     def booking(self, *, company_id: str, external_id: str) -> tuple[Booking, str | None] | None:
         with read_session(self._engine) as session:
@@ -136,6 +129,20 @@ class SqlBookings:
                 .values(problem=problem)
             )
             return int(held.rowcount)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _note_problem() -> Update:
+    """Every booking job notes its problem (mostly none, as before): built once."""
+    problem = bindparam("new_problem", type_=BookingRow.__table__.c.problem.type)  # type: ignore[attr-defined]
+    return (
+        update(BookingRow)
+        .where(
+            col(BookingRow.id) == bindparam("booking_id"),
+            col(BookingRow.problem).is_distinct_from(problem),
+        )
+        .values(problem=problem)
+    )
 
 
 @functools.cache

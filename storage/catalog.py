@@ -3,9 +3,10 @@ admins give each (online or not, meeting platform, Zoom host, channel)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -25,11 +26,11 @@ class SqlCatalog:
         self._engine = engine
 
     def service(self, *, company_id: str, external_id: str) -> Service | None:
-        row = read_row(self._engine, _one_of(ServiceRow, company_id, external_id))
+        row = read_row(self._engine, _one_of(ServiceRow), _key(company_id, external_id))
         return service_from_row(row) if row else None  # type: ignore[arg-type]
 
     def provider(self, *, company_id: str, external_id: str) -> Provider | None:
-        row = read_row(self._engine, _one_of(ProviderRow, company_id, external_id))
+        row = read_row(self._engine, _one_of(ProviderRow), _key(company_id, external_id))
         return provider_from_row(row) if row else None  # type: ignore[arg-type]
 
     def services(self, *, company_id: str) -> list[Service]:
@@ -88,12 +89,19 @@ class SqlCatalog:
                 _set_channel(row, channel)
 
 
-def _one_of(table: type[Row], company_id: str, external_id: str) -> Select[Any]:
-    """A Core select of one catalog row's columns (every booking job reads two)."""
+@functools.cache
+def _one_of(table: type[Row]) -> Select[Any]:
+    """A Core select of one catalog row's columns, built once per table (every booking job
+    reads two); its values come from `_key`."""
     columns = table.__table__.c  # type: ignore[attr-defined]
     return select(*columns).where(
-        columns.company_id == company_id, columns.external_id == external_id
+        columns.company_id == bindparam("company_id"),
+        columns.external_id == bindparam("external_id"),
     )
+
+
+def _key(company_id: str, external_id: str) -> dict[str, Any]:
+    return {"company_id": company_id, "external_id": external_id}
 
 
 def _find(session: Session, table: type[Row], company_id: str, external_id: str) -> Row | None:

@@ -3,7 +3,10 @@ credentials (encrypted) and webhook token, and what needs an admin's attention."
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, update
+import functools
+from typing import Any
+
+from sqlalchemy import Engine, Select, bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
@@ -77,8 +80,7 @@ class SqlCompanies:
         return company_from_row(self._row(company_id))
 
     def _row(self, company_id: str) -> CompanyRow:
-        columns = CompanyRow.__table__.c  # type: ignore[attr-defined]
-        row = read_row(self._engine, select(*columns).where(columns.id == company_id))
+        row = read_row(self._engine, _company_by_id(), {"company_id": company_id})
         if row is None:
             raise NotFound("company not found")
         return row  # type: ignore[return-value]  # a Core row: read by column name alike
@@ -253,3 +255,10 @@ def _dead_jobs(session: Session, company_id: str) -> int:
         )
     ).all()
     return len(dead)
+
+
+@functools.cache
+def _company_by_id() -> Select[Any]:
+    """Every booking job reads its company: the select is built once."""
+    columns = CompanyRow.__table__.c  # type: ignore[attr-defined]
+    return select(*columns).where(columns.id == bindparam("company_id"))

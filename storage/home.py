@@ -8,9 +8,11 @@ its refresh being queued. It queues nothing for a company where nobody opened Ho
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, select
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -29,11 +31,19 @@ REFRESH_AFTER = timedelta(seconds=1)
 
 def refresh_home_in(connection: Connection, company_id: str, now: datetime) -> None:
     """Queues the company's Home refresh in the caller's transaction, when anyone opened Home."""
-    watched = connection.execute(
-        select(col(HomeViewerRow.id)).where(col(HomeViewerRow.company_id) == company_id).limit(1)
-    ).first()
+    watched = connection.execute(_anyone_watching(), {"company_id": company_id}).first()
     if watched is not None:
         defer_in(connection, RefreshHome(), company_id=company_id, run_at=now + REFRESH_AFTER)
+
+
+@functools.cache
+def _anyone_watching() -> Select[Any]:
+    """Built once: most changes of every booking job ask it."""
+    return (
+        select(col(HomeViewerRow.id))
+        .where(col(HomeViewerRow.company_id) == bindparam("company_id"))
+        .limit(1)
+    )
 
 
 class SqlHome:

@@ -3,10 +3,12 @@ its life after (moved, opened early, cancelled, lost and made again), reached th
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -119,15 +121,10 @@ class SqlMeetings:
 
     def meeting_for_booking(self, *, booking: Booking) -> Meeting | None:
         """The booking's meeting (through its seat: a class's meeting has several)."""
-        meetings, seats = MeetingRow.__table__, SeatRow.__table__  # type: ignore[attr-defined]
-        meeting, seat = meetings.c, seats.c
-        # Core rows, not ORM objects: every booking job asks. The meeting's columns come first,
-        # then the two of the seat that the mapper reads.
         found = read_row(
             self._engine,
-            select(*meeting, seat.id.label("seat_id"), seat.client_token_enc)
-            .join_from(meetings, seats, seat.meeting_id == meeting.id)
-            .where(meeting.company_id == booking.company_id, seat.booking_id == booking.id),
+            _meeting_by_booking(),
+            {"company_id": booking.company_id, "booking_id": booking.id},
         )
         if found is None:
             return None
@@ -200,18 +197,47 @@ class SqlMeetings:
     def _update_meeting(self, meeting_id: str, **values: object) -> Meeting:
         """One UPDATE … RETURNING and the seat: no row objects loaded (every booking job
         records its meeting)."""
-        meeting, seat = MeetingRow.__table__.c, SeatRow.__table__.c  # type: ignore[attr-defined]
+        statement = _meeting_update(tuple(sorted(values)))
         with write_connection(self._engine) as connection:
-            row = connection.execute(
-                update(MeetingRow)
-                .where(meeting.id == meeting_id)
-                .values(**values)
-                .returning(*meeting)
-            ).first()
+            parameters = {f"new_{name}": value for name, value in values.items()}
+            row = connection.execute(statement, {**parameters, "meeting_id": meeting_id}).first()
             if row is None:
                 raise NotFound("meeting not found")
             refresh_home_in(connection, row.company_id, self._clock.now())
-            seat_row = connection.execute(
-                select(*seat).where(seat.booking_id == row.booking_id)
-            ).one()
+            seat_row = connection.execute(_seat_of(), {"booking_id": row.booking_id}).one()
         return meeting_from_row(row, seat_row, self._box)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _meeting_by_booking() -> Select[Any]:
+    """Core rows, not ORM objects, from a select built once: every booking job asks. The
+    meeting's columns come first, then the two of the seat that the mapper reads."""
+    meetings, seats = MeetingRow.__table__, SeatRow.__table__  # type: ignore[attr-defined]
+    meeting, seat = meetings.c, seats.c
+    return (
+        select(*meeting, seat.id.label("seat_id"), seat.client_token_enc)
+        .join_from(meetings, seats, seat.meeting_id == meeting.id)
+        .where(
+            meeting.company_id == bindparam("company_id"),
+            seat.booking_id == bindparam("booking_id"),
+        )
+    )
+
+
+@functools.cache
+def _meeting_update(names: tuple[str, ...]) -> Any:
+    """UPDATE … RETURNING of the named columns, built once per set of names (a few exist)."""
+    meeting = MeetingRow.__table__.c  # type: ignore[attr-defined]
+    return (
+        update(MeetingRow)
+        .where(meeting.id == bindparam("meeting_id"))
+        # Named apart from the columns: SQLAlchemy keeps a column's own name for itself here.
+        .values({name: bindparam(f"new_{name}", type_=meeting[name].type) for name in names})
+        .returning(*meeting)
+    )
+
+
+@functools.cache
+def _seat_of() -> Select[Any]:
+    seat = SeatRow.__table__.c  # type: ignore[attr-defined]
+    return select(*seat).where(seat.booking_id == bindparam("booking_id"))

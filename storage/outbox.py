@@ -8,10 +8,11 @@ meet the unique constraint, and the loser reads the winner's row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, Select, insert, select, update
+from sqlalchemy import Engine, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -82,12 +83,13 @@ class SqlOutbox:
     ) -> tuple[OutboxEntry, bool]:
         def find() -> NotificationRow | None:
             return self._first(
-                select(NotificationRow).where(
-                    col(NotificationRow.company_id) == meeting.company_id,
-                    col(NotificationRow.meeting_id) == meeting.id,
-                    col(NotificationRow.chat_platform) == target.platform.value,
-                    col(NotificationRow.channel_id) == target.channel_id,
-                )
+                _meeting_message(),
+                {
+                    "company_id": meeting.company_id,
+                    "meeting_id": meeting.id,
+                    "chat_platform": target.platform.value,
+                    "channel_id": target.channel_id,
+                },
             )
 
         def intend(row_id: str) -> NotificationRow:
@@ -132,9 +134,9 @@ class SqlOutbox:
             "created_at": self._clock.now(),
         }
 
-    def _first(self, query: Select[Row]) -> Row | None:
+    def _first(self, query: Select[Row], parameters: dict[str, Any] | None = None) -> Row | None:
         """As a Core row, read by column name like the row object (each booking message asks)."""
-        return read_row(self._engine, query)  # type: ignore[return-value]
+        return read_row(self._engine, query, parameters)  # type: ignore[return-value]
 
     def _ensure(
         self, find: Callable[[], Row | None], intend: Callable[[str], Row]
@@ -176,5 +178,29 @@ class SqlOutbox:
         entry: OutboxEntry,
         values: dict[str, object],
     ) -> None:
+        statement = _row_update(table, tuple(sorted(values)))
+        parameters = {f"new_{name}": value for name, value in values.items()}
         with write_connection(self._engine) as connection:
-            connection.execute(update(table).where(col(table.id) == entry.id).values(**values))
+            connection.execute(statement, {**parameters, "row_id": entry.id})
+
+
+@functools.cache
+def _meeting_message() -> Select[NotificationRow]:
+    """A meeting's message in one channel: every booking job looks, so the select is built once."""
+    return select(NotificationRow).where(
+        col(NotificationRow.company_id) == bindparam("company_id"),
+        col(NotificationRow.meeting_id) == bindparam("meeting_id"),
+        col(NotificationRow.chat_platform) == bindparam("chat_platform"),
+        col(NotificationRow.channel_id) == bindparam("channel_id"),
+    )
+
+
+@functools.cache
+def _row_update(
+    table: type[NotificationRow] | type[AdminMessageRow], names: tuple[str, ...]
+) -> Any:
+    """An UPDATE of the named columns of one message row, built once per table and names."""
+    columns = table.__table__.c  # type: ignore[union-attr]
+    # Named apart from the columns: SQLAlchemy keeps a column's own name for itself here.
+    values = {name: bindparam(f"new_{name}", type_=columns[name].type) for name in names}
+    return update(table).where(col(table.id) == bindparam("row_id")).values(values)

@@ -48,12 +48,23 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
-def read_row(engine: Engine, statement: Executable) -> Row[Any] | None:
+def read_row(
+    engine: Engine, statement: Executable, parameters: dict[str, Any] | None = None
+) -> Row[Any] | None:
     """The first row of one Core select, without loading ORM objects and (on SQLite) without a
     transaction around it: for the lookups every booking job makes. Row mappers read columns by
-    name, so they take such a row too."""
+    name, so they take such a row too. Such lookups pass a statement built once with bind
+    parameters and their values in `parameters`: building a select costs more than running it."""
     with single_reads(engine).connect() as connection:
-        return connection.execute(statement).first()
+        return connection.execute(statement, parameters).first()
+
+
+def read_rows(
+    engine: Engine, statement: Executable, parameters: dict[str, Any] | None = None
+) -> list[Row[Any]]:
+    """Every row of one Core select, like `read_row` (no transaction around it on SQLite)."""
+    with single_reads(engine).connect() as connection:
+        return list(connection.execute(statement, parameters))
 
 
 def changed_any(engine: Engine, statement: Executable) -> bool:

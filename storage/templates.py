@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, select
+import functools
+
+from sqlalchemy import Engine, Select, bindparam, delete, select
 from sqlmodel import col
 
 from bot.clock import Clock
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
-from storage.sessions import changed_any, read_connection, write_session
+from storage.sessions import changed_any, read_rows, write_session
 from storage.tables import MessageTemplateRow
 
 
@@ -19,27 +21,13 @@ class SqlTemplates:
         self._clock = clock
 
     def templates(self, *, company_id: str) -> list[MessageTemplate]:
-        with read_connection(self._engine) as connection:  # every booking message reads them
-            rows = connection.execute(
-                select(
-                    col(MessageTemplateRow.kind),
-                    col(MessageTemplateRow.scope),
-                    col(MessageTemplateRow.scope_id),
-                    col(MessageTemplateRow.body),
-                )
-                .where(col(MessageTemplateRow.company_id) == company_id)
-                .order_by(
-                    col(MessageTemplateRow.kind),
-                    col(MessageTemplateRow.scope),
-                    col(MessageTemplateRow.scope_id),
-                )
+        rows = read_rows(self._engine, _company_templates(), {"company_id": company_id})
+        return [
+            MessageTemplate(
+                TemplateKind(row.kind), TemplateScope(row.scope), row.scope_id, row.body
             )
-            return [
-                MessageTemplate(
-                    TemplateKind(row.kind), TemplateScope(row.scope), row.scope_id, row.body
-                )
-                for row in rows
-            ]
+            for row in rows
+        ]
 
     def save_template(self, *, company_id: str, template: MessageTemplate, actor: str) -> None:
         key = (template.kind.value, template.scope.value, template.scope_id)
@@ -71,3 +59,22 @@ class SqlTemplates:
             col(MessageTemplateRow.scope_id) == scope_id,
         )
         return changed_any(self._engine, removal)
+
+
+@functools.cache
+def _company_templates() -> Select[str, str, str, str]:
+    """Every booking message reads them: the select is built once."""
+    return (
+        select(
+            col(MessageTemplateRow.kind),
+            col(MessageTemplateRow.scope),
+            col(MessageTemplateRow.scope_id),
+            col(MessageTemplateRow.body),
+        )
+        .where(col(MessageTemplateRow.company_id) == bindparam("company_id"))
+        .order_by(
+            col(MessageTemplateRow.kind),
+            col(MessageTemplateRow.scope),
+            col(MessageTemplateRow.scope_id),
+        )
+    )

@@ -3,9 +3,11 @@ Zoom account serves another company. Tokens themselves live in storage.accounts.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, select
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -17,6 +19,14 @@ from storage.sessions import read_row, read_session, write_session
 from storage.tables import ZoomAccountRow
 
 DISCONNECTED = "disconnected"
+
+
+@functools.cache
+def _connected_account() -> Select[Any]:
+    """Every new meeting asks for the company's Zoom account: the select is built once."""
+    return select(col(ZoomAccountRow.id)).where(
+        col(ZoomAccountRow.company_id) == bindparam("company_id"), _connected()
+    )
 
 
 def _connected() -> ColumnElement[bool]:
@@ -37,12 +47,7 @@ class SqlZoomConnections:
         self._tokens = SqlZoomAccounts(engine, box, clock)
 
     def zoom_account_id(self, *, company_id: str) -> str | None:
-        row = read_row(  # every new meeting asks
-            self._engine,
-            select(col(ZoomAccountRow.id)).where(
-                col(ZoomAccountRow.company_id) == company_id, _connected()
-            ),
-        )
+        row = read_row(self._engine, _connected_account(), {"company_id": company_id})
         return None if row is None else str(row.id)
 
     def zoom_account(self, *, company_id: str) -> ZoomAccount | None:

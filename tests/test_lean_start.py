@@ -21,6 +21,9 @@ from storage.crypto import generate_key
 from storage.db import MIGRATIONS, head_revision
 
 MICROSOFT_SDKS = ("botbuilder", "botframework", "msal", "msrest", "azure")
+# Loaded on first use by the one route that needs them (the .ics file, the booking webhook), or
+# never by a server (httpx's command-line client, which pulls in rich and pygments).
+FIRST_USE_ONLY = ("icalendar", "jsonschema", "standardwebhooks", "rich", "pygments")
 
 
 def _free_port() -> int:
@@ -88,6 +91,7 @@ def test_slack_and_zoom_only_start_imports_neither_microsoft_sdks_nor_alembic(
     loaded = sorted(name for name in modules if name.split(".")[0] in MICROSOFT_SDKS)
     assert loaded == []
     assert not any(name.split(".")[0] == "alembic" for name in modules)
+    assert sorted(name for name in modules if name.split(".")[0] in FIRST_USE_ONLY) == []
 
 
 def test_head_revision_is_alembics_head() -> None:

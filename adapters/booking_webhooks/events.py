@@ -11,15 +11,16 @@ import functools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from adapters.edge.strict import BadInput, parse_json_object
 from adapters.edge.zones import EARLIEST_YEAR, LATEST_YEAR, bounded_moment, known_zone
 from bot.domain import BookingDetails, BookingStatus, CatalogEntry, PaymentState
 from bot.domain.booking_events import BookingEvent, BookingEventType
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_PATH = Path(__file__).with_name("booking-event.v1.json")
 MAX_BODY_BYTES = 64 * 1024
@@ -42,6 +43,9 @@ def schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    # Imported on first use: a deployment without a booking webhook never pays for jsonschema.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema())
 
 

@@ -12,8 +12,6 @@ import binascii
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-
 MAX_WEBHOOK_ID_CHARS = 200
 MAX_SIGNATURE_CHARS = 2000
 TOLERANCE_MINUTES = 5  # the library's tolerance for webhook-timestamp, either way
@@ -48,6 +46,9 @@ _HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 def verify(body: str, headers: Mapping[str, str], secrets: Sequence[str]) -> str:
     """Returns the `webhook-id` of a body signed with one of `secrets`."""
+    # Imported on first use: a deployment without a booking webhook never pays for it.
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
     found = signed_headers(headers)
     for secret in secrets:
         try:
@@ -68,6 +69,8 @@ def verify(body: str, headers: Mapping[str, str], secrets: Sequence[str]) -> str
 
 def sign(body: str, *, secret: str, webhook_id: str, timestamp: int) -> dict[str, str]:
     """The headers a sender adds (for examples and tests of this format)."""
+    from standardwebhooks.webhooks import Webhook
+
     signature = Webhook(secret).sign(webhook_id, datetime.fromtimestamp(timestamp, UTC), body)
     return {
         "webhook-id": webhook_id,

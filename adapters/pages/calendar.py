@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from icalendar import Calendar, Event
-
 from bot.usecases.links import MeetingSummary
 
 PRODUCT_ID = "-//meetbot//client link//EN"
@@ -18,6 +16,9 @@ PRODUCT_ID = "-//meetbot//client link//EN"
 
 def meeting_event(summary: MeetingSummary, *, link: str, token: str, now: datetime) -> bytes:
     """The calendar file; its UID stays the same for one link, so importing it again updates it."""
+    # Imported here: icalendar costs memory in every process and only this route uses it.
+    from icalendar import Calendar, Event
+
     event = Event()
     # A digest of its own (not the one the link is looked up by): the UID names the event only.
     uid = hashlib.sha256(f"meetbot calendar event:{token}".encode()).hexdigest()[:32]

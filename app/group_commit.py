@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from bot.errors import StorageUnavailable
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -26,13 +28,20 @@ class GroupCommit(Generic[Item, Result]):
         commit: Callable[[Sequence[Item]], Sequence[Result | Exception]],
         *,
         max_batch: int = 128,
+        max_waiting: int = 512,
     ) -> None:
         self._commit = commit
         self._max_batch = max_batch
+        # Beyond this many waiting, a request would wait for several slow commits before its
+        # own: it is refused at once instead, and the sender retries later.
+        self._max_waiting = max_waiting
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._draining: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
+        """Raises StorageUnavailable at once when too many requests already wait."""
+        if len(self._waiting) >= self._max_waiting:
+            raise StorageUnavailable("too many deliveries are waiting to be stored")
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._draining is None:
@@ -52,6 +61,8 @@ class GroupCommit(Generic[Item, Result]):
         try:
             results = await asyncio.to_thread(self._commit, [item for item, _ in batch])
         except Exception as error:  # nothing of this batch was stored: each caller hears why
+            if isinstance(error, StorageUnavailable):  # the next batches would only wait it out
+                batch, self._waiting = batch + self._waiting, []
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)

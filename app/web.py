@@ -128,8 +128,11 @@ def accept_together(core: Core, deliveries: Sequence[Delivery]) -> list[IngestRe
         if len(deliveries) == 1:
             return [error]
     outcomes: list[IngestResult | Exception] = []
-    for delivery in deliveries:
-        outcomes += accept_together(core, [delivery])
+    for number, delivery in enumerate(deliveries):
+        try:
+            outcomes += accept_together(core, [delivery])
+        except StorageUnavailable as outage:  # those before it are stored: only the rest wait
+            return outcomes + [outage] * (len(deliveries) - number)
     return outcomes
 
 

@@ -74,12 +74,17 @@ TINY = Profile(
 
 @dataclass
 class Checks:
-    """Named conditions of the run; `failed` lists those that did not hold."""
+    """Named conditions of the run. A failed check (a booking lost or doubled, a section that
+    could not run) fails the bench; a missed target (a figure the product aims at) is reported."""
 
     results: list[tuple[str, bool]] = field(default_factory=list)
+    targets: list[tuple[str, bool]] = field(default_factory=list)
 
     def add(self, name: str, holds: bool) -> None:
         self.results.append((name, holds))
+
+    def target(self, name: str, met: bool) -> None:
+        self.targets.append((name, met))
 
     @property
     def failed(self) -> list[str]:
@@ -144,13 +149,13 @@ def pipeline(profile: Profile, checks: Checks) -> None:
                 f"CPU per booking {run.cpu_ms_per_booking / loop.cpu_ms_per_job:.1f}x",
                 flush=True,
             )
-            checks.add(f"pipeline {plan.label}: exactly once", True)
+            # Each booking exactly once: `run_scenario` raises (a failed check) otherwise.
             if latency == 0.0 and profile.enforce:
-                checks.add(
+                checks.target(
                     f"CPU per booking at 0 ms {run.cpu_ms_per_booking:.1f} ms <= 8 ms",
                     run.cpu_ms_per_booking <= 8.0,
                 )
-                checks.add(
+                checks.target(
                     f"RSS when ready {run.ready_rss_mib:.0f} MiB <= 80 MiB (Slack and Zoom only)",
                     run.ready_rss_mib <= 80.0,
                 )
@@ -197,8 +202,10 @@ def _growth_checks(profile: Profile, checks: Checks, runs: list[ScenarioRun]) ->
         print(f"{'':<4}{run.plan.label}: SQL/booking x{sql_ratio:.3f}, p99 x{p99_ratio:.2f}")
         if profile.enforce:
             # A retry of a paced post adds a few statements; 1 % is far below one more query.
-            checks.add(f"{run.plan.label}: SQL statements per booking not grown", sql_ratio <= 1.01)
-            checks.add(f"{run.plan.label}: p99 within +20 %", p99_ratio <= 1.2)
+            checks.target(
+                f"{run.plan.label}: SQL statements per booking not grown", sql_ratio <= 1.01
+            )
+            checks.target(f"{run.plan.label}: p99 within +20 %", p99_ratio <= 1.2)
 
 
 def _labelled(plan: ScenarioPlan, label: str) -> ScenarioPlan:
@@ -227,7 +234,7 @@ def scale_out(profile: Profile, checks: Checks) -> None:
         if 2 in rates:
             print(f"{'':<4}2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
             if profile.enforce:
-                checks.add("scale-out: 2 workers >= 1.7x one", rates[2] >= 1.7 * rates[1])
+                checks.target("scale-out: 2 workers >= 1.7x one", rates[2] >= 1.7 * rates[1])
         sustained(profile, checks, fleet)
 
 
@@ -250,8 +257,10 @@ def sustained(profile: Profile, checks: Checks, fleet: Stage) -> None:
     run = run_scenario(fleet, plan)
     print(row(run), flush=True)
     if profile.enforce:
-        checks.add("sustained: webhook->message p99 <= 2 s", run.p(0.99) <= 2.0)
-        checks.add("sustained: kept the rate (>= 95 %)", run.rate >= 0.95 * profile.sustained_rate)
+        checks.target("sustained: webhook->message p99 <= 2 s", run.p(0.99) <= 2.0)
+        checks.target(
+            "sustained: kept the rate (>= 95 %)", run.rate >= 0.95 * profile.sustained_rate
+        )
 
 
 SECTIONS: dict[str, Callable[[Profile, Checks], None]] = {

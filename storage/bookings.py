@@ -51,10 +51,12 @@ class SqlBookings:
         }
         with write_connection(self._engine) as connection:
             before = connection.execute(
-                select(col(BookingRow.status), col(BookingRow.payment)).where(
+                select(col(BookingRow.status), col(BookingRow.payment))
+                .where(
                     col(BookingRow.company_id) == company_id,
                     col(BookingRow.external_id) == details.external_id,
                 )
+                .with_for_update()  # PostgreSQL: no other save between this read and the upsert
             ).first()
             booking_id = connection.execute(
                 _booking_upsert(connection.dialect.name), values

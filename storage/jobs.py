@@ -129,8 +129,9 @@ def defer_all_in(
         rows[key] = _pending_row(
             kind=job.kind, dedupe_key=key, payload=encode(job), company_id=company_id, run_at=run_at
         )
-    if rows:
-        connection.execute(_pending_upsert(connection.dialect.name), list(rows.values()))
+    if rows:  # in key order: two batches holding the same jobs lock them in the same order
+        ordered = [rows[key] for key in sorted(rows)]
+        connection.execute(_pending_upsert(connection.dialect.name), ordered)
 
 
 _JOB = JobRow.__table__  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from app.group_commit import GroupCommit
+from bot.errors import StorageUnavailable
 
 
 class Recorder:
@@ -84,3 +85,43 @@ def test_batches_are_capped() -> None:
 
     assert asyncio.run(main()) == list(range(10))
     assert sum(sizes) == 10 and max(sizes) <= 4
+
+
+def test_beyond_the_waiting_limit_a_delivery_is_refused_at_once() -> None:
+    recorder = Recorder()
+
+    async def main() -> list[int | BaseException]:
+        batches = GroupCommit(recorder.commit, max_waiting=3)
+        first = asyncio.ensure_future(batches.submit(0))
+        await asyncio.sleep(0.05)  # the first batch is committing; the next ones wait
+        waiting = [asyncio.ensure_future(batches.submit(n)) for n in (2, 4, 6, 8)]
+        await asyncio.sleep(0.05)
+        recorder.release.set()
+        return await asyncio.gather(first, *waiting, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert outcomes[:4] == [0, 20, 40, 60]
+    assert isinstance(outcomes[4], StorageUnavailable), "the fourth waiting one is refused"
+    assert recorder.batches == [[0], [2, 4, 6]]
+
+
+def test_an_outage_refuses_every_waiting_delivery_with_the_failed_batch() -> None:
+    calls: list[list[int]] = []
+    started = threading.Event()
+
+    def commit(items: Sequence[int]) -> list[int | Exception]:
+        calls.append(list(items))
+        started.set()
+        threading.Event().wait(0.1)
+        raise StorageUnavailable("the database is not answering")
+
+    async def main() -> list[int | BaseException]:
+        batches = GroupCommit(commit, max_batch=2)
+        first = asyncio.ensure_future(batches.submit(0))
+        await asyncio.to_thread(started.wait, 5)
+        rest = [asyncio.ensure_future(batches.submit(n)) for n in range(1, 6)]
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert all(isinstance(outcome, StorageUnavailable) for outcome in outcomes)
+    assert calls == [[0]], "the waiting ones were not tried against the same outage"

@@ -9,7 +9,7 @@ from adapters.edge.strict import BadInput, parse_json_object
 from bot.domain import BookingCallback, NotificationType
 
 MAX_BODY_BYTES = 64 * 1024
-_BOOKING_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_BOOKING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _BOOKING_HASH = re.compile(r"^[0-9a-fA-F]{32}$")
 REQUIRED = ("booking_id", "booking_hash", "company", "notification_type")
 
@@ -32,7 +32,7 @@ def parse_callback(body: bytes) -> BookingCallback:
     booking_id = data["booking_id"]
     if isinstance(booking_id, bool) or not isinstance(booking_id, str | int):
         raise InvalidCallback(422, "booking_id must be a string or an integer")
-    if not _BOOKING_ID.match(str(booking_id)):
+    if not _BOOKING_ID.fullmatch(str(booking_id)):  # `$` would let a final newline in
         raise InvalidCallback(422, "booking_id is not a booking id")
     if not isinstance(data["booking_hash"], str) or not _BOOKING_HASH.match(data["booking_hash"]):
         raise InvalidCallback(422, "booking_hash must be 32 hexadecimal characters")

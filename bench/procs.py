@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import httpx
 
@@ -60,42 +61,25 @@ def own_cpu_seconds() -> float:
     return times.user + times.system
 
 
-class ServerProcess:
-    """One uvicorn server in its own process, on 127.0.0.1:<port>.
+class _ChildProcess:
+    """A meetbot process of the bench: started on entering, stopped (SIGTERM, then kill) on
+    leaving. The working directory is `workdir` (a temp dir): meetbot's settings also read a
+    `.env` file from there, and none must leak into a benchmark. Output goes to a log file in
+    `workdir`."""
 
-    The working directory is `workdir` (a temp dir): meetbot's settings also read a `.env` file
-    from there, and none must leak into a benchmark. Output goes to a log file in `workdir`.
-    """
+    stop_seconds = 15.0  # SIGTERM: uvicorn shuts down, a worker claims nothing more
 
-    def __init__(
-        self,
-        name: str,
-        args: list[str],
-        *,
-        port: int,
-        ready_path: str,
-        workdir: Path,
-        env: Mapping[str, str] | None = None,
-        ready: Callable[[httpx.Response], bool] = lambda answer: answer.status_code < 500,
-        ready_method: str = "GET",
-        start_timeout: float = 60.0,
-    ) -> None:
+    def __init__(self, name: str, args: list[str], *, workdir: Path, env: Mapping[str, str]):
         self.name = name
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
         self._args = args
-        self._env = dict(env if env is not None else os.environ)
+        self._env = dict(env)
         self._env["PYTHONPATH"] = os.pathsep.join(
             part for part in (str(ROOT), self._env.get("PYTHONPATH", "")) if part
         )
         self._workdir = workdir
         self._log_path = workdir / f"{name}.log"
-        self._ready_path = ready_path
-        self._ready = ready
-        self._ready_method = ready_method
-        self._start_timeout = start_timeout
         self._process: subprocess.Popen[bytes] | None = None
-        self.ready_rss_mib = 0.0  # resident memory once it first answered
+        self.ready_rss_mib = 0.0  # resident memory once it was ready
 
     @property
     def pid(self) -> int:
@@ -103,7 +87,7 @@ class ServerProcess:
             raise BenchError(f"{self.name} is not running")
         return self._process.pid
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         with self._log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [sys.executable, *self._args],
@@ -130,21 +114,12 @@ class ServerProcess:
         self.stop()
 
     def _wait_ready(self) -> None:
+        raise NotImplementedError
+
+    def _exited_at_start(self) -> None:
         assert self._process is not None
-        deadline = time.monotonic() + self._start_timeout
-        with httpx.Client(timeout=2.0, trust_env=False) as client:
-            while time.monotonic() < deadline:
-                if self._process.poll() is not None:
-                    raise BenchError(f"{self.name} exited at start-up:\n{self.log_tail()}")
-                try:
-                    answer = client.request(self._ready_method, self.url + self._ready_path)
-                except httpx.TransportError:
-                    time.sleep(0.05)
-                    continue
-                if self._ready(answer):
-                    return
-                time.sleep(0.05)
-        raise BenchError(f"{self.name} did not answer within {self._start_timeout:.0f} s")
+        if self._process.poll() is not None:
+            raise BenchError(f"{self.name} exited at start-up:\n{self.log_tail()}")
 
     def peak_rss_mib(self) -> float:
         """VmHWM: the process's peak resident memory so far."""
@@ -162,86 +137,72 @@ class ServerProcess:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)  # uvicorn shuts down gracefully on SIGTERM
+        process.send_signal(signal.SIGTERM)
         try:
-            process.wait(15)
+            process.wait(self.stop_seconds)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
 
 
-class WorkerProcess:
+class ServerProcess(_ChildProcess):
+    """One uvicorn server in its own process, on 127.0.0.1:<port>; ready once `ready_path`
+    answers as `ready` says."""
+
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        *,
+        port: int,
+        ready_path: str,
+        workdir: Path,
+        env: Mapping[str, str] | None = None,
+        ready: Callable[[httpx.Response], bool] = lambda answer: answer.status_code < 500,
+        ready_method: str = "GET",
+        start_timeout: float = 60.0,
+    ) -> None:
+        super().__init__(name, args, workdir=workdir, env=env if env is not None else os.environ)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._ready_path = ready_path
+        self._ready = ready
+        self._ready_method = ready_method
+        self._start_timeout = start_timeout
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self._start_timeout
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                self._exited_at_start()
+                try:
+                    answer = client.request(self._ready_method, self.url + self._ready_path)
+                except httpx.TransportError:
+                    time.sleep(0.05)
+                    continue
+                if self._ready(answer):
+                    return
+                time.sleep(0.05)
+        raise BenchError(f"{self.name} did not answer within {self._start_timeout:.0f} s")
+
+
+class WorkerProcess(_ChildProcess):
     """One `meetbot worker` process; ready once it printed its start-up summary line."""
+
+    stop_seconds = 20.0  # running jobs may end first
+    start_timeout = 60.0
 
     def __init__(
         self, name: str, *, concurrency: int, workdir: Path, env: Mapping[str, str]
     ) -> None:
-        self.name = name
-        self._args = ["-m", "app", "worker", "--concurrency", str(concurrency)]
-        self._env = {**env, "PYTHONPATH": str(ROOT)}
-        self._workdir = workdir
-        self._log_path = workdir / f"{name}.log"
-        self._process: subprocess.Popen[bytes] | None = None
-        self.ready_rss_mib = 0.0
+        args = ["-m", "app", "worker", "--concurrency", str(concurrency)]
+        super().__init__(name, args, workdir=workdir, env=env)
 
-    @property
-    def pid(self) -> int:
-        if self._process is None:
-            raise BenchError(f"{self.name} is not running")
-        return self._process.pid
-
-    def __enter__(self) -> WorkerProcess:
-        with self._log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                [sys.executable, *self._args],
-                cwd=self._workdir,
-                env=self._env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            self._wait_ready(60.0)
-            self.ready_rss_mib = _status_kib(self.pid, "VmRSS") / 1024
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _wait_ready(self, timeout: float) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + timeout
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise BenchError(f"{self.name} exited at start-up:\n{self.log_tail()}")
+            self._exited_at_start()
             if "worker (concurrency" in self.log_tail(100_000):
                 return
             time.sleep(0.05)
-        raise BenchError(f"{self.name} did not start within {timeout:.0f} s")
-
-    def peak_rss_mib(self) -> float:
-        return _status_kib(self.pid, "VmHWM") / 1024
-
-    def log_tail(self, chars: int = 3000) -> str:
-        if not self._log_path.exists():
-            return ""
-        return self._log_path.read_text(errors="replace")[-chars:]
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)  # claims no more jobs, lets running ones end
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        raise BenchError(f"{self.name} did not start within {self.start_timeout:.0f} s")

@@ -107,12 +107,12 @@ def test_beyond_the_waiting_limit_a_delivery_is_refused_at_once() -> None:
 
 def test_an_outage_refuses_every_waiting_delivery_with_the_failed_batch() -> None:
     calls: list[list[int]] = []
-    started = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def commit(items: Sequence[int]) -> list[int | Exception]:
         calls.append(list(items))
         started.set()
-        threading.Event().wait(0.1)
+        release.wait(5)  # until the others wait behind this batch
         raise StorageUnavailable("the database is not answering")
 
     async def main() -> list[int | BaseException]:
@@ -120,6 +120,8 @@ def test_an_outage_refuses_every_waiting_delivery_with_the_failed_batch() -> Non
         first = asyncio.ensure_future(batches.submit(0))
         await asyncio.to_thread(started.wait, 5)
         rest = [asyncio.ensure_future(batches.submit(n)) for n in range(1, 6)]
+        await asyncio.sleep(0.05)  # each of them is waiting now
+        release.set()
         return await asyncio.gather(first, *rest, return_exceptions=True)
 
     outcomes = asyncio.run(main())

@@ -22,8 +22,9 @@ from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
 from adapters.zoom.oauth import ZoomOAuth
 from adapters.zoom.tokens import ZoomAccessTokens
+from app.http_clients import platform_client
 from app.logs import install_redaction
-from app.metrics import MeteredTransport, Metrics, slack_trace
+from app.metrics import Metrics, slack_trace
 from app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.domain import ChatPlatform, MeetingPlatform
@@ -163,20 +164,12 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
 
 
 def _http_client(core: Core, platform: str) -> httpx.AsyncClient:
-    """One platform's client; each call is counted in the metrics under `platform`."""
     settings = core.settings
-    # Past ~32 connections httpx's throughput collapses; explicit timeouts on every call.
-    transport = httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(
-            max_connections=settings.http_max_connections,
-            max_keepalive_connections=settings.http_max_connections,
-        ),
-        trust_env=False,
-    )
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
-        transport=MeteredTransport(transport, core.metrics, platform),
-        trust_env=False,
+    return platform_client(
+        core.metrics,
+        platform,
+        timeout_seconds=settings.http_timeout_seconds,
+        max_connections=settings.http_max_connections,
     )
 
 

@@ -1,0 +1,47 @@
+"""The HTTP clients meetbot calls the platforms with (SimplyBook.me, Zoom, Microsoft Graph).
+
+Adapters speak httpx. Underneath, the requests go out through aiohttp (`httpx_aiohttp`), which
+slack_sdk already uses for Slack: on this workload httpx's own connection layer (httpcore on
+anyio) costs about twice the CPU per call, and a booking makes two or three such calls.
+
+One client serves every company, so it keeps no cookies: a cookie one company's API answer set
+must never ride along on another company's request.
+"""
+
+from __future__ import annotations
+
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from app.metrics import MeteredTransport, Metrics
+
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+def _no_cookies() -> CookieJar:
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def platform_client(
+    metrics: Metrics, platform: str, *, timeout_seconds: float, max_connections: int
+) -> httpx.AsyncClient:
+    """One platform's client; each call is counted in the metrics under `platform`."""
+    tls = httpx.create_ssl_context(trust_env=False)
+
+    def session() -> aiohttp.ClientSession:
+        # Made on the first request, inside the event loop that will use it.
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max_connections, ssl=tls),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+
+    transport = AiohttpTransport(verify=tls, trust_env=False, client=session)
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
+        transport=MeteredTransport(transport, metrics, platform),
+        cookies=_no_cookies(),
+        trust_env=False,
+    )

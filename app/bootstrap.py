@@ -131,6 +131,7 @@ def build_core(settings: Settings, *, clock: Clock | None = None) -> Core:
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         sqlite_busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
+        connections=settings.worker_concurrency + 4,
     )
     staff = SqlStaff(engine, clock)
     core = Core(

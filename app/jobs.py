@@ -36,6 +36,7 @@ from bot.usecases.sync_booking import sync_booking
 from bot.usecases.sync_deps import SyncDeps
 from bot.worker import JobHandler
 from storage.job_secrets import SqlJobSecrets
+from storage.sessions import one_connection
 
 log = logging.getLogger("meetbot")
 
@@ -66,7 +67,17 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
         ),
         RefreshHome: _decoded(RefreshHome, _refreshing(home_deps(core, integrations))),
     }
-    return {job_type.kind: handler for job_type, handler in table.items()}
+    return {
+        job_type.kind: _on_one_connection(core, handler) for job_type, handler in table.items()
+    }
+
+
+def _on_one_connection(core: Core, handler: JobHandler) -> JobHandler:
+    async def run(job: Job) -> str | None:
+        with one_connection(core.engine):
+            return await handler(job)
+
+    return run
 
 
 def _decoded(job_type: type[Declared], handler: TypedHandler[Declared]) -> JobHandler:

@@ -76,8 +76,15 @@ def check_connection(engine: Engine) -> None:
 
 
 def make_engine(
-    url: str, *, sqlite_synchronous: str = "FULL", sqlite_busy_timeout_seconds: float = 30.0
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    sqlite_busy_timeout_seconds: float = 30.0,
+    connections: int = 10,
 ) -> Engine:
+    """`connections`: kept open in the pool (more are opened for a peak, and closed after). A
+    running job holds one (storage.sessions.one_connection), so a worker wants one per lane and
+    a few to spare for the web and lease renewals."""
     url = normalise_url(url)
     # hide_parameters: error texts (logged, kept on failed jobs) must not carry bound values,
     # which include link tokens and clients' contact details.
@@ -85,7 +92,7 @@ def make_engine(
         engine = create_engine(
             url,
             pool_pre_ping=True,
-            pool_size=10,
+            pool_size=connections,
             max_overflow=10,
             hide_parameters=True,
             # A server that never answers (a firewall dropping packets) is an error, not a hang;
@@ -100,6 +107,8 @@ def make_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_seconds},
         hide_parameters=True,
+        pool_size=connections,
+        max_overflow=10,
     )
     translate_outages(engine)
 

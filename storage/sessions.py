@@ -6,45 +6,109 @@ A write session is one transaction: everything in the block commits together, or
 Objects stay readable after the block ends (no expiry on commit), so repositories can map rows
 to domain values outside it. An outage surfaces as `StorageUnavailable` either way, because the
 engine translates it (storage.availability.translate_outages).
+
+Inside `one_connection(engine)` (a job), every read and write takes turns on one pooled
+connection instead of checking one out each time: a booking job makes about twenty of them, and a
+checkout and return cost more than a simple read. Each read and each write is still a
+transaction of its own, ended at once, so nothing is held open across a platform call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.availability import reads_only, single_reads
+from storage.availability import READS_ONLY, SINGLE_STATEMENT, reads_only, single_reads
 
 Result = TypeVar("Result")
+
+_SHARED: ContextVar[Connection | None] = ContextVar("meetbot_shared_connection", default=None)
+_WRITES = {READS_ONLY: False, SINGLE_STATEMENT: False}
+_READS = {READS_ONLY: True, SINGLE_STATEMENT: False}
+_SINGLE_READS = {READS_ONLY: True, SINGLE_STATEMENT: True}
+
+
+@contextmanager
+def one_connection(engine: Engine) -> Iterator[None]:
+    """The block's reads and writes on `engine` share one pooled connection (see above); the
+    task's own, since a context variable holds it. Nested, the outer one is kept."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    with engine.connect() as connection:
+        token = _SHARED.set(connection)
+        try:
+            yield
+        finally:
+            _SHARED.reset(token)
+
+
+def _shared(engine: Engine) -> Connection | None:
+    """The block's connection, when it serves `engine` and is free: a statement asked for while
+    a write is open on it (a read in the middle of a transaction) takes a connection of its own,
+    as it would outside a block, so that ending it cannot end the write."""
+    connection = _SHARED.get()
+    if connection is None or connection.engine is not engine or connection.in_transaction():
+        return None
+    return connection
+
+
+@contextmanager
+def _reading(connection: Connection, options: dict[str, bool]) -> Iterator[Connection]:
+    connection.execution_options(**options)
+    try:
+        yield connection
+    finally:
+        connection.rollback()  # ends the read's own transaction (PostgreSQL); SQLite: nothing
 
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    with Session(reads_only(engine), expire_on_commit=False) as session:
+    shared = _shared(engine)
+    if shared is None:
+        with Session(reads_only(engine), expire_on_commit=False) as session:
+            yield session
+        return
+    with _reading(shared, _READS), Session(bind=shared, expire_on_commit=False) as session:
         yield session
 
 
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    shared = _shared(engine)
+    if shared is not None:
+        shared.execution_options(**_WRITES)
+    with Session(shared or engine, expire_on_commit=False) as session, session.begin():
         yield session
 
 
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """For core statements (job rows queued in the same transaction as a record)."""
-    with engine.begin() as connection:
-        yield connection
+    shared = _shared(engine)
+    if shared is None:
+        with engine.begin() as connection:
+            yield connection
+        return
+    shared.execution_options(**_WRITES)
+    with shared.begin():
+        yield shared
 
 
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
-    with reads_only(engine).connect() as connection:
+    shared = _shared(engine)
+    if shared is None:
+        with reads_only(engine).connect() as connection:
+            yield connection
+        return
+    with _reading(shared, _READS) as connection:
         yield connection
 
 
@@ -55,7 +119,7 @@ def read_row(
     transaction around it: for the lookups every booking job makes. Row mappers read columns by
     name, so they take such a row too. Such lookups pass a statement built once with bind
     parameters and their values in `parameters`: building a select costs more than running it."""
-    with single_reads(engine).connect() as connection:
+    with _single_read(engine) as connection:
         return connection.execute(statement, parameters).first()
 
 
@@ -63,8 +127,19 @@ def read_rows(
     engine: Engine, statement: Executable, parameters: dict[str, Any] | None = None
 ) -> list[Row[Any]]:
     """Every row of one Core select, like `read_row` (no transaction around it on SQLite)."""
-    with single_reads(engine).connect() as connection:
+    with _single_read(engine) as connection:
         return list(connection.execute(statement, parameters))
+
+
+@contextmanager
+def _single_read(engine: Engine) -> Iterator[Connection]:
+    shared = _shared(engine)
+    if shared is None:
+        with single_reads(engine).connect() as connection:
+            yield connection
+        return
+    with _reading(shared, _SINGLE_READS) as connection:
+        yield connection
 
 
 def changed_any(engine: Engine, statement: Executable) -> bool:

@@ -58,12 +58,10 @@ class SqlBookings:
                 )
                 .with_for_update()  # PostgreSQL: no other save between this read and the upsert
             ).first()
-            booking_id = connection.execute(
-                _booking_upsert(connection.dialect.name), values
-            ).scalar_one()
+            saved = connection.execute(_booking_upsert(connection.dialect.name), values).one()
             if before is not None and tuple(before) != (values["status"], values["payment"]):
                 refresh_home_in(connection, company_id, now)
-        return Booking(booking_id, company_id, details)
+        return Booking(saved.id, company_id, details, saved.problem)
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
         with write_connection(self._engine) as connection:  # one statement, no row loaded
@@ -149,7 +147,7 @@ def _note_problem() -> Update:
 
 @functools.cache
 def _booking_upsert(dialect: str) -> Any:
-    """INSERT … ON CONFLICT (company, external id) DO UPDATE … RETURNING id, built once per
+    """INSERT … ON CONFLICT (company, external id) DO UPDATE … RETURNING id and problem, built once per
     dialect. An empty hash keeps the one already known."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = BookingRow.__table__  # type: ignore[attr-defined]
@@ -166,7 +164,7 @@ def _booking_upsert(dialect: str) -> Any:
     )
     return statement.on_conflict_do_update(
         index_elements=["company_id", "external_id"], set_=changes
-    ).returning(table.c.id)
+    ).returning(table.c.id, table.c.problem)
 
 
 def _by_external_id(company_id: str, external_id: str) -> Select[BookingRow]:

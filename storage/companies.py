@@ -100,6 +100,14 @@ class SqlCompanies:
     def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials:
         return self._credentials(self._row(company_id))
 
+    def company_with_credentials(
+        self, *, company_id: str
+    ) -> tuple[Company, SimplyBookCredentials | None]:
+        row = self._row(company_id)
+        company = company_from_row(row)
+        # A company fed only by a generic webhook has no credentials to decrypt.
+        return company, self._credentials(row) if company.uses_simplybook else None
+
     def _credentials(self, row: CompanyRow) -> SimplyBookCredentials:
         return SimplyBookCredentials(
             company_login=row.simplybook_login,

@@ -83,12 +83,19 @@ def details_from_row(row: BookingRow) -> domain.BookingDetails:
 
 
 def booking_from_row(row: BookingRow) -> domain.Booking:
-    return domain.Booking(row.id, row.company_id, details_from_row(row))
+    return domain.Booking(row.id, row.company_id, details_from_row(row), row.problem)
 
 
 def meeting_from_row(
     row: MeetingRow, seat: SeatRow, box: SecretBox, join_url: str | None = None
 ) -> domain.Meeting:
+    return meeting_with_tokens(row, client_token(box, seat), host_token(box, row), join_url)
+
+
+def meeting_with_tokens(
+    row: MeetingRow, client_link_token: str, host_link_token: str, join_url: str | None = None
+) -> domain.Meeting:
+    """The meeting of a row whose link tokens are known (decrypted already)."""
     return domain.Meeting(
         id=row.id,
         company_id=row.company_id,
@@ -102,8 +109,8 @@ def meeting_from_row(
         end=row.end_at,
         external_id=row.external_id,
         join_url=join_url or row.join_url,
-        client_token=client_token(box, seat),
-        host_token=host_token(box, row),
+        client_token=client_link_token,
+        host_token=host_link_token,
         opened_at=row.opened_at,
         class_key=row.class_key,
     )

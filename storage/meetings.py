@@ -19,7 +19,7 @@ from bot.jobs import MeetingReminder
 from storage.crypto import SecretBox
 from storage.home import refresh_home_in
 from storage.jobs import defer_in
-from storage.mappers import booking_from_row, meeting_from_row
+from storage.mappers import booking_from_row, meeting_from_row, meeting_with_tokens
 from storage.seats import new_seat_row, seat_values
 from storage.sessions import read_row, read_session, write_connection, write_session
 from storage.tables import BookingRow, MeetingRow, SeatRow, new_id
@@ -40,9 +40,8 @@ class SqlMeetings:
         marker_prefix: str,
         class_key: str | None = None,
     ) -> tuple[Meeting, bool]:
-        existing = self.meeting_for_booking(booking=booking)
-        if existing is not None:
-            return existing, False
+        # Callers have just looked for the booking's meeting: the intent is recorded without a
+        # second look, and a meeting that appeared meanwhile meets the unique booking id below.
         if class_key is not None and self._join_class(booking, class_key):
             return self._found(booking), False
         try:
@@ -160,9 +159,10 @@ class SqlMeetings:
             reminder = MeetingReminder(meeting_id=meeting.id, start=meeting.start.isoformat())
             defer_in(connection, reminder, company_id=meeting.company_id, run_at=at)
 
-    def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting:
+    def record_meeting_created(self, *, meeting: Meeting, created: PlatformMeeting) -> Meeting:
         return self._update_meeting(
-            meeting_id,
+            meeting.id,
+            known=meeting,
             external_id=created.external_id,
             join_url=created.join_url,
             state=MeetingState.SCHEDULED.value,
@@ -194,9 +194,12 @@ class SqlMeetings:
             opened_at=None,
         )
 
-    def _update_meeting(self, meeting_id: str, **values: object) -> Meeting:
+    def _update_meeting(
+        self, meeting_id: str, known: Meeting | None = None, **values: object
+    ) -> Meeting:
         """One UPDATE … RETURNING and the seat: no row objects loaded (every booking job
-        records its meeting)."""
+        records its meeting). The link tokens of a `known` meeting of one booking are kept
+        instead of read and decrypted again (the update never changes them)."""
         statement = _meeting_update(tuple(sorted(values)))
         with write_connection(self._engine) as connection:
             parameters = {f"new_{name}": value for name, value in values.items()}
@@ -204,6 +207,8 @@ class SqlMeetings:
             if row is None:
                 raise NotFound("meeting not found")
             refresh_home_in(connection, row.company_id, self._clock.now())
+            if known is not None and known.class_key is None:
+                return meeting_with_tokens(row, known.client_token, known.host_token)  # type: ignore[arg-type]
             seat_row = connection.execute(_seat_of(), {"booking_id": row.booking_id}).one()
         return meeting_from_row(row, seat_row, self._box)  # type: ignore[arg-type]
 

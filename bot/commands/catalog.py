@@ -36,6 +36,7 @@ from bot.domain import (
 from bot.errors import MeetbotError
 from bot.matching import explain_miss, find_by_name
 from bot.messages import ChatMessage, Fact
+from bot.usecases.booking_state import simplybook_credentials
 
 Named = TypeVar("Named", Service, Provider)
 UNMAPPED = AlertKind.PROVIDER_UNMAPPED  # solved once the provider has a meeting host
@@ -50,7 +51,7 @@ TEAMS_NOT_CONFIGURED = say(
 async def refresh_catalog(deps: AdminDeps, company: Company) -> None:
     if not company.uses_simplybook:
         return  # a generic source's services and providers arrive with its events
-    credentials = deps.companies.simplybook_credentials(company_id=company.id)
+    credentials = simplybook_credentials(deps.companies, company)
     deps.catalog.merge_catalog(
         company_id=company.id,
         services=await deps.bookings.services(credentials=credentials),

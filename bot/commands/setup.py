@@ -12,6 +12,7 @@ from bot.commands.setup_facts import setup_facts
 from bot.domain import Actor, AlertKind, Company, SimplyBookCredentials
 from bot.errors import BookingSystemRejected, MeetbotError, RetryLater
 from bot.messages import ChatMessage, Fact
+from bot.usecases.booking_state import simplybook_credentials
 
 KIOSK_PLUGIN = "kiosk"  # plugin names of SimplyBook.me's feature switches (unconfirmed spellings)
 CLIENT_LOGIN_PLUGIN = "client_login"
@@ -62,7 +63,7 @@ async def set_feature(
         )
     if not company.uses_simplybook:  # Kiosk and client login are SimplyBook.me's switches
         return _turned_on(deps, actor, company, warning="")
-    credentials = deps.companies.simplybook_credentials(company_id=company.id)
+    credentials = simplybook_credentials(deps.companies, company)
     if await deps.bookings.plugin_active(credentials=credentials, plugin=KIOSK_PLUGIN):
         return say(
             "Online meetings cannot be turned on",

@@ -160,6 +160,7 @@ class Booking:
     id: str
     company_id: str
     details: BookingDetails
+    problem: str | None = None  # the set-up problem holding it up, as last noted
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,13 +34,18 @@ from bot.domain import (
 class Companies(Protocol):
     """A company's own record: found by workspace, its SimplyBook.me connection and switches.
 
-    Essential: `company`, `company_for_workspace`, `simplybook_credentials`."""
+    Essential: `company`, `company_for_workspace`, `company_with_credentials`."""
 
     def company(self, *, company_id: str) -> Company: ...
 
     def company_for_workspace(self, *, platform: str, workspace_id: str) -> Company | None: ...
 
-    def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials: ...
+    def company_with_credentials(
+        self, *, company_id: str
+    ) -> tuple[Company, SimplyBookCredentials | None]:
+        """The company and, when it uses SimplyBook.me, its credentials: what a booking job
+        needs, read once."""
+        ...
 
     def connect_simplybook(
         self, *, actor: Actor, login: str, api_key: str, api_secret: str, name: str, timezone: str
@@ -193,7 +198,9 @@ class Meetings(Protocol):
         """
         ...
 
-    def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting: ...
+    def record_meeting_created(self, *, meeting: Meeting, created: PlatformMeeting) -> Meeting:
+        """`meeting` as the intent was read or recorded; returned as created."""
+        ...
 
     def meeting_for_booking(self, *, booking: Booking) -> Meeting | None: ...
 

@@ -24,12 +24,20 @@ MARKER_PREFIX = "meetbot-ref"
 
 
 async def ensure_platform_meeting(
-    deps: SyncDeps, booking: Booking, service: Service, provider: Provider, host: MeetingHostRef
+    deps: SyncDeps,
+    booking: Booking,
+    service: Service,
+    provider: Provider,
+    host: MeetingHostRef,
+    known: Meeting | None,
 ) -> Meeting:
-    key = class_key(booking) if service.is_class else None
-    meeting, intent_is_new = deps.meetings.ensure_meeting(
-        booking=booking, host=host, marker_prefix=MARKER_PREFIX, class_key=key
-    )
+    """`known` is the booking's meeting as this job read it (None: it had none)."""
+    meeting, intent_is_new = known, False
+    if meeting is None:
+        key = class_key(booking) if service.is_class else None
+        meeting, intent_is_new = deps.meetings.ensure_meeting(
+            booking=booking, host=host, marker_prefix=MARKER_PREFIX, class_key=key
+        )
     if meeting.state is not MeetingState.CREATING:
         return meeting
     # A class whose first booking's job stopped half-way is finished by whichever booking has the
@@ -57,7 +65,7 @@ async def _create_on_platform(
             host=meeting.host, marker=meeting.marker, start=meeting.start, request=request
         )
     created = found or await platform.create_meeting(host=meeting.host, request=request)
-    return deps.meetings.record_meeting_created(meeting_id=meeting.id, created=created)
+    return deps.meetings.record_meeting_created(meeting=meeting, created=created)
 
 
 async def follow_time(

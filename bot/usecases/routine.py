@@ -18,6 +18,7 @@ from bot.outbox import ChatOutbox
 from bot.ports import AdminRecords, AlertStore, BookingSource, Companies
 from bot.usecases import alerts
 from bot.usecases.alerts import send_to_admins
+from bot.usecases.booking_state import simplybook_credentials
 from bot.usecases.reports import Period, digest_message
 
 log = logging.getLogger("meetbot.routine")
@@ -62,7 +63,7 @@ async def _check_kiosk(deps: RoutineDeps, company: Company) -> str:
         return ""
     if not company.uses_simplybook:
         return ""  # Kiosk is SimplyBook.me's feature; a generic source has no such switch
-    credentials = deps.companies.simplybook_credentials(company_id=company.id)
+    credentials = simplybook_credentials(deps.companies, company)
     try:
         kiosk = await deps.bookings.plugin_active(credentials=credentials, plugin=KIOSK_PLUGIN)
     except MeetbotError as failure:  # checked again next hour

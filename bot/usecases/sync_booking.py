@@ -30,7 +30,7 @@ from bot.domain import (
 from bot.errors import BookingUnknown, HostDailyLimit, MeetingAccountRevoked
 from bot.usecases import alerts
 from bot.usecases.booking_messages import Names, ensure_provider_message, provider_message
-from bot.usecases.booking_state import current_details
+from bot.usecases.booking_state import current_details, simplybook_credentials
 from bot.usecases.class_meetings import (
     cancel_seat,
     class_key,
@@ -48,10 +48,10 @@ async def sync_booking(
     deps: SyncDeps, *, company_id: str, booking_id: str, booking_hash: str, take_turn: TakeTurn
 ) -> str:
     """Returns a short, plain description of what was done (kept on the finished job)."""
-    company = deps.companies.company(company_id=company_id)
+    company, credentials = deps.companies.company_with_credentials(company_id=company_id)
     try:
         details = await current_details(
-            deps, company, booking_id=booking_id, booking_hash=booking_hash
+            deps, company, credentials, booking_id=booking_id, booking_hash=booking_hash
         )
     except BookingUnknown as unknown:  # not a failed job: a callback nothing can come of
         deps.alerts.raise_alert(
@@ -67,7 +67,7 @@ async def sync_booking(
         wait_for_class(take_turn, meeting.class_key)
         meeting = deps.meetings.meeting_for_booking(booking=booking)  # as the previous turn left it
     if details.status is BookingStatus.CANCELLED:
-        records.note_booking_problem(booking_id=booking.id, problem=None)
+        _note_problem(deps, booking, None)
         if meeting is None:
             return "booking is cancelled; no meeting to cancel"
         try:
@@ -75,7 +75,7 @@ async def sync_booking(
         except MeetingAccountRevoked as revoked:
             return _hold(deps, company, booking, _revoked(revoked, meeting.host.platform))
     if meeting is None and not company.online_meetings_enabled:
-        records.note_booking_problem(booking_id=booking.id, problem=None)
+        _note_problem(deps, booking, None)
         return "online meetings are off for this company"
     return await _set_up(deps, company, booking, meeting, take_turn)
 
@@ -96,7 +96,7 @@ async def _set_up(
     except NeedsAttention as problem:
         return _hold(deps, company, booking, problem)
     try:
-        before = await ensure_platform_meeting(deps, booking, service, provider, host)
+        before = await ensure_platform_meeting(deps, booking, service, provider, host, meeting)
         meeting, moved = await follow_time(deps, booking, service, provider, before)
         if meeting.class_key is not None:
             await register_seats(deps, meeting)
@@ -112,7 +112,7 @@ async def _set_up(
     outcome, holdup = await ensure_provider_message(
         deps, company, booking, names, provider, meeting
     )
-    deps.booking_records.note_booking_problem(booking_id=booking.id, problem=holdup)
+    _note_problem(deps, booking, holdup)
     if moved:
         await tell_moved(
             deps, company, booking, meeting, old_start=before.start, old_end=before.end
@@ -122,12 +122,18 @@ async def _set_up(
 
 
 def _hold(deps: SyncDeps, company: Company, booking: Booking, problem: NeedsAttention) -> str:
-    deps.booking_records.note_booking_problem(booking_id=booking.id, problem=str(problem))
+    _note_problem(deps, booking, str(problem))
     if problem.alert is not None:
         deps.alerts.raise_alert(
             company_id=company.id, spec=problem.alert, booking=reference(booking)
         )
     return str(problem)
+
+
+def _note_problem(deps: SyncDeps, booking: Booking, problem: str | None) -> None:
+    """Written only when it changes: most bookings had none and still have none."""
+    if problem != booking.problem:
+        deps.booking_records.note_booking_problem(booking_id=booking.id, problem=problem)
 
 
 def _revoked(revoked: MeetingAccountRevoked, platform: MeetingPlatform) -> NeedsAttention:
@@ -144,7 +150,7 @@ async def _catalog_entries(
     provider = catalog.provider(company_id=company.id, external_id=details.provider_id)
     if (service is None or provider is None) and company.uses_simplybook:
         # Lists are fetched only when something new appears: the booking system's daily quota is small.
-        credentials = deps.companies.simplybook_credentials(company_id=company.id)
+        credentials = simplybook_credentials(deps.companies, company)
         catalog.merge_catalog(
             company_id=company.id,
             services=await deps.bookings.services(credentials=credentials),

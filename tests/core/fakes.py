@@ -460,6 +460,13 @@ class FakeCompanies:
     def simplybook_credentials(self, *, company_id: str) -> SimplyBookCredentials:
         return self.records.credentials[company_id]
 
+    def company_with_credentials(
+        self, *, company_id: str
+    ) -> tuple[Company, SimplyBookCredentials | None]:
+        company = self.company(company_id=company_id)
+        credentials = self.records.credentials.get(company_id) if company.uses_simplybook else None
+        return company, credentials
+
     def connect_simplybook(
         self, *, actor: Actor, login: str, api_key: str, api_secret: str, name: str, timezone: str
     ) -> tuple[Company, str]:
@@ -673,7 +680,8 @@ class FakeBookings:
                 company_id,
                 details.external_id,
             ):
-                saved = replace(booking, details=details)
+                problem = self.records.booking_problems.get(booking.id)
+                saved = replace(booking, details=details, problem=problem)
                 break
         else:
             saved = Booking(self.records.new_id("b"), company_id, details)
@@ -787,9 +795,9 @@ class FakeMeetings:
         self.records.meetings[meeting_id] = meeting
         return meeting
 
-    def record_meeting_created(self, *, meeting_id: str, created: PlatformMeeting) -> Meeting:
+    def record_meeting_created(self, *, meeting: Meeting, created: PlatformMeeting) -> Meeting:
         return self._update(
-            meeting_id,
+            meeting.id,
             external_id=created.external_id,
             join_url=created.join_url,
             state=MeetingState.SCHEDULED,

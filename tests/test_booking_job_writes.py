@@ -1,0 +1,100 @@
+"""What a booking's sync job asks of the database: each record read once, and nothing written
+that would not change (every booking pays for each statement; `make bench` measures the cost)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from sqlalchemy import event
+
+from app.bootstrap import Core
+from app.sandbox import Demo, SandboxWorld, book
+from bot.domain import Actor, ChatPlatform
+
+from .conftest import run_jobs
+
+
+@contextmanager
+def _statements(core: Core) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def keep(_c: object, _k: object, sql: str, *_rest: object) -> None:
+        sent.append(" ".join(sql.split()))
+
+    event.listen(core.engine, "before_cursor_execute", keep)
+    try:
+        yield sent
+    finally:
+        event.remove(core.engine, "before_cursor_execute", keep)
+
+
+def _deliver(web: str, world: SandboxWorld, demo: Demo, booking: dict[str, object]) -> None:
+    body = world.simplybook.callback(demo.login, str(booking["id"]), "create")
+    answer = httpx.post(f"{web}/webhooks/simplybook/{demo.webhook_token}", json=body, timeout=30)
+    assert answer.status_code == 202
+
+
+def _count(sent: list[str], pattern: str) -> int:
+    return sum(1 for sql in sent if re.match(pattern, sql))
+
+
+def test_a_new_booking_reads_its_company_and_meeting_once_and_notes_no_problem(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    _deliver(web, world, demo, book(world, demo))
+    with _statements(core) as sent:
+        run_jobs(core)
+
+    assert len(world.slack.messages(demo.channel_id)) == 1
+    assert _count(sent, r"SELECT .* FROM company ") == 1
+    assert _count(sent, r"SELECT meeting\..* FROM meeting JOIN seat") == 1
+    assert _count(sent, r"SELECT seat\.") == 0, "the created meeting keeps the tokens it had"
+    assert _count(sent, r"UPDATE booking SET problem") == 0, "no problem before, none now"
+
+
+def test_a_held_booking_is_released_when_its_problem_is_gone(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo)
+    _deliver(web, world, demo, booking)
+    run_jobs(core)
+    saved = core.booking_records.booking(company_id=demo.company_id, external_id=str(booking["id"]))
+    assert saved is not None
+    core.booking_records.note_booking_problem(booking_id=saved[0].id, problem="held by a test")
+
+    _deliver(web, world, demo, booking)
+    run_jobs(core)
+
+    again = core.booking_records.booking(company_id=demo.company_id, external_id=str(booking["id"]))
+    assert again is not None and again[1] is None
+
+
+def test_a_saved_booking_carries_the_problem_last_noted(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    booking = book(world, demo)
+    _deliver(web, world, demo, booking)
+    run_jobs(core)
+    found = core.booking_records.booking(company_id=demo.company_id, external_id=str(booking["id"]))
+    assert found is not None
+    core.booking_records.note_booking_problem(booking_id=found[0].id, problem="no channel")
+
+    saved = core.booking_records.save_booking(company_id=demo.company_id, details=found[0].details)
+
+    assert saved.problem == "no channel"
+
+
+def test_a_company_fed_only_by_a_webhook_has_no_credentials_to_decrypt(
+    core: Core, demo: Demo
+) -> None:
+    generic = core.companies.start_company(
+        actor=Actor(ChatPlatform.SLACK, "T-generic", "U-admin", True), name="Generic studio"
+    )
+
+    assert core.companies.company_with_credentials(company_id=generic.id) == (generic, None)
+    company, credentials = core.companies.company_with_credentials(company_id=demo.company_id)
+    assert company.id == demo.company_id
+    assert credentials is not None and credentials.company_login == demo.login

@@ -31,7 +31,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -138,8 +137,10 @@ _JOB = JobRow.__table__  # type: ignore[attr-defined]
 
 
 @functools.cache
-def _due_job() -> Any:
-    """The next job to claim (as of the bound `now`), built once: claiming is on every job's path.
+@functools.cache
+def _claim() -> Any:
+    """Takes the next due job (as of the bound `now`) in one statement, built once: claiming is on
+    every job's path.
 
     A pending job waits while any twin runs, even one whose lease ran out: that one is reclaimed
     first (second branch), so one booking's jobs never overlap."""
@@ -154,13 +155,31 @@ def _due_job() -> Any:
         and_(job.state == PENDING, job.run_at <= now, ~twin_running),
         and_(job.state == RUNNING, job.lease_until <= now),
     )
-    return (
-        select(job.id, job.kind, job.company_id, job.payload, job.attempts)
+    next_due = (
+        select(job.id)
         .where(due)
         .order_by(job.run_at)
         .limit(1)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises via BEGIN IMMEDIATE
+        .scalar_subquery()
     )
+    return (
+        update(_JOB)
+        .where(job.id == next_due)
+        .values(
+            state=RUNNING,
+            locked_by=bindparam("worker_id"),
+            serial_key=None,  # a reclaimed job asks for its turn again
+            lease_until=bindparam("lease_until", type_=_JOB.c.lease_until.type),
+            attempts=job.attempts + 1,
+        )
+        .returning(job.id, job.kind, job.company_id, job.payload, job.attempts)
+    )
+
+
+def _twin_pending(connection: Connection, dedupe_key: str) -> bool:
+    twin = select(_JOB.c.id).where(_JOB.c.dedupe_key == dedupe_key, _JOB.c.state == PENDING)
+    return connection.execute(twin.limit(1)).first() is not None
 
 
 def _claimed_by(job: Job) -> tuple[ColumnElement[bool], ...]:
@@ -206,32 +225,21 @@ class SqlJobQueue:
 
     def claim(self, *, worker_id: str, lease_seconds: float) -> Job | None:
         now = self._clock.now()
+        until = now + timedelta(seconds=lease_seconds)
         with write_connection(self._engine) as connection:
-            row = connection.execute(_due_job(), {"now": now}).first()
-            if row is None:
-                return None
-            connection.execute(
-                update(_JOB)
-                .where(_JOB.c.id == row.id)
-                .values(
-                    state=RUNNING,
-                    locked_by=worker_id,
-                    serial_key=None,  # a reclaimed job asks for its turn again
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    attempts=row.attempts + 1,
-                )
-            )
+            row = connection.execute(
+                _claim(), {"now": now, "worker_id": worker_id, "lease_until": until}
+            ).first()
+        if row is None:
+            return None
         return Job(
             id=row.id,
             kind=row.kind,
             company_id=row.company_id,
             payload=json.loads(row.payload),
-            attempts=row.attempts + 1,
+            attempts=row.attempts,
             worker_id=worker_id,
         )
-
-    def _owned(self, session: Session, job: Job) -> JobRow | None:
-        return session.scalars(select(JobRow).where(*_claimed_by(job))).first()
 
     def extend_lease(self, *, job: Job, lease_seconds: float) -> bool:
         """Keeps a running job's claim; False if another worker has taken it over."""
@@ -286,27 +294,26 @@ class SqlJobQueue:
             self._finish(job, DONE, note="superseded by a newer pending job", error=error)
 
     def _reschedule(self, job: Job, run_at: datetime, error: str, counted: bool) -> None:
-        with write_session(self._engine) as session:
-            row = self._owned(session, job)
-            if row is None:
-                return
-            twin_pending = session.scalars(
-                select(col(JobRow.id)).where(
-                    col(JobRow.dedupe_key) == row.dedupe_key, col(JobRow.state) == PENDING
-                )
+        with write_connection(self._engine) as connection:
+            owned = connection.execute(
+                select(_JOB.c.dedupe_key, _JOB.c.attempts).where(*_claimed_by(job))
             ).first()
-            row.last_error = error[:2000]
-            row.lease_until, row.locked_by, row.serial_key = None, None, None
-            if twin_pending is not None and row.dedupe_key is not None:
-                row.state, row.note, row.finished_at = (
-                    DONE,
-                    "superseded by a newer pending job",
-                    self._clock.now(),
-                )
+            if owned is None:
                 return
-            row.state, row.run_at = PENDING, run_at
-            if not counted:  # waiting for a turn is not a failed attempt
-                row.attempts = max(0, row.attempts - 1)
+            values: dict[str, Any] = {
+                "last_error": error[:2000],
+                "lease_until": None,
+                "locked_by": None,
+                "serial_key": None,
+            }
+            if owned.dedupe_key is not None and _twin_pending(connection, owned.dedupe_key):
+                note = "superseded by a newer pending job"
+                values |= {"state": DONE, "note": note, "finished_at": self._clock.now()}
+            else:
+                values |= {"state": PENDING, "run_at": run_at}
+                if not counted:  # waiting for a turn is not a failed attempt
+                    values["attempts"] = max(0, owned.attempts - 1)
+            connection.execute(update(_JOB).where(_JOB.c.id == job.id).values(**values))
 
     def requeue(self, *, job_id: int, company_id: str | None = None) -> bool:
         """A person asked to try a dead job again (only their own company's, when given)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,9 @@ class Core:
     booking_webhooks: SqlBookingWebhooks
     engine: Engine = field(repr=False)
     metrics: Metrics = field(default_factory=Metrics, repr=False)
+    # httpx loads the CA bundle into a new context for each client (~0.8 MiB each, and the web
+    # app and every worker build their own clients); a context is safe to share across threads.
+    tls: ssl.SSLContext = field(default_factory=httpx.create_ssl_context, repr=False)
 
     def migrate(self) -> None:
         migrate(self.engine, box=self.box)  # a migration may need to encrypt what it moves
@@ -169,6 +173,7 @@ def _http_client(core: Core, platform: str) -> httpx.AsyncClient:
     return platform_client(
         core.metrics,
         platform,
+        tls=core.tls,
         timeout_seconds=settings.http_timeout_seconds,
         max_connections=settings.http_max_connections,
     )
@@ -216,7 +221,7 @@ class Integrations:
             await asyncio.to_thread(self.microsoft.apps.close)
 
 
-def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | None:
+def build_microsoft(core: Core) -> tuple[MicrosoftParts, httpx.AsyncClient] | None:
     settings = core.settings
     secret = settings.ms_client_secret
     if not settings.ms_client_id or secret is None:
@@ -228,6 +233,7 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
     from adapters.msgraph.msal_apps import MsalApps, MsalConfig
     from adapters.msgraph.tokens import GraphTokens
 
+    http = _http_client(core, "microsoft")
     apps = MsalApps(
         MsalConfig(
             settings.ms_client_id,
@@ -238,7 +244,7 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
             timeout_seconds=settings.http_timeout_seconds,
         )
     )
-    return MicrosoftParts(
+    parts = MicrosoftParts(
         apps=apps,
         graph=GraphMeetings(
             http, api_url=settings.graph_api_url, tokens=GraphTokens(core.ms_accounts, apps)
@@ -249,12 +255,16 @@ def build_microsoft(core: Core, http: httpx.AsyncClient) -> MicrosoftParts | Non
             redirect_uri=PublicUrls(settings.public_url).microsoft_redirect(),
         ),
     )
+    return parts, http
 
 
 def build_integrations(core: Core) -> Integrations:
     settings = core.settings
     simplybook_http, zoom_http = _http_client(core, "simplybook"), _http_client(core, "zoom")
-    graph_http = _http_client(core, "microsoft")
+    clients = [simplybook_http, zoom_http]
+    microsoft = build_microsoft(core)
+    if microsoft is not None:
+        clients.append(microsoft[1])
     secret = settings.zoom_client_secret
     zoom_oauth = ZoomOAuth(
         zoom_http,
@@ -283,8 +293,8 @@ def build_integrations(core: Core) -> Integrations:
             timeout=int(settings.http_timeout_seconds),
             trace_configs=[slack_trace(core.metrics)],
         ),
-        _clients=[simplybook_http, zoom_http, graph_http],
-        microsoft=build_microsoft(core, graph_http),
+        _clients=clients,
+        microsoft=microsoft[0] if microsoft is not None else None,
         teams=build_teams_sender(core),
     )
 

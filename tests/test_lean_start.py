@@ -21,9 +21,17 @@ from storage.crypto import generate_key
 from storage.db import MIGRATIONS, head_revision
 
 MICROSOFT_SDKS = ("botbuilder", "botframework", "msal", "msrest", "azure")
-# Loaded on first use by the one route that needs them (the .ics file, the booking webhook), or
-# never by a server (httpx's command-line client, which pulls in rich and pygments).
-FIRST_USE_ONLY = ("icalendar", "jsonschema", "standardwebhooks", "rich", "pygments")
+# Loaded on first use by the one route that needs them (the .ics file, the booking webhook, the
+# HTML pages), or never by a server (httpx's command-line client, which pulls in rich and pygments).
+FIRST_USE_ONLY = (
+    "icalendar",
+    "jsonschema",
+    "standardwebhooks",
+    "jinja2",
+    "markupsafe",
+    "rich",
+    "pygments",
+)
 
 
 def _free_port() -> int:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -20,6 +18,7 @@ from starlette.routing import Route
 
 from adapters.edge.page_headers import page_headers
 from adapters.pages.calendar import meeting_event
+from adapters.pages.html import templates
 from adapters.pages.texts import LABELS, PAGES
 from bot.clock import Clock
 from bot.urls import CLIENT_PATH, HOST_PATH, PublicUrls
@@ -31,11 +30,6 @@ _TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 
 ClientDecider = Callable[[str], LinkDecision]
 HostDecider = Callable[[str], Awaitable[LinkDecision]]
-
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
 
 
 def language(request: Request) -> str:
@@ -69,7 +63,8 @@ def _summary_context(decision: LinkDecision, lang: str, calendar_url: str) -> di
 def _page(decision: LinkDecision, lang: str, *, calendar_url: str = "") -> Response:
     status, refresh, texts = PAGES[decision.outcome]
     title, message = texts[lang]
-    html = _templates.get_template("page.html").render(
+    page = templates().get_template("page.html")
+    html = page.render(
         lang=lang,
         title=title,
         message=message,

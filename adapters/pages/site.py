@@ -3,14 +3,15 @@ app manifest), and the style and script the link pages load."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from adapters.edge.page_headers import page_headers
+from adapters.pages.html import templates
 from bot.urls import HOME_PATH, PRIVACY_PATH, TERMS_PATH
 
 _HERE = Path(__file__).parent
@@ -21,17 +22,18 @@ _STATIC = {
     for path in sorted((_HERE / "static").iterdir())
     if path.suffix in _STATIC_TYPES
 }
-_templates = Environment(
-    loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"])
-)
 _CACHE_AN_HOUR = {"Cache-Control": "public, max-age=3600"}
 
 
-def _site_page(path: str, template: str) -> Route:
-    html = _templates.get_template(template).render()
+@functools.cache
+def _rendered(template: str) -> str:
+    """Rendered once, on the first visit: the pages take no parameters."""
+    return templates().get_template(template).render()
 
+
+def _site_page(path: str, template: str) -> Route:
     async def page(_request: Request) -> Response:
-        return HTMLResponse(html, headers=page_headers(_CACHE_AN_HOUR))
+        return HTMLResponse(_rendered(template), headers=page_headers(_CACHE_AN_HOUR))
 
     return Route(path, page, methods=["GET"])
 

@@ -113,6 +113,13 @@ class SqlAlerts:
         self, *, company_id: str, kind: AlertKind, subject: str | None = None, resolution: str
     ) -> int:
         """Closes the open alerts of that kind (and subject); admins told are told it is fixed."""
+        # Usually there is nothing to resolve (every finished booking job asks): look without
+        # taking the write lock, or building the statements, first.
+        probe = {"company_id": company_id, "kind": kind.value}
+        if subject is not None:
+            probe["subject"] = subject
+        if read_row(self._engine, _open_alert(subject is not None), probe) is None:
+            return 0
         now = self._clock.now()
         scope = [
             col(AlertRow.company_id) == company_id,
@@ -121,13 +128,6 @@ class SqlAlerts:
         ]
         if subject is not None:
             scope.append(col(AlertRow.subject) == subject)
-        # Usually there is nothing to resolve (every finished booking job asks): look without
-        # taking the write lock first.
-        probe = {"company_id": company_id, "kind": kind.value}
-        if subject is not None:
-            probe["subject"] = subject
-        if read_row(self._engine, _open_alert(subject is not None), probe) is None:
-            return 0
         with write_session(self._engine) as session:
             rows = list(session.scalars(select(AlertRow).where(*scope).with_for_update()))
             if rows:

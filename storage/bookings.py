@@ -51,12 +51,8 @@ class SqlBookings:
         }
         with write_connection(self._engine) as connection:
             before = connection.execute(
-                select(col(BookingRow.status), col(BookingRow.payment))
-                .where(
-                    col(BookingRow.company_id) == company_id,
-                    col(BookingRow.external_id) == details.external_id,
-                )
-                .with_for_update()  # PostgreSQL: no other save between this read and the upsert
+                _status_before_save(),
+                {"company_id": company_id, "external_id": details.external_id},
             ).first()
             saved = connection.execute(_booking_upsert(connection.dialect.name), values).one()
             if before is not None and tuple(before) != (values["status"], values["payment"]):
@@ -129,6 +125,20 @@ class SqlBookings:
                 .values(problem=problem)
             )
             return int(held.rowcount)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _status_before_save() -> Select[Any]:
+    """Built once: every booking job saves its booking."""
+    booking = BookingRow.__table__.c  # type: ignore[attr-defined]
+    return (
+        select(booking.status, booking.payment)
+        .where(
+            booking.company_id == bindparam("company_id"),
+            booking.external_id == bindparam("external_id"),
+        )
+        .with_for_update()  # PostgreSQL: no other save between this read and the upsert
+    )
 
 
 @functools.cache

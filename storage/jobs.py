@@ -177,6 +177,34 @@ def _claim() -> Any:
     )
 
 
+@functools.cache
+def _finished(with_error: bool) -> Any:
+    """Built once: every job ends with it. Bound: the claim (`_claim_of`) and the new values."""
+    job = _JOB.c
+    values: dict[str, Any] = {
+        "state": bindparam("new_state"),
+        "note": bindparam("new_note"),
+        "finished_at": bindparam("new_finished_at", type_=job.finished_at.type),
+        "lease_until": None,
+        "serial_key": None,
+    }
+    if with_error:
+        values["last_error"] = bindparam("new_last_error")
+    return (
+        update(_JOB)
+        .where(
+            job.id == bindparam("claimed_id"),
+            job.locked_by == bindparam("claimed_by"),
+            job.state == RUNNING,
+        )
+        .values(**values)
+    )
+
+
+def _claim_of(job: Job) -> dict[str, Any]:
+    return {"claimed_id": job.id, "claimed_by": job.worker_id}
+
+
 def _twin_pending(connection: Connection, dedupe_key: str) -> bool:
     twin = select(_JOB.c.id).where(_JOB.c.dedupe_key == dedupe_key, _JOB.c.state == PENDING)
     return connection.execute(twin.limit(1)).first() is not None
@@ -276,16 +304,14 @@ class SqlJobQueue:
     def _finish(self, job: Job, state: str, *, note: str | None, error: str | None) -> None:
         # Only while this claim lasts: after the lease ran out another worker owns the job.
         values: dict[str, Any] = {
-            "state": state,
-            "note": note,
-            "finished_at": self._clock.now(),
-            "lease_until": None,
-            "serial_key": None,
+            "new_state": state,
+            "new_note": note,
+            "new_finished_at": self._clock.now(),
         }
         if error is not None:
-            values["last_error"] = error[:2000]
+            values["new_last_error"] = error[:2000]
         with write_connection(self._engine) as connection:
-            connection.execute(update(_JOB).where(*_claimed_by(job)).values(**values))
+            connection.execute(_finished(error is not None), {**_claim_of(job), **values})
 
     def retry(self, *, job: Job, run_at: datetime, error: str, counted: bool = True) -> None:
         try:

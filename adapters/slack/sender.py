@@ -122,6 +122,8 @@ class SlackSender:
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 connector=aiohttp.TCPConnector(limit=32),
                 trace_configs=self._trace_configs or None,
+                # One session serves every workspace: no cookie of one may ride on another's call.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         client = self._clients.get(workspace_id)
         if client is None or client.token != token:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -90,9 +90,17 @@ class ChatMessage:
 
     def digest(self) -> str:
         """Identifies what the message says, so a later sync edits it only when it changed."""
-        # default=str: a `When` segment carries a datetime
-        encoded = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, default=str).encode()
+        encoded = json.dumps(self, sort_keys=True, ensure_ascii=False, default=_plain).encode()
         return hashlib.sha256(encoded).hexdigest()
+
+
+def _plain(value: object) -> object:
+    """What `dataclasses.asdict` would give for a nested dataclass, without its deep copies (every
+    booking job digests its message; digests already stored must keep matching); anything else
+    (a `When` segment's datetime) as text."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {item.name: getattr(value, item.name) for item in fields(value)}
+    return str(value)
 
 
 def format_time_range(start: datetime, end: datetime, timezone: str) -> str:

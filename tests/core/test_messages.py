@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+import json
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -267,3 +269,15 @@ def test_two_messages_share_a_digest_only_when_they_say_the_same(first: str, sec
     one = ChatMessage(title="t", facts=(Fact("Client", first),))
     other = ChatMessage(title="t", facts=(Fact("Client", second),))
     assert (one.digest() == other.digest()) == (first == second)
+
+
+def test_digest_matches_the_one_stored_by_earlier_versions() -> None:
+    """Digests are kept on posted messages: a new way of computing them must give the same value,
+    or every message would be edited once for nothing."""
+    for built in (
+        message(),
+        message(cancelled=True, wording=(Text("Hello "), Link(CLIENT_LINK))),
+        ChatMessage(title="t", body=(When(START, "10:00"),)),
+    ):
+        earlier = json.dumps(asdict(built), sort_keys=True, ensure_ascii=False, default=str)
+        assert built.digest() == hashlib.sha256(earlier.encode()).hexdigest()

@@ -16,9 +16,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bench.load import percentile
 from bench.scenario import ScenarioPlan, ScenarioRun, run_scenario
 from bench.stage import Database, Stage, postgres_available, stage
 from bench.yardstick import YardstickRun, run_yardstick
+from storage.tables import JobRow
 
 
 @dataclass(frozen=True)
@@ -256,9 +258,11 @@ def sustained(profile: Profile, checks: Checks, fleet: Stage) -> None:
         concurrency=8,
     )
     jobs_before = len(fleet.core.queue.jobs())
-    run = run_scenario(fleet, plan)
+    try:
+        run = run_scenario(fleet, plan)
+    finally:
+        print(retry_summary(fleet, jobs_before), flush=True)
     print(row(run), flush=True)
-    print(retry_summary(fleet, jobs_before), flush=True)
     if profile.enforce:
         checks.target("sustained: webhook->message p99 <= 2 s", run.p(0.99) <= 2.0)
         checks.target(
@@ -273,9 +277,22 @@ def retry_summary(fleet: Stage, jobs_before: int) -> str:
     retried = [job for job in jobs if job.attempts > 1 or job.last_error]
     reasons = Counter((job.last_error or "?").split(":", 1)[0][:40] for job in retried)
     said = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common(3))
-    return f"{'':<4}jobs run more than once: {len(retried)} of {len(jobs)}" + (
-        f" ({said})" if said else ""
+    again = {job.id for job in retried}
+    once = [job for job in jobs if job.id not in again]
+    return (
+        f"{'':<4}jobs run more than once: {len(retried)} of {len(jobs)}"
+        + (f" ({said})" if said else "")
+        + f"\n{'':<4}queued -> done, p50/p99 ms: run once {_spans(once)}, more {_spans(retried)}"
     )
+
+
+def _spans(jobs: list[JobRow]) -> str:
+    spans = [
+        (job.finished_at - job.created_at).total_seconds()
+        for job in jobs
+        if job.finished_at is not None and job.created_at is not None
+    ]
+    return f"{_ms(percentile(spans, 0.5))}/{_ms(percentile(spans, 0.99))}" if spans else "-"
 
 
 def sustained_alone(profile: Profile, checks: Checks) -> None:

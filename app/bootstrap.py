@@ -16,7 +16,12 @@ import httpx
 from sqlalchemy import Engine
 
 from adapters.simplybook.client import SimplyBookClient
-from adapters.slack.sender import CHANNEL_PACE_REASON, CHANNEL_SPACING_SECONDS, SlackSender
+from adapters.slack.sender import (
+    CHANNEL_MAX_WAIT_SECONDS,
+    CHANNEL_PACE_REASON,
+    CHANNEL_SPACING_SECONDS,
+    SlackSender,
+)
 from adapters.zoom.api import ZoomApi
 from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
@@ -303,7 +308,12 @@ def slack_pacer(core: Core) -> SendPacer | None:
     together, through the database. SQLite has one worker process; it paces in memory."""
     if core.engine.dialect.name != "postgresql":
         return None
-    return SqlPacer(core.engine, spacing=CHANNEL_SPACING_SECONDS, reason=CHANNEL_PACE_REASON)
+    return SqlPacer(
+        core.engine,
+        spacing=CHANNEL_SPACING_SECONDS,
+        reason=CHANNEL_PACE_REASON,
+        max_wait=CHANNEL_MAX_WAIT_SECONDS,
+    )
 
 
 def teams_config(settings: Settings) -> TeamsConfig:

@@ -300,8 +300,9 @@ class Worker:
         nudged: asyncio.Future[bool] = self._loop.create_future()
         self._idle_lanes.append(nudged)
         stopping = asyncio.ensure_future(stop.wait())
+        either: set[asyncio.Future[Any]] = {nudged, stopping}
         try:
-            await asyncio.wait({nudged, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
             nudged.cancel()

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from adapters.slack.sender import CHANNEL_LIMITS
+from adapters.slack.sender import CHANNEL_LIMITS, CHANNEL_SPACING_SECONDS
 from bot.errors import RetryLater
 from bot.pacing import Pacer
 from storage.db import make_engine
@@ -25,7 +25,7 @@ class Sleeps:
         self.asked.append(seconds)
 
 
-def test_slack_posts_into_one_channel_keep_a_second_apart() -> None:
+def test_slack_posts_into_one_channel_keep_over_a_second_apart() -> None:
     now = [100.0]
     slept: list[float] = []
 
@@ -34,14 +34,14 @@ def test_slack_posts_into_one_channel_keep_a_second_apart() -> None:
         now[0] += seconds
 
     pacer = Pacer(
-        limits=CHANNEL_LIMITS, reason="slow down", max_wait=1.0, clock=lambda: now[0], sleep=sleep
+        limits=CHANNEL_LIMITS, reason="slow down", max_wait=1.5, clock=lambda: now[0], sleep=sleep
     )
 
     async def posts() -> None:
         await pacer.acquire("T1:C1")
         assert slept == [], "the first post goes at once"
         await pacer.acquire("T1:C1")
-        assert slept == [pytest.approx(1.0)], "the next waits out the second"
+        assert slept == [pytest.approx(CHANNEL_SPACING_SECONDS)], "the next waits its turn"
         await pacer.acquire("T1:C2")
         assert len(slept) == 1, "another channel has its own pace"
 

@@ -17,7 +17,12 @@ import httpx
 from sqlalchemy import Engine
 
 from adapters.simplybook.client import SimplyBookClient
-from adapters.slack.sender import SlackSender
+from adapters.slack.sender import (
+    CHANNEL_MAX_WAIT_SECONDS,
+    CHANNEL_PACE_REASON,
+    CHANNEL_SPACING_SECONDS,
+    SlackSender,
+)
 from adapters.zoom.api import ZoomApi
 from adapters.zoom.directory import ZoomDirectory
 from adapters.zoom.meetings import ZoomMeetings
@@ -29,6 +34,7 @@ from app.metrics import Metrics, slack_trace
 from app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.domain import ChatPlatform, MeetingPlatform
+from bot.pacing import SendPacer
 from bot.ports import ChatSender, MeetingPlatformPort
 from bot.urls import PublicUrls
 from storage.accounts import SqlChatWorkspaces, SqlZoomAccounts
@@ -49,6 +55,7 @@ from storage.ms_accounts import SqlMsAccounts
 from storage.ms_sign_ins import SqlMsSignIns
 from storage.oauth_states import SqlOAuthStates
 from storage.outbox import SqlOutbox
+from storage.pacing import SqlPacer
 from storage.seats import SqlSeats
 from storage.staff import SqlStaff
 from storage.teams_conversations import SqlTeamsConversations
@@ -291,11 +298,25 @@ def build_integrations(core: Core) -> Integrations:
             api_url=settings.slack_api_url,
             token_for=core.slack_token,
             timeout=int(settings.http_timeout_seconds),
+            pacer=slack_pacer(core),
             trace_configs=[slack_trace(core.metrics)],
         ),
         _clients=clients,
         microsoft=microsoft[0] if microsoft is not None else None,
         teams=build_teams_sender(core),
+    )
+
+
+def slack_pacer(core: Core) -> SendPacer | None:
+    """On PostgreSQL several worker processes may post into one channel: they keep its pace
+    together, through the database. SQLite has one worker process; it paces in memory."""
+    if core.engine.dialect.name != "postgresql":
+        return None
+    return SqlPacer(
+        core.engine,
+        spacing=CHANNEL_SPACING_SECONDS,
+        reason=CHANNEL_PACE_REASON,
+        max_wait=CHANNEL_MAX_WAIT_SECONDS,
     )
 
 

@@ -14,6 +14,7 @@ from app.metrics import JobEvents, timed_handlers
 from app.settings import Settings
 from bot.usecases.alerts import DeadJobAlerts
 from bot.worker import Worker, WorkerPolicy
+from storage.wakeups import listen_for_jobs
 
 log = logging.getLogger("meetbot")
 
@@ -60,13 +61,24 @@ async def run_worker(
             schedule_routine(core, company_id)
     if on_worker is not None:
         on_worker.append(worker)
+    told = _told_of_new_jobs(core, worker)
     try:
         if ready is not None:
             ready.set()
         log.info("worker %s started", worker.worker_id)
         await worker.run(stop)
     finally:
+        if told is not None:
+            told.cancel()
         await integrations.aclose()
+
+
+def _told_of_new_jobs(core: Core, worker: Worker) -> asyncio.Task[None] | None:
+    """On PostgreSQL, jobs queued by other processes (the web process, above all) wake this
+    worker's lanes at once; SQLite's single process wakes its worker directly."""
+    if core.engine.dialect.name != "postgresql":
+        return None
+    return asyncio.create_task(listen_for_jobs(core.engine, worker.wake))
 
 
 class WorkerThread:

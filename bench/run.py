@@ -26,7 +26,7 @@ from importlib.metadata import version
 
 from bench.ingest import IngestPlan, IngestRun, run_bare, run_meetbot
 from bench.procs import BenchError
-from bench.sections import FULL, QUICK, SECTIONS, Checks, Profile
+from bench.sections import ALONE, FULL, QUICK, SECTIONS, Checks, Profile
 
 INGEST = IngestPlan(concurrency=32, warmup=1.5, duration=6.0)
 SERIAL = IngestPlan(concurrency=1, warmup=1.0, duration=4.0)  # meetbot, FULL: no lock contention
@@ -136,8 +136,13 @@ def _run_section(name: str, profile: Profile, checks: Checks) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     names = ["ingest", *SECTIONS]
+    everything = [name for name in names if name not in ALONE]
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("sections", nargs="*", help=f"some of: {', '.join(names)} (default: all)")
+    parser.add_argument(
+        "sections",
+        nargs="*",
+        help=f"some of: {', '.join(names)} (default: all; scale-out ends with the sustained run)",
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run; ratios unchecked")
     parser.add_argument("--companies", type=int, help="companies in the fleet (default 1,000)")
     parser.add_argument("--history", type=int, help="past bookings (default 1,000,000)")
@@ -150,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         profile = replace(profile, companies=args.companies)
     if args.history is not None:
         profile = replace(profile, history=args.history)
-    return run(profile, args.sections or names)
+    return run(profile, args.sections or everything)
 
 
 def run(profile: Profile, sections: list[str]) -> int:

@@ -12,12 +12,15 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bench.load import percentile
 from bench.scenario import ScenarioPlan, ScenarioRun, run_scenario
 from bench.stage import Database, Stage, postgres_available, stage
 from bench.yardstick import YardstickRun, run_yardstick
+from storage.tables import JobRow
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,11 @@ def sustained(profile: Profile, checks: Checks, fleet: Stage) -> None:
         workers=2,
         concurrency=8,
     )
-    run = run_scenario(fleet, plan)
+    jobs_before = len(fleet.core.queue.jobs())
+    try:
+        run = run_scenario(fleet, plan)
+    finally:
+        print(retry_summary(fleet, jobs_before), flush=True)
     print(row(run), flush=True)
     if profile.enforce:
         checks.target("sustained: webhook->message p99 <= 2 s", run.p(0.99) <= 2.0)
@@ -263,8 +270,44 @@ def sustained(profile: Profile, checks: Checks, fleet: Stage) -> None:
         )
 
 
+def retry_summary(fleet: Stage, jobs_before: int) -> str:
+    """Where a scenario's tail came from: how many of its jobs needed more than one run, and the
+    last reason each of those was put back."""
+    jobs = fleet.core.queue.jobs()[jobs_before:]
+    retried = [job for job in jobs if job.attempts > 1 or job.last_error]
+    reasons = Counter((job.last_error or "?").split(":", 1)[0][:40] for job in retried)
+    said = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common(3))
+    again = {job.id for job in retried}
+    once = [job for job in jobs if job.id not in again]
+    return (
+        f"{'':<4}jobs run more than once: {len(retried)} of {len(jobs)}"
+        + (f" ({said})" if said else "")
+        + f"\n{'':<4}queued -> done, p50/p99 ms: run once {_spans(once)}, more {_spans(retried)}"
+    )
+
+
+def _spans(jobs: list[JobRow]) -> str:
+    spans = [
+        (job.finished_at - job.created_at).total_seconds()
+        for job in jobs
+        if job.finished_at is not None and job.created_at is not None
+    ]
+    return f"{_ms(percentile(spans, 0.5))}/{_ms(percentile(spans, 0.99))}" if spans else "-"
+
+
+def sustained_alone(profile: Profile, checks: Checks) -> None:
+    if not postgres_available():
+        checks.add("sustained: PostgreSQL reachable", False)
+        print("\n5. Sustained: FAILED, PostgreSQL is not reachable")
+        return
+    with stage("postgresql", companies=profile.companies, peak_rate=profile.peak_rate) as fleet:
+        sustained(profile, checks, fleet)
+
+
 SECTIONS: dict[str, Callable[[Profile, Checks], None]] = {
     "pipeline": pipeline,
     "growth": growth,
     "scale-out": scale_out,
+    "sustained": sustained_alone,
 }
+ALONE = ("sustained",)  # a part of another section, runnable on its own

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -88,20 +89,28 @@ class Worker:
         self._clock = clock
         self._policy = policy
         self.worker_id = worker_id
-        self._wake: asyncio.Event | None = None
+        # Idle lanes, each waiting to be told of work; `_nudged`: told while none was idle.
+        self._idle_lanes: deque[asyncio.Future[bool]] = deque()
+        self._nudged = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._release: asyncio.Event | None = None  # set when a stop's grace period ran out
 
     async def run_once(self) -> bool:
         """Runs one due job if there is one; returns whether it did."""
-        job = self._queue.claim(worker_id=self.worker_id, lease_seconds=self._policy.lease_seconds)
-        if job is None:
-            return False
+        job = self._claim()
+        if job is not None:
+            await self._run(job)
+        return job is not None
+
+    def _claim(self) -> Job | None:
+        return self._queue.claim(worker_id=self.worker_id, lease_seconds=self._policy.lease_seconds)
+
+    async def _run(self, job: Job) -> None:
         self._tell_started(job)
         handler = self._handlers.get(job.kind)
         if handler is None:
             self._bury(job, f"no handler for job kind {job.kind!r}")
-            return True
+            return
         try:
             note = await self._run_holding_lease(job, handler)
         except LeaseLost:
@@ -131,7 +140,6 @@ class Worker:
         else:
             self._queue.complete(job=job, note=note)
             self._tell("completed", job, note)
-        return True
 
     def _bury(self, job: Job, error: str) -> None:
         self._queue.bury(job=job, error=error)
@@ -221,9 +229,10 @@ class Worker:
         """Runs jobs until `stop` is set; then claims no more, lets running jobs end within the
         grace period, and releases those still running (another worker takes them at once)."""
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
         self._release = asyncio.Event()
-        lanes = asyncio.gather(*(self._lane(stop) for _ in range(max(1, self._policy.concurrency))))
+        lanes = asyncio.gather(
+            self._poll(stop), *(self._lane(stop) for _ in range(max(1, self._policy.concurrency)))
+        )
         stopping = asyncio.ensure_future(stop.wait())
         try:
             either: set[asyncio.Future[Any]] = {lanes, stopping}
@@ -250,30 +259,59 @@ class Worker:
             done += 1
         return done
 
-    def wake(self) -> None:
-        """Thread-safe nudge: new work was queued, poll now instead of after the idle pause."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+    def wake(self, jobs: int = 1) -> None:
+        """Thread-safe nudge: `jobs` new jobs were queued; as many idle lanes look now instead of
+        waiting for the poll."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._nudge, jobs)
+
+    def _nudge(self, jobs: int, *, poll: bool = False) -> None:
+        for _ in range(jobs):
+            while self._idle_lanes and self._idle_lanes[0].done():
+                self._idle_lanes.popleft()
+            if not self._idle_lanes:
+                # Every lane is busy. A new job: the next lane to find nothing looks once more
+                # (it may have looked just before the job was queued). A poll: busy lanes look
+                # anyway when their job ends.
+                self._nudged = self._nudged or not poll
+                return
+            self._idle_lanes.popleft().set_result(poll)
 
     async def _lane(self, stop: asyncio.Event) -> None:
-        assert self._wake is not None
+        polled = False  # this lane was nudged by the worker's poll, not by news of a job
         while not stop.is_set():
-            # Cleared before looking, not when going idle: a job queued (and its wake sent) after
+            # Cleared before looking, not when going idle: a job queued (and its nudge sent) after
             # the look found nothing must still end the idle pause at once.
-            self._wake.clear()
+            self._nudged = False
             try:
-                worked = await self.run_once()
+                job = self._claim()
             except Exception:  # the database hiccuped; keep the worker alive
                 log.exception("worker %s could not claim a job", self.worker_id)
-                worked = False
-            if not worked:
-                await self._idle(stop)
+                job = None
+            if job is not None:
+                if polled:  # the poll found work: more may have come due, so one more lane looks
+                    self._nudge(1, poll=True)
+                await self._run(job)
+            polled = job is None and not self._nudged and await self._idle(stop)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        assert self._wake is not None
-        waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
-        _, pending = await asyncio.wait(
-            waiters, timeout=self._policy.idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED
-        )
-        for waiter in pending:
-            waiter.cancel()
+    async def _idle(self, stop: asyncio.Event) -> bool:
+        """Waits to be nudged; returns whether the worker's poll did it."""
+        assert self._loop is not None
+        nudged: asyncio.Future[bool] = self._loop.create_future()
+        self._idle_lanes.append(nudged)
+        stopping = asyncio.ensure_future(stop.wait())
+        either: set[asyncio.Future[Any]] = {nudged, stopping}
+        try:
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            nudged.cancel()
+        return nudged.done() and not nudged.cancelled() and nudged.result()
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        """One look per idle poll interval for the whole worker, not one per lane: for jobs that
+        come due later (retries, reminders) and those queued without a nudge."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._policy.idle_poll_seconds)
+            self._nudge(1, poll=True)

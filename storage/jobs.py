@@ -83,6 +83,21 @@ def _pending_row(
     }
 
 
+# Worker processes on PostgreSQL listen here (storage/wakeups.py): told at commit that jobs are
+# due, an idle one looks at once instead of at its next poll. The payload is how many; a job
+# queued for later is left to the poll.
+JOBS_CHANNEL = "meetbot_jobs"
+_TELL_WORKERS = text(
+    f"SELECT pg_notify('{JOBS_CHANNEL}', :count) "
+    "WHERE CAST(:run_at AS timestamptz) <= clock_timestamp() + interval '1 second'"
+)
+
+
+def _tell_workers(connection: Connection, count: int, run_at: datetime) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_TELL_WORKERS, {"count": str(count), "run_at": run_at})
+
+
 def enqueue_unique(
     connection: Connection,
     *,
@@ -99,6 +114,7 @@ def enqueue_unique(
             kind=kind, dedupe_key=dedupe_key, payload=payload, company_id=company_id, run_at=run_at
         ),
     )
+    _tell_workers(connection, 1, run_at)
 
 
 def defer_in(
@@ -131,6 +147,7 @@ def defer_all_in(
     if rows:  # in key order: two batches holding the same jobs lock them in the same order
         ordered = [rows[key] for key in sorted(rows)]
         connection.execute(_pending_upsert(connection.dialect.name), ordered)
+        _tell_workers(connection, len(ordered), run_at)
 
 
 _JOB = JobRow.__table__  # type: ignore[attr-defined]

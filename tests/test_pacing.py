@@ -1,5 +1,6 @@
 """Pacing to the chat platforms' per-conversation limits: short waits in place, longer ones
-become a retry of the job (reliability rule 5)."""
+become a retry of the job (reliability rule 5). A wait is a reservation: sends that wait together
+go one after another, in order; on PostgreSQL the reservations are shared by every process."""
 
 from __future__ import annotations
 
@@ -7,12 +8,24 @@ import asyncio
 
 import pytest
 
-from adapters.slack.sender import CHANNEL_LIMITS
+from adapters.slack.sender import CHANNEL_LIMITS, CHANNEL_SPACING_SECONDS
 from bot.errors import RetryLater
 from bot.pacing import Pacer
+from storage.db import make_engine
+from storage.pacing import SqlPacer
 
 
-def test_a_burst_is_let_through_then_paced_then_rescheduled() -> None:
+class Sleeps:
+    """Records each wait asked for, and lets the wait pass at once."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.asked.append(seconds)
+
+
+def test_slack_posts_into_one_channel_keep_over_a_second_apart() -> None:
     now = [100.0]
     slept: list[float] = []
 
@@ -21,22 +34,78 @@ def test_a_burst_is_let_through_then_paced_then_rescheduled() -> None:
         now[0] += seconds
 
     pacer = Pacer(
-        limits=CHANNEL_LIMITS, reason="slow down", max_wait=1.0, clock=lambda: now[0], sleep=sleep
+        limits=CHANNEL_LIMITS, reason="slow down", max_wait=1.5, clock=lambda: now[0], sleep=sleep
     )
 
-    async def burst() -> None:
-        for _ in range(3):
-            await pacer.acquire("T1:C1")
-        assert slept == [], "a short burst goes at once"
+    async def posts() -> None:
         await pacer.acquire("T1:C1")
-        assert slept == [pytest.approx(1.0)], "the fourth in a second waits for the window"
+        assert slept == [], "the first post goes at once"
+        await pacer.acquire("T1:C1")
+        assert slept == [pytest.approx(CHANNEL_SPACING_SECONDS)], "the next waits its turn"
         await pacer.acquire("T1:C2")
-        assert len(slept) == 1, "another channel has its own budget"
+        assert len(slept) == 1, "another channel has its own pace"
 
-    asyncio.run(burst())
+    asyncio.run(posts())
+
+
+def test_sends_waiting_together_reserve_their_moments_in_turn() -> None:
+    now = [0.0]
+    sleeps = Sleeps()  # the clock stands still: every lane asks while the others still wait
+    pacer = Pacer(
+        limits=((1.0, 1),), reason="slow down", max_wait=2.5, clock=lambda: now[0], sleep=sleeps
+    )
+
+    async def lanes() -> list[BaseException | None]:
+        return await asyncio.gather(
+            *(pacer.acquire("C1") for _ in range(4)), return_exceptions=True
+        )
+
+    outcomes = asyncio.run(lanes())
+    assert outcomes[:3] == [None, None, None]
+    assert sleeps.asked == [pytest.approx(1.0), pytest.approx(2.0)], "each its own moment"
+    assert isinstance(outcomes[3], RetryLater), "a moment further off than allowed is a retry"
+    assert outcomes[3].after_seconds == pytest.approx(3.0)
+    now[0] = 3.0
+    assert pacer.wait("C1") == 0, "a refused send reserved nothing"
+
+
+def test_a_wait_longer_than_allowed_is_a_retry_that_says_when() -> None:
+    now = [100.0]
     tight = Pacer(limits=((10.0, 1),), reason="slow down", max_wait=1.0, clock=lambda: now[0])
     asyncio.run(tight.acquire("k"))
     with pytest.raises(RetryLater) as later:
         asyncio.run(tight.acquire("k"))
     assert later.value.after_seconds == pytest.approx(10.0)
     assert str(later.value) == "slow down"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_worker_processes_on_postgresql_share_each_channels_pace(database_url: str) -> None:
+    """Two engines stand for two worker processes: a moment one took, the other never gets."""
+    engines = [make_engine(database_url) for _ in range(2)]
+    sleeps = [Sleeps(), Sleeps()]
+    try:
+        first, second = (
+            SqlPacer(engine, spacing=60.0, reason="slow down", max_wait=90.0, sleep=sleep)
+            for engine, sleep in zip(engines, sleeps, strict=True)
+        )
+
+        async def posts() -> None:
+            await first.acquire("T1:C1")
+            await second.acquire("T1:C1")
+            await second.acquire("T1:C2")
+
+        asyncio.run(posts())
+        assert sleeps[0].asked == [], "the channel's first post goes at once"
+        assert sleeps[1].asked == [pytest.approx(60.0, abs=5.0)], "the other process waits its turn"
+        impatient = SqlPacer(engines[0], spacing=60.0, reason="slow down", max_wait=1.0)
+        with pytest.raises(RetryLater, match="slow down") as later:
+            asyncio.run(impatient.acquire("T1:C1"))
+        assert later.value.after_seconds == pytest.approx(120.0, abs=5.0)
+        with pytest.raises(RetryLater) as again:
+            asyncio.run(impatient.acquire("T1:C1"))
+        assert again.value.after_seconds == pytest.approx(120.0, abs=5.0), "a refusal took none"
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -23,7 +23,7 @@ from bot.errors import (
     RetryLater,
 )
 from bot.messages import ChatMessage
-from bot.pacing import Pacer
+from bot.pacing import Pacer, SendPacer
 
 METADATA_EVENT = "meetbot_message"
 CHANNEL_PROBLEMS = {
@@ -46,8 +46,14 @@ VIEW_REFUSALS = {"invalid_blocks", "invalid_arguments", "user_not_found", "not_e
 USER_GONE = {"user_not_found", "user_not_visible", "account_inactive"}
 
 TokenFor = Callable[[str], str | None]
-# Slack: about one message a second per channel, short bursts allowed.
-CHANNEL_LIMITS = ((1.0, 3), (60.0, 60))
+# Slack: about one message a second per channel. It tolerates short bursts, but how many it does not
+# say, and a refused post costs the job a retry: posts keep a little over a second apart (two
+# posts a second apart when reserved may arrive closer, one of them held up on the way).
+CHANNEL_SPACING_SECONDS = 1.1
+# A post waits in place behind up to two others; further back, its job is rescheduled.
+CHANNEL_MAX_WAIT_SECONDS = 2.5
+CHANNEL_LIMITS = ((CHANNEL_SPACING_SECONDS, 1),)
+CHANNEL_PACE_REASON = "Slack takes about one message a second in a channel; the rest follow shortly"
 # Seconds before the intent that the history search also looks at (clocks differ a little).
 CLOCK_SLACK_SECONDS = 60
 # Searches that stopped part-way (rate limited) and where they go on from; oldest dropped first.
@@ -96,13 +102,13 @@ class SlackSender:
         api_url: str,
         token_for: TokenFor,
         timeout: int = 15,
-        pacer: Pacer | None = None,
+        pacer: SendPacer | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
         self._trace_configs = list(trace_configs)  # the shell's counting of each call
+        # In-process by default; worker processes sharing PostgreSQL share one pace instead.
         self._pacer = pacer or Pacer(
-            limits=CHANNEL_LIMITS,
-            reason="Slack takes about one message a second in a channel; the rest follow shortly",
+            limits=CHANNEL_LIMITS, reason=CHANNEL_PACE_REASON, max_wait=CHANNEL_MAX_WAIT_SECONDS
         )
         self._base_url = api_url.rstrip("/") + "/"  # slack_sdk needs the trailing slash
         self._token_for = token_for

@@ -1,7 +1,7 @@
 """The schema. Secret columns end in `_enc` and hold `storage.crypto` ciphertexts.
 
-Every table but `job` and `seen_request` carries `company_id`: repositories scope every query by
-it (tenants are walls). `accounts` holds whom meetbot acts as, `records` the companies' records,
+Every table but `job`, `seen_request` and `send_pace` carries `company_id`: repositories scope
+every query by it (tenants are walls). `accounts` holds whom meetbot acts as, `records` the companies' records,
 `home` who opened the chat app's Home, `columns` what their columns share. Importing this package
 registers every table on `SQLModel.metadata`.
 """
@@ -30,6 +30,7 @@ from storage.tables.records import (
     ReceivedEventRow,
     SeatRow,
     SeenRequestRow,
+    SendPaceRow,
     ServiceRow,
     StaffMemberRow,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "ReceivedEventRow",
     "SeatRow",
     "SeenRequestRow",
+    "SendPaceRow",
     "ServiceRow",
     "StaffMemberRow",
     "TeamsConversationRow",

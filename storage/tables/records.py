@@ -302,3 +302,13 @@ class SeenRequestRow(SQLModel, table=True):
     __tablename__ = "seen_request"
     key: str = Field(primary_key=True)  # digest of the source and the request's signature
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class SendPaceRow(SQLModel, table=True):
+    """The next free moment to send into one conversation (a Slack channel), shared by every
+    worker process so that together they keep to the platform's pace. Like `job` it has no
+    company: a conversation's pace is the platform's, whoever the messages are for."""
+
+    __tablename__ = "send_pace"
+    key: str = Field(primary_key=True)  # "<workspace>:<channel>"
+    next_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -67,9 +67,7 @@ def job_handlers(core: Core, integrations: Integrations) -> dict[str, JobHandler
         ),
         RefreshHome: _decoded(RefreshHome, _refreshing(home_deps(core, integrations))),
     }
-    return {
-        job_type.kind: _on_one_connection(core, handler) for job_type, handler in table.items()
-    }
+    return {job_type.kind: _on_one_connection(core, handler) for job_type, handler in table.items()}
 
 
 def _on_one_connection(core: Core, handler: JobHandler) -> JobHandler:

@@ -14,7 +14,6 @@ from app.metrics import JobEvents, timed_handlers
 from app.settings import Settings
 from bot.usecases.alerts import DeadJobAlerts
 from bot.worker import Worker, WorkerPolicy
-from storage.wakeups import listen_for_jobs
 
 log = logging.getLogger("meetbot")
 
@@ -78,6 +77,8 @@ def _told_of_new_jobs(core: Core, worker: Worker) -> asyncio.Task[None] | None:
     worker's lanes at once; SQLite's single process wakes its worker directly."""
     if core.engine.dialect.name != "postgresql":
         return None
+    from storage.wakeups import listen_for_jobs  # psycopg: only a PostgreSQL deployment loads it
+
     return asyncio.create_task(listen_for_jobs(core.engine, worker.wake))
 
 

@@ -77,6 +77,11 @@ class ConfigurationError(RuntimeError):
     pass
 
 
+def _platform_tls() -> ssl.SSLContext:
+    # The platforms' certificates are checked against httpx's bundle, whatever SSL_CERT_FILE says.
+    return httpx.create_ssl_context(trust_env=False)
+
+
 @dataclass
 class Core:
     settings: Settings
@@ -107,7 +112,7 @@ class Core:
     metrics: Metrics = field(default_factory=Metrics, repr=False)
     # httpx loads the CA bundle into a new context for each client (~0.8 MiB each, and the web
     # app and every worker build their own clients); a context is safe to share across threads.
-    tls: ssl.SSLContext = field(default_factory=httpx.create_ssl_context, repr=False)
+    tls: ssl.SSLContext = field(default_factory=_platform_tls, repr=False)
 
     def migrate(self) -> None:
         migrate(self.engine, box=self.box)  # a migration may need to encrypt what it moves

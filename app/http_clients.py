@@ -22,6 +22,24 @@ from app.metrics import MeteredTransport, Metrics
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
+class _ClientErrorsAsHttpx(httpx.AsyncBaseTransport):
+    """httpx_aiohttp maps the common aiohttp errors to httpx's; the rest (a malformed answer,
+    say) become an httpx transport error too, which the adapters already turn into "try again"
+    or "outcome unknown"."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except aiohttp.ClientError as error:
+            raise httpx.RemoteProtocolError(str(error), request=request) from error
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def _no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
@@ -44,7 +62,7 @@ def platform_client(
             cookie_jar=aiohttp.DummyCookieJar(),
         )
 
-    transport = AiohttpTransport(verify=tls, trust_env=False, client=session)
+    transport = _ClientErrorsAsHttpx(AiohttpTransport(verify=tls, trust_env=False, client=session))
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
         transport=MeteredTransport(transport, metrics, platform),

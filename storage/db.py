@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.errors import StorageUnavailable
@@ -38,6 +38,11 @@ class DatabaseConnectionError(RuntimeError):
 
 # The forms PaaS providers and libpq hand out, mapped to the driver meetbot ships with.
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
+def _in_memory(url: str) -> bool:
+    database = make_url(url).database
+    return not database or database == ":memory:"
 
 
 def normalise_url(url: str) -> str:
@@ -107,8 +112,8 @@ def make_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_seconds},
         hide_parameters=True,
-        pool_size=connections,
-        max_overflow=10,
+        # A database in memory lives in one connection (SingletonThreadPool): no pool to size.
+        **({} if _in_memory(url) else {"pool_size": connections, "max_overflow": 10}),
     )
     translate_outages(engine)
 

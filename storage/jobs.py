@@ -154,7 +154,6 @@ _JOB = JobRow.__table__  # type: ignore[attr-defined]
 
 
 @functools.cache
-@functools.cache
 def _claim() -> Any:
     """Takes the next due job (as of the bound `now`) in one statement, built once: claiming is on
     every job's path.
@@ -356,7 +355,8 @@ class SqlJobQueue:
                 values |= {"state": PENDING, "run_at": run_at}
                 if not counted:  # waiting for a turn is not a failed attempt
                     values["attempts"] = max(0, owned.attempts - 1)
-            connection.execute(update(_JOB).where(_JOB.c.id == job.id).values(**values))
+            # Still only while this claim lasts: another worker may have reclaimed it meanwhile.
+            connection.execute(update(_JOB).where(*_claimed_by(job)).values(**values))
 
     def requeue(self, *, job_id: int, company_id: str | None = None) -> bool:
         """A person asked to try a dead job again (only their own company's, when given)."""

@@ -16,8 +16,9 @@ transaction of its own, ended at once, so nothing is held open across a platform
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
+from threading import get_ident
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, Row
@@ -28,7 +29,11 @@ from storage.availability import READS_ONLY, SINGLE_STATEMENT, reads_only, singl
 
 Result = TypeVar("Result")
 
-_SHARED: ContextVar[Connection | None] = ContextVar("meetbot_shared_connection", default=None)
+# The connection, and the thread it belongs to: a context variable also follows work handed to
+# another thread (asyncio.to_thread), which must not use a connection the job's loop may return.
+_SHARED: ContextVar[tuple[Connection, int] | None] = ContextVar(
+    "meetbot_shared_connection", default=None
+)
 _WRITES = {READS_ONLY: False, SINGLE_STATEMENT: False}
 _READS = {READS_ONLY: True, SINGLE_STATEMENT: False}
 _SINGLE_READS = {READS_ONLY: True, SINGLE_STATEMENT: True}
@@ -42,7 +47,7 @@ def one_connection(engine: Engine) -> Iterator[None]:
         yield
         return
     with engine.connect() as connection:
-        token = _SHARED.set(connection)
+        token = _SHARED.set((connection, get_ident()))
         try:
             yield
         finally:
@@ -53,8 +58,11 @@ def _shared(engine: Engine) -> Connection | None:
     """The block's connection, when it serves `engine` and is free: a statement asked for while
     a write is open on it (a read in the middle of a transaction) takes a connection of its own,
     as it would outside a block, so that ending it cannot end the write."""
-    connection = _SHARED.get()
-    if connection is None or connection.engine is not engine or connection.in_transaction():
+    shared = _SHARED.get()
+    if shared is None or shared[1] != get_ident():
+        return None
+    connection = shared[0]
+    if connection.engine is not engine or connection.in_transaction():
         return None
     return connection
 
@@ -64,8 +72,11 @@ def _reading(connection: Connection, options: dict[str, bool]) -> Iterator[Conne
     connection.execution_options(**options)
     try:
         yield connection
-    finally:
-        connection.rollback()  # ends the read's own transaction (PostgreSQL); SQLite: nothing
+    except BaseException:
+        with suppress(Exception):  # the read's own error is the one to report
+            connection.rollback()
+        raise
+    connection.rollback()  # ends the read's own transaction (PostgreSQL); SQLite: nothing
 
 
 @contextmanager

@@ -29,7 +29,15 @@ async def listen_for_jobs(
     while True:
         try:
             connection = await psycopg.AsyncConnection.connect(
-                conninfo, autocommit=True, connect_timeout=POSTGRES_CONNECT_TIMEOUT_SECONDS
+                conninfo,
+                autocommit=True,
+                connect_timeout=POSTGRES_CONNECT_TIMEOUT_SECONDS,
+                # A listener only reads: without keepalives a server that vanished (a failover,
+                # a firewall dropping the connection) would leave it waiting for ever.
+                keepalives=1,
+                keepalives_idle=30,
+                keepalives_interval=10,
+                keepalives_count=3,
             )
             async with connection:
                 await connection.execute(f"LISTEN {JOBS_CHANNEL}")
@@ -38,6 +46,8 @@ async def listen_for_jobs(
                     on_jobs(_count(notice.payload))
         except (psycopg.Error, OSError) as error:
             log.warning("not told of new jobs (%s); polling meanwhile", type(error).__name__)
+        except Exception:  # a bug must not end the listening for good, silently
+            log.exception("not told of new jobs; polling meanwhile")
         await asyncio.sleep(reconnect_seconds)
 
 

@@ -5,6 +5,7 @@ Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,3 +114,17 @@ def test_blocks_nest_and_other_engines_are_not_shared(engine: Engine, database_u
         assert (len(checkouts), len(other_checkouts)) == (1, 2)
     finally:
         other.dispose()
+
+
+def test_work_handed_to_another_thread_takes_a_connection_of_its_own(engine: Engine) -> None:
+    """A context variable follows work into `asyncio.to_thread`; the job's connection must not,
+    or a cancelled job could hand it back to the pool while that thread still uses it."""
+    checkouts = _checkouts(engine)
+
+    async def job() -> list[str]:
+        with one_connection(engine):
+            _note(engine, 1, "on the loop")
+            return await asyncio.to_thread(_bodies, engine)
+
+    assert asyncio.run(job()) == ["on the loop"]
+    assert len(checkouts) == 2

@@ -129,6 +129,21 @@ def test_lease_expiry_hands_the_job_to_another_worker(queue: SqlJobQueue, clock:
     assert queue.jobs()[0].state == "done"
 
 
+def test_a_retry_after_the_lease_ran_out_leaves_the_new_claim_alone(
+    queue: SqlJobQueue, clock: FakeClock
+) -> None:
+    queue.enqueue(kind="test", dedupe_key="a", payload={"n": "1"})
+    first = queue.claim(worker_id="w1", lease_seconds=60)
+    assert first is not None
+    clock.advance(61)
+    second = queue.claim(worker_id="w2", lease_seconds=60)
+    assert second is not None
+    queue.retry(job=first, run_at=clock.now(), error="late: Slack rate limit")
+    [row] = queue.jobs()
+    assert (row.state, row.locked_by) == ("running", "w2")
+    assert queue.claim(worker_id="w3", lease_seconds=60) is None, "w2's run is not doubled"
+
+
 def test_jobs_for_one_booking_never_run_at_once(queue: SqlJobQueue, clock: FakeClock) -> None:
     queue.enqueue(kind="test", dedupe_key="booking-1", payload={})
     running = queue.claim(worker_id="w1", lease_seconds=60)

@@ -17,6 +17,8 @@ is left and repeats nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.domain import (
     Booking,
     BookingStatus,
@@ -67,7 +69,7 @@ async def sync_booking(
         wait_for_class(take_turn, meeting.class_key)
         meeting = deps.meetings.meeting_for_booking(booking=booking)  # as the previous turn left it
     if details.status is BookingStatus.CANCELLED:
-        _note_problem(deps, booking, None)
+        booking = _note_problem(deps, booking, None)
         if meeting is None:
             return "booking is cancelled; no meeting to cancel"
         try:
@@ -130,10 +132,12 @@ def _hold(deps: SyncDeps, company: Company, booking: Booking, problem: NeedsAtte
     return str(problem)
 
 
-def _note_problem(deps: SyncDeps, booking: Booking, problem: str | None) -> None:
-    """Written only when it changes: most bookings had none and still have none."""
+def _note_problem(deps: SyncDeps, booking: Booking, problem: str | None) -> Booking:
+    """Written only when it changes: most bookings had none and still have none. Returns the
+    booking as now stored, for a later note in the same job to compare against."""
     if problem != booking.problem:
         deps.booking_records.note_booking_problem(booking_id=booking.id, problem=problem)
+    return replace(booking, problem=problem)
 
 
 def _revoked(revoked: MeetingAccountRevoked, platform: MeetingPlatform) -> NeedsAttention:

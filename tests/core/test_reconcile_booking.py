@@ -13,6 +13,7 @@ from bot.domain import Actor, AlertKind, BookingStatus, ChatPlatform, MeetingPla
 from bot.errors import (
     BookingUnknown,
     ChatChannelUnavailable,
+    MeetingAccountRevoked,
     MeetingGone,
     OutcomeUnknown,
     PermanentFailure,
@@ -374,3 +375,16 @@ def test_a_meeting_gone_when_the_host_moves_it_is_not_a_failure(world: World) ->
     world.change(start=START + timedelta(hours=5), end=START + timedelta(hours=6))
     assert world.sync().startswith("meeting moved to the new time")
     assert world.meeting_state() is MeetingState.SCHEDULED
+
+
+def test_a_cancel_held_by_a_revoked_account_keeps_the_booking_held(world: World) -> None:
+    """The problem noted while it was held must still be there when the cancel is held again by
+    the same cause: it is what puts the booking on the admins' report."""
+    world.sync()
+    world.change(status=BookingStatus.CANCELLED)
+    world.zoom.fail_next(MeetingAccountRevoked("the Zoom app was removed"))
+    held = world.sync()
+    assert world.problem() == held
+    world.zoom.fail_next(MeetingAccountRevoked("the Zoom app was removed"))
+    assert world.sync() == held
+    assert world.problem() == held

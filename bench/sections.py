@@ -172,13 +172,13 @@ def growth(profile: Profile, checks: Checks) -> None:
 def _growth(profile: Profile, checks: Checks, database: Database) -> None:
     print(
         f"\n3. Cost growth on {database}: {profile.growth_bookings} bookings at "
-        f"{profile.growth_rate:g}/s, zero platform latency, `meetbot serve` with one lane,\n"
-        "   woken by each webhook; idle, it looks for due jobs every 0.5 s (the default), which adds\n"
-        "   well under one statement a booking."
+        f"{profile.growth_rate:g}/s, zero platform latency, `meetbot serve` with 4 lanes (the\n"
+        "   default), woken by each webhook; idle, the worker looks for due jobs every 0.5 s (the\n"
+        "   default; one look for all its lanes)."
     )
     print(HEADER)
     plan = ScenarioPlan(
-        "", profile.growth_bookings, rate=profile.growth_rate, concurrency=1, idle_poll=0.5
+        "", profile.growth_bookings, rate=profile.growth_rate, concurrency=4, idle_poll=0.5
     )
     runs: dict[str, ScenarioRun] = {}
 

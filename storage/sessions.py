@@ -16,7 +16,7 @@ transaction of its own, ended at once, so nothing is held open across a platform
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from contextvars import ContextVar
 from threading import get_ident
 from typing import Any, TypeVar
@@ -114,12 +114,7 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
-    shared = _shared(engine)
-    if shared is None:
-        with reads_only(engine).connect() as connection:
-            yield connection
-        return
-    with _reading(shared, _READS) as connection:
+    with _read_connection(engine, reads_only(engine), _READS) as connection:
         yield connection
 
 
@@ -142,14 +137,21 @@ def read_rows(
         return list(connection.execute(statement, parameters))
 
 
+def _single_read(engine: Engine) -> AbstractContextManager[Connection]:
+    return _read_connection(engine, single_reads(engine), _SINGLE_READS)
+
+
 @contextmanager
-def _single_read(engine: Engine) -> Iterator[Connection]:
+def _read_connection(
+    engine: Engine, outside_a_job: Engine, options: dict[str, bool]
+) -> Iterator[Connection]:
+    """The job's connection set for reading with `options`, or one of `outside_a_job`'s."""
     shared = _shared(engine)
     if shared is None:
-        with single_reads(engine).connect() as connection:
+        with outside_a_job.connect() as connection:
             yield connection
         return
-    with _reading(shared, _SINGLE_READS) as connection:
+    with _reading(shared, options) as connection:
         yield connection
 
 

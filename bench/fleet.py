@@ -23,7 +23,11 @@ from app.sandbox import Demo, SandboxWorld, book, seed_demo
 from bot.domain import CatalogEntry, ChatPlatform, ChatTarget, MeetingPlatform
 
 ZIPF_EXPONENT = 1.0
-CHANNEL_RATE = 0.4  # posts a second one channel is planned for (Slack allows about 1)
+# Posts a second one provider's channel is planned for at the fleet's peak. Slack allows about 1;
+# meetbot keeps them 1.1 s apart, so a channel near that rate queues its posts and the wait is
+# Slack's pace, not meetbot's. 0.2 (720 bookings an hour for one person) is still far above a
+# real provider's calendar.
+CHANNEL_RATE = 0.2
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,11 @@ from bench.stage import Database, Stage, postgres_available, stage
 from bench.yardstick import YardstickRun, run_yardstick
 from storage.tables import JobRow
 
+# The sustained minute: a lane waits about 0.4 s per booking at 100 ms (three calls and the
+# database), so 30 a second need about 12 lanes busy; 16 per worker leave room for posts that
+# wait their channel's turn in place.
+SUSTAINED_WORKERS, SUSTAINED_LANES = 2, 16
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -246,7 +251,7 @@ def sustained(profile: Profile, checks: Checks, fleet: Stage) -> None:
     print(
         f"\n5. Sustained: {profile.sustained_rate:g} bookings/s for "
         f"{profile.sustained_seconds:g} s over {profile.companies} companies, 100 ms latency,\n"
-        "   PostgreSQL, web + 2 workers of 8 lanes."
+        f"   PostgreSQL, web + {SUSTAINED_WORKERS} workers of {SUSTAINED_LANES} lanes."
     )
     print(HEADER)
     plan = ScenarioPlan(
@@ -254,8 +259,8 @@ def sustained(profile: Profile, checks: Checks, fleet: Stage) -> None:
         bookings,
         latency=0.1,
         rate=profile.sustained_rate,
-        workers=2,
-        concurrency=8,
+        workers=SUSTAINED_WORKERS,
+        concurrency=SUSTAINED_LANES,
     )
     jobs_before = len(fleet.core.queue.jobs())
     try:

@@ -9,6 +9,7 @@ the same time and at most one of them is pending, so the key says what must not 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 import uuid
 from collections.abc import Mapping
@@ -127,14 +128,28 @@ def is_kind(job: Job, job_type: type[JobType]) -> bool:
 
 def _from_payload(job_type: type[JobType], payload: Mapping[str, str]) -> JobType:
     values: dict[str, object] = {}
-    types = typing.get_type_hints(job_type)  # resolved, whatever form the annotations take
-    for item in dataclasses.fields(job_type):
-        if item.name in payload:
-            text = payload[item.name]
-            values[item.name] = text == "1" if types[item.name] is bool else text
-        elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
-            raise PermanentFailure(f"a {job_type.kind} job without its {item.name!r}")
+    for name, is_flag, required in _payload_fields(job_type):
+        if name in payload:
+            text = payload[name]
+            values[name] = text == "1" if is_flag else text
+        elif required:
+            raise PermanentFailure(f"a {job_type.kind} job without its {name!r}")
     return job_type(**values)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _payload_fields(job_type: type[JobType]) -> tuple[tuple[str, bool, bool], ...]:
+    """(name, is a flag, required) per field; resolving the annotations costs more than the rest
+    of a decode, and every claimed job is decoded."""
+    types = typing.get_type_hints(job_type)  # resolved, whatever form the annotations take
+    return tuple(
+        (
+            item.name,
+            types[item.name] is bool,
+            item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING,
+        )
+        for item in dataclasses.fields(job_type)
+    )
 
 
 def _to_text(value: object) -> str:

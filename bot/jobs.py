@@ -9,7 +9,6 @@ the same time and at most one of them is pending, so the key says what must not 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 import uuid
 from collections.abc import Mapping
@@ -128,7 +127,7 @@ def is_kind(job: Job, job_type: type[JobType]) -> bool:
 
 def _from_payload(job_type: type[JobType], payload: Mapping[str, str]) -> JobType:
     values: dict[str, object] = {}
-    for name, is_flag, required in _payload_fields(job_type):
+    for name, is_flag, required in _PAYLOAD_FIELDS[job_type.kind]:
         if name in payload:
             text = payload[name]
             values[name] = text == "1" if is_flag else text
@@ -137,10 +136,8 @@ def _from_payload(job_type: type[JobType], payload: Mapping[str, str]) -> JobTyp
     return job_type(**values)  # type: ignore[arg-type]
 
 
-@functools.cache
 def _payload_fields(job_type: type[JobType]) -> tuple[tuple[str, bool, bool], ...]:
-    """(name, is a flag, required) per field; resolving the annotations costs more than the rest
-    of a decode, and every claimed job is decoded."""
+    """(name, is a flag, required) per field."""
     types = typing.get_type_hints(job_type)  # resolved, whatever form the annotations take
     return tuple(
         (
@@ -157,3 +154,7 @@ def _to_text(value: object) -> str:
         return "1" if value else "0"
     assert isinstance(value, str)
     return value
+
+
+# Resolving the annotations costs more than the rest of a decode, and every claimed job is decoded.
+_PAYLOAD_FIELDS = {job_type.kind: _payload_fields(job_type) for job_type in JOB_TYPES}

@@ -8,8 +8,11 @@ import asyncio
 
 import pytest
 
-from adapters.slack.sender import CHANNEL_LIMITS, CHANNEL_SPACING_SECONDS
+from adapters.slack.sender import CHANNEL_LIMITS, CHANNEL_SPACING_SECONDS, SlackSender
+from app.sandbox import SandboxWorld
+from bot.domain import ChatPlatform, ChatTarget, PostedMessage
 from bot.errors import RetryLater
+from bot.messages import ChatMessage
 from bot.pacing import Pacer
 from storage.db import make_engine
 from storage.pacing import SqlPacer
@@ -109,3 +112,37 @@ def test_worker_processes_on_postgresql_share_each_channels_pace(database_url: s
     finally:
         for engine in engines:
             engine.dispose()
+
+
+class NoPace:
+    """Lets every post go at once, as two processes whose reserved moments arrived too close."""
+
+    async def acquire(self, key: str) -> None:
+        return None
+
+
+def test_a_post_slack_refused_for_its_pace_waits_its_turn_and_goes_once_more(
+    world: SandboxWorld,
+) -> None:
+    world.slack.add_workspace("T0PACE", bot_token="xoxb-pace")
+    channel = world.slack.add_channel("T0PACE", name="bookings")
+    world.slack.rate_limit_per_channel = True
+    sender = SlackSender(
+        api_url=f"{world.url('slack')}/api", token_for=lambda _: "xoxb-pace", pacer=NoPace()
+    )
+    target = ChatTarget(ChatPlatform.SLACK, "T0PACE", channel)
+
+    async def two_posts() -> list[PostedMessage]:
+        try:
+            return [
+                await sender.post(target=target, message=ChatMessage(title=title), marker=title)
+                for title in ("first", "close behind")
+            ]
+        finally:
+            await sender.aclose()
+
+    first, second = asyncio.run(two_posts())
+
+    posted = world.slack.messages(channel)
+    assert [message["ts"] for message in posted] == [first.message_id, second.message_id]
+    assert float(second.message_id) - float(first.message_id) >= 1.0, "after Slack's Retry-After"

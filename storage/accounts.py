@@ -19,7 +19,16 @@ from bot.domain import AccountState, ZoomTokens
 from bot.domain.installations import ChatInstallation
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
-from storage.sessions import changed_any, read_row, read_session, write_session
+from storage.mappers import Prefixed
+from storage.sessions import (
+    NOTHING_KEPT,
+    changed_any,
+    keep_for_job,
+    kept_for_job,
+    read_row,
+    read_session,
+    write_session,
+)
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
 
 
@@ -70,7 +79,10 @@ class SqlZoomAccounts:
             return row.id
 
     def tokens(self, *, account_id: str) -> ZoomTokens:
-        row = read_row(self._engine, _zoom_account_by_id(), {"account_id": account_id})
+        # Taken once: a second call looks for tokens newer than these (a refresh).
+        row = kept_for_job(_kept_key(account_id), once=True)
+        if row is NOTHING_KEPT:
+            row = read_row(self._engine, _zoom_account_by_id(), {"account_id": account_id})
         if row is None:
             raise MeetingAccountRevoked("the Zoom account was disconnected")
         if row.state != AccountState.ACTIVE.value:
@@ -126,6 +138,17 @@ class SqlZoomAccounts:
             if row is not None:
                 row.state, row.state_reason = AccountState.NEEDS_RECONNECT.value, reason
                 row.refresh_lease_until = None
+
+
+def keep_zoom_account_for_job(row: Any, prefix: str) -> None:
+    """The row of a Zoom account that the running job read with other rows (its columns named
+    `prefix` + name), for the job's first Zoom call to take instead of reading it again."""
+    account = Prefixed(row, prefix)
+    keep_for_job(_kept_key(account.id), account)
+
+
+def _kept_key(account_id: str) -> tuple[str, str]:
+    return ("zoom_account", account_id)
 
 
 SLACK = "slack"

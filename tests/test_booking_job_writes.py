@@ -49,7 +49,7 @@ def test_a_new_booking_reads_its_company_and_meeting_once_and_notes_no_problem(
         run_jobs(core)
 
     assert len(world.slack.messages(demo.channel_id)) == 1
-    assert _count(sent, r"SELECT .* FROM company ") == 1
+    assert _count(sent, r"SELECT company\..* FROM company ") == 1
     assert _count(sent, r"SELECT meeting\..* FROM meeting JOIN seat") == 1
     assert _count(sent, r"SELECT seat\.") == 0, "the created meeting keeps the tokens it had"
     assert _count(sent, r"UPDATE booking SET problem") == 0, "no problem before, none now"

@@ -13,6 +13,7 @@ from bot.domain import (
     Actor,
     Booking,
     BookingDetails,
+    BookingEntries,
     CatalogEntry,
     ChatPlatform,
     ChatTarget,
@@ -74,11 +75,18 @@ class Companies(Protocol):
 class Catalog(Protocol):
     """The company's services and providers, with the settings admins give each.
 
-    Essential: `service`, `provider`, `merge_catalog`."""
+    Essential: `booking_entries`, `provider`, `merge_catalog`."""
 
     def service(self, *, company_id: str, external_id: str) -> Service | None: ...
 
     def provider(self, *, company_id: str, external_id: str) -> Provider | None: ...
+
+    def booking_entries(
+        self, *, company_id: str, service_id: str, provider_id: str
+    ) -> BookingEntries:
+        """The booking's service and provider with the company's connected Zoom account: every
+        new meeting needs all three, read in one lookup."""
+        ...
 
     def services(self, *, company_id: str) -> list[Service]: ...
 

@@ -29,6 +29,7 @@ from bot.domain import (
     Booking,
     BookingCallback,
     BookingDetails,
+    BookingEntries,
     BookingStatus,
     CatalogEntry,
     ChatPlatform,
@@ -526,6 +527,15 @@ class FakeCatalog:
 
     def provider(self, *, company_id: str, external_id: str) -> Provider | None:
         return self.records.providers.get((company_id, external_id))
+
+    def booking_entries(
+        self, *, company_id: str, service_id: str, provider_id: str
+    ) -> BookingEntries:
+        return BookingEntries(
+            self.service(company_id=company_id, external_id=service_id),
+            self.provider(company_id=company_id, external_id=provider_id),
+            FakeZoomAccounts(self.records).zoom_account_id(company_id=company_id),
+        )
 
     def services(self, *, company_id: str) -> list[Service]:
         return [item for (owner, _), item in self.records.services.items() if owner == company_id]

@@ -17,7 +17,7 @@ from bot.domain import Booking, Meeting, MeetingHostRef, MeetingState, PlatformM
 from bot.errors import NotFound
 from bot.jobs import MeetingReminder
 from storage.crypto import SecretBox
-from storage.home import refresh_home_in
+from storage.home import home_watched, refresh_home_if
 from storage.jobs import defer_in
 from storage.mappers import booking_from_row, meeting_from_row, meeting_with_tokens
 from storage.seats import new_seat_row, seat_values
@@ -206,7 +206,8 @@ class SqlMeetings:
             row = connection.execute(statement, {**parameters, "meeting_id": meeting_id}).first()
             if row is None:
                 raise NotFound("meeting not found")
-            refresh_home_in(connection, row.company_id, self._clock.now())
+            now = self._clock.now()
+            refresh_home_if(connection, row.company_id, now, watched=bool(row.home_watched))
             if known is not None and known.class_key is None:
                 return meeting_with_tokens(row, known.client_token, known.host_token)  # type: ignore[arg-type]
             seat_row = connection.execute(_seat_of(), {"booking_id": row.booking_id}).one()
@@ -231,14 +232,15 @@ def _meeting_by_booking() -> Select[Any]:
 
 @functools.cache
 def _meeting_update(names: tuple[str, ...]) -> Any:
-    """UPDATE … RETURNING of the named columns, built once per set of names (a few exist)."""
+    """UPDATE … RETURNING of the named columns, built once per set of names (a few exist), with
+    whether anyone opened the company's Home (a refresh to queue) asked in the same statement."""
     meeting = MeetingRow.__table__.c  # type: ignore[attr-defined]
     return (
         update(MeetingRow)
         .where(meeting.id == bindparam("meeting_id"))
         # Named apart from the columns: SQLAlchemy keeps a column's own name for itself here.
         .values({name: bindparam(f"new_{name}", type_=meeting[name].type) for name in names})
-        .returning(*meeting)
+        .returning(*meeting, home_watched(meeting.company_id).label("home_watched"))
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.bootstrap import Core
 from bot.domain import CatalogEntry
+from bot.templates import MessageTemplate, TemplateKind, TemplateScope
 from storage.sessions import one_connection, retry_on_conflict, write_session
 from storage.tables import CompanyRow
 
@@ -135,3 +136,28 @@ def test_a_job_takes_the_zoom_tokens_it_read_with_its_entries_once(core: Core) -
         again = core.zoom_tokens.tokens(account_id=account_id)  # a refresh looks for newer ones
 
     assert (first.access_token, again.access_token) == ("old", "new")
+
+
+def test_a_job_keeps_the_templates_and_bot_tokens_read_with_its_company(core: Core) -> None:
+    company, _token = core.companies.create_company(login="acme", api_key="k", api_secret="s")
+    core.workspaces.bind(
+        company_id=company.id, platform="slack", external_id="T1", bot_token="xoxb-old"
+    )
+    wording = MessageTemplate(TemplateKind.PROVIDER, TemplateScope.COMPANY, "", "Hello")
+    with one_connection(core.engine):
+        core.companies.company_with_credentials(company_id=company.id)
+        core.templates.save_template(company_id=company.id, template=wording, actor="U1")
+        core.workspaces.bind(
+            company_id=company.id, platform="slack", external_id="T1", bot_token="xoxb-new"
+        )
+        in_the_job = (
+            core.templates.templates(company_id=company.id),
+            core.workspaces.bot_token(platform="slack", external_id="T1"),
+        )
+    after_it = (
+        core.templates.templates(company_id=company.id),
+        core.workspaces.bot_token(platform="slack", external_id="T1"),
+    )
+
+    assert in_the_job == ([], "xoxb-old")
+    assert after_it == ([wording], "xoxb-new")

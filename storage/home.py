@@ -14,7 +14,17 @@ import functools
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Exists, Select, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Exists,
+    Select,
+    Table,
+    bindparam,
+    literal_column,
+    select,
+)
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -46,9 +56,12 @@ def refresh_home_if(
         defer_in(connection, RefreshHome(), company_id=company_id, run_at=now + REFRESH_AFTER)
 
 
-def home_watched(company_id: ColumnElement[str]) -> Exists:
-    """Whether anyone opened the Home of the company in `company_id` (a column of the changed
-    row), for a RETURNING clause."""
+def home_watched(changed: Table) -> Exists:
+    """Whether anyone opened the Home of the company of the row that `changed` (a table with a
+    `company_id`) changes, for its UPDATE's RETURNING clause."""
+    # Named with its table: SQLite's RETURNING names the changed row's columns bare, and a bare
+    # `company_id` in the subquery would be the home viewer's own.
+    company_id: ColumnElement[str] = literal_column(f"{changed.name}.company_id")
     return select(col(HomeViewerRow.id)).where(col(HomeViewerRow.company_id) == company_id).exists()
 
 

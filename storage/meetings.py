@@ -234,13 +234,14 @@ def _meeting_by_booking() -> Select[Any]:
 def _meeting_update(names: tuple[str, ...]) -> Any:
     """UPDATE … RETURNING of the named columns, built once per set of names (a few exist), with
     whether anyone opened the company's Home (a refresh to queue) asked in the same statement."""
-    meeting = MeetingRow.__table__.c  # type: ignore[attr-defined]
+    table = MeetingRow.__table__  # type: ignore[attr-defined]
+    meeting = table.c
     return (
         update(MeetingRow)
         .where(meeting.id == bindparam("meeting_id"))
         # Named apart from the columns: SQLAlchemy keeps a column's own name for itself here.
         .values({name: bindparam(f"new_{name}", type_=meeting[name].type) for name in names})
-        .returning(*meeting, home_watched(meeting.company_id).label("home_watched"))
+        .returning(*meeting, home_watched(table).label("home_watched"))
     )
 
 

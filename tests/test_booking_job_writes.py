@@ -1,5 +1,11 @@
 """What a booking's sync job asks of the database: each record read once, and nothing written
-that would not change (every booking pays for each statement; `make bench` measures the cost)."""
+that would not change (every booking pays for each statement; `make bench` measures the cost).
+
+A new booking's job sends, on PostgreSQL: the claim; the company (with its message templates and
+bot tokens); the booking's previous status, locked, and its upsert; its meeting; its service,
+provider and Zoom account (with the account's tokens); the meeting's intent and its seat; the
+meeting as created (with whether anyone watches Home); the message's intent, the channel's pace
+and the message as posted; the finish. SQLite has no shared pace and begins each write."""
 
 from __future__ import annotations
 
@@ -41,6 +47,16 @@ def _count(sent: list[str], pattern: str) -> int:
     return sum(1 for sql in sent if re.match(pattern, sql))
 
 
+def _the_jobs_own(sent: list[str]) -> list[str]:
+    """From the claim to the finish (what the worker does after a job is not the job's)."""
+    finish = next(n for n, sql in enumerate(sent) if re.match(r"UPDATE job .*finished_at", sql))
+    return sent[: finish + 1]
+
+
+# Each statement costs about 0.1 ms of CPU: the count is kept from growing unnoticed.
+NEW_BOOKING_STATEMENTS = {"postgresql": 14, "sqlite": 20}
+
+
 def test_a_new_booking_reads_its_company_and_meeting_once_and_notes_no_problem(
     core: Core, demo: Demo, world: SandboxWorld, web: str
 ) -> None:
@@ -53,6 +69,25 @@ def test_a_new_booking_reads_its_company_and_meeting_once_and_notes_no_problem(
     assert _count(sent, r"SELECT meeting\..* FROM meeting JOIN seat") == 1
     assert _count(sent, r"SELECT seat\.") == 0, "the created meeting keeps the tokens it had"
     assert _count(sent, r"UPDATE booking SET problem") == 0, "no problem before, none now"
+    own = _the_jobs_own(sent)
+    assert len(own) == NEW_BOOKING_STATEMENTS[core.engine.dialect.name], "\n".join(own)
+
+
+def test_a_home_opened_in_another_company_queues_no_refresh_here(
+    core: Core, demo: Demo, world: SandboxWorld, web: str
+) -> None:
+    other = core.companies.start_company(
+        actor=Actor(ChatPlatform.SLACK, "T-other", "U-admin", True), name="Other studio"
+    )
+    core.home.remember_viewer(
+        company_id=other.id, viewer=Actor(ChatPlatform.SLACK, "T-other", "U-admin", True)
+    )
+    _deliver(web, world, demo, book(world, demo))
+    with _statements(core) as sent:
+        run_jobs(core)
+
+    assert len(world.slack.messages(demo.channel_id)) == 1
+    assert _count(sent, r"INSERT INTO job") == 0, "nobody opened this company's Home"
 
 
 def test_a_held_booking_is_released_when_its_problem_is_gone(

@@ -2,7 +2,7 @@
 that would not change (every booking pays for each statement; `make bench` measures the cost).
 
 A new booking's job sends, on PostgreSQL: the claim; the company (with its message templates and
-bot tokens); the booking's previous status, locked, and its upsert; its meeting; its service,
+bot tokens); the booking's upsert (saying whether its status changed); its meeting; its service,
 provider and Zoom account (with the account's tokens); the meeting's intent and its seat; the
 meeting as created (with whether anyone watches Home); the message's intent, the channel's pace
 and the message as posted; the finish. SQLite has no shared pace and begins each write."""
@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import event
 
 from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, book
-from bot.domain import Actor, ChatPlatform
+from bot.domain import Actor, BookingDetails, BookingStatus, ChatPlatform, PaymentState
 
 from .conftest import run_jobs
 
@@ -54,7 +56,7 @@ def _the_jobs_own(sent: list[str]) -> list[str]:
 
 
 # Each statement costs about 0.1 ms of CPU: the count is kept from growing unnoticed.
-NEW_BOOKING_STATEMENTS = {"postgresql": 14, "sqlite": 20}
+NEW_BOOKING_STATEMENTS = {"postgresql": 13, "sqlite": 19}
 
 
 def test_a_new_booking_reads_its_company_and_meeting_once_and_notes_no_problem(
@@ -133,3 +135,33 @@ def test_a_company_fed_only_by_a_webhook_has_no_credentials_to_decrypt(
     company, credentials = core.companies.company_with_credentials(company_id=demo.company_id)
     assert company.id == demo.company_id
     assert credentials is not None and credentials.company_login == demo.login
+
+
+def test_a_save_queues_a_home_refresh_only_when_the_status_or_payment_changed(
+    core: Core, demo: Demo
+) -> None:
+    viewer = Actor(ChatPlatform.SLACK, demo.team_id, "U-viewer", False)
+    core.home.remember_viewer(company_id=demo.company_id, viewer=viewer)
+    details = BookingDetails(
+        external_id="B-1",
+        code="",
+        service_id="1",
+        service_name="Yoga",
+        provider_id="1",
+        provider_name="Ana",
+        client_name="Client",
+        client_email="",
+        client_phone="",
+        start=datetime(2030, 1, 1, 10, tzinfo=UTC),
+        end=datetime(2030, 1, 1, 11, tzinfo=UTC),
+        status=BookingStatus.CONFIRMED,
+        payment=PaymentState.PENDING,
+    )
+
+    def refreshes_after(saved: BookingDetails) -> int:
+        core.booking_records.save_booking(company_id=demo.company_id, details=saved)
+        return len(core.queue.jobs(kind="refresh_home"))
+
+    assert refreshes_after(details) == 0, "a new booking: its meeting refreshes Home"
+    assert refreshes_after(replace(details, client_name="Renamed")) == 0
+    assert refreshes_after(replace(details, payment=PaymentState.PAID)) == 1

@@ -27,7 +27,7 @@ class SqlBookings:
 
     def save_booking(
         self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
-    ) -> Booking:
+    ) -> tuple[Booking, bool]:
         """One upsert (every booking job saves what the booking system said), which says whether
         it changed the status or payment of a booking saved before (Home shows them)."""
         now = self._clock.now()
@@ -55,7 +55,8 @@ class SqlBookings:
             saved = connection.execute(_booking_upsert(connection.dialect.name), values).one()
             if saved.status_changed:
                 refresh_home_in(connection, company_id, now)
-        return Booking(saved.id, company_id, details, saved.problem)
+        # The row keeps the id it was first saved with: this save's new id means it was first.
+        return Booking(saved.id, company_id, details, saved.problem), saved.id == values["id"]
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
         with write_connection(self._engine) as connection:  # one statement, no row loaded

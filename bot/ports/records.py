@@ -166,7 +166,10 @@ class Bookings(Protocol):
 
     def save_booking(
         self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
-    ) -> Booking: ...
+    ) -> tuple[Booking, bool]:
+        """The booking as saved, and whether this save recorded it first (a booking seen for
+        the first time has no meeting yet: nothing needs to look)."""
+        ...
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None: ...
 

@@ -62,10 +62,10 @@ async def sync_booking(
         )
         return str(unknown)
     records = deps.booking_records
-    booking = records.save_booking(
+    booking, first_seen = records.save_booking(
         company_id=company_id, details=details, booking_hash=booking_hash
     )
-    meeting = deps.meetings.meeting_for_booking(booking=booking)
+    meeting = None if first_seen else deps.meetings.meeting_for_booking(booking=booking)
     if meeting is not None and meeting.class_key is not None:
         wait_for_class(take_turn, meeting.class_key)
         meeting = deps.meetings.meeting_for_booking(booking=booking)  # as the previous turn left it

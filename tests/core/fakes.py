@@ -684,19 +684,20 @@ class FakeBookings:
 
     def save_booking(
         self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
-    ) -> Booking:
+    ) -> tuple[Booking, bool]:
+        first = True
         for booking in self.records.bookings.values():
             if (booking.company_id, booking.details.external_id) == (
                 company_id,
                 details.external_id,
             ):
                 problem = self.records.booking_problems.get(booking.id)
-                saved = replace(booking, details=details, problem=problem)
+                saved, first = replace(booking, details=details, problem=problem), False
                 break
         else:
             saved = Booking(self.records.new_id("b"), company_id, details)
         self.records.bookings[saved.id] = saved
-        return saved
+        return saved, first
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
         self.records.booking_problems[booking_id] = problem

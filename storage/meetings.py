@@ -20,6 +20,7 @@ from storage.crypto import SecretBox
 from storage.home import home_watched, refresh_home_if
 from storage.jobs import defer_in
 from storage.mappers import booking_from_row, meeting_from_row, meeting_with_tokens
+from storage.outbox import keep_meeting_without_messages
 from storage.seats import new_seat_row, seat_values
 from storage.sessions import read_row, read_session, write_connection, write_session
 from storage.tables import BookingRow, MeetingRow, SeatRow, new_id
@@ -40,13 +41,15 @@ class SqlMeetings:
         marker_prefix: str,
         class_key: str | None = None,
     ) -> tuple[Meeting, bool]:
-        # Callers have just looked for the booking's meeting: the intent is recorded without a
-        # second look, and a meeting that appeared meanwhile meets the unique booking id below.
+        # Callers have just looked for the booking's meeting (or know the booking is new): the
+        # intent is recorded without a look, and a meeting that appeared meanwhile meets the
+        # unique booking id below.
         if class_key is not None and self._join_class(booking, class_key):
             return self._found(booking), False
         try:
             with write_connection(self._engine) as connection:
                 meeting = self._add_meeting(connection, booking, host, marker_prefix, class_key)
+            keep_meeting_without_messages(meeting.id)
         except IntegrityError:  # another process recorded the intent (or the class) first
             if class_key is not None:
                 self._join_class(booking, class_key)

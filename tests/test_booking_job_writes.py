@@ -5,12 +5,13 @@ A new booking's job sends, on PostgreSQL: the claim; the company (with its messa
 bot tokens); the booking's upsert (saying whether it was new, so no meeting is looked for, and
 whether its status changed); its service, provider and Zoom account (with the account's tokens);
 the meeting's intent and its seat; the meeting as created (with whether anyone watches Home); the
-message's intent, the channel's pace and the message as posted; the finish. SQLite has no shared
-pace and begins each write."""
+message's intent (a new meeting has no message to look for), the channel's pace and the message
+as posted; the finish. SQLite has no shared pace and begins each write."""
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,7 +22,18 @@ from sqlalchemy import event
 
 from app.bootstrap import Core
 from app.sandbox import Demo, SandboxWorld, book
-from bot.domain import Actor, BookingDetails, BookingStatus, ChatPlatform, PaymentState
+from bot.domain import (
+    Actor,
+    BookingDetails,
+    BookingStatus,
+    ChatPlatform,
+    ChatTarget,
+    MeetingHostRef,
+    MeetingPlatform,
+    PaymentState,
+)
+from bot.ports import OutboxEntry
+from storage.sessions import one_connection
 
 from .conftest import run_jobs
 
@@ -56,8 +68,24 @@ def _the_jobs_own(sent: list[str]) -> list[str]:
     return sent[: finish + 1]
 
 
+DETAILS = BookingDetails(
+    external_id="B-1",
+    code="",
+    service_id="1",
+    service_name="Yoga",
+    provider_id="1",
+    provider_name="Ana",
+    client_name="Client",
+    client_email="",
+    client_phone="",
+    start=datetime(2030, 1, 1, 10, tzinfo=UTC),
+    end=datetime(2030, 1, 1, 11, tzinfo=UTC),
+    status=BookingStatus.CONFIRMED,
+    payment=PaymentState.PENDING,
+)
+
 # Each statement costs about 0.1 ms of CPU: the count is kept from growing unnoticed.
-NEW_BOOKING_STATEMENTS = {"postgresql": 12, "sqlite": 18}
+NEW_BOOKING_STATEMENTS = {"postgresql": 11, "sqlite": 17}
 
 
 def test_a_new_booking_reads_its_company_once_looks_for_no_meeting_and_notes_no_problem(
@@ -71,6 +99,7 @@ def test_a_new_booking_reads_its_company_once_looks_for_no_meeting_and_notes_no_
     assert _count(sent, r"SELECT company\..* FROM company ") == 1
     assert _count(sent, r"SELECT meeting\..* FROM meeting JOIN seat") == 0, "first seen: none"
     assert _count(sent, r"SELECT seat\.") == 0, "the created meeting keeps the tokens it had"
+    assert _count(sent, r"SELECT notification\.") == 0, "a new meeting has no message yet"
     assert _count(sent, r"UPDATE booking SET problem") == 0, "no problem before, none now"
     own = _the_jobs_own(sent)
     assert len(own) == NEW_BOOKING_STATEMENTS[core.engine.dialect.name], "\n".join(own)
@@ -145,21 +174,7 @@ def test_a_save_queues_a_home_refresh_only_when_the_status_or_payment_changed(
 ) -> None:
     viewer = Actor(ChatPlatform.SLACK, demo.team_id, "U-viewer", False)
     core.home.remember_viewer(company_id=demo.company_id, viewer=viewer)
-    details = BookingDetails(
-        external_id="B-1",
-        code="",
-        service_id="1",
-        service_name="Yoga",
-        provider_id="1",
-        provider_name="Ana",
-        client_name="Client",
-        client_email="",
-        client_phone="",
-        start=datetime(2030, 1, 1, 10, tzinfo=UTC),
-        end=datetime(2030, 1, 1, 11, tzinfo=UTC),
-        status=BookingStatus.CONFIRMED,
-        payment=PaymentState.PENDING,
-    )
+    details = DETAILS
 
     def refreshes_after(saved: BookingDetails) -> int:
         core.booking_records.save_booking(company_id=demo.company_id, details=saved)
@@ -169,3 +184,27 @@ def test_a_save_queues_a_home_refresh_only_when_the_status_or_payment_changed(
     assert first and refreshes_after(details) == 0, "a new booking: its meeting refreshes Home"
     assert refreshes_after(replace(details, client_name="Renamed")) == 0
     assert refreshes_after(replace(details, payment=PaymentState.PAID)) == 1
+
+
+def test_a_new_meetings_first_message_meets_one_recorded_meanwhile(core: Core, demo: Demo) -> None:
+    """The job records a new meeting's first message without looking for one; another process's
+    intent recorded meanwhile is still found, through the unique key."""
+    booking, _first = core.booking_records.save_booking(company_id=demo.company_id, details=DETAILS)
+    host = MeetingHostRef(MeetingPlatform.ZOOM, "account", "host@example.com")
+    target = ChatTarget(ChatPlatform.SLACK, demo.team_id, "C-channel")
+    elsewhere: list[tuple[OutboxEntry, bool]] = []
+    with one_connection(core.engine):
+        meeting, _new = core.meetings.ensure_meeting(
+            booking=booking, host=host, marker_prefix="test"
+        )
+        another_process = threading.Thread(  # a thread of its own: outside the job's context
+            target=lambda: elsewhere.append(
+                core.outbox.ensure_meeting_message(meeting=meeting, target=target)
+            )
+        )
+        another_process.start()
+        another_process.join()
+        here = core.outbox.ensure_meeting_message(meeting=meeting, target=target)
+
+    assert elsewhere[0][1] is True, "the other process recorded the intent"
+    assert here == (elsewhere[0][0], False), "the job adopts it, and looks for its post"

@@ -29,7 +29,8 @@ class SqlBookings:
         self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
     ) -> tuple[Booking, bool]:
         """One upsert (every booking job saves what the booking system said), which says whether
-        it changed the status or payment of a booking saved before (Home shows them)."""
+        it changed the status or payment of a booking saved before (Home shows them). Returns
+        the booking and whether this save recorded it first."""
         now = self._clock.now()
         values = {
             "id": new_id(),

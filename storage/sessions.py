@@ -8,7 +8,7 @@ to domain values outside it. An outage surfaces as `StorageUnavailable` either w
 engine translates it (storage.availability.translate_outages).
 
 Inside `one_connection(engine)` (a job), every read and write takes turns on one pooled
-connection instead of checking one out each time: a booking job makes about twenty of them, and a
+connection instead of checking one out each time: a booking job makes about a dozen, and a
 checkout and return cost more than a simple read. Each read and each write is still a
 transaction of its own, ended at once, so nothing is held open across a platform call.
 

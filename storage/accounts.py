@@ -10,7 +10,7 @@ import functools
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Engine, ScalarSelect, Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -19,8 +19,18 @@ from bot.domain import AccountState, ZoomTokens
 from bot.domain.installations import ChatInstallation
 from bot.errors import MeetingAccountRevoked, NotFound
 from storage.crypto import SecretBox
-from storage.sessions import changed_any, read_row, read_session, write_session
+from storage.mappers import Prefixed
+from storage.sessions import (
+    NOTHING_KEPT,
+    changed_any,
+    keep_for_job,
+    kept_for_job,
+    read_row,
+    read_session,
+    write_session,
+)
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
+from storage.types import json_rows
 
 
 class SqlZoomAccounts:
@@ -70,7 +80,10 @@ class SqlZoomAccounts:
             return row.id
 
     def tokens(self, *, account_id: str) -> ZoomTokens:
-        row = read_row(self._engine, _zoom_account_by_id(), {"account_id": account_id})
+        # Taken once: a second call looks for tokens newer than these (a refresh).
+        row = kept_for_job(_kept_key(account_id), once=True)
+        if row is NOTHING_KEPT:
+            row = read_row(self._engine, _zoom_account_by_id(), {"account_id": account_id})
         if row is None:
             raise MeetingAccountRevoked("the Zoom account was disconnected")
         if row.state != AccountState.ACTIVE.value:
@@ -128,7 +141,41 @@ class SqlZoomAccounts:
                 row.refresh_lease_until = None
 
 
+def keep_zoom_account_for_job(row: Any, prefix: str) -> None:
+    """The row of a Zoom account that the running job read with other rows (its columns named
+    `prefix` + name), for the job's first Zoom call to take instead of reading it again."""
+    account = Prefixed(row, prefix)
+    keep_for_job(_kept_key(account.id), account)
+
+
+def _kept_key(account_id: str) -> tuple[str, str]:
+    return ("zoom_account", account_id)
+
+
 SLACK = "slack"
+
+
+def company_bot_tokens_json(dialect: str, company_id: ColumnElement[str]) -> ScalarSelect[Any]:
+    """The company's chat workspaces with their bot tokens (encrypted) as one JSON value, for a
+    booking job's read of its company (`keep_bot_tokens_for_job` keeps them for its posts)."""
+    workspace = ChatWorkspaceRow.__table__.c  # type: ignore[attr-defined]
+    columns = (workspace.platform, workspace.external_id, workspace.id, workspace.bot_token_enc)
+    return (
+        select(json_rows(dialect, *columns))
+        .where(workspace.company_id == company_id)
+        .scalar_subquery()
+    )
+
+
+def keep_bot_tokens_for_job(rows: list[list[Any]] | None) -> None:
+    """The job's posts use the bot tokens read with its company (a workspace installed again
+    while the job runs is posted to with its new token from the next job on)."""
+    for platform, external_id, row_id, token_enc in rows or ():
+        keep_for_job(_workspace_key(platform, external_id), (row_id, token_enc))
+
+
+def _workspace_key(platform: str, external_id: str) -> tuple[str, str, str]:
+    return ("chat_workspace", platform, external_id)
 
 
 def find_workspace(session: Session, *, platform: str, external_id: str) -> ChatWorkspaceRow | None:
@@ -173,12 +220,17 @@ class SqlChatWorkspaces:
             return row.id
 
     def bot_token(self, *, platform: str, external_id: str) -> str | None:
-        row = read_row(  # every Slack post asks
-            self._engine, _bot_token(), {"platform": platform, "external_id": external_id}
-        )
-        if row is None or row.bot_token_enc is None:
+        # Every Slack post asks: a booking job read its company's tokens with the company.
+        kept = kept_for_job(_workspace_key(platform, external_id))
+        if kept is NOTHING_KEPT:
+            row = read_row(
+                self._engine, _bot_token(), {"platform": platform, "external_id": external_id}
+            )
+            kept = (row.id, row.bot_token_enc) if row is not None else (None, None)
+        row_id, token_enc = kept
+        if token_enc is None:
             return None
-        return self._box.decrypt(row.bot_token_enc, context=f"chat_workspace.bot_token:{row.id}")
+        return self._box.decrypt(token_enc, context=f"chat_workspace.bot_token:{row_id}")
 
     def save_installation(self, *, installation: ChatInstallation) -> None:
         """A Slack workspace installed the app (multi-workspace OAuth)."""

@@ -27,8 +27,10 @@ class SqlBookings:
 
     def save_booking(
         self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
-    ) -> Booking:
-        """One upsert (every booking job saves what the booking system said)."""
+    ) -> tuple[Booking, bool]:
+        """One upsert (every booking job saves what the booking system said), which says whether
+        it changed the status or payment of a booking saved before (Home shows them). Returns
+        the booking and whether this save recorded it first."""
         now = self._clock.now()
         values = {
             "id": new_id(),
@@ -48,16 +50,14 @@ class SqlBookings:
             "status": details.status.value,
             "payment": details.payment.value,
             "updated_at": now,
+            "status_changed": False,  # a new booking: nothing Home showed changed
         }
         with write_connection(self._engine) as connection:
-            before = connection.execute(
-                _status_before_save(),
-                {"company_id": company_id, "external_id": details.external_id},
-            ).first()
             saved = connection.execute(_booking_upsert(connection.dialect.name), values).one()
-            if before is not None and tuple(before) != (values["status"], values["payment"]):
+            if saved.status_changed:
                 refresh_home_in(connection, company_id, now)
-        return Booking(saved.id, company_id, details, saved.problem)
+        # The row keeps the id it was first saved with: this save's new id means it was first.
+        return Booking(saved.id, company_id, details, saved.problem), saved.id == values["id"]
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
         with write_connection(self._engine) as connection:  # one statement, no row loaded
@@ -128,20 +128,6 @@ class SqlBookings:
 
 
 @functools.cache
-def _status_before_save() -> Select[Any]:
-    """Built once: every booking job saves its booking."""
-    booking = BookingRow.__table__.c  # type: ignore[attr-defined]
-    return (
-        select(booking.status, booking.payment)
-        .where(
-            booking.company_id == bindparam("company_id"),
-            booking.external_id == bindparam("external_id"),
-        )
-        .with_for_update()  # PostgreSQL: no other save between this read and the upsert
-    )
-
-
-@functools.cache
 def _note_problem() -> Update:
     """Every booking job notes its problem (mostly none, as before): built once."""
     problem = bindparam("new_problem", type_=BookingRow.__table__.c.problem.type)  # type: ignore[attr-defined]
@@ -157,8 +143,10 @@ def _note_problem() -> Update:
 
 @functools.cache
 def _booking_upsert(dialect: str) -> Any:
-    """INSERT … ON CONFLICT (company, external id) DO UPDATE … RETURNING id and problem, built once per
-    dialect. An empty hash keeps the one already known."""
+    """INSERT … ON CONFLICT (company, external id) DO UPDATE … RETURNING id, problem and whether
+    the status or payment changed, built once per dialect. An empty hash keeps the one already
+    known. The update's expressions read the row it replaces (on PostgreSQL, locked by then), so
+    what changed is known without reading the row first."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = BookingRow.__table__  # type: ignore[attr-defined]
     statement = insert(table)
@@ -172,9 +160,12 @@ def _booking_upsert(dialect: str) -> Any:
         (statement.excluded.booking_hash == "", table.c.booking_hash),
         else_=statement.excluded.booking_hash,
     )
+    changes["status_changed"] = or_(
+        table.c.status != statement.excluded.status, table.c.payment != statement.excluded.payment
+    )
     return statement.on_conflict_do_update(
         index_elements=["company_id", "external_id"], set_=changes
-    ).returning(table.c.id, table.c.problem)
+    ).returning(table.c.id, table.c.problem, table.c.status_changed)
 
 
 def _by_external_id(company_id: str, external_id: str) -> Select[BookingRow]:

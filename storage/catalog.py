@@ -6,15 +6,31 @@ from __future__ import annotations
 import functools
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, bindparam, select
+from sqlalchemy import Engine, Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from bot.domain import CatalogEntry, ChatTarget, MeetingPlatform, Provider, Service
+from bot.domain import (
+    BookingEntries,
+    CatalogEntry,
+    ChatTarget,
+    MeetingPlatform,
+    Provider,
+    Service,
+)
 from bot.errors import NotFound
-from storage.mappers import provider_from_row, service_from_row
+from storage.accounts import keep_zoom_account_for_job
+from storage.mappers import (
+    PROVIDER_PREFIX,
+    SERVICE_PREFIX,
+    ZOOM_ACCOUNT_PREFIX,
+    booking_entries_from_row,
+    provider_from_row,
+    service_from_row,
+)
 from storage.sessions import read_row, read_session, write_session
-from storage.tables import ProviderRow, ServiceRow
+from storage.tables import CompanyRow, ProviderRow, ServiceRow, ZoomAccountRow
+from storage.zoom_connections import DISCONNECTED
 
 Row = TypeVar("Row", ServiceRow, ProviderRow)
 
@@ -32,6 +48,18 @@ class SqlCatalog:
     def provider(self, *, company_id: str, external_id: str) -> Provider | None:
         row = read_row(self._engine, _one_of(ProviderRow), _key(company_id, external_id))
         return provider_from_row(row) if row else None  # type: ignore[arg-type]
+
+    def booking_entries(
+        self, *, company_id: str, service_id: str, provider_id: str
+    ) -> BookingEntries:
+        parameters = {"company_id": company_id, "service_id": service_id}
+        row = read_row(self._engine, _booking_entries(), parameters | {"provider_id": provider_id})
+        if row is None:  # the job read its company a moment ago; it was deleted since
+            raise NotFound("company not found")
+        entries = booking_entries_from_row(row)
+        if entries.zoom_account_id is not None:
+            keep_zoom_account_for_job(row, ZOOM_ACCOUNT_PREFIX)
+        return entries
 
     def services(self, *, company_id: str) -> list[Service]:
         with read_session(self._engine) as session:
@@ -98,6 +126,34 @@ def _one_of(table: type[Row]) -> Select[Any]:
         columns.company_id == bindparam("company_id"),
         columns.external_id == bindparam("external_id"),
     )
+
+
+@functools.cache
+def _booking_entries() -> Select[Any]:
+    """The booking's service and provider, and the company's connected Zoom account with its
+    tokens (which the job's first Zoom call takes instead of reading them again): one select,
+    built once, from the company's row, so that a missing service or provider is a NULL."""
+    company = CompanyRow.__table__.c  # type: ignore[attr-defined]
+    service = ServiceRow.__table__  # type: ignore[attr-defined]
+    provider = ProviderRow.__table__  # type: ignore[attr-defined]
+    zoom = ZoomAccountRow.__table__  # type: ignore[attr-defined]
+    labelled = [
+        *(column.label(f"{SERVICE_PREFIX}{column.name}") for column in service.c),
+        *(column.label(f"{PROVIDER_PREFIX}{column.name}") for column in provider.c),
+        *(column.label(f"{ZOOM_ACCOUNT_PREFIX}{column.name}") for column in zoom.c),
+    ]
+    return (
+        select(*labelled)
+        .select_from(CompanyRow.__table__)  # type: ignore[attr-defined]
+        .outerjoin(service, _entry_of(service, company.id, "service_id"))
+        .outerjoin(provider, _entry_of(provider, company.id, "provider_id"))
+        .outerjoin(zoom, and_(zoom.c.company_id == company.id, zoom.c.state != DISCONNECTED))
+        .where(company.id == bindparam("company_id"))
+    )
+
+
+def _entry_of(table: Any, company_id: Any, external_id: str) -> Any:
+    return and_(table.c.company_id == company_id, table.c.external_id == bindparam(external_id))
 
 
 def _key(company_id: str, external_id: str) -> dict[str, Any]:

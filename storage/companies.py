@@ -13,12 +13,13 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import AccountState, Actor, Company, MeetingPlatform, SimplyBookCredentials
 from bot.errors import MeetbotError, NotFound
-from storage.accounts import workspace_row
+from storage.accounts import company_bot_tokens_json, keep_bot_tokens_for_job, workspace_row
 from storage.catalog import SqlCatalog
 from storage.crypto import SecretBox
 from storage.mappers import NO_SIMPLYBOOK_LOGIN, company_from_row
 from storage.sessions import changed_any, read_row, read_session, write_session
 from storage.tables import BookingRow, ChatWorkspaceRow, CompanyRow, JobRow
+from storage.templates import company_templates_json, keep_templates_for_job
 from storage.tokens import new_webhook_token, token_digest
 from storage.zoom_connections import SqlZoomConnections
 
@@ -103,10 +104,16 @@ class SqlCompanies:
     def company_with_credentials(
         self, *, company_id: str
     ) -> tuple[Company, SimplyBookCredentials | None]:
-        row = self._row(company_id)
-        company = company_from_row(row)
+        """Read by a booking job, with what its messages need of the company (kept for them)."""
+        statement = _company_for_job(self._engine.dialect.name)
+        row = read_row(self._engine, statement, {"company_id": company_id})
+        if row is None:
+            raise NotFound("company not found")
+        keep_templates_for_job(company_id, row.message_templates)
+        keep_bot_tokens_for_job(row.bot_tokens)
+        company = company_from_row(row)  # type: ignore[arg-type]  # read by column name alike
         # A company fed only by a generic webhook has no credentials to decrypt.
-        return company, self._credentials(row) if company.uses_simplybook else None
+        return company, self._credentials(row) if company.uses_simplybook else None  # type: ignore[arg-type]
 
     def _credentials(self, row: CompanyRow) -> SimplyBookCredentials:
         return SimplyBookCredentials(
@@ -267,6 +274,18 @@ def _dead_jobs(session: Session, company_id: str) -> int:
 
 @functools.cache
 def _company_by_id() -> Select[Any]:
-    """Every booking job reads its company: the select is built once."""
+    """Most requests and jobs read their company: the select is built once."""
     columns = CompanyRow.__table__.c  # type: ignore[attr-defined]
     return select(*columns).where(columns.id == bindparam("company_id"))
+
+
+@functools.cache
+def _company_for_job(dialect: str) -> Select[Any]:
+    """The company's row with its message templates and its workspaces' bot tokens, as a
+    booking job reads it: the job's messages need both. Built once per dialect."""
+    columns = CompanyRow.__table__.c  # type: ignore[attr-defined]
+    return select(
+        *columns,
+        company_templates_json(dialect, columns.id).label("message_templates"),
+        company_bot_tokens_json(dialect, columns.id).label("bot_tokens"),
+    ).where(columns.id == bindparam("company_id"))

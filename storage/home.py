@@ -3,7 +3,9 @@ publishes it again when something it shows changes.
 
 `refresh_home_in` is called inside the transaction of each such change (a meeting's state or time,
 a booking's payment, an alert, an audited change of set-up), so a change is never recorded without
-its refresh being queued. It queues nothing for a company where nobody opened Home.
+its refresh being queued. It queues nothing for a company where nobody opened Home. A change made
+by an UPDATE … RETURNING may instead return `home_watched` with its row and pass what it says to
+`refresh_home_if`: the same question, asked by the change itself.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ import functools
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Exists,
+    Select,
+    Table,
+    bindparam,
+    literal_column,
+    select,
+)
 from sqlmodel import col
 
 from bot.clock import Clock
@@ -32,8 +44,25 @@ REFRESH_AFTER = timedelta(seconds=1)
 def refresh_home_in(connection: Connection, company_id: str, now: datetime) -> None:
     """Queues the company's Home refresh in the caller's transaction, when anyone opened Home."""
     watched = connection.execute(_anyone_watching(), {"company_id": company_id}).first()
-    if watched is not None:
+    refresh_home_if(connection, company_id, now, watched=watched is not None)
+
+
+def refresh_home_if(
+    connection: Connection, company_id: str, now: datetime, *, watched: bool
+) -> None:
+    """Queues the company's Home refresh in the caller's transaction when `watched` (anyone
+    opened Home, as `home_watched` asked in that transaction)."""
+    if watched:
         defer_in(connection, RefreshHome(), company_id=company_id, run_at=now + REFRESH_AFTER)
+
+
+def home_watched(changed: Table) -> Exists:
+    """Whether anyone opened the Home of the company of the row that `changed` (a table with a
+    `company_id`) changes, for its UPDATE's RETURNING clause."""
+    # Named with its table: SQLite's RETURNING names the changed row's columns bare, and a bare
+    # `company_id` in the subquery would be the home viewer's own.
+    company_id: ColumnElement[str] = literal_column(f"{changed.name}.company_id")
+    return select(col(HomeViewerRow.id)).where(col(HomeViewerRow.company_id) == company_id).exists()
 
 
 @functools.cache

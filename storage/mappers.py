@@ -64,6 +64,33 @@ def provider_from_row(row: ProviderRow) -> domain.Provider:
     return from_row(domain.Provider, row, platform=platform, channel=channel)
 
 
+# How a select of several tables' rows labels each table's columns (storage.catalog).
+SERVICE_PREFIX, PROVIDER_PREFIX, ZOOM_ACCOUNT_PREFIX = "service_", "provider_", "zoom_account_"
+
+
+class Prefixed:
+    """One table's columns of a row that labels them `prefix` + name, read by their names."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
+
+
+def booking_entries_from_row(row: Any) -> domain.BookingEntries:
+    """A missing service, provider or Zoom account is a row of NULLs (an outer join's)."""
+    service, provider = Prefixed(row, SERVICE_PREFIX), Prefixed(row, PROVIDER_PREFIX)
+    zoom_account_id = getattr(row, f"{ZOOM_ACCOUNT_PREFIX}id")
+    return domain.BookingEntries(
+        service_from_row(service) if service.id is not None else None,  # type: ignore[arg-type]
+        provider_from_row(provider) if provider.id is not None else None,  # type: ignore[arg-type]
+        None if zoom_account_id is None else str(zoom_account_id),
+    )
+
+
 def details_from_row(row: BookingRow) -> domain.BookingDetails:
     return domain.BookingDetails(
         external_id=row.external_id,

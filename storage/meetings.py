@@ -17,9 +17,10 @@ from bot.domain import Booking, Meeting, MeetingHostRef, MeetingState, PlatformM
 from bot.errors import NotFound
 from bot.jobs import MeetingReminder
 from storage.crypto import SecretBox
-from storage.home import refresh_home_in
+from storage.home import home_watched, refresh_home_if
 from storage.jobs import defer_in
 from storage.mappers import booking_from_row, meeting_from_row, meeting_with_tokens
+from storage.outbox import keep_meeting_without_messages
 from storage.seats import new_seat_row, seat_values
 from storage.sessions import read_row, read_session, write_connection, write_session
 from storage.tables import BookingRow, MeetingRow, SeatRow, new_id
@@ -40,13 +41,15 @@ class SqlMeetings:
         marker_prefix: str,
         class_key: str | None = None,
     ) -> tuple[Meeting, bool]:
-        # Callers have just looked for the booking's meeting: the intent is recorded without a
-        # second look, and a meeting that appeared meanwhile meets the unique booking id below.
+        # Callers have just looked for the booking's meeting (or know the booking is new): the
+        # intent is recorded without a look, and a meeting that appeared meanwhile meets the
+        # unique booking id below.
         if class_key is not None and self._join_class(booking, class_key):
             return self._found(booking), False
         try:
             with write_connection(self._engine) as connection:
                 meeting = self._add_meeting(connection, booking, host, marker_prefix, class_key)
+            keep_meeting_without_messages(meeting.id)
         except IntegrityError:  # another process recorded the intent (or the class) first
             if class_key is not None:
                 self._join_class(booking, class_key)
@@ -206,7 +209,8 @@ class SqlMeetings:
             row = connection.execute(statement, {**parameters, "meeting_id": meeting_id}).first()
             if row is None:
                 raise NotFound("meeting not found")
-            refresh_home_in(connection, row.company_id, self._clock.now())
+            now = self._clock.now()
+            refresh_home_if(connection, row.company_id, now, watched=bool(row.home_watched))
             if known is not None and known.class_key is None:
                 return meeting_with_tokens(row, known.client_token, known.host_token)  # type: ignore[arg-type]
             seat_row = connection.execute(_seat_of(), {"booking_id": row.booking_id}).one()
@@ -231,14 +235,16 @@ def _meeting_by_booking() -> Select[Any]:
 
 @functools.cache
 def _meeting_update(names: tuple[str, ...]) -> Any:
-    """UPDATE … RETURNING of the named columns, built once per set of names (a few exist)."""
-    meeting = MeetingRow.__table__.c  # type: ignore[attr-defined]
+    """UPDATE … RETURNING of the named columns, built once per set of names (a few exist), with
+    whether anyone opened the company's Home (a refresh to queue) asked in the same statement."""
+    table = MeetingRow.__table__  # type: ignore[attr-defined]
+    meeting = table.c
     return (
         update(MeetingRow)
         .where(meeting.id == bindparam("meeting_id"))
         # Named apart from the columns: SQLAlchemy keeps a column's own name for itself here.
         .values({name: bindparam(f"new_{name}", type_=meeting[name].type) for name in names})
-        .returning(*meeting)
+        .returning(*meeting, home_watched(table).label("home_watched"))
     )
 
 

@@ -19,7 +19,14 @@ from sqlmodel import col
 from bot.clock import Clock
 from bot.domain import ChatPlatform, ChatTarget, Meeting, NotificationState, PostedMessage
 from bot.ports.outbox import OutboxEntry
-from storage.sessions import read_row, read_session, write_connection
+from storage.sessions import (
+    NOTHING_KEPT,
+    keep_for_job,
+    kept_for_job,
+    read_row,
+    read_session,
+    write_connection,
+)
 from storage.tables import AdminMessageRow, ChatWorkspaceRow, NotificationRow, new_id
 
 Row = TypeVar("Row", NotificationRow, AdminMessageRow)
@@ -43,6 +50,16 @@ def _entry(row: NotificationRow | AdminMessageRow) -> OutboxEntry:
         started_at=row.created_at,
         meeting_id=getattr(row, "meeting_id", None),
     )
+
+
+def keep_meeting_without_messages(meeting_id: str) -> None:
+    """A meeting the running job has just recorded has no message yet: its first message's
+    intent is recorded without looking for one (the unique key still meets any that appeared)."""
+    keep_for_job(_without_messages(meeting_id), True)
+
+
+def _without_messages(meeting_id: str) -> tuple[str, str]:
+    return ("meeting_without_messages", meeting_id)
 
 
 class SqlOutbox:
@@ -96,7 +113,9 @@ class SqlOutbox:
             intent = self._intent(row_id, meeting.company_id, target, "meetbot-msg")
             return NotificationRow(**intent, meeting_id=meeting.id)
 
-        return self._ensure(find, intend)
+        # Taken once: after its first message, the meeting has one to look for.
+        without = kept_for_job(_without_messages(meeting.id), once=True) is not NOTHING_KEPT
+        return self._ensure(find, intend, look_first=not without)
 
     def ensure_message(
         self, *, company_id: str, key: str, target: ChatTarget
@@ -139,9 +158,9 @@ class SqlOutbox:
         return read_row(self._engine, query, parameters)  # type: ignore[return-value]
 
     def _ensure(
-        self, find: Callable[[], Row | None], intend: Callable[[str], Row]
+        self, find: Callable[[], Row | None], intend: Callable[[str], Row], look_first: bool = True
     ) -> tuple[OutboxEntry, bool]:
-        existing = find()
+        existing = find() if look_first else None
         if existing is not None:
             return _entry(existing), False
         row = intend(new_id())

@@ -8,14 +8,18 @@ to domain values outside it. An outage surfaces as `StorageUnavailable` either w
 engine translates it (storage.availability.translate_outages).
 
 Inside `one_connection(engine)` (a job), every read and write takes turns on one pooled
-connection instead of checking one out each time: a booking job makes about twenty of them, and a
+connection instead of checking one out each time: a booking job makes about a dozen, and a
 checkout and return cost more than a simple read. Each read and each write is still a
 transaction of its own, ended at once, so nothing is held open across a platform call.
+
+A job may also keep what one of its statements read beside what it asked for (`keep_for_job`),
+for a later step of the same job to take instead of asking again (`kept_for_job`): the job ends
+with its block, so nothing kept outlives it or reaches another job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from contextvars import ContextVar
 from threading import get_ident
@@ -34,6 +38,8 @@ Result = TypeVar("Result")
 _SHARED: ContextVar[tuple[Connection, int] | None] = ContextVar(
     "meetbot_shared_connection", default=None
 )
+# What the running job's statements read for a later step of the same job (see above).
+_KEPT: ContextVar[dict[Hashable, Any] | None] = ContextVar("meetbot_job_kept", default=None)
 _WRITES = {READS_ONLY: False, SINGLE_STATEMENT: False}
 _READS = {READS_ONLY: True, SINGLE_STATEMENT: False}
 _SINGLE_READS = {READS_ONLY: True, SINGLE_STATEMENT: True}
@@ -47,11 +53,31 @@ def one_connection(engine: Engine) -> Iterator[None]:
         yield
         return
     with engine.connect() as connection:
-        token = _SHARED.set((connection, get_ident()))
+        token, kept = _SHARED.set((connection, get_ident())), _KEPT.set({})
         try:
             yield
         finally:
+            _KEPT.reset(kept)
             _SHARED.reset(token)
+
+
+NOTHING_KEPT = object()
+"""What `kept_for_job` returns when nothing was kept under the key (None may be a kept value)."""
+
+
+def keep_for_job(key: Hashable, value: Any) -> None:
+    """Keeps `value` for a later step of the running job; outside a job, nothing is kept."""
+    kept = _KEPT.get()
+    if kept is not None:
+        kept[key] = value
+
+
+def kept_for_job(key: Hashable, *, once: bool = False) -> Any:
+    """What the running job kept under `key` (taken away when `once`), else NOTHING_KEPT."""
+    kept = _KEPT.get()
+    if kept is None:
+        return NOTHING_KEPT
+    return kept.pop(key, NOTHING_KEPT) if once else kept.get(key, NOTHING_KEPT)
 
 
 def _shared(engine: Engine) -> Connection | None:

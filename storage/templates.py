@@ -3,14 +3,53 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, delete, select
+from sqlalchemy import ColumnElement, Engine, ScalarSelect, Select, bindparam, delete, select
 from sqlmodel import col
 
 from bot.clock import Clock
 from bot.templates import MessageTemplate, TemplateKind, TemplateScope
-from storage.sessions import changed_any, read_rows, write_session
+from storage.sessions import (
+    NOTHING_KEPT,
+    changed_any,
+    keep_for_job,
+    kept_for_job,
+    read_rows,
+    write_session,
+)
 from storage.tables import MessageTemplateRow
+from storage.types import json_rows
+
+
+def company_templates_json(dialect: str, company_id: ColumnElement[str]) -> ScalarSelect[Any]:
+    """The company's templates as one JSON value, for a booking job's read of its company
+    (`keep_templates_for_job` keeps what it says for the job's messages)."""
+    template = MessageTemplateRow.__table__.c  # type: ignore[attr-defined]
+    columns = (template.kind, template.scope, template.scope_id, template.body)
+    return (
+        select(json_rows(dialect, *columns))
+        .where(template.company_id == company_id)
+        .scalar_subquery()
+    )
+
+
+def keep_templates_for_job(company_id: str, rows: list[list[str]] | None) -> None:
+    """The job's messages use the templates read with its company: an admin's change made while
+    the job runs shows from the next job on, as if it had come a moment later."""
+    keep_for_job(_kept_key(company_id), _templates(sorted(rows or ())))
+
+
+def _kept_key(company_id: str) -> tuple[str, str]:
+    return ("message_templates", company_id)
+
+
+def _templates(rows: Iterable[Sequence[str]]) -> list[MessageTemplate]:
+    return [
+        MessageTemplate(TemplateKind(kind), TemplateScope(scope), scope_id, body)
+        for kind, scope, scope_id, body in rows
+    ]
 
 
 class SqlTemplates:
@@ -21,13 +60,10 @@ class SqlTemplates:
         self._clock = clock
 
     def templates(self, *, company_id: str) -> list[MessageTemplate]:
-        rows = read_rows(self._engine, _company_templates(), {"company_id": company_id})
-        return [
-            MessageTemplate(
-                TemplateKind(row.kind), TemplateScope(row.scope), row.scope_id, row.body
-            )
-            for row in rows
-        ]
+        kept = kept_for_job(_kept_key(company_id))
+        if kept is not NOTHING_KEPT:
+            return list(kept)
+        return _templates(read_rows(self._engine, _company_templates(), {"company_id": company_id}))
 
     def save_template(self, *, company_id: str, template: MessageTemplate, actor: str) -> None:
         key = (template.kind.value, template.scope.value, template.scope_id)

@@ -1,11 +1,11 @@
-"""Column types shared by the tables."""
+"""Column types shared by the tables, and the JSON aggregate that folds a few rows into one value."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, ColumnElement, DateTime, func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -30,3 +30,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def json_rows(dialect: str, *columns: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The selected rows' `columns` as one JSON array of arrays (PostgreSQL: NULL for no row),
+    so that a few small rows can come as one value of another select's row."""
+    if dialect == "postgresql":
+        return func.json_agg(func.json_build_array(*columns), type_=JSON)
+    return func.json_group_array(func.json_array(*columns), type_=JSON)

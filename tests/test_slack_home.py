@@ -247,6 +247,17 @@ def test_home_follows_a_cancellation_without_being_opened_again(two: TwoCompanie
     } == {(studio.demo.team_id, OLENA)}
 
 
+def test_home_shows_a_new_meeting_without_being_opened_again(two: TwoCompanies) -> None:
+    studio = two.studio
+    studio.book_and_sync(client_name="First Client")
+    assert "Second Client" not in texts(two.open_home(studio.demo.team_id, OLENA))
+
+    studio.book_and_sync(client_name="Second Client")
+
+    shown = valid_home(two.world.slack.home_view(studio.demo.team_id, OLENA) or {})
+    assert "Second Client" in texts(shown)
+
+
 def test_a_workspace_member_without_a_role_gets_the_way_to_their_meetings(
     two: TwoCompanies,
 ) -> None:

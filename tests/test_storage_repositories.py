@@ -1,17 +1,19 @@
 """The storage layer's own rules: one repository per aggregate (none inherits another), a write
-session is one transaction, a lost unique-key race is retried once, and a catalog merge keeps
-what admins set."""
+session is one transaction, a lost unique-key race is retried once, a catalog merge keeps
+what admins set, and what a job's select read with other rows is taken by the job alone."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from app.bootstrap import Core
 from bot.domain import CatalogEntry
-from storage.sessions import retry_on_conflict, write_session
+from bot.templates import MessageTemplate, TemplateKind, TemplateScope
+from storage.sessions import one_connection, retry_on_conflict, write_session
 from storage.tables import CompanyRow
 
 REPOSITORY_FIELDS = (
@@ -90,3 +92,72 @@ def test_a_catalog_merge_renames_but_keeps_what_admins_set(core: Core) -> None:
     assert service is not None and provider is not None
     assert (service.name, service.online_meetings, service.is_class) == ("Yoga class", True, True)
     assert (provider.name, provider.email) == ("Ana B.", "ana@example.com")
+
+
+def test_a_booking_reads_its_entries_and_zoom_account_at_once(core: Core) -> None:
+    company, _token = core.companies.create_company(login="acme", api_key="k", api_secret="s")
+    core.catalog.merge_catalog(
+        company_id=company.id, services=[CatalogEntry("7", "Yoga")], providers=[]
+    )
+    before = core.catalog.booking_entries(company_id=company.id, service_id="7", provider_id="3")
+    account_id = core.zoom_tokens.connect(
+        company_id=company.id,
+        zoom_account_id="Z1",
+        access_token="access",
+        refresh_token="refresh",
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    after = core.catalog.booking_entries(company_id=company.id, service_id="8", provider_id="3")
+
+    assert before.service is not None and before.service.name == "Yoga"
+    assert (before.provider, before.zoom_account_id) == (None, None)
+    assert (after.service, after.zoom_account_id) == (None, account_id)
+
+
+def test_a_job_takes_the_zoom_tokens_it_read_with_its_entries_once(core: Core) -> None:
+    company, _token = core.companies.create_company(login="acme", api_key="k", api_secret="s")
+    account_id = core.zoom_tokens.connect(
+        company_id=company.id,
+        zoom_account_id="Z1",
+        access_token="old",
+        refresh_token="refresh",
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    with one_connection(core.engine):
+        core.catalog.booking_entries(company_id=company.id, service_id="7", provider_id="3")
+        core.zoom_tokens.connect(
+            company_id=company.id,
+            zoom_account_id="Z1",
+            access_token="new",
+            refresh_token="refresh",
+            expires_at=datetime.now(UTC) + timedelta(hours=1),
+        )
+        first = core.zoom_tokens.tokens(account_id=account_id)
+        again = core.zoom_tokens.tokens(account_id=account_id)  # a refresh looks for newer ones
+
+    assert (first.access_token, again.access_token) == ("old", "new")
+
+
+def test_a_job_keeps_the_templates_and_bot_tokens_read_with_its_company(core: Core) -> None:
+    company, _token = core.companies.create_company(login="acme", api_key="k", api_secret="s")
+    core.workspaces.bind(
+        company_id=company.id, platform="slack", external_id="T1", bot_token="xoxb-old"
+    )
+    wording = MessageTemplate(TemplateKind.PROVIDER, TemplateScope.COMPANY, "", "Hello")
+    with one_connection(core.engine):
+        core.companies.company_with_credentials(company_id=company.id)
+        core.templates.save_template(company_id=company.id, template=wording, actor="U1")
+        core.workspaces.bind(
+            company_id=company.id, platform="slack", external_id="T1", bot_token="xoxb-new"
+        )
+        in_the_job = (
+            core.templates.templates(company_id=company.id),
+            core.workspaces.bot_token(platform="slack", external_id="T1"),
+        )
+    after_it = (
+        core.templates.templates(company_id=company.id),
+        core.workspaces.bot_token(platform="slack", external_id="T1"),
+    )
+
+    assert in_the_job == ([], "xoxb-old")
+    assert after_it == ([wording], "xoxb-new")

@@ -123,6 +123,16 @@ class Provider:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingEntries:
+    """What setting up a booking's meeting reads at once: its service and provider (None: not
+    listed yet) and the id of the company's connected Zoom account (None: none connected)."""
+
+    service: Service | None
+    provider: Provider | None
+    zoom_account_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogEntry:
     """A service or provider as the booking system lists it."""
 

@@ -13,6 +13,7 @@ from bot.domain import (
     Actor,
     Booking,
     BookingDetails,
+    BookingEntries,
     CatalogEntry,
     ChatPlatform,
     ChatTarget,
@@ -74,11 +75,18 @@ class Companies(Protocol):
 class Catalog(Protocol):
     """The company's services and providers, with the settings admins give each.
 
-    Essential: `service`, `provider`, `merge_catalog`."""
+    Essential: `booking_entries`, `provider`, `merge_catalog`."""
 
     def service(self, *, company_id: str, external_id: str) -> Service | None: ...
 
     def provider(self, *, company_id: str, external_id: str) -> Provider | None: ...
+
+    def booking_entries(
+        self, *, company_id: str, service_id: str, provider_id: str
+    ) -> BookingEntries:
+        """The booking's service and provider with the company's connected Zoom account: every
+        new meeting needs all three, read in one lookup."""
+        ...
 
     def services(self, *, company_id: str) -> list[Service]: ...
 
@@ -158,7 +166,10 @@ class Bookings(Protocol):
 
     def save_booking(
         self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
-    ) -> Booking: ...
+    ) -> tuple[Booking, bool]:
+        """The booking as saved, and whether this save recorded it first (a booking seen for
+        the first time has no meeting yet: nothing needs to look)."""
+        ...
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None: ...
 

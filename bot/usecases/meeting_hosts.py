@@ -11,7 +11,10 @@ from bot.usecases import alerts
 from bot.usecases.sync_deps import NeedsAttention, SyncDeps
 
 
-def meeting_host(deps: SyncDeps, company: Company, provider: Provider) -> MeetingHostRef:
+def meeting_host(
+    deps: SyncDeps, company: Company, provider: Provider, zoom_account_id: str | None
+) -> MeetingHostRef:
+    """`zoom_account_id`: the company's connected Zoom account, read with the provider."""
     name, provider_id = provider.name, provider.external_id
     if provider.platform is None:
         raise NeedsAttention(
@@ -20,8 +23,7 @@ def meeting_host(deps: SyncDeps, company: Company, provider: Provider) -> Meetin
         )
     if provider.platform is MeetingPlatform.TEAMS:
         return _teams_host(deps, company, provider)
-    account_id = deps.zoom_accounts.zoom_account_id(company_id=company.id)
-    if account_id is None:
+    if zoom_account_id is None:
         raise NeedsAttention(
             "no Zoom account is connected for this company",
             alerts.zoom_revoked("no Zoom account is connected"),
@@ -31,7 +33,7 @@ def meeting_host(deps: SyncDeps, company: Company, provider: Provider) -> Meetin
             f"provider {name!r} has no Zoom host user chosen",
             alerts.provider_unmapped(name, provider_id, "no Zoom host user is chosen for them"),
         )
-    return MeetingHostRef(MeetingPlatform.ZOOM, account_id, provider.zoom_user)
+    return MeetingHostRef(MeetingPlatform.ZOOM, zoom_account_id, provider.zoom_user)
 
 
 def _teams_host(deps: SyncDeps, company: Company, provider: Provider) -> MeetingHostRef:

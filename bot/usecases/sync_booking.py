@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from bot.domain import (
     Booking,
+    BookingEntries,
     BookingStatus,
     Company,
     Meeting,
@@ -61,10 +62,10 @@ async def sync_booking(
         )
         return str(unknown)
     records = deps.booking_records
-    booking = records.save_booking(
+    booking, first_seen = records.save_booking(
         company_id=company_id, details=details, booking_hash=booking_hash
     )
-    meeting = deps.meetings.meeting_for_booking(booking=booking)
+    meeting = None if first_seen else deps.meetings.meeting_for_booking(booking=booking)
     if meeting is not None and meeting.class_key is not None:
         wait_for_class(take_turn, meeting.class_key)
         meeting = deps.meetings.meeting_for_booking(booking=booking)  # as the previous turn left it
@@ -87,14 +88,18 @@ async def _set_up(
 ) -> str:
     """The booking is live: its meeting exists at its time, and its message shows it."""
     try:
-        service, provider = await _catalog_entries(deps, company, booking)
+        service, provider, zoom_account_id = await _catalog_entries(deps, company, booking)
         if meeting is None and not service.online_meetings:
             return f"service {service.name!r} does not have online meetings enabled"
         if meeting is None and booking.details.end <= deps.clock.now():
             return await tell_ended(deps, company, booking, provider)
         if meeting is None and service.is_class:
             wait_for_class(take_turn, class_key(booking))
-        host = meeting.host if meeting is not None else meeting_host(deps, company, provider)
+        host = (
+            meeting.host
+            if meeting is not None
+            else meeting_host(deps, company, provider, zoom_account_id)
+        )
     except NeedsAttention as problem:
         return _hold(deps, company, booking, problem)
     try:
@@ -148,24 +153,30 @@ def _revoked(revoked: MeetingAccountRevoked, platform: MeetingPlatform) -> Needs
 
 async def _catalog_entries(
     deps: SyncDeps, company: Company, booking: Booking
-) -> tuple[Service, Provider]:
-    catalog, details = deps.catalog, booking.details
-    service = catalog.service(company_id=company.id, external_id=details.service_id)
-    provider = catalog.provider(company_id=company.id, external_id=details.provider_id)
-    if (service is None or provider is None) and company.uses_simplybook:
+) -> tuple[Service, Provider, str | None]:
+    """The booking's service and provider, and the company's connected Zoom account (if any)."""
+    entries = _booking_entries(deps, company, booking)
+    if (entries.service is None or entries.provider is None) and company.uses_simplybook:
         # Lists are fetched only when something new appears: the booking system's daily quota is small.
         credentials = simplybook_credentials(deps.companies, company)
-        catalog.merge_catalog(
+        deps.catalog.merge_catalog(
             company_id=company.id,
             services=await deps.bookings.services(credentials=credentials),
             providers=await deps.bookings.providers(credentials=credentials),
         )
-        service = catalog.service(company_id=company.id, external_id=details.service_id)
-        provider = catalog.provider(company_id=company.id, external_id=details.provider_id)
+        entries = _booking_entries(deps, company, booking)
+    service, provider = entries.service, entries.provider
     if service is None or provider is None:
         missing = "service" if service is None else "provider"
         raise NeedsAttention(f"the booking system does not list the booking's {missing}")
-    return service, provider
+    return service, provider, entries.zoom_account_id
+
+
+def _booking_entries(deps: SyncDeps, company: Company, booking: Booking) -> BookingEntries:
+    details = booking.details
+    return deps.catalog.booking_entries(
+        company_id=company.id, service_id=details.service_id, provider_id=details.provider_id
+    )
 
 
 async def _cancel(deps: SyncDeps, company: Company, booking: Booking, meeting: Meeting) -> str:

@@ -98,6 +98,9 @@ class BookingRow(SQLModel, table=True):
     payment: str
     problem: str | None = None
     updated_at: datetime = utc_column(now=True)
+    # Whether the latest save changed the status or the payment (which Home shows): the save's
+    # upsert sets it from the row it replaces and returns it, so it need not read the row first.
+    status_changed: bool = False
 
 
 class MeetingRow(SQLModel, table=True):

@@ -29,6 +29,7 @@ from bot.domain import (
     Booking,
     BookingCallback,
     BookingDetails,
+    BookingEntries,
     BookingStatus,
     CatalogEntry,
     ChatPlatform,
@@ -527,6 +528,15 @@ class FakeCatalog:
     def provider(self, *, company_id: str, external_id: str) -> Provider | None:
         return self.records.providers.get((company_id, external_id))
 
+    def booking_entries(
+        self, *, company_id: str, service_id: str, provider_id: str
+    ) -> BookingEntries:
+        return BookingEntries(
+            self.service(company_id=company_id, external_id=service_id),
+            self.provider(company_id=company_id, external_id=provider_id),
+            FakeZoomAccounts(self.records).zoom_account_id(company_id=company_id),
+        )
+
     def services(self, *, company_id: str) -> list[Service]:
         return [item for (owner, _), item in self.records.services.items() if owner == company_id]
 
@@ -674,19 +684,20 @@ class FakeBookings:
 
     def save_booking(
         self, *, company_id: str, details: BookingDetails, booking_hash: str = ""
-    ) -> Booking:
+    ) -> tuple[Booking, bool]:
+        first = True
         for booking in self.records.bookings.values():
             if (booking.company_id, booking.details.external_id) == (
                 company_id,
                 details.external_id,
             ):
                 problem = self.records.booking_problems.get(booking.id)
-                saved = replace(booking, details=details, problem=problem)
+                saved, first = replace(booking, details=details, problem=problem), False
                 break
         else:
             saved = Booking(self.records.new_id("b"), company_id, details)
         self.records.bookings[saved.id] = saved
-        return saved
+        return saved, first
 
     def note_booking_problem(self, *, booking_id: str, problem: str | None) -> None:
         self.records.booking_problems[booking_id] = problem

@@ -215,6 +215,11 @@ def test_json_logs_carry_request_and_job_ids(
     assert len(job_ids) == 1 and None not in job_ids, run
     messages = " ".join(line["message"] for line in run)
     assert "retries" in messages and "completed" in messages, messages
+    # At INFO a run that went through is one summary line: its booking, its try and its outcome.
+    assert "started" not in messages, messages
+    (summary,) = [line["message"] for line in run if "completed" in line["message"]]
+    assert f"(sync_booking, booking {booking['id']}) completed on attempt 2 in " in summary
+    assert summary.endswith(": meeting created and provider notified"), summary
     _, samples = scrape(slack_company.slack.meetbot_url)
     assert value(samples, "meetbot_rate_limit_waits_total", reason="platform") == 1
     assert value(samples, "meetbot_platform_calls_total", outcome="rate_limited") == 1

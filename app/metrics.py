@@ -12,11 +12,13 @@ database errors.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import aiohttp
 import httpx
@@ -28,7 +30,8 @@ from sqlalchemy import Engine, event
 from app.logs import JOB_ID
 from bot.domain import Job
 from bot.errors import PermanentFailure, RetryLater, WaitingForTurn
-from bot.worker import JobHandler, JobObserver
+from bot.usecases.alerts import DeadJobAlerts
+from bot.worker import JobHandler
 
 if TYPE_CHECKING:
     from app.bootstrap import Core
@@ -40,8 +43,10 @@ ATTEMPT_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
 _VERSION = re.compile(r"v\d+(\.\d+)?")
 _WORD = re.compile(r"[a-z][A-Za-z_-]{0,31}")
 _SLACK_METHOD = re.compile(r"[a-z]+(\.[a-z][A-Za-z]{0,31}){1,2}")
+_Child = TypeVar("_Child")
 
 
+@functools.lru_cache(maxsize=4096)  # a platform's paths repeat (a user's, an account's)
 def route_template(path: str, *, dotted_words: bool = False) -> str:
     """A URL path with every segment that could be an id, a token, an address or a name replaced
     by `{id}`: only API words (`users`, `onlineMeetings`, `v2`, `v1.0`; with `dotted_words`,
@@ -187,31 +192,108 @@ class _QueueCollector(Collector):
 
 
 class JobEvents:
-    """The worker's observer: puts the job's id on every log line of its run, counts how jobs end,
-    and passes each event on to `then` (the dead-job alerts)."""
+    """The worker's observer: puts the job's id on every log line of its run, writes one summary
+    line when a job completes, counts how jobs end, and passes each event on to `then` (the
+    dead-job alerts)."""
 
-    def __init__(self, metrics: Metrics, then: JobObserver | None = None) -> None:
+    def __init__(self, metrics: Metrics, then: DeadJobAlerts | None = None) -> None:
         self._metrics = metrics
         self._then = then
+        self._settling: asyncio.TimerHandle | None = None
+        self._ended_children = _Children(
+            lambda kind, outcome: (
+                metrics.jobs_finished.labels(kind, outcome),
+                metrics.job_attempts.labels(kind, outcome),
+            )
+        )
 
     def started(self, job: Job) -> None:
         JOB_ID.set(job.id)
-        log.info("job %s (%s) started, attempt %d", job.id, job.kind, job.attempts)
+        JOB_STARTED.set(time.perf_counter())
+        # One line a job at INFO (its summary, below): the start is for a closer look only.
+        log.debug("job %s (%s) started, attempt %d", job.id, job.kind, job.attempts)
 
     def completed(self, job: Job, note: str | None) -> None:
-        log.info("job %s (%s) completed%s", job.id, job.kind, f": {note}" if note else "")
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "job %s (%s%s) completed on attempt %d%s%s",
+                job.id,
+                job.kind,
+                _booking_words(job),
+                job.attempts,
+                _since_started(),
+                f": {note}" if note else "",
+            )
         self._ended(job, "completed")
         if self._then is not None:
-            self._then.completed(job, note)
+            try:
+                self._then.completed(job, note)
+            finally:
+                self._settle_later()
 
     def buried(self, job: Job, error: str) -> None:
         self._ended(job, "buried")
         if self._then is not None:
             self._then.buried(job, error)
 
+    def _settle_later(self) -> None:
+        """The dead-job alerts may keep a success until their next look at the open alerts (see
+        `DeadJobAlerts`); the next job's success looks, and when none comes, this timer does."""
+        if self._then is None or self._settling is not None:
+            return
+        delay = self._then.settles_in()
+        if delay is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # told outside a worker's loop: the next success settles them
+            return
+        self._settling = loop.call_later(delay, self._settle)
+
+    def _settle(self) -> None:
+        self._settling = None
+        if self._then is None:
+            return
+        try:
+            self._then.settle()
+        except Exception:  # the database hiccuped: tried again at the next look
+            log.exception("could not look at the open dead-job alerts")
+        self._settle_later()
+
     def _ended(self, job: Job, outcome: str) -> None:
-        self._metrics.jobs_finished.labels(job.kind, outcome).inc()
-        self._metrics.job_attempts.labels(job.kind, outcome).observe(job.attempts)
+        finished, attempts = self._ended_children.get(job.kind, outcome)
+        finished.inc()
+        attempts.observe(job.attempts)
+
+
+# When the running job was claimed (`perf_counter`; set with its id, in the job's context).
+JOB_STARTED: ContextVar[float] = ContextVar("meetbot_job_started", default=0.0)
+
+
+def _since_started() -> str:
+    started = JOB_STARTED.get()
+    return f" in {(time.perf_counter() - started) * 1000:.0f}ms" if started else ""
+
+
+def _booking_words(job: Job) -> str:
+    booking = job.payload.get("booking_id")
+    return f", booking {booking}" if booking else ""
+
+
+class _Children(Generic[_Child]):
+    """A metric's labelled children, made once for each set of label values: `labels()` checks
+    and joins its values on every call, which a job or a call pays several times over. Only for
+    label values from a small set (job kinds, outcomes, route templates), as all of ours are."""
+
+    def __init__(self, make: Callable[..., _Child]) -> None:
+        self._make = make
+        self._made: dict[tuple[str, ...], _Child] = {}
+
+    def get(self, *values: str) -> _Child:
+        child = self._made.get(values)
+        if child is None:
+            child = self._made[values] = self._make(*values)
+        return child
 
 
 def timed_handlers(metrics: Metrics, handlers: Mapping[str, JobHandler]) -> dict[str, JobHandler]:
@@ -221,6 +303,9 @@ def timed_handlers(metrics: Metrics, handlers: Mapping[str, JobHandler]) -> dict
 
 
 def _timed(metrics: Metrics, kind: str, handler: JobHandler) -> JobHandler:
+    durations = _Children(lambda outcome: metrics.job_seconds.labels(kind, outcome))
+    waits = _Children(lambda reason: metrics.rate_limit_waits.labels(kind, reason))
+
     async def run(job: Job) -> str | None:
         started, outcome = time.perf_counter(), "error"
         try:
@@ -229,12 +314,12 @@ def _timed(metrics: Metrics, kind: str, handler: JobHandler) -> JobHandler:
             return note
         except WaitingForTurn:
             outcome = "waiting"
-            metrics.rate_limit_waits.labels(kind, "turn").inc()
+            waits.get("turn").inc()
             raise
         except RetryLater as passing:
             outcome = "retry"
             if passing.after_seconds is not None:
-                metrics.rate_limit_waits.labels(kind, "platform").inc()
+                waits.get("platform").inc()
             raise
         except PermanentFailure:
             outcome = "failed"
@@ -243,7 +328,7 @@ def _timed(metrics: Metrics, kind: str, handler: JobHandler) -> JobHandler:
             outcome = "cancelled"
             raise
         finally:
-            metrics.job_seconds.labels(kind, outcome).observe(time.perf_counter() - started)
+            durations.get(outcome).observe(time.perf_counter() - started)
 
     return run
 
@@ -253,24 +338,24 @@ class MeteredTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, inner: httpx.AsyncBaseTransport, metrics: Metrics, platform: str) -> None:
         self._inner = inner
-        self._metrics = metrics
-        self._platform = platform
+        self._calls = _Children(
+            lambda method, route, outcome: metrics.platform_calls.labels(
+                platform, method, route, outcome
+            )
+        )
+        self._seconds = metrics.platform_seconds.labels(platform)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
-        route = route_template(request.url.path)
         outcome = "unreachable"
         try:
             response = await self._inner.handle_async_request(request)
             outcome = status_outcome(response.status_code)
             return response
         finally:
-            self._metrics.platform_calls.labels(
-                self._platform, request.method, route, outcome
-            ).inc()
-            self._metrics.platform_seconds.labels(self._platform).observe(
-                time.perf_counter() - started
-            )
+            route = route_template(request.url.path)
+            self._calls.get(request.method, route, outcome).inc()
+            self._seconds.observe(time.perf_counter() - started)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -279,13 +364,19 @@ class MeteredTransport(httpx.AsyncBaseTransport):
 def slack_trace(metrics: Metrics) -> aiohttp.TraceConfig:
     """Counts Slack's calls (slack_sdk speaks aiohttp, not httpx) as `MeteredTransport` does."""
     trace = aiohttp.TraceConfig()
+    calls = _Children(
+        lambda method, route, outcome: metrics.platform_calls.labels(
+            "slack", method, route, outcome
+        )
+    )
+    seconds = metrics.platform_seconds.labels("slack")
 
     def count(params: Any, context: Any, outcome: str) -> None:
         route = route_template(params.url.path, dotted_words=True)
-        metrics.platform_calls.labels("slack", params.method, route, outcome).inc()
+        calls.get(params.method, route, outcome).inc()
         started = getattr(context, "started", None)
         if started is not None:
-            metrics.platform_seconds.labels("slack").observe(time.perf_counter() - started)
+            seconds.observe(time.perf_counter() - started)
 
     async def on_start(_session: Any, context: Any, _params: Any) -> None:
         context.started = time.perf_counter()

@@ -33,7 +33,7 @@ _LONGEST_SECRET = 4096  # a larger value (a token cache) is masked by the patter
 _REMEMBERED = 4096
 _SEARCHED = 64  # the newest values, also found inside longer words
 _PIECE = re.compile(rf"[A-Za-z0-9_-]{{{_SHORTEST_PIECE},}}")
-_MASK = "[redacted]"
+_MASK = MASK = "[redacted]"
 
 _CREDENTIAL_FIELDS = (
     r"api[_-]?key|api[_-]?secret|secret|client[_-]?secret|signing[_-]?secret|password|passwd"
@@ -104,6 +104,10 @@ class KnownSecrets:
         self._pieces: dict[str, int] = {}
         self._limit, self._substring_limit = limit, substring_limit
         self._lock = threading.Lock()
+        # The values searched for as substrings (the newest and the pinned), kept between lines:
+        # every line reads them, while they change only when a new value comes in.
+        self._searched: tuple[str, ...] | None = None
+        self._newest: frozenset[str] = frozenset()
 
     def pin(self, value: str) -> None:
         if not _SHORTEST_SECRET <= len(value) <= _LONGEST_SECRET:
@@ -111,6 +115,7 @@ class KnownSecrets:
         with self._lock:
             if value not in self._pinned:
                 self._pinned.add(value)
+                self._searched = None
                 for piece in _PIECE.findall(value):
                     self._pieces[piece] = self._pieces.get(piece, 0) + 1
 
@@ -122,9 +127,12 @@ class KnownSecrets:
                 return
             if value in self._values:
                 self._values.move_to_end(value)
+                if value not in self._newest:  # it joins the newest, the oldest of them leaves
+                    self._searched = None
                 return
             pieces = tuple(_PIECE.findall(value))
             self._values[value] = pieces
+            self._searched = None
             for piece in pieces:
                 self._pieces[piece] = self._pieces.get(piece, 0) + 1
             while len(self._values) > self._limit:
@@ -140,13 +148,19 @@ class KnownSecrets:
 
     def mask(self, text: str) -> str:
         with self._lock:
-            found = {piece for piece in _PIECE.findall(text) if piece in self._pieces}
-            newest = list(islice(reversed(self._values), self._substring_limit))
-            newest.extend(self._pinned)
-        found.update(value for value in newest if value in text)
+            found = self._pieces.keys() & _PIECE.findall(text)
+            searched = self._searched if self._searched is not None else self._search_again()
+        # `filter` with the bound `in` runs the substring searches without a Python-level loop.
+        found.update(filter(text.__contains__, searched))
         for value in sorted(found, key=len, reverse=True):
             text = text.replace(value, _MASK)
         return text
+
+    def _search_again(self) -> tuple[str, ...]:
+        newest = tuple(islice(reversed(self._values), self._substring_limit))
+        self._newest = frozenset(newest)
+        self._searched = (*newest, *self._pinned)
+        return self._searched
 
 
 KNOWN_SECRETS = KnownSecrets()
@@ -192,17 +206,25 @@ def _plainly_no_secret(value: str) -> bool:
     return _WORDS.fullmatch(value) is not None and (len(value) < 16 or " " in value)
 
 
+# Every pattern's words at once: most lines hold none of them and are done after one pass.
+_ANY_HINT = tuple(hint for _, _, hints in _PATTERNS for hint in hints)
+
+
 def redact(text: str) -> str:
     text = KNOWN_SECRETS.mask(text)
     lowered = text.casefold()
+    if not any(map(lowered.__contains__, _ANY_HINT)):
+        return text
     for pattern, replacement, hints in _PATTERNS:
-        if any(hint in lowered for hint in hints):
+        if any(map(lowered.__contains__, hints)):
             text = pattern.sub(replacement, text)
             lowered = text.casefold()
     return text
 
 
 def cap(text: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes: short enough unencoded
+        return text
     raw = text.encode("utf-8", errors="replace")
     if len(raw) <= limit:
         return text

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.bootstrap import Core, build_core
-from app.logs import configure_logging
+from app.logs import TEXT_FORMAT, JsonLines, TextLines, configure_logging
 from app.metrics import route_template
 from app.sandbox import SandboxWorld, book
 from app.web import build_web_app
@@ -215,6 +215,39 @@ def test_json_logs_carry_request_and_job_ids(
     assert len(job_ids) == 1 and None not in job_ids, run
     messages = " ".join(line["message"] for line in run)
     assert "retries" in messages and "completed" in messages, messages
+    # At INFO a run that went through is one summary line: its booking, its try and its outcome.
+    assert "started" not in messages, messages
+    (summary,) = [line["message"] for line in run if "completed" in line["message"]]
+    assert f"(sync_booking, booking {booking['id']}) completed on attempt 2 in " in summary
+    assert summary.endswith(": meeting created and provider notified"), summary
     _, samples = scrape(slack_company.slack.meetbot_url)
     assert value(samples, "meetbot_rate_limit_waits_total", reason="platform") == 1
     assert value(samples, "meetbot_platform_calls_total", outcome="rate_limited") == 1
+
+
+def test_a_json_line_carries_the_traceback_as_cleaned(json_lines: io.StringIO) -> None:
+    secret = "known-secret-value-9f3a1c"
+    configure_logging("INFO", [secret], log_format="json", stream=json_lines)
+    try:
+        raise ValueError(f"refused with token=abcdef123456 and {secret}")
+    except ValueError:
+        logging.getLogger("meetbot.test").exception("a call failed")
+    (line,) = [json.loads(text) for text in json_lines.getvalue().splitlines()]
+    assert line["message"] == "a call failed"
+    assert "ValueError: refused with token=[redacted] and [redacted]" in line["exc_info"]
+    assert secret not in json_lines.getvalue() and "abcdef123456" not in json_lines.getvalue()
+
+
+@pytest.mark.parametrize(
+    "created",
+    [1764470000.0, 1764470000.000001, 1764470000.5, 1764470000.9999996, 1764470000.0000004],
+)
+def test_log_times_are_written_as_the_standard_formatters_write_them(created: float) -> None:
+    record = logging.LogRecord("meetbot", logging.INFO, __file__, 1, "a line", None, None)
+    record.created, record.msecs = created, (created - int(created)) * 1000 // 1
+    stamp = datetime.fromtimestamp(created, UTC).isoformat()
+    assert json.loads(JsonLines().format(record))["time"] == stamp
+    standard = logging.Formatter(TEXT_FORMAT)
+    text = TextLines()
+    for _ in range(2):  # the second time from what the first one kept
+        assert text.formatTime(record) == standard.formatTime(record)

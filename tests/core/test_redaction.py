@@ -189,3 +189,19 @@ def test_a_traceback_is_masked_too() -> None:
     assert record.exc_text is not None
     assert "rt-7766554433" not in record.exc_text
     assert "ValueError" in record.exc_text
+
+
+def test_a_value_seen_again_is_searched_for_inside_words_again() -> None:
+    secrets = KnownSecrets(substring_limit=1)
+    secrets.add("first-value-0001")
+    secrets.add("second-value-0002")
+    assert secrets.mask("xxsecond-value-0002yy") == f"xx{MASK}yy"  # the newest: searched for
+    secrets.add("first-value-0001")  # seen again: the newest now
+    assert secrets.mask("xxfirst-value-0001yy") == f"xx{MASK}yy"
+
+
+def test_a_value_pinned_after_lines_were_masked_is_masked_from_then_on() -> None:
+    secrets = KnownSecrets()
+    assert secrets.mask("before late-pinned-value") == "before late-pinned-value"
+    secrets.pin("late-pinned-value")
+    assert secrets.mask("xxlate-pinned-valueyy") == f"xx{MASK}yy"

@@ -13,13 +13,12 @@ import sys
 import time
 from collections.abc import Iterable
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import IO, Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
-from pythonjsonlogger.json import JsonEncoder
+from pythonjsonlogger.json import JsonFormatter
 
-from bot.redaction import install_redaction
+from bot.redaction import clean_traceback, install_redaction
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("meetbot_request_id", default=None)
 JOB_ID: ContextVar[int | None] = ContextVar("meetbot_job_id", default=None)
@@ -70,52 +69,22 @@ class TextLines(logging.Formatter):
         return f"{text},{int(record.msecs):03d}"  # as logging's default_msec_format writes it
 
 
-# Record attributes that are no field of a JSON line (the record's own, and the text format's).
-_NOT_EXTRA = frozenset((*RESERVED_ATTRS, "taskName", "context", "color_message"))
-
-
-class JsonLines(logging.Formatter):
-    """One JSON object a line: level, logger, message, the traceback if any, each field a record
-    carries besides its own (request_id, job_id), and the time in UTC (ISO 8601, microseconds).
-
-    Written here, not taken from python-json-logger's formatter: that one formats a traceback
-    again from the exception, past the log cleaner (a secret in an error's text reached the line),
-    and builds every line through generic steps that a busy worker pays for on each job."""
+class JsonLines(JsonFormatter):
+    """python-json-logger's lines (level, logger, message, the fields a record carries, the time
+    in UTC), with the traceback cleaned: the library formats it again from the exception, past the
+    cleaning every record gets when it is made, and a secret in an error's text would reach the
+    line."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self._encode = JsonEncoder().encode  # its `default` writes what JSON cannot (an object)
-        self._second: tuple[int, str] = (-1, "")
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+            reserved_attrs=[*RESERVED_ATTRS, "taskName", "context", "color_message"],
+        )
 
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:  # cleaned when the record was made
-            line["exc_info"] = record.exc_text
-        if record.stack_info:
-            line["stack_info"] = record.stack_info
-        for key in sorted(record.__dict__.keys() - _NOT_EXTRA):
-            if not key.startswith("_"):
-                line[key] = record.__dict__[key]
-        line["time"] = self._utc_time(record.created)
-        return self._encode(line)
-
-    def _utc_time(self, created: float) -> str:
-        """As `datetime.fromtimestamp(created, timezone.utc).isoformat()` writes it."""
-        whole = int(created)
-        micro = round((created - whole) * 1_000_000)  # half to even, as datetime rounds
-        if micro == 1_000_000:
-            whole, micro = whole + 1, 0
-        second, text = self._second
-        if second != whole:
-            text = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            self._second = (whole, text)
-        return f"{text}.{micro:06d}+00:00" if micro else f"{text}+00:00"
+    def formatException(self, ei: Any) -> str:
+        return clean_traceback(logging.Formatter.formatException(self, ei))
 
 
 def configure_logging(

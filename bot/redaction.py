@@ -258,6 +258,11 @@ def clean_record(record: logging.LogRecord) -> None:
         record.stack_info = _clean_lines(record.stack_info)
 
 
+def clean_traceback(text: str) -> str:
+    """A traceback (or stack) masked and cut, line by line."""
+    return _clean_lines(text)
+
+
 def _clean_lines(text: str) -> str:
     masked = redact(cap(text, _TRACEBACK_BYTES))
     return "\n".join(cap(line) for line in masked.splitlines())

@@ -157,7 +157,7 @@ class SqlAlerts:
         return int(found or 0)
 
     def open_subjects(self, *, kind: AlertKind) -> dict[tuple[str, str], datetime]:
-        """Every company's open alerts of that kind, in one query: a worker's look at them."""
+        """Every company's open alerts of that kind, read through the index of open alerts."""
         with read_session(self._engine) as session:
             rows = session.execute(
                 select(

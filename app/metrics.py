@@ -30,8 +30,7 @@ from sqlalchemy import Engine, event
 from app.logs import JOB_ID
 from bot.domain import Job
 from bot.errors import PermanentFailure, RetryLater, WaitingForTurn
-from bot.usecases.alerts import DeadJobAlerts
-from bot.worker import JobHandler
+from bot.worker import JobHandler, JobObserver
 
 if TYPE_CHECKING:
     from app.bootstrap import Core
@@ -196,10 +195,9 @@ class JobEvents:
     line when a job completes, counts how jobs end, and passes each event on to `then` (the
     dead-job alerts)."""
 
-    def __init__(self, metrics: Metrics, then: DeadJobAlerts | None = None) -> None:
+    def __init__(self, metrics: Metrics, then: JobObserver | None = None) -> None:
         self._metrics = metrics
         self._then = then
-        self._settling: asyncio.TimerHandle | None = None
         self._ended_children = _Children(
             lambda kind, outcome: (
                 metrics.jobs_finished.labels(kind, outcome),
@@ -226,39 +224,12 @@ class JobEvents:
             )
         self._ended(job, "completed")
         if self._then is not None:
-            try:
-                self._then.completed(job, note)
-            finally:
-                self._settle_later()
+            self._then.completed(job, note)
 
     def buried(self, job: Job, error: str) -> None:
         self._ended(job, "buried")
         if self._then is not None:
             self._then.buried(job, error)
-
-    def _settle_later(self) -> None:
-        """The dead-job alerts may keep a success until their next look at the open alerts (see
-        `DeadJobAlerts`); the next job's success looks, and when none comes, this timer does."""
-        if self._then is None or self._settling is not None:
-            return
-        delay = self._then.settles_in()
-        if delay is None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # told outside a worker's loop: the next success settles them
-            return
-        self._settling = loop.call_later(delay, self._settle)
-
-    def _settle(self) -> None:
-        self._settling = None
-        if self._then is None:
-            return
-        try:
-            self._then.settle()
-        except Exception:  # the database hiccuped: tried again at the next look
-            log.exception("could not look at the open dead-job alerts")
-        self._settle_later()
 
     def _ended(self, job: Job, outcome: str) -> None:
         finished, attempts = self._ended_children.get(job.kind, outcome)

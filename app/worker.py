@@ -26,7 +26,7 @@ def build_worker(core: Core, integrations: Integrations, *, role: str = "worker"
         worker_id=worker_id(role),
         policy=worker_policy(core.settings),
         # Each job's id on its log lines, its end counted, a dead booking job told to the admins.
-        observer=JobEvents(core.metrics, then=DeadJobAlerts(core.alerts, core.clock)),
+        observer=JobEvents(core.metrics, then=DeadJobAlerts(core.alerts)),
     )
 
 

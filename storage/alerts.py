@@ -156,16 +156,6 @@ class SqlAlerts:
             )
         return int(found or 0)
 
-    def open_subjects(self, *, kind: AlertKind) -> dict[tuple[str, str], datetime]:
-        """Every company's open alerts of that kind, read through the index of open alerts."""
-        with read_session(self._engine) as session:
-            rows = session.execute(
-                select(
-                    col(AlertRow.company_id), col(AlertRow.subject), col(AlertRow.opened_at)
-                ).where(col(AlertRow.resolved_at).is_(None), col(AlertRow.kind) == kind.value)
-            )
-            return {(company_id, subject): opened for company_id, subject, opened in rows}
-
     def open_alerts(self, *, company_id: str) -> list[Alert]:
         with read_session(self._engine) as session:
             rows = session.scalars(

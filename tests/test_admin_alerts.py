@@ -7,7 +7,6 @@ channel, a job that keeps failing, an unmapped provider, Zoom's daily limit, Kio
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,11 +15,8 @@ from typing import Any
 import pytest
 
 from app.jobs import schedule_routine
-from app.metrics import JobEvents
 from app.sandbox import message_as_text, seed_demo, wait_for
-from bot.domain import Actor, ChatPlatform, Job
-from bot.usecases import alerts
-from bot.usecases.alerts import DeadJobAlerts
+from bot.domain import Actor, ChatPlatform
 
 from .conftest import SteppingClock, run_jobs
 from .harness import ADMIN, SlackCompany
@@ -248,33 +244,3 @@ def test_an_admin_who_left_does_not_keep_the_others_from_being_told(shop: Shop) 
     [alert] = _alert_messages(shop)
     assert booking["code"] in message_as_text(alert)
     assert {job.state for job in core.queue.jobs()} <= {"done", "pending"}
-
-
-def test_a_dead_job_alert_raised_by_another_worker_is_resolved_soon_after_a_success(
-    shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A worker judges successes by its look at the open alerts, taken every few seconds: one
-    raised elsewhere after that look is resolved at the next, with no job to bring it about."""
-    monkeypatch.setattr(alerts, "OPEN_ALERTS_READ_EVERY", timedelta(milliseconds=200))
-    core, company_id = shop.core, shop.demo.company_id
-
-    def job(number: int, booking: str) -> Job:
-        return Job(number, "sync_booking", company_id, {"booking_id": booking}, 1, "w")
-
-    async def scenario() -> None:
-        here = JobEvents(core.metrics, then=DeadJobAlerts(core.alerts, core.clock))
-        here.completed(job(1, "1000"), "meeting created")  # its look: nothing open
-        DeadJobAlerts(core.alerts, core.clock).buried(job(2, "1001"), "gave up")  # elsewhere
-        here.completed(job(3, "1001"), "meeting created")
-        [opened] = core.alerts.open_alerts(company_id=company_id)  # not looked at yet
-        alert_ids.append(opened.id)
-        deadline = asyncio.get_running_loop().time() + 5
-        while core.alerts.open_alerts(company_id=company_id):
-            assert asyncio.get_running_loop().time() < deadline, "never resolved"
-            await asyncio.sleep(0.05)
-
-    alert_ids: list[str] = []
-    asyncio.run(scenario())
-    resolved = core.alerts.alert(company_id=company_id, alert_id=alert_ids[0])
-    assert resolved is not None and resolved.resolved_at is not None
-    assert resolved.resolution.startswith("Booking 1001 went through on a later try")

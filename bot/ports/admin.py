@@ -109,10 +109,6 @@ class AlertStore(Protocol):
 
     def open_alerts(self, *, company_id: str) -> list[Alert]: ...
 
-    def open_subjects(self, *, kind: AlertKind) -> dict[tuple[str, str], datetime]:
-        """Every company's open alerts of that kind: (company id, subject) to when each opened."""
-        ...
-
 
 class AuditLog(Protocol):
     def record(self, *, company_id: str, actor: str, action: str, detail: str = "") -> None: ...

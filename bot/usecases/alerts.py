@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import jobs
-from bot.clock import Clock
 from bot.domain import Alert, AlertKind, AlertSpec, Job
 from bot.errors import PermanentFailure
 from bot.messages import ActionButton, ChatMessage, Fact
@@ -213,102 +211,31 @@ async def send_to_admins(
     return reached
 
 
-# How old this worker's view of the open dead-job alerts may be when a success is judged by it.
-OPEN_ALERTS_READ_EVERY = timedelta(seconds=5)
-
-
-@dataclass(frozen=True, slots=True)
-class _Success:
-    """A booking job that went through, with the alert it would resolve and when it ended."""
-
-    company_id: str
-    subject: str
-    resolution: str
-    at: datetime
-
-
 class DeadJobAlerts:
     """A booking job that ended dead is told to the admins with a Retry button; its success later
-    (after a retry or a newer callback) resolves the alert.
+    (after a retry or a newer callback) resolves the alert."""
 
-    Almost every booking job succeeds and almost never has a dead-job alert open, so a success
-    does not ask the database: it is judged by this worker's view of the open dead-job alerts,
-    read in one query for every company, at most every `OPEN_ALERTS_READ_EVERY`. An alert this
-    worker raised is in the view at once. One another process raised after the view was read may
-    be missed, so a success not matched waits for the next read (at the next success once the
-    view is stale, or at `settle()`, which the shell calls when no job comes) and resolves the
-    alert then, if that alert opened before the success. Hosts' clocks are assumed to agree
-    within those seconds."""
-
-    def __init__(self, alerts: AlertStore, clock: Clock) -> None:
+    def __init__(self, alerts: AlertStore) -> None:
         self._alerts = alerts
-        self._clock = clock
-        self._open: dict[tuple[str, str], datetime] | None = None  # (company, subject): opened
-        self._read_at: datetime | None = None
-        self._waiting: list[_Success] = []
 
     def buried(self, job: Job, error: str) -> None:
         booking = _booking_of(job)
         if booking is None or job.company_id is None:
             return
-        spec = job_dead(job.id, booking, error)
-        self._alerts.raise_alert(company_id=job.company_id, spec=spec, booking=booking)
-        if self._open is not None:
-            self._open.setdefault((job.company_id, spec.subject), self._clock.now())
+        self._alerts.raise_alert(
+            company_id=job.company_id, spec=job_dead(job.id, booking, error), booking=booking
+        )
 
     def completed(self, job: Job, note: str | None) -> None:
         booking = _booking_of(job)
         if booking is None or job.company_id is None:
             return
-        success = _Success(
+        self._alerts.resolve(
             company_id=job.company_id,
+            kind=AlertKind.JOB_DEAD,
             subject=f"booking:{booking}" if booking else f"job:{job.id}",
             resolution=f"Booking {booking} went through on a later try: {note or 'done'}.",
-            at=self._clock.now(),
         )
-        if self._open is not None and (success.company_id, success.subject) in self._open:
-            self._resolve(success)
-        else:
-            self._waiting.append(success)
-        self.settle()
-
-    def settles_in(self) -> float | None:
-        """Seconds until `settle()` has successes to judge by a new view; None: none wait."""
-        if not self._waiting:
-            return None
-        if self._read_at is None:
-            return 0.0
-        due = self._read_at + OPEN_ALERTS_READ_EVERY - self._clock.now()
-        return max(0.0, due.total_seconds())
-
-    def settle(self) -> None:
-        """Reads the open dead-job alerts again, when successes wait and the view is stale, and
-        resolves those the waiting successes came after."""
-        due = self.settles_in()
-        if due is None or due > 0:
-            return
-        self._read_at = self._clock.now()  # before the read: a failed read waits its turn too
-        self._open = self._alerts.open_subjects(kind=AlertKind.JOB_DEAD)
-        waiting, self._waiting = self._waiting, []
-        for index, success in enumerate(waiting):
-            opened = self._open.get((success.company_id, success.subject))
-            if opened is None or opened > success.at:
-                continue
-            try:
-                self._resolve(success)
-            except Exception:  # kept for the next look, with those not judged yet
-                self._waiting.extend(waiting[index:])
-                raise
-
-    def _resolve(self, success: _Success) -> None:
-        self._alerts.resolve(
-            company_id=success.company_id,
-            kind=AlertKind.JOB_DEAD,
-            subject=success.subject,
-            resolution=success.resolution,
-        )
-        if self._open is not None:
-            self._open.pop((success.company_id, success.subject), None)
 
 
 def _booking_of(job: Job) -> str | None:

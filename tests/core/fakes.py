@@ -1159,13 +1159,6 @@ class FakeAlertStore:
         alert = self.alerts.get(alert_id)
         return alert if alert is not None and alert.company_id == company_id else None
 
-    def open_subjects(self, *, kind: AlertKind) -> dict[tuple[str, str], datetime]:
-        return {
-            (alert.company_id, alert.spec.subject): alert.opened_at
-            for alert in self.alerts.values()
-            if alert.spec.kind is kind and alert.resolved_at is None
-        }
-
     def open_alerts(self, *, company_id: str) -> list[Alert]:
         return [
             alert

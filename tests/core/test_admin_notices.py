@@ -4,7 +4,6 @@ crash: the intent is recorded first, and a retry looks for the message before se
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 import pytest
 
@@ -13,13 +12,7 @@ from bot.errors import ChatChannelUnavailable, OutcomeUnknown, PermanentFailure
 from bot.messages import ChatMessage
 from bot.outbox import ChatOutbox
 from bot.usecases import alerts
-from bot.usecases.alerts import (
-    OPEN_ALERTS_READ_EVERY,
-    DeadJobAlerts,
-    NoticeDeps,
-    notify_admins,
-    send_to_admins,
-)
+from bot.usecases.alerts import DeadJobAlerts, NoticeDeps, notify_admins, send_to_admins
 from tests.core.fakes import FakeAlertStore, FakeChat, FakeClock, FakeOutbox
 
 ANN = ChatTarget(ChatPlatform.SLACK, "T1", "U-ann")
@@ -154,7 +147,7 @@ def test_a_dead_booking_job_raises_an_alert_and_its_later_success_resolves_it(
     clock: FakeClock,
 ) -> None:
     store = FakeAlertStore(clock)
-    observer = DeadJobAlerts(store, clock)
+    observer = DeadJobAlerts(store)
     observer.buried(dead_job(), "gave up")
     [alert] = store.open_alerts(company_id="c1")
     assert alert.spec.kind is AlertKind.JOB_DEAD and alert.bookings == ("1001",)
@@ -166,75 +159,5 @@ def test_a_dead_booking_job_raises_an_alert_and_its_later_success_resolves_it(
 @pytest.mark.parametrize(("kind", "company"), [("digest", "c1"), ("sync_booking", None)])
 def test_other_dead_jobs_raise_no_alert(clock: FakeClock, kind: str, company: str | None) -> None:
     store = FakeAlertStore(clock)
-    DeadJobAlerts(store, clock).buried(dead_job(kind, company), "x")
+    DeadJobAlerts(store).buried(dead_job(kind, company), "x")
     assert store.alerts == {}
-
-
-def booking_job(number: int, booking: str) -> Job:
-    return Job(number, "sync_booking", "c1", {"booking_id": booking}, 1, "w1")
-
-
-class CountedAlertStore(FakeAlertStore):
-    def __init__(self, clock: FakeClock) -> None:
-        super().__init__(clock)
-        self.looks = 0
-
-    def open_subjects(self, *, kind: AlertKind) -> dict[tuple[str, str], datetime]:
-        self.looks += 1
-        return super().open_subjects(kind=kind)
-
-
-def test_successes_look_at_the_open_dead_job_alerts_once_in_a_while(clock: FakeClock) -> None:
-    store = CountedAlertStore(clock)
-    observer = DeadJobAlerts(store, clock)
-    for number in range(50):
-        observer.completed(booking_job(number, str(2000 + number)), "meeting created")
-    assert store.looks == 1
-    clock.advance(OPEN_ALERTS_READ_EVERY.total_seconds())
-    observer.completed(booking_job(50, "2050"), "meeting created")
-    assert store.looks == 2
-    assert observer.settles_in() is None, "the stale look judged every success kept"
-
-
-def test_a_dead_job_alert_this_worker_raised_is_resolved_by_the_next_success(
-    clock: FakeClock,
-) -> None:
-    store = CountedAlertStore(clock)
-    observer = DeadJobAlerts(store, clock)
-    observer.completed(booking_job(1, "1000"), "meeting created")  # its look: nothing open
-    observer.buried(dead_job(), "gave up")
-    observer.completed(dead_job(), "meeting created")
-    assert store.open_alerts(company_id="c1") == [] and store.looks == 1
-
-
-def test_an_alert_raised_elsewhere_since_the_look_is_resolved_at_the_next_one(
-    clock: FakeClock,
-) -> None:
-    store = FakeAlertStore(clock)
-    observer = DeadJobAlerts(store, clock)
-    observer.completed(booking_job(1, "1000"), "meeting created")  # its look: nothing open
-    clock.advance(1)
-    DeadJobAlerts(store, clock).buried(dead_job(), "gave up")  # another process's worker
-    clock.advance(1)
-    observer.completed(dead_job(), "meeting created")  # booking 1001 went through after all
-    assert observer.settles_in() == pytest.approx(OPEN_ALERTS_READ_EVERY.total_seconds() - 2)
-    clock.advance(OPEN_ALERTS_READ_EVERY.total_seconds())
-    observer.settle()
-    assert store.open_alerts(company_id="c1") == []
-    [alert] = store.alerts.values()
-    assert "went through on a later try" in alert.resolution
-
-
-def test_a_success_before_an_alert_raised_elsewhere_leaves_that_alert_open(
-    clock: FakeClock,
-) -> None:
-    store = FakeAlertStore(clock)
-    observer = DeadJobAlerts(store, clock)
-    observer.completed(booking_job(1, "1000"), "meeting created")  # its look: nothing open
-    observer.completed(booking_job(2, "1001"), "meeting created")
-    clock.advance(1)
-    DeadJobAlerts(store, clock).buried(dead_job(), "gave up")  # a later job of 1001 died
-    clock.advance(OPEN_ALERTS_READ_EVERY.total_seconds())
-    observer.settle()
-    assert len(store.open_alerts(company_id="c1")) == 1
-    assert observer.settles_in() is None

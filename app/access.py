@@ -57,10 +57,16 @@ WEBHOOK_SOURCES = {
     "/slack/events": "slack",
     "/api/messages": "teams",
 }
-# Routes whose path is a secret, logged with it masked as the log cleaner would mask it: the
-# cleaner then has nothing to replace (its replacement is the dearest step of a line), and a
-# token too short for the cleaner's pattern is hidden too. The busiest route: each booking calls it.
-LOGGED_AS = {SIMPLYBOOK_CALLBACK_PATH + "{token}": SIMPLYBOOK_CALLBACK_PATH + MASK}
+
+
+# Every path under the callback prefix carries a company's token (a stray slash or suffix makes no
+# route match, but the token is still there): logged masked as the log cleaner would mask it. The
+# cleaner then has nothing to replace (its replacement is the dearest step of a line), and a token
+# too short for its pattern is hidden too. The busiest route: each booking calls it.
+def _logged_path(path: str) -> str:
+    return SIMPLYBOOK_CALLBACK_PATH + MASK if path.startswith(SIMPLYBOOK_CALLBACK_PATH) else path
+
+
 REFUSALS = {
     400: "malformed",
     401: "unauthenticated",
@@ -132,7 +138,7 @@ class RequestLog:
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             route = self._template(scope)
-            path = LOGGED_AS.get(route, scope["path"])
+            path = _logged_path(scope["path"])
             access_log.info("%s %s %d %.0fms", scope["method"], path, status, elapsed_ms)
             REQUEST_ID.reset(token)
             self._count(scope, route, status)

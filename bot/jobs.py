@@ -105,7 +105,24 @@ JOB_TYPES: tuple[type[JobType], ...] = (
     CompanyRoutine,
     RefreshHome,
 )
+
+
+def _payload_fields(job_type: type[JobType]) -> tuple[tuple[str, bool, bool], ...]:
+    """(name, is a flag, required) per field."""
+    types = typing.get_type_hints(job_type)  # resolved, whatever form the annotations take
+    return tuple(
+        (
+            item.name,
+            types[item.name] is bool,
+            item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING,
+        )
+        for item in dataclasses.fields(job_type)
+    )
+
+
 _BY_KIND: dict[str, type[JobType]] = {job_type.kind: job_type for job_type in JOB_TYPES}
+# Resolving the annotations costs more than the rest of a decode, and every claimed job is decoded.
+_PAYLOAD_FIELDS = {job_type.kind: _payload_fields(job_type) for job_type in JOB_TYPES}
 
 
 def encode(job: JobType) -> dict[str, str]:
@@ -136,25 +153,8 @@ def _from_payload(job_type: type[JobType], payload: Mapping[str, str]) -> JobTyp
     return job_type(**values)  # type: ignore[arg-type]
 
 
-def _payload_fields(job_type: type[JobType]) -> tuple[tuple[str, bool, bool], ...]:
-    """(name, is a flag, required) per field."""
-    types = typing.get_type_hints(job_type)  # resolved, whatever form the annotations take
-    return tuple(
-        (
-            item.name,
-            types[item.name] is bool,
-            item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING,
-        )
-        for item in dataclasses.fields(job_type)
-    )
-
-
 def _to_text(value: object) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     assert isinstance(value, str)
     return value
-
-
-# Resolving the annotations costs more than the rest of a decode, and every claimed job is decoded.
-_PAYLOAD_FIELDS = {job_type.kind: _payload_fields(job_type) for job_type in JOB_TYPES}

@@ -33,7 +33,7 @@ _LONGEST_SECRET = 4096  # a larger value (a token cache) is masked by the patter
 _REMEMBERED = 4096
 _SEARCHED = 64  # the newest values, also found inside longer words
 _PIECE = re.compile(rf"[A-Za-z0-9_-]{{{_SHORTEST_PIECE},}}")
-_MASK = MASK = "[redacted]"
+MASK = "[redacted]"
 
 _CREDENTIAL_FIELDS = (
     r"api[_-]?key|api[_-]?secret|secret|client[_-]?secret|signing[_-]?secret|password|passwd"
@@ -51,7 +51,7 @@ _PATTERNS: list[tuple[Any, str, tuple[str, ...]]] = [
             rf"(?i)([\"']?\b(?:[a-z0-9]+[_-])*(?:{_CREDENTIAL_FIELDS})[\"']?\s*[:=]\s*[\"']?)"
             r"(?:(?:bearer|basic)\s+)?[^\s\"'&,;}]+"
         ),
-        rf"\1{_MASK}",
+        rf"\1{MASK}",
         (
             "key",
             "secret",
@@ -66,26 +66,26 @@ _PATTERNS: list[tuple[Any, str, tuple[str, ...]]] = [
     ),
     (
         re2.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
-        rf"\1 {_MASK}",
+        rf"\1 {MASK}",
         ("bearer", "basic"),
     ),
-    (re2.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), f"xox?-{_MASK}", ("xox",)),
-    (re2.compile(r"\bxapp-[A-Za-z0-9-]+"), f"xapp-{_MASK}", ("xapp-",)),
+    (re2.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), f"xox?-{MASK}", ("xox",)),
+    (re2.compile(r"\bxapp-[A-Za-z0-9-]+"), f"xapp-{MASK}", ("xapp-",)),
     # Standard Webhooks secrets
-    (re2.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), f"whsec_{_MASK}", ("whsec_",)),
+    (re2.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), f"whsec_{MASK}", ("whsec_",)),
     (
         re2.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"),
-        f"[jwt {_MASK}]",
+        f"[jwt {MASK}]",
         ("eyj",),
     ),
     (
         re2.compile(r"https://hooks\.slack\.com/\S+"),
-        f"https://hooks.slack.com/{_MASK}",
+        f"https://hooks.slack.com/{MASK}",
         ("https://hooks.slack.com/",),
     ),
     (
         re2.compile(r"(/(?:webhooks/simplybook|m|h)/)[A-Za-z0-9_-]{16,}"),
-        rf"\1{_MASK}",
+        rf"\1{MASK}",
         ("/webhooks/simplybook/", "/m/", "/h/"),
     ),
 ]
@@ -153,7 +153,7 @@ class KnownSecrets:
         # `filter` with the bound `in` runs the substring searches without a Python-level loop.
         found.update(filter(text.__contains__, searched))
         for value in sorted(found, key=len, reverse=True):
-            text = text.replace(value, _MASK)
+            text = text.replace(value, MASK)
         return text
 
     def _search_again(self) -> tuple[str, ...]:

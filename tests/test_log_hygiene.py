@@ -18,10 +18,14 @@ from slack_bolt.middleware.request_verification.async_request_verification impor
 )
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from starlette.types import Receive, Scope, Send
 
 from adapters.slack.routes import MAX_BODY_BYTES
+from app.access import RequestLog
 from app.bootstrap import Core
+from app.metrics import Metrics
 from app.sandbox import SandboxWorld
+from bot.redaction import MASK
 
 from .slack_platform import SIGNING_SECRET, SlackPlatform
 
@@ -203,3 +207,30 @@ def test_a_sealed_document_hides_its_values_but_not_its_field_names(
         every_logger_at_debug.text
     )
     assert verifier not in every_logger_at_debug.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/webhooks/simplybook/k3y", "/webhooks/simplybook/k3y/", "/webhooks/simplybook/k3y/x"],
+)
+def test_an_access_line_masks_a_webhook_token_whatever_follows_it(
+    path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token too short for the cleaner's patterns, in a path no route matches, is still hidden."""
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    logged = RequestLog(not_found, routes=[], metrics=Metrics())
+
+    async def post() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(logged)) as client:
+            return await client.post(f"http://meetbot{path}")
+
+    with caplog.at_level(logging.INFO, logger="meetbot.access"):
+        answer = asyncio.run(post())
+
+    assert answer.status_code == 404
+    (line,) = [record.getMessage() for record in caplog.records if record.name == "meetbot.access"]
+    assert line.startswith(f"POST /webhooks/simplybook/{MASK} 404") and "k3y" not in line

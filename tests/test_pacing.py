@@ -11,7 +11,7 @@ import pytest
 from adapters.slack.sender import CHANNEL_LIMITS, CHANNEL_SPACING_SECONDS, SlackSender
 from app.sandbox import SandboxWorld
 from bot.domain import ChatPlatform, ChatTarget, PostedMessage
-from bot.errors import RetryLater
+from bot.errors import OutcomeUnknown, RetryLater
 from bot.messages import ChatMessage
 from bot.pacing import Pacer
 from storage.db import make_engine
@@ -146,3 +146,32 @@ def test_a_post_slack_refused_for_its_pace_waits_its_turn_and_goes_once_more(
     posted = world.slack.messages(channel)
     assert [message["ts"] for message in posted] == [first.message_id, second.message_id]
     assert float(second.message_id) - float(first.message_id) >= 1.0, "after Slack's Retry-After"
+
+
+def test_a_post_whose_connection_drops_is_not_sent_again_by_the_slack_client() -> None:
+    """Slack may have stored a post whose answer never came: only the outbox, which looks for the
+    post's marker first, may send it again."""
+    received: list[bytes] = []
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.close()  # as if the answer were lost after Slack took the post
+
+    async def post_once() -> None:
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        sender = SlackSender(
+            api_url=f"http://127.0.0.1:{port}/api", token_for=lambda _: "xoxb-t", pacer=NoPace()
+        )
+        target = ChatTarget(ChatPlatform.SLACK, "T1", "C1")
+        try:
+            with pytest.raises(OutcomeUnknown):
+                await sender.post(target=target, message=ChatMessage(title="a"), marker="m1")
+        finally:
+            await sender.aclose()
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(post_once())
+
+    assert len(received) == 1

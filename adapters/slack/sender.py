@@ -138,8 +138,15 @@ class SlackSender:
             )
         client = self._clients.get(workspace_id)
         if client is None or client.token != token:
+            # No retry handlers: slack_sdk's default sends a call again after a dropped
+            # connection, and a post Slack had already stored would appear twice. A dropped post
+            # is an unknown outcome here, looked for before it is repeated.
             client = AsyncWebClient(
-                token=token, base_url=self._base_url, timeout=self._timeout, session=self._session
+                token=token,
+                base_url=self._base_url,
+                timeout=self._timeout,
+                session=self._session,
+                retry_handlers=[],
             )
             self._clients[workspace_id] = client
         return client

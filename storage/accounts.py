@@ -30,7 +30,7 @@ from storage.sessions import (
     write_session,
 )
 from storage.tables import ChatWorkspaceRow, ZoomAccountRow
-from storage.types import json_rows
+from storage.types import company_rows_json
 
 
 class SqlZoomAccounts:
@@ -160,11 +160,7 @@ def company_bot_tokens_json(dialect: str, company_id: ColumnElement[str]) -> Sca
     booking job's read of its company (`keep_bot_tokens_for_job` keeps them for its posts)."""
     workspace = ChatWorkspaceRow.__table__.c  # type: ignore[attr-defined]
     columns = (workspace.platform, workspace.external_id, workspace.id, workspace.bot_token_enc)
-    return (
-        select(json_rows(dialect, *columns))
-        .where(workspace.company_id == company_id)
-        .scalar_subquery()
-    )
+    return company_rows_json(dialect, company_id, *columns)
 
 
 def keep_bot_tokens_for_job(rows: list[list[Any]] | None) -> None:

@@ -20,7 +20,7 @@ from storage.sessions import (
     write_session,
 )
 from storage.tables import MessageTemplateRow
-from storage.types import json_rows
+from storage.types import company_rows_json
 
 
 def company_templates_json(dialect: str, company_id: ColumnElement[str]) -> ScalarSelect[Any]:
@@ -28,11 +28,7 @@ def company_templates_json(dialect: str, company_id: ColumnElement[str]) -> Scal
     (`keep_templates_for_job` keeps what it says for the job's messages)."""
     template = MessageTemplateRow.__table__.c  # type: ignore[attr-defined]
     columns = (template.kind, template.scope, template.scope_id, template.body)
-    return (
-        select(json_rows(dialect, *columns))
-        .where(template.company_id == company_id)
-        .scalar_subquery()
-    )
+    return company_rows_json(dialect, company_id, *columns)
 
 
 def keep_templates_for_job(company_id: str, rows: list[list[str]] | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, DateTime, func
+from sqlalchemy import JSON, ColumnElement, DateTime, ScalarSelect, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -30,6 +30,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def company_rows_json(
+    dialect: str, company_id: ColumnElement[str], *columns: ColumnElement[Any]
+) -> ScalarSelect[Any]:
+    """One company's rows of the columns' table as one JSON value (`json_rows`), to come with a
+    select of the company itself; `company_id` is that select's column."""
+    company_column = columns[0].table.c.company_id
+    return (
+        select(json_rows(dialect, *columns)).where(company_column == company_id).scalar_subquery()
+    )
 
 
 def json_rows(dialect: str, *columns: ColumnElement[Any]) -> ColumnElement[Any]:

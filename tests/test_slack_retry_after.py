@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.slack.sender import _seconds
+from adapters.slack.api_errors import retry_after_seconds
 
 
 @pytest.mark.parametrize(
@@ -22,4 +22,4 @@ from adapters.slack.sender import _seconds
     ],
 )
 def test_retry_after_is_read_within_bounds(header: str | None, wait: float) -> None:
-    assert _seconds(header) == wait
+    assert retry_after_seconds(header) == wait

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,13 +11,17 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.api_errors import (
+    USER_GONE,
+    VIEW_REFUSALS,
+    InvalidCursor,
+    RateLimited,
+    api_error,
+)
 from adapters.slack.render import render
 from bot.domain import ChatTarget, PostedMessage
 from bot.errors import (
     ChatAuthRevoked,
-    ChatChannelUnavailable,
-    ChatMessageGone,
-    MeetbotError,
     OutcomeUnknown,
     PermanentFailure,
     RetryLater,
@@ -27,25 +30,6 @@ from bot.messages import ChatMessage
 from bot.pacing import Pacer, SendPacer
 
 METADATA_EVENT = "meetbot_message"
-CHANNEL_PROBLEMS = {
-    "channel_not_found": "the channel no longer exists or the bot cannot see it",
-    "not_in_channel": "the bot is not a member of the channel",
-    "is_archived": "the channel is archived",
-}
-AUTH_PROBLEMS = {
-    "invalid_auth",
-    "not_authed",
-    "account_inactive",
-    "token_revoked",
-    "token_expired",
-    "no_permission",
-}
-
-# What views.publish answers to a view or user that no retry can fix.
-VIEW_REFUSALS = {"invalid_blocks", "invalid_arguments", "user_not_found", "not_enabled"}
-# What users.info answers about someone who is no longer a member (so no admin either).
-USER_GONE = {"user_not_found", "user_not_visible", "account_inactive"}
-
 TokenFor = Callable[[str], str | None]
 # Slack: about one message a second per channel. It tolerates short bursts, but how many it does not
 # say, and a refused post costs the job a retry: posts keep a little over a second apart (two
@@ -59,43 +43,6 @@ CHANNEL_PACE_REASON = "Slack takes about one message a second in a channel; the 
 CLOCK_SLACK_SECONDS = 60
 # Searches that stopped part-way (rate limited) and where they go on from; oldest dropped first.
 SEARCHES_KEPT = 1000
-
-
-class _RateLimited(RetryLater):
-    """Slack refused a call for its pace (HTTP 429): nothing was done, so it may go again."""
-
-
-class _InvalidCursor(RetryLater):
-    """Slack no longer knows a cursor kept from an earlier attempt: the search starts over."""
-
-
-def _api_error(error: SlackApiError) -> MeetbotError:
-    code = str(error.response.get("error", "unknown_error"))
-    if code in CHANNEL_PROBLEMS:
-        return ChatChannelUnavailable(f"Slack: {CHANNEL_PROBLEMS[code]}", code=code)
-    if code == "message_not_found":
-        return ChatMessageGone("Slack: the message was deleted")
-    if code in AUTH_PROBLEMS:
-        return ChatAuthRevoked(
-            f"Slack no longer accepts meetbot's token ({code}); reinstall the app"
-        )
-    if code == "invalid_cursor":
-        return _InvalidCursor("Slack no longer knows the search's cursor")
-    if error.response.status_code == 429 or code == "ratelimited":
-        retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
-            "retry-after"
-        )
-        return _RateLimited("Slack rate limit", after_seconds=_seconds(retry_after))
-    return RetryLater(f"Slack answered {code}")
-
-
-def _seconds(retry_after: str | None) -> float:
-    """Slack sends whole seconds; anything else (a date, garbage) waits a minute, Slack's tier."""
-    try:
-        seconds = float(retry_after or 1.0)
-    except ValueError:
-        return 60.0
-    return min(max(seconds, 1.0), 3600.0) if math.isfinite(seconds) else 60.0
 
 
 class SlackSender:
@@ -159,7 +106,7 @@ class SlackSender:
         try:
             return await call(**kwargs)
         except SlackApiError as error:
-            raise _api_error(error) from error
+            raise api_error(error) from error
         except (aiohttp.ClientError, TimeoutError) as error:
             what = f"Slack could not be reached ({type(error).__name__})"
             raise (RetryLater(what) if may_repeat else OutcomeUnknown(what)) from error
@@ -181,7 +128,7 @@ class SlackSender:
         await self._pacer.acquire(channel)
         try:
             answer = await self._post_now(target, message, marker, **where)
-        except _RateLimited as refused:
+        except RateLimited as refused:
             # Two posts reserved a second apart can still arrive closer (one held up on the
             # way). Slack posted nothing, so the post waits out Retry-After here and goes once
             # more, instead of its whole job running again seconds later.
@@ -247,7 +194,7 @@ class SlackSender:
                 page = await self._call(
                     target.workspace_id, "conversations.replies", may_repeat=True, **params
                 )
-            except _InvalidCursor:
+            except InvalidCursor:
                 if not cursor:
                     raise
                 cursor = None  # the kept cursor expired: read the thread again from its start

@@ -164,8 +164,8 @@ def company_bot_tokens_json(dialect: str, company_id: ColumnElement[str]) -> Sca
 
 
 def keep_bot_tokens_for_job(rows: list[list[Any]] | None) -> None:
-    """The job's posts use the bot tokens read with its company (a workspace installed again
-    while the job runs is posted to with its new token from the next job on)."""
+    """The job's first call to each workspace uses the bot token read with its company; a later
+    one reads the token stored then (a workspace may have installed meetbot again meanwhile)."""
     for platform, external_id, row_id, token_enc in rows or ():
         keep_for_job(_workspace_key(platform, external_id), (row_id, token_enc))
 
@@ -216,8 +216,10 @@ class SqlChatWorkspaces:
             return row.id
 
     def bot_token(self, *, platform: str, external_id: str) -> str | None:
-        # Every Slack post asks: a booking job read its company's tokens with the company.
-        kept = kept_for_job(_workspace_key(platform, external_id))
+        # Every Slack post asks: a booking job read its company's tokens with the company. Taken
+        # once: a later ask (the next post, or the sender's after Slack refused the token) reads
+        # the token stored now.
+        kept = kept_for_job(_workspace_key(platform, external_id), once=True)
         if kept is NOTHING_KEPT:
             row = read_row(
                 self._engine, _bot_token(), {"platform": platform, "external_id": external_id}

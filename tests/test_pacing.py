@@ -175,3 +175,27 @@ def test_a_post_whose_connection_drops_is_not_sent_again_by_the_slack_client() -
     asyncio.run(post_once())
 
     assert len(received) == 1
+
+
+def test_a_post_refused_for_a_token_replaced_meanwhile_goes_with_the_new_one(
+    world: SandboxWorld,
+) -> None:
+    """A job reads its tokens at its start; a workspace that installed meetbot again since then
+    refuses the old one, and nothing was posted."""
+    world.slack.add_workspace("T0NEW", bot_token="xoxb-new")
+    channel = world.slack.add_channel("T0NEW", name="bookings")
+    tokens = iter(["xoxb-before-the-reinstall", "xoxb-new"])
+    sender = SlackSender(
+        api_url=f"{world.url('slack')}/api", token_for=lambda _: next(tokens), pacer=NoPace()
+    )
+    target = ChatTarget(ChatPlatform.SLACK, "T0NEW", channel)
+
+    async def post() -> PostedMessage:
+        try:
+            return await sender.post(target=target, message=ChatMessage(title="a"), marker="m")
+        finally:
+            await sender.aclose()
+
+    posted = asyncio.run(post())
+
+    assert [message["ts"] for message in world.slack.messages(channel)] == [posted.message_id]

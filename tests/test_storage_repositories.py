@@ -154,10 +154,12 @@ def test_a_job_keeps_the_templates_and_bot_tokens_read_with_its_company(core: Co
             core.templates.templates(company_id=company.id),
             core.workspaces.bot_token(platform="slack", external_id="T1"),
         )
+        asked_again = core.workspaces.bot_token(platform="slack", external_id="T1")
     after_it = (
         core.templates.templates(company_id=company.id),
         core.workspaces.bot_token(platform="slack", external_id="T1"),
     )
 
     assert in_the_job == ([], "xoxb-old")
+    assert asked_again == "xoxb-new", "a kept token serves one call: the next reads what is stored"
     assert after_it == ([wording], "xoxb-new")

@@ -102,9 +102,23 @@ class SlackSender:
         self, workspace_id: str, method: str, *, may_repeat: bool, **kwargs: Any
     ) -> Any:
         client = self._client(workspace_id)
-        call = getattr(client, method.replace(".", "_"))
         try:
-            return await call(**kwargs)
+            return await self._send(client, method, may_repeat, kwargs)
+        except ChatAuthRevoked:
+            # The token may have been read before the workspace installed meetbot again (a job
+            # reads its tokens at its start). Slack did nothing with the refused one, so the call
+            # goes once more when the token now stored is another.
+            again = self._client(workspace_id)
+            if again is client:
+                raise
+            return await self._send(again, method, may_repeat, kwargs)
+
+    @staticmethod
+    async def _send(
+        client: AsyncWebClient, method: str, may_repeat: bool, kwargs: dict[str, Any]
+    ) -> Any:
+        try:
+            return await getattr(client, method.replace(".", "_"))(**kwargs)
         except SlackApiError as error:
             raise api_error(error) from error
         except (aiohttp.ClientError, TimeoutError) as error:
